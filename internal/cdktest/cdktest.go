@@ -1,0 +1,71 @@
+// Package cdktest holds the helpers every CDK test binary in Wharf shares: one
+// jsii kernel per binary, assertion panics turned into test failures, and the
+// cdk-nag AwsSolutions gate.
+package cdktest
+
+import (
+	"os"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// Main runs the tests of one package and closes the jsii kernel once at the
+// end. Call it from TestMain: func TestMain(m *testing.M) { cdktest.Main(m) }.
+func Main(m *testing.M) {
+	// Node 20 is end-of-life for jsii; the banner it prints at every kernel
+	// start is noise in test output.
+	os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+	code := m.Run()
+	jsii.Close()
+	os.Exit(code)
+}
+
+// Check runs fn and turns a jsii assertion panic into t.Errorf, so one
+// failing assertion does not abort every later test in the binary.
+func Check(t testing.TB, fn func()) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("%v", r)
+		}
+	}()
+	fn()
+}
+
+// NewApp returns an App with the AwsSolutions cdk-nag pack applied (reports
+// off) and an output directory under t.TempDir().
+func NewApp(t testing.TB) awscdk.App {
+	t.Helper()
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
+	AddNag(app)
+	return app
+}
+
+// AddNag adds the cdk-nag AwsSolutions checks to scope. It must run before
+// anything synthesizes the app.
+func AddNag(scope awscdk.App) {
+	awscdk.Aspects_Of(scope).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Reports: jsii.Bool(false)}), nil)
+}
+
+// Template synthesizes stack and returns its assertions template.
+func Template(t testing.TB, stack awscdk.Stack) assertions.Template {
+	t.Helper()
+	var tpl assertions.Template
+	Check(t, func() { tpl = assertions.Template_FromStack(stack, nil) })
+	return tpl
+}
+
+// AssertNagClean fails t for every unsuppressed cdk-nag error or warning on
+// stack; the failure lists each finding with its construct path. The app must
+// have been created with NewApp (or AddNag).
+func AssertNagClean(t testing.TB, stack awscdk.Stack) {
+	t.Helper()
+	ann := assertions.Annotations_FromStack(stack)
+	nag := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
+	Check(t, func() { ann.HasNoError(jsii.String("*"), nag) })
+	Check(t, func() { ann.HasNoWarning(jsii.String("*"), nag) })
+}

@@ -63,30 +63,8 @@ func Dir(name string) (string, error) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return "", fmt.Errorf("lambdabuild: create %s: %w", out, err)
 	}
-	// Build next to the final file and rename, so a concurrent synth never
-	// sees a half-written binary.
-	tmp, err := os.CreateTemp(out, ".bootstrap-*")
-	if err != nil {
-		return "", fmt.Errorf("lambdabuild: temp file: %w", err)
-	}
-	tmp.Close()
-	defer os.Remove(tmp.Name())
-	cmd := exec.Command("go", "build",
-		"-trimpath", "-buildvcs=false", "-tags", "lambda.norpc",
-		"-ldflags", "-s -w -buildid=",
-		"-o", tmp.Name(), "./lambda/"+name)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=-mod=readonly")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("lambdabuild: go build ./lambda/%s in %s: %w: %s", name, root, err, strings.TrimSpace(stderr.String()))
-	}
-	if err := os.Chmod(tmp.Name(), 0o755); err != nil {
-		return "", fmt.Errorf("lambdabuild: chmod: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(out, "bootstrap")); err != nil {
-		return "", fmt.Errorf("lambdabuild: rename: %w", err)
+	if err := buildInto(root, name, out); err != nil {
+		return "", err
 	}
 	built[name] = out
 	return out, nil
@@ -101,6 +79,36 @@ func Code(name string) awslambda.Code {
 		panic(err)
 	}
 	return awslambda.Code_FromAsset(jsii.String(dir), nil)
+}
+
+// buildInto compiles ./lambda/<name> of the module at root into
+// out/bootstrap. It builds next to the final file and renames, so a
+// concurrent synth never sees a half-written binary.
+func buildInto(root, name, out string) error {
+	tmp, err := os.CreateTemp(out, ".bootstrap-*")
+	if err != nil {
+		return fmt.Errorf("lambdabuild: temp file: %w", err)
+	}
+	tmp.Close()
+	defer os.Remove(tmp.Name())
+	cmd := exec.Command("go", "build",
+		"-trimpath", "-buildvcs=false", "-tags", "lambda.norpc",
+		"-ldflags", "-s -w -buildid=",
+		"-o", tmp.Name(), "./lambda/"+name)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=-mod=readonly")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("lambdabuild: go build ./lambda/%s in %s: %w: %s", name, root, err, strings.TrimSpace(stderr.String()))
+	}
+	if err := os.Chmod(tmp.Name(), 0o755); err != nil {
+		return fmt.Errorf("lambdabuild: chmod: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(out, "bootstrap")); err != nil {
+		return fmt.Errorf("lambdabuild: rename: %w", err)
+	}
+	return nil
 }
 
 // moduleRoot finds the folder of the Wharf module as the current module

@@ -5,11 +5,16 @@
 SHELL := /bin/bash
 GO ?= go
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# The CDK CLI sends no telemetry and fetches no notices from here.
+export CDK_DISABLE_CLI_TELEMETRY := true
 # Platform config used by `make synth` (see docs/config.md).
 CONFIG ?= apps/platform/wharf.example.yaml
+WHARF_CONFIG ?= $(CONFIG)
 STATICCHECK_VERSION := v0.8.2
+# Go test timeout: the CDK tests synthesize whole platforms on 2 shared cores.
+TEST_TIMEOUT ?= 30m
 
-.PHONY: deps node-deps go-deps postgres synth test test-consumer lint bench sandbox soak clean
+.PHONY: deps node-deps go-deps postgres synth test lint bench clean
 
 deps: node-deps go-deps
 
@@ -19,6 +24,7 @@ node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund
 node-deps: node_modules/.package-lock.json
 
+# Go modules (the consumer test module in test/consumer needs a subset).
 go-deps:
 	$(GO) mod download
 
@@ -26,20 +32,25 @@ go-deps:
 postgres:
 	bash scripts/ensure-postgres.sh
 
+# Synthesizes the platform in $(WHARF_CONFIG) into cdk.out. Template
+# validation (findings #1) is on unless CDK_VALIDATION=false is set, which
+# makes synth several times faster for the inner loop.
 synth: deps
 	rm -rf cdk.out
-	WHARF_CONFIG=$(CONFIG) npx cdk synth --quiet
+	WHARF_CONFIG=$(WHARF_CONFIG) npx cdk synth --quiet --no-notices
 
 test: deps postgres
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 lint: go-deps
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
+# Synth benchmarks; results go to bench/out/ and are summarised by hand in
+# docs/performance.md. BENCH_RUNS sets the number of cold synth runs.
 bench: deps postgres
 	bash bench/run.sh
 
 clean:
-	rm -rf cdk.out
+	rm -rf cdk.out bench/out

@@ -1,0 +1,459 @@
+// Package app provides the Wharf App construct: everything one application
+// needs in its account besides the ECS services themselves, which the
+// control plane creates from the app's build metadata.
+//
+// An App has a CodeBuild project that builds the image (Dockerfile or Cloud
+// Native Buildpacks), pushes it to the app's ECR repository and writes
+// wharf-build.json (docs/build-metadata.md) to the app's artifact bucket; a
+// target group and a listener rule on the cluster's HTTPS listener; log
+// groups; a security group; the IAM roles of docs/security.md; the settings
+// parameter the control plane reads (docs/conventions.md); EventBridge rules
+// forwarding the app's build and ECS events to the control plane; and,
+// with a database, the app's own PostgreSQL database and DATABASE_URL.
+package app
+
+import (
+	"hash/fnv"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodebuild"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecr"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/wharf-paas/wharf/constructs/database"
+)
+
+// SettingsVersion is the version field of the settings JSON.
+const SettingsVersion = 1
+
+// TagApp is the tag key the control plane must put on the app's task
+// definitions, services and tasks (value: the app name). ECS Exec for the
+// user role is limited to tasks carrying it.
+const TagApp = "wharf:app"
+
+// App is the Wharf App construct.
+type App struct {
+	constructs.Construct
+	// Name is the app name.
+	Name string
+	// Prefix is the resource prefix in use.
+	Prefix string
+
+	// Project is the CodeBuild project <prefix>-<app>.
+	Project awscodebuild.Project
+	// BuildRole is the CodeBuild project's service role.
+	BuildRole awsiam.Role
+	// ArtifactBucket receives wharf-build.json of every build.
+	ArtifactBucket awss3.Bucket
+	// Repository is the app's ECR repository.
+	Repository awsecr.Repository
+	// TargetGroup is the web process's target group (IP targets).
+	TargetGroup awselasticloadbalancingv2.ApplicationTargetGroup
+	// ListenerRule routes the app's host names to TargetGroup.
+	ListenerRule awselasticloadbalancingv2.ApplicationListenerRule
+	// Priority is the listener rule's priority.
+	Priority int
+	// LogGroup receives the app's container logs: /<prefix>/apps/<app>.
+	LogGroup awslogs.LogGroup
+	// DeployLogGroup receives the build logs: /<prefix>/apps/<app>/deploys.
+	DeployLogGroup awslogs.LogGroup
+	// SecurityGroup is the app's own task security group (all egress, no
+	// ingress); tasks also join the cluster's app security group, which the
+	// load balancer and databases admit.
+	SecurityGroup awsec2.SecurityGroup
+
+	// ExecutionRole lets ECS pull the image, write logs and read config.
+	ExecutionRole awsiam.Role
+	// TaskRole is the role the app's containers run with.
+	TaskRole awsiam.Role
+	// EventsRole lets EventBridge run the app's scheduled tasks.
+	EventsRole awsiam.Role
+	// ManagementRole is <prefix>-app-<app>-management, assumed by the
+	// control plane.
+	ManagementRole awsiam.Role
+	// UserRole is <prefix>-app-<app>-user; nil without AllowedUsers.
+	UserRole awsiam.Role
+
+	// SettingsParameter is /<prefix>/apps/<app>/settings.
+	SettingsParameter awsssm.StringParameter
+	// EventBusRole is the one role the forwarding rules put events with.
+	EventBusRole awsiam.Role
+	// BuildEventsRule forwards CodeBuild state and phase changes.
+	BuildEventsRule awsevents.Rule
+	// TaskEventsRule forwards ECS task state changes.
+	TaskEventsRule awsevents.Rule
+	// ServiceEventsRule forwards ECS deployment state changes and service
+	// actions.
+	ServiceEventsRule awsevents.Rule
+
+	// Database is the attached database, or nil.
+	Database database.IDatabase
+	// DatabaseResource creates the app's database and role; nil without a
+	// database.
+	DatabaseResource awscdk.CustomResource
+	// DatabaseURLParameter is /<prefix>/apps/<app>/config/DATABASE_URL; nil
+	// without a database.
+	DatabaseURLParameter awsssm.StringParameter
+
+	cluster clusterRefs
+}
+
+// clusterRefs are the cluster attributes the app's policies and settings
+// use (tokens for an imported cluster).
+type clusterRefs struct {
+	arn, name *string
+}
+
+// RulePriority is the listener-rule priority Wharf derives from an app name:
+// FNV-1a of the name, mapped onto MinPriority..MaxPriority. It is the same
+// in every synth. Two apps on one cluster collide with probability about
+// n²/98,000 for n apps (0.4% for 20 apps); CloudFormation then fails the
+// second app's deploy with "Priority '<n>' is currently in use", and the fix
+// is to set AppProps.Priority for one of them (docs/constructs.md).
+func RulePriority(app string) int {
+	h := fnv.New32a()
+	h.Write([]byte(app))
+	return MinPriority + int(h.Sum32()%uint32(MaxPriority-MinPriority+1))
+}
+
+// SettingsParameterName is /<prefix>/apps/<app>/settings.
+func SettingsParameterName(prefix, app string) string {
+	return "/" + prefix + "/apps/" + app + "/settings"
+}
+
+// ConfigPrefix is /<prefix>/apps/<app>/config/, the path of the app's config
+// vars.
+func ConfigPrefix(prefix, app string) string { return "/" + prefix + "/apps/" + app + "/config/" }
+
+// ProjectName is the CodeBuild project name <prefix>-<app>.
+func ProjectName(prefix, app string) string { return prefix + "-" + app }
+
+// ManagementRoleName is <prefix>-app-<app>-management.
+func ManagementRoleName(prefix, app string) string { return prefix + "-app-" + app + "-management" }
+
+// UserRoleName is <prefix>-app-<app>-user.
+func UserRoleName(prefix, app string) string { return prefix + "-app-" + app + "-user" }
+
+// LogGroupName is /<prefix>/apps/<app>.
+func LogGroupName(prefix, app string) string { return "/" + prefix + "/apps/" + app }
+
+// DeployLogGroupName is /<prefix>/apps/<app>/deploys.
+func DeployLogGroupName(prefix, app string) string { return LogGroupName(prefix, app) + "/deploys" }
+
+// NewApp creates an App. It panics with the error of props.Validate() when
+// the props are invalid.
+func NewApp(scope constructs.Construct, id string, props *AppProps) *App {
+	if err := props.Validate(); err != nil {
+		panic(err)
+	}
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	a := &App{Construct: c, Name: *props.Name, Prefix: props.prefix()}
+	ecs := props.Cluster.EcsCluster()
+	a.cluster = clusterRefs{arn: ecs.ClusterArn(), name: ecs.ClusterName()}
+	retention := retentionDays[intOr(props.LogRetentionDays, DefaultLogRetentionDays)]
+
+	a.LogGroup = awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
+		LogGroupName:  jsii.String(LogGroupName(a.Prefix, a.Name)),
+		Retention:     retention,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	a.DeployLogGroup = awslogs.NewLogGroup(c, jsii.String("DeployLogs"), &awslogs.LogGroupProps{
+		LogGroupName:  jsii.String(DeployLogGroupName(a.Prefix, a.Name)),
+		Retention:     retention,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	a.SecurityGroup = awsec2.NewSecurityGroup(c, jsii.String("SecurityGroup"), &awsec2.SecurityGroupProps{
+		Vpc:              props.Cluster.Vpc(),
+		Description:      jsii.String("Wharf app " + a.Name + " tasks (egress only; ingress comes through the cluster app security group)"),
+		AllowAllOutbound: jsii.Bool(true),
+	})
+
+	a.newStorage(props)
+	a.newLoadBalancing(props)
+	a.newRoles(props)
+	a.newBuild(props)
+	a.newManagementRole(props)
+	a.newUserRole(props)
+	a.newDatabase(props)
+	a.newSettings(props)
+	a.newEventRules(props)
+	a.suppress(props)
+	return a
+}
+
+func (a *App) newStorage(props *AppProps) {
+	a.ArtifactBucket = awss3.NewBucket(a.Construct, jsii.String("Artifacts"), &awss3.BucketProps{
+		Encryption:        awss3.BucketEncryption_S3_MANAGED,
+		EnforceSSL:        jsii.Bool(true),
+		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		Versioned:         jsii.Bool(false),
+		LifecycleRules: &[]*awss3.LifecycleRule{{
+			Id:                                  jsii.String("expire-old-builds"),
+			Expiration:                          awscdk.Duration_Days(jsii.Number(float64(intOr(props.ArtifactRetentionDays, DefaultArtifactRetentionDays)))),
+			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),
+		}},
+		// Artifacts are small and rebuildable, but a bucket must be empty
+		// to be deleted; it is retained (without a name, so a new app of
+		// the same name gets a new bucket).
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	a.Repository = awsecr.NewRepository(a.Construct, jsii.String("Repository"), &awsecr.RepositoryProps{
+		ImageScanOnPush:    jsii.Bool(true),
+		ImageTagMutability: awsecr.TagMutability_MUTABLE,
+		LifecycleRules: &[]*awsecr.LifecycleRule{{
+			Description:   jsii.String("keep the last images"),
+			MaxImageCount: jsii.Number(float64(intOr(props.ImagesToKeep, DefaultImagesToKeep))),
+			TagStatus:     awsecr.TagStatus_ANY,
+		}},
+		// Images are rebuilt from source; deleting the app deletes them
+		// (CloudFormation's native EmptyOnDelete, no custom resource).
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		EmptyOnDelete: jsii.Bool(true),
+	})
+}
+
+func (a *App) newLoadBalancing(props *AppProps) {
+	a.TargetGroup = awselasticloadbalancingv2.NewApplicationTargetGroup(a.Construct, jsii.String("TargetGroup"), &awselasticloadbalancingv2.ApplicationTargetGroupProps{
+		Vpc:                 props.Cluster.Vpc(),
+		TargetType:          awselasticloadbalancingv2.TargetType_IP,
+		Protocol:            awselasticloadbalancingv2.ApplicationProtocol_HTTP,
+		Port:                jsii.Number(float64(intOr(props.ContainerPort, DefaultContainerPort))),
+		DeregistrationDelay: awscdk.Duration_Seconds(jsii.Number(float64(intOr(props.DeregistrationDelaySeconds, DefaultDeregistrationDelaySeconds)))),
+		HealthCheck: &awselasticloadbalancingv2.HealthCheck{
+			Path:                    jsii.String(props.healthCheckPath()),
+			Interval:                awscdk.Duration_Seconds(jsii.Number(float64(intOr(props.HealthCheckIntervalSeconds, DefaultHealthCheckIntervalSeconds)))),
+			Timeout:                 awscdk.Duration_Seconds(jsii.Number(float64(intOr(props.HealthCheckTimeoutSeconds, DefaultHealthCheckTimeoutSeconds)))),
+			HealthyThresholdCount:   jsii.Number(float64(intOr(props.HealthyThreshold, DefaultHealthyThreshold))),
+			UnhealthyThresholdCount: jsii.Number(float64(intOr(props.UnhealthyThreshold, DefaultUnhealthyThreshold))),
+			HealthyHttpCodes:        jsii.String("200-399"),
+		},
+	})
+	a.Priority = intOr(props.Priority, RulePriority(a.Name))
+	hosts := []*string{jsii.String(a.Name + "." + *props.Cluster.Domain())}
+	for _, d := range props.Domains {
+		hosts = append(hosts, jsii.String(d))
+	}
+	a.ListenerRule = awselasticloadbalancingv2.NewApplicationListenerRule(a.Construct, jsii.String("ListenerRule"), &awselasticloadbalancingv2.ApplicationListenerRuleProps{
+		Listener:   props.Cluster.HttpsListener(),
+		Priority:   jsii.Number(float64(a.Priority)),
+		Conditions: &[]awselasticloadbalancingv2.ListenerCondition{awselasticloadbalancingv2.ListenerCondition_HostHeaders(&hosts)},
+		Action:     awselasticloadbalancingv2.ListenerAction_Forward(&[]awselasticloadbalancingv2.IApplicationTargetGroup{a.TargetGroup}, nil),
+	})
+}
+
+func (a *App) newBuild(props *AppProps) {
+	typ, owner, _ := props.repository()
+	var filters *[]awscodebuild.FilterGroup
+	if props.webhook() {
+		filters = &[]awscodebuild.FilterGroup{
+			awscodebuild.FilterGroup_InEventOf(awscodebuild.EventAction_PUSH).AndBranchIs(jsii.String(props.branch())),
+		}
+	}
+	var source awscodebuild.ISource
+	if typ == RepositoryGitHub {
+		source = awscodebuild.Source_GitHub(&awscodebuild.GitHubSourceProps{
+			Owner: jsii.String(owner[0]), Repo: jsii.String(owner[1]),
+			BranchOrRef:    jsii.String(props.branch()),
+			CloneDepth:     jsii.Number(1),
+			Webhook:        jsii.Bool(props.webhook()),
+			WebhookFilters: filters,
+		})
+	} else {
+		source = awscodebuild.Source_BitBucket(&awscodebuild.BitBucketSourceProps{
+			Owner: jsii.String(owner[0]), Repo: jsii.String(owner[1]),
+			BranchOrRef:    jsii.String(props.branch()),
+			CloneDepth:     jsii.Number(1),
+			Webhook:        jsii.Bool(props.webhook()),
+			WebhookFilters: filters,
+		})
+	}
+	spec, err := buildSpec()
+	if err != nil {
+		panic(err)
+	}
+	a.newBuildRole(props)
+	a.Project = awscodebuild.NewProject(a.Construct, jsii.String("Build"), &awscodebuild.ProjectProps{
+		ProjectName: jsii.String(ProjectName(a.Prefix, a.Name)),
+		Description: jsii.String("Wharf app " + a.Name + ": build the image, push it, write wharf-build.json"),
+		Source:      source,
+		BuildSpec:   awscodebuild.BuildSpec_FromObjectToYaml(&spec),
+		Environment: &awscodebuild.BuildEnvironment{
+			BuildImage:  awscodebuild.LinuxBuildImage_STANDARD_7_0(),
+			ComputeType: awscodebuild.ComputeType_MEDIUM,
+			// Docker-in-Docker needs a privileged container.
+			Privileged: jsii.Bool(true),
+		},
+		EnvironmentVariables: &map[string]*awscodebuild.BuildEnvironmentVariable{
+			"WHARF_PREFIX":       {Value: jsii.String(a.Prefix)},
+			"WHARF_APP":          {Value: jsii.String(a.Name)},
+			"WHARF_IMAGE_REPO":   {Value: a.Repository.RepositoryUri()},
+			"WHARF_PACK_VERSION": {Value: jsii.String(PackVersion)},
+		},
+		// wharf-build.json lands at <bucket>/builds/<build id>/wharf/; the
+		// control plane reads it from build.artifacts.location.
+		Artifacts: awscodebuild.Artifacts_S3(&awscodebuild.S3ArtifactsProps{
+			Bucket:         a.ArtifactBucket,
+			Path:           jsii.String("builds"),
+			Name:           jsii.String("wharf"),
+			IncludeBuildId: jsii.Bool(true),
+			PackageZip:     jsii.Bool(false),
+			// Objects get the bucket's SSE-S3 encryption, so reading them
+			// needs no KMS permission.
+			Encryption: jsii.Bool(false),
+		}),
+		Cache:   awscodebuild.Cache_Local(awscodebuild.LocalCacheMode_DOCKER_LAYER, awscodebuild.LocalCacheMode_SOURCE),
+		Timeout: awscdk.Duration_Minutes(jsii.Number(30)),
+		Logging: &awscodebuild.LoggingOptions{CloudWatch: &awscodebuild.CloudWatchLoggingOptions{
+			LogGroup: a.DeployLogGroup,
+			Prefix:   jsii.String("build"),
+		}},
+		// The role's policy is written out in newBuildRole; CDK's generated
+		// grants (wildcard S3 actions, /aws/codebuild log groups, report
+		// groups) are not needed and are kept off it.
+		Role: a.BuildRole.WithoutPolicyUpdates(nil),
+	})
+	if props.ConnectionArn != nil {
+		cfn := a.Project.Node().DefaultChild().(awscodebuild.CfnProject)
+		cfn.AddPropertyOverride(jsii.String("Source.Auth"), map[string]interface{}{
+			"Type":     "CODECONNECTIONS",
+			"Resource": *props.ConnectionArn,
+		})
+	}
+}
+
+func (a *App) newDatabase(props *AppProps) {
+	db := props.Database
+	if db == nil && props.DatabaseName != nil {
+		db = database.FromName(a.Construct, "Database", &database.FromNameProps{Prefix: jsii.String(a.Prefix), Name: props.DatabaseName})
+	}
+	if db == nil {
+		return
+	}
+	a.Database = db
+	pgName := database.AppDatabaseName(a.Name)
+	properties := map[string]interface{}{"Action": "create-database", "App": a.Name}
+	if !props.keepDatabase() {
+		// The manager drops the database and role on Delete only when
+		// asked to (docs/dbmanager.md).
+		properties["DropOnDelete"] = "true"
+	}
+	a.DatabaseResource = awscdk.NewCustomResource(a.Construct, jsii.String("DatabaseResource"), &awscdk.CustomResourceProps{
+		ServiceToken: db.ManagerFunctionArn(),
+		ResourceType: jsii.String("Custom::WharfAppDatabase"),
+		Properties:   &properties,
+	})
+	if props.keepDatabase() {
+		// CloudFormation sends no Delete to a retained custom resource, so
+		// the database and its data outlive the app.
+		a.DatabaseResource.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN)
+	}
+	url := awscdk.Fn_Join(jsii.String(""), &[]*string{
+		jsii.String("postgres://" + pgName + "@"), db.Endpoint(), jsii.String(":"), db.Port(),
+		jsii.String("/" + pgName + "?sslmode=require"),
+	})
+	a.DatabaseURLParameter = awsssm.NewStringParameter(a.Construct, jsii.String("DatabaseUrl"), &awsssm.StringParameterProps{
+		ParameterName: jsii.String(ConfigPrefix(a.Prefix, a.Name) + "DATABASE_URL"),
+		Description:   jsii.String("Wharf app " + a.Name + ": PostgreSQL URL without password (connect with an IAM auth token as the password)"),
+		StringValue:   url,
+	})
+	a.DatabaseURLParameter.Node().AddDependency(a.DatabaseResource)
+	stack := awscdk.Stack_Of(a.Construct)
+	a.TaskRole.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("ConnectToOwnDatabase"),
+		Actions:   jsii.Strings("rds-db:connect"),
+		Resources: jsii.Strings(*database.DBUserArn(stack, db.ClusterResourceID(), pgName)),
+	}))
+}
+
+func (a *App) newSettings(props *AppProps) {
+	stack := awscdk.Stack_Of(a.Construct)
+	vpc := props.Cluster.Vpc()
+	var subnets []*string
+	for _, s := range *vpc.PublicSubnets() {
+		subnets = append(subnets, s.SubnetId())
+	}
+	settings := map[string]interface{}{
+		"version":          SettingsVersion,
+		"app":              a.Name,
+		"prefix":           a.Prefix,
+		"clusterArn":       a.cluster.arn,
+		"subnets":          subnets,
+		"securityGroups":   []*string{props.Cluster.AppSecurityGroup().SecurityGroupId(), a.SecurityGroup.SecurityGroupId()},
+		"assignPublicIp":   props.launchType() == LaunchTypeFargate,
+		"launchType":       props.launchType(),
+		"targetGroupArn":   a.TargetGroup.TargetGroupArn(),
+		"containerPort":    intOr(props.ContainerPort, DefaultContainerPort),
+		"executionRoleArn": a.ExecutionRole.RoleArn(),
+		"taskRoleArn":      a.TaskRole.RoleArn(),
+		"eventsRoleArn":    a.EventsRole.RoleArn(),
+		"logGroup":         a.LogGroup.LogGroupName(),
+		"codebuildProject": a.Project.ProjectName(),
+		"configPrefix":     ConfigPrefix(a.Prefix, a.Name),
+	}
+	a.SettingsParameter = awsssm.NewStringParameter(a.Construct, jsii.String("Settings"), &awsssm.StringParameterProps{
+		ParameterName: jsii.String(SettingsParameterName(a.Prefix, a.Name)),
+		Description:   jsii.String("Wharf app " + a.Name + " settings for the control plane (docs/conventions.md)"),
+		StringValue:   stack.ToJsonString(settings, nil),
+	})
+}
+
+func (a *App) newEventRules(props *AppProps) {
+	stack := awscdk.Stack_Of(a.Construct)
+	a.EventBusRole = awsiam.NewRole(a.Construct, jsii.String("EventBusRole"), &awsiam.RoleProps{
+		Description: jsii.String("EventBridge: put Wharf app " + a.Name + " events on the control plane bus"),
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil),
+	})
+	bus := awsevents.EventBus_FromEventBusArn(a.Construct, jsii.String("ControlPlaneBus"), props.ControlPlaneEventBusArn)
+	target := func() *[]awsevents.IRuleTarget {
+		return &[]awsevents.IRuleTarget{awseventstargets.NewEventBus(bus, &awseventstargets.EventBusProps{Role: a.EventBusRole})}
+	}
+	a.BuildEventsRule = awsevents.NewRule(a.Construct, jsii.String("BuildEvents"), &awsevents.RuleProps{
+		Description: jsii.String("Forward Wharf app " + a.Name + " CodeBuild state and phase changes to the control plane"),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings("aws.codebuild"),
+			DetailType: jsii.Strings("CodeBuild Build State Change", "CodeBuild Build Phase Change"),
+			Detail:     &map[string]interface{}{"project-name": []interface{}{ProjectName(a.Prefix, a.Name)}},
+		},
+		Targets: target(),
+	})
+	familyPrefix := awscdk.Fn_Join(jsii.String(""), &[]*string{
+		jsii.String("arn:"), stack.Partition(), jsii.String(":ecs:"), stack.Region(), jsii.String(":"), stack.Account(),
+		jsii.String(":task-definition/" + a.Prefix + "-" + a.Name + "_"),
+	})
+	a.TaskEventsRule = awsevents.NewRule(a.Construct, jsii.String("TaskEvents"), &awsevents.RuleProps{
+		Description: jsii.String("Forward Wharf app " + a.Name + " ECS task state changes to the control plane"),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings("aws.ecs"),
+			DetailType: jsii.Strings("ECS Task State Change"),
+			Detail: &map[string]interface{}{
+				"clusterArn":        []interface{}{a.cluster.arn},
+				"taskDefinitionArn": awsevents.Match_Prefix(familyPrefix),
+			},
+		},
+		Targets: target(),
+	})
+	// Deployment events carry no detail.clusterArn (findings #2): match the
+	// service ARN in resources, arn:...:service/<cluster>/<prefix>-<app>_.
+	servicePrefix := awscdk.Fn_Join(jsii.String(""), &[]*string{
+		jsii.String("arn:"), stack.Partition(), jsii.String(":ecs:"), stack.Region(), jsii.String(":"), stack.Account(),
+		jsii.String(":service/"), a.cluster.name, jsii.String("/" + a.Prefix + "-" + a.Name + "_"),
+	})
+	a.ServiceEventsRule = awsevents.NewRule(a.Construct, jsii.String("ServiceEvents"), &awsevents.RuleProps{
+		Description: jsii.String("Forward Wharf app " + a.Name + " ECS deployment state changes and service actions to the control plane"),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings("aws.ecs"),
+			DetailType: jsii.Strings("ECS Deployment State Change", "ECS Service Action"),
+			Resources:  awsevents.Match_Prefix(servicePrefix),
+		},
+		Targets: target(),
+	})
+}

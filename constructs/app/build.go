@@ -1,0 +1,108 @@
+package app
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"embed"
+	"encoding/base64"
+	"fmt"
+	"io/fs"
+	"sort"
+)
+
+// PackVersion is the version of the buildpacks CLI (pack) the build
+// downloads when the app builds with Cloud Native Buildpacks.
+const PackVersion = "0.38.2"
+
+// BuildScriptDir is where the buildspec unpacks the build scripts.
+const BuildScriptDir = "/tmp/wharf"
+
+//go:embed buildscript/wharf-build.sh buildscript/wharf-meta.py
+var buildScripts embed.FS
+
+// BuildScripts returns the scripts the buildspec runs, by file name
+// (wharf-build.sh, wharf-meta.py). Tests run them outside CodeBuild.
+func BuildScripts() (map[string][]byte, error) {
+	entries, err := fs.ReadDir(buildScripts, "buildscript")
+	if err != nil {
+		return nil, fmt.Errorf("read build scripts: %w", err)
+	}
+	out := map[string][]byte{}
+	for _, e := range entries {
+		b, err := buildScripts.ReadFile("buildscript/" + e.Name())
+		if err != nil {
+			return nil, fmt.Errorf("read build script %s: %w", e.Name(), err)
+		}
+		out[e.Name()] = b
+	}
+	return out, nil
+}
+
+// scriptBundle is the build scripts as a deterministic gzipped tar, base64
+// encoded, so the buildspec carries them inline (no asset, no download) and
+// the template changes only when a script does.
+func scriptBundle() (string, error) {
+	files, err := BuildScripts()
+	if err != nil {
+		return "", err
+	}
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		return "", fmt.Errorf("gzip build scripts: %w", err)
+	}
+	tw := tar.NewWriter(zw)
+	for _, n := range names {
+		hdr := &tar.Header{Name: n, Mode: 0o755, Size: int64(len(files[n])), Typeflag: tar.TypeReg, Format: tar.FormatUSTAR}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return "", fmt.Errorf("tar build script %s: %w", n, err)
+		}
+		if _, err := tw.Write(files[n]); err != nil {
+			return "", fmt.Errorf("tar build script %s: %w", n, err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return "", fmt.Errorf("tar build scripts: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return "", fmt.Errorf("gzip build scripts: %w", err)
+	}
+	return base64.StdEncoding.EncodeToString(buf.Bytes()), nil
+}
+
+// buildSpec is the app's buildspec (docs/build-metadata.md): unpack the
+// scripts, check the app config and log in (pre_build), build, push and
+// write .wharf/wharf-build.json (build), and upload that one file as the
+// artifact.
+func buildSpec() (map[string]interface{}, error) {
+	bundle, err := scriptBundle()
+	if err != nil {
+		return nil, err
+	}
+	return map[string]interface{}{
+		"version": "0.2",
+		"env":     map[string]interface{}{"shell": "bash"},
+		"phases": map[string]interface{}{
+			"pre_build": map[string]interface{}{
+				"commands": []string{
+					"mkdir -p " + BuildScriptDir + " && echo " + bundle + " | base64 -d | tar -xz -C " + BuildScriptDir,
+					"bash " + BuildScriptDir + "/wharf-build.sh prepare",
+				},
+			},
+			"build": map[string]interface{}{
+				"commands": []string{"bash " + BuildScriptDir + "/wharf-build.sh build"},
+			},
+		},
+		"artifacts": map[string]interface{}{
+			"files":          []string{"wharf-build.json"},
+			"base-directory": ".wharf",
+			"discard-paths":  "yes",
+		},
+	}, nil
+}

@@ -1,0 +1,272 @@
+package app
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// arns builds the ARNs and ARN patterns of this app's resources
+// (docs/conventions.md names).
+type arns struct {
+	stack   awscdk.Stack
+	prefix  string
+	app     string
+	cluster clusterRefs
+}
+
+func (a *App) arns() arns {
+	return arns{stack: awscdk.Stack_Of(a.Construct), prefix: a.Prefix, app: a.Name, cluster: a.cluster}
+}
+
+func (r arns) format(service, resource string, name *string, sep awscdk.ArnFormat) *string {
+	return r.stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String(service), Resource: jsii.String(resource), ResourceName: name, ArnFormat: sep,
+	})
+}
+
+// services: arn:...:service/<cluster>/<prefix>-<app>_*
+func (r arns) services() *string {
+	return r.format("ecs", "service", awscdk.Fn_Join(jsii.String(""), &[]*string{r.cluster.name, jsii.String("/" + r.prefix + "-" + r.app + "_*")}), awscdk.ArnFormat_SLASH_RESOURCE_NAME)
+}
+
+// taskDefinitions: arn:...:task-definition/<prefix>-<app>_* (any revision).
+func (r arns) taskDefinitions() *string {
+	return r.format("ecs", "task-definition", jsii.String(r.prefix+"-"+r.app+"_*"), awscdk.ArnFormat_SLASH_RESOURCE_NAME)
+}
+
+// tasks: arn:...:task/<cluster>/* (task ARNs carry no family).
+func (r arns) tasks() *string {
+	return r.format("ecs", "task", awscdk.Fn_Join(jsii.String(""), &[]*string{r.cluster.name, jsii.String("/*")}), awscdk.ArnFormat_SLASH_RESOURCE_NAME)
+}
+
+// scheduleRules: arn:...:rule/<prefix>-<app>_schedule-* on the default bus.
+func (r arns) scheduleRules() *string {
+	return r.format("events", "rule", jsii.String(r.prefix+"-"+r.app+"_schedule-*"), awscdk.ArnFormat_SLASH_RESOURCE_NAME)
+}
+
+func (r arns) parameter(path string) *string {
+	return r.format("ssm", "parameter", jsii.String(strings.TrimPrefix(path, "/")), awscdk.ArnFormat_SLASH_RESOURCE_NAME)
+}
+
+func (r arns) configParameters() *string { return r.parameter(ConfigPrefix(r.prefix, r.app) + "*") }
+
+func (r arns) logStreams(group string) *string {
+	return r.format("logs", "log-group", jsii.String(group+":log-stream:*"), awscdk.ArnFormat_COLON_RESOURCE_NAME)
+}
+
+func (r arns) logGroup(group string) *string {
+	return r.format("logs", "log-group", jsii.String(group), awscdk.ArnFormat_COLON_RESOURCE_NAME)
+}
+
+func statement(sid string, actions []string, resources []*string, conditions map[string]interface{}) awsiam.PolicyStatement {
+	props := &awsiam.PolicyStatementProps{Sid: jsii.String(sid), Actions: jsii.Strings(actions...), Resources: &resources}
+	if conditions != nil {
+		props.Conditions = &conditions
+	}
+	return awsiam.NewPolicyStatement(props)
+}
+
+func document(statements ...awsiam.PolicyStatement) awsiam.PolicyDocument {
+	return awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &statements})
+}
+
+func passRole(sid string, roles []*string, service string) awsiam.PolicyStatement {
+	return statement(sid, []string{"iam:PassRole"}, roles, map[string]interface{}{
+		"StringEquals": map[string]interface{}{"iam:PassedToService": service},
+	})
+}
+
+func inCluster(clusterArn *string) map[string]interface{} {
+	return map[string]interface{}{"ArnEquals": map[string]interface{}{"ecs:cluster": clusterArn}}
+}
+
+// newRoles creates the execution, task and events roles.
+func (a *App) newRoles(props *AppProps) {
+	r := a.arns()
+	a.ExecutionRole = awsiam.NewRole(a.Construct, jsii.String("ExecutionRole"), &awsiam.RoleProps{
+		Description: jsii.String("Wharf app " + a.Name + ": ECS task execution (pull own image, write own logs, read own config)"),
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("ecs-tasks.amazonaws.com"), nil),
+		InlinePolicies: &map[string]awsiam.PolicyDocument{"wharf-execution": document(
+			statement("PullOwnImages", []string{"ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"},
+				[]*string{a.Repository.RepositoryArn()}, nil),
+			// ecr:GetAuthorizationToken has no resource type; it only
+			// returns a registry token, every pull is checked above.
+			statement("RegistryLogin", []string{"ecr:GetAuthorizationToken"}, []*string{jsii.String("*")}, nil),
+			statement("WriteOwnLogs", []string{"logs:CreateLogStream", "logs:PutLogEvents"},
+				[]*string{r.logStreams(LogGroupName(a.Prefix, a.Name))}, nil),
+			// ECS resolves `secrets` with ssm:GetParameters. SecureStrings
+			// use the account's aws/ssm key, whose key policy lets account
+			// principals decrypt through SSM, so no KMS statement.
+			statement("ReadOwnConfig", []string{"ssm:GetParameters"}, []*string{r.configParameters()}, nil),
+		)},
+	})
+	a.TaskRole = awsiam.NewRole(a.Construct, jsii.String("TaskRole"), &awsiam.RoleProps{
+		Description: jsii.String("Wharf app " + a.Name + ": the app's containers"),
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("ecs-tasks.amazonaws.com"), nil),
+		InlinePolicies: &map[string]awsiam.PolicyDocument{"wharf-task": document(
+			// ECS Exec: the SSM agent in the task opens its channels with
+			// the task role; ssmmessages has no resource types.
+			statement("EcsExecChannels", []string{"ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+				"ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"}, []*string{jsii.String("*")}, nil),
+		)},
+	})
+	if props.TaskPolicyArn != nil {
+		a.TaskRole.AddManagedPolicy(awsiam.ManagedPolicy_FromManagedPolicyArn(a.Construct, jsii.String("TaskPolicy"), props.TaskPolicyArn))
+	}
+	roles := []*string{a.ExecutionRole.RoleArn(), a.TaskRole.RoleArn()}
+	a.EventsRole = awsiam.NewRole(a.Construct, jsii.String("EventsRole"), &awsiam.RoleProps{
+		Description: jsii.String("Wharf app " + a.Name + ": EventBridge runs the app's scheduled tasks"),
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil),
+		InlinePolicies: &map[string]awsiam.PolicyDocument{"wharf-events": document(
+			statement("RunOwnTasks", []string{"ecs:RunTask"}, []*string{r.taskDefinitions()}, inCluster(a.cluster.arn)),
+			statement("TagOwnTasks", []string{"ecs:TagResource"}, []*string{r.tasks()}, map[string]interface{}{
+				"StringEquals": map[string]interface{}{"ecs:CreateAction": "RunTask"},
+			}),
+			passRole("PassOwnTaskRoles", roles, "ecs-tasks.amazonaws.com"),
+		)},
+	})
+}
+
+// newBuildRole creates the CodeBuild service role: clone through the
+// connection (if any), push to the app's repository, write the deploy log
+// group and upload wharf-build.json.
+func (a *App) newBuildRole(props *AppProps) {
+	r := a.arns()
+	statements := []awsiam.PolicyStatement{
+		statement("WriteBuildLogs", []string{"logs:CreateLogStream", "logs:PutLogEvents"},
+			[]*string{r.logStreams(DeployLogGroupName(a.Prefix, a.Name))}, nil),
+		statement("PushOwnImages", []string{"ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage",
+			"ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage"},
+			[]*string{a.Repository.RepositoryArn()}, nil),
+		// ecr:GetAuthorizationToken has no resource type.
+		statement("RegistryLogin", []string{"ecr:GetAuthorizationToken"}, []*string{jsii.String("*")}, nil),
+		statement("UploadBuildMetadata", []string{"s3:PutObject"}, []*string{a.ArtifactBucket.ArnForObjects(jsii.String("builds/*"))}, nil),
+		statement("LocateArtifactBucket", []string{"s3:GetBucketAcl", "s3:GetBucketLocation"}, []*string{a.ArtifactBucket.BucketArn()}, nil),
+	}
+	if props.ConnectionArn != nil {
+		statements = append(statements, statement("UseSourceConnection", []string{
+			"codeconnections:UseConnection", "codeconnections:GetConnectionToken", "codeconnections:GetConnection",
+			"codestar-connections:UseConnection", "codestar-connections:GetConnectionToken", "codestar-connections:GetConnection",
+		}, []*string{props.ConnectionArn}, nil))
+	}
+	a.BuildRole = awsiam.NewRole(a.Construct, jsii.String("BuildRole"), &awsiam.RoleProps{
+		Description:    jsii.String("Wharf app " + a.Name + ": CodeBuild (push own images, write own build logs and metadata)"),
+		AssumedBy:      awsiam.NewServicePrincipal(jsii.String("codebuild.amazonaws.com"), nil),
+		InlinePolicies: &map[string]awsiam.PolicyDocument{"wharf-build": document(statements...)},
+	})
+}
+
+// newManagementRole creates <prefix>-app-<app>-management for the control
+// plane.
+func (a *App) newManagementRole(props *AppProps) {
+	r := a.arns()
+	roles := []*string{a.ExecutionRole.RoleArn(), a.TaskRole.RoleArn()}
+	doc := document(
+		statement("ManageOwnServices", []string{"ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService", "ecs:DescribeServices"},
+			[]*string{r.services()}, map[string]interface{}{
+				// Services run only this app's task definitions.
+				"ArnLikeIfExists": map[string]interface{}{"ecs:task-definition": r.taskDefinitions()},
+			}),
+		statement("RunOwnTasks", []string{"ecs:RunTask"}, []*string{r.taskDefinitions()}, inCluster(a.cluster.arn)),
+		statement("DescribeClusterTasks", []string{"ecs:DescribeTasks"}, []*string{r.tasks()}, nil),
+		// ecs:ListServices has no resource type and ecs:ListTasks only
+		// container-instance; both accept the ecs:cluster condition.
+		statement("ListInCluster", []string{"ecs:ListServices", "ecs:ListTasks"}, []*string{jsii.String("*")}, inCluster(a.cluster.arn)),
+		// ecs:RegisterTaskDefinition and ecs:DescribeTaskDefinition have no
+		// resource type. A registered definition can only carry this app's
+		// roles (iam:PassRole below) and only this app's families can be
+		// run or used by its services (statements above).
+		statement("RegisterTaskDefinitions", []string{"ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition"}, []*string{jsii.String("*")}, nil),
+		statement("TagOnCreate", []string{"ecs:TagResource"}, []*string{r.services(), r.taskDefinitions(), r.tasks()}, map[string]interface{}{
+			"StringEquals": map[string]interface{}{"ecs:CreateAction": []string{"CreateService", "RegisterTaskDefinition", "RunTask"}},
+		}),
+		passRole("PassOwnTaskRoles", roles, "ecs-tasks.amazonaws.com"),
+		passRole("PassOwnEventsRole", []*string{a.EventsRole.RoleArn()}, "events.amazonaws.com"),
+		statement("ReadOwnBuildMetadata", []string{"s3:GetObject"}, []*string{a.ArtifactBucket.ArnForObjects(jsii.String("*"))}, nil),
+		statement("ReadOwnBuilds", []string{"codebuild:BatchGetBuilds"}, []*string{a.Project.ProjectArn()}, nil),
+		statement("ManageOwnSchedules", []string{"events:PutRule", "events:DeleteRule", "events:DescribeRule", "events:PutTargets",
+			"events:RemoveTargets", "events:ListTargetsByRule"}, []*string{r.scheduleRules()}, nil),
+		// events:ListRules has no resource type; it returns rule names
+		// and patterns only.
+		statement("ListRules", []string{"events:ListRules"}, []*string{jsii.String("*")}, nil),
+		statement("ReadOwnSettings", []string{"ssm:GetParameter"}, []*string{a.settingsArn()}, nil),
+		// ssm:DescribeParameters has no resource type: it lists names,
+		// types and versions, never values. The control plane filters on
+		// the app's config path; it can decrypt nothing (no kms:Decrypt,
+		// no GetParameter on config).
+		statement("ListConfigNames", []string{"ssm:DescribeParameters"}, []*string{jsii.String("*")}, nil),
+	)
+	a.ManagementRole = awsiam.NewRole(a.Construct, jsii.String("ManagementRole"), &awsiam.RoleProps{
+		RoleName:           jsii.String(ManagementRoleName(a.Prefix, a.Name)),
+		Description:        jsii.String("Wharf control plane: deploy app " + a.Name + " (its ECS services, tasks and schedules only)"),
+		AssumedBy:          awsiam.NewAccountPrincipal(props.ControlPlaneAccountID),
+		ExternalIds:        jsii.Strings(*props.ManagementExternalID),
+		MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(1)),
+		InlinePolicies:     &map[string]awsiam.PolicyDocument{"wharf-management": doc},
+	})
+}
+
+func (a *App) settingsArn() *string {
+	return a.arns().parameter(SettingsParameterName(a.Prefix, a.Name))
+}
+
+// newUserRole creates <prefix>-app-<app>-user for the allowed users.
+func (a *App) newUserRole(props *AppProps) {
+	if len(props.AllowedUsers) == 0 {
+		return
+	}
+	r := a.arns()
+	issuer, _ := props.issuerKey() // validated
+	provider := props.OIDCProvider
+	if provider == nil {
+		arn := awscdk.Stack_Of(a.Construct).FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("iam"), Region: jsii.String(""), Resource: jsii.String("oidc-provider"),
+			ResourceName: jsii.String(issuer), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+		})
+		provider = awsiam.OidcProviderNative_FromOidcProviderArn(a.Construct, jsii.String("OidcProvider"), arn)
+	}
+	users := make([]string, 0, len(props.AllowedUsers))
+	for _, u := range props.AllowedUsers {
+		users = append(users, strings.ToLower(strings.TrimSpace(u)))
+	}
+	sort.Strings(users)
+	principal := awsiam.NewWebIdentityPrincipal(provider.OidcProviderArn(), &map[string]interface{}{
+		"StringEquals":           map[string]interface{}{issuer + ":aud": props.OIDCClientIDs},
+		"StringEqualsIgnoreCase": map[string]interface{}{issuer + ":email": users},
+	})
+	config := ConfigPrefix(a.Prefix, a.Name)
+	doc := document(
+		statement("BuildOwnProject", []string{"codebuild:StartBuild", "codebuild:StopBuild", "codebuild:BatchGetBuilds", "codebuild:ListBuildsForProject"},
+			[]*string{a.Project.ProjectArn()}, nil),
+		statement("ReadOwnLogs", []string{"logs:GetLogEvents", "logs:FilterLogEvents", "logs:DescribeLogStreams", "logs:StartLiveTail", "logs:GetLogGroupFields"},
+			[]*string{r.logGroup(LogGroupName(a.Prefix, a.Name)), r.logGroup(DeployLogGroupName(a.Prefix, a.Name)),
+				r.logStreams(LogGroupName(a.Prefix, a.Name)), r.logStreams(DeployLogGroupName(a.Prefix, a.Name))}, nil),
+		statement("ManageOwnConfig", []string{"ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory",
+			"ssm:PutParameter", "ssm:DeleteParameter", "ssm:DeleteParameters", "ssm:AddTagsToResource", "ssm:ListTagsForResource"},
+			[]*string{r.parameter(strings.TrimSuffix(config, "/")), r.configParameters()}, nil),
+		statement("ReadOwnSettings", []string{"ssm:GetParameter"}, []*string{a.settingsArn()}, nil),
+		// ssm:DescribeParameters has no resource type (names only).
+		statement("ListConfigNames", []string{"ssm:DescribeParameters"}, []*string{jsii.String("*")}, nil),
+		statement("DescribeOwnServices", []string{"ecs:DescribeServices"}, []*string{r.services()}, nil),
+		statement("DescribeClusterTasks", []string{"ecs:DescribeTasks"}, []*string{r.tasks()}, nil),
+		statement("ListInCluster", []string{"ecs:ListServices", "ecs:ListTasks"}, []*string{jsii.String("*")}, inCluster(a.cluster.arn)),
+		// ECS Exec authorizes the cluster and the task. Task ARNs do not
+		// name the family, so tasks are limited by the wharf:app tag the
+		// control plane puts on them.
+		statement("ExecInCluster", []string{"ecs:ExecuteCommand"}, []*string{a.cluster.arn}, nil),
+		statement("ExecIntoOwnTasks", []string{"ecs:ExecuteCommand"}, []*string{r.tasks()}, map[string]interface{}{
+			"StringEquals": map[string]interface{}{"aws:ResourceTag/" + TagApp: a.Name},
+		}),
+	)
+	a.UserRole = awsiam.NewRole(a.Construct, jsii.String("UserRole"), &awsiam.RoleProps{
+		RoleName:           jsii.String(UserRoleName(a.Prefix, a.Name)),
+		Description:        jsii.String("Wharf app " + a.Name + ": allowed users (web identity, listed emails only)"),
+		AssumedBy:          principal,
+		MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(1)),
+		InlinePolicies:     &map[string]awsiam.PolicyDocument{"wharf-user": doc},
+	})
+}

@@ -1,0 +1,83 @@
+package app
+
+import (
+	"regexp"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// nagResource is a cdk-nag AppliesTo matcher for a wildcard resource of
+// this app; pattern is a regular expression for what follows "Resource::".
+func nagResource(pattern string) interface{} {
+	return &cdknag.RegexAppliesTo{Regex: jsii.String("/^Resource::" + pattern + "$/")}
+}
+
+// suppress records the cdk-nag findings this construct accepts, each with
+// its reason. Every IAM5 suppression is limited to the exact wildcard
+// patterns of this app (AppliesTo), so a new wildcard still fails.
+func (a *App) suppress(props *AppProps) {
+	q := regexp.QuoteMeta
+	arn := func(service, rest string) string {
+		return `arn:<AWS::Partition>:` + service + `:[^:]+:[^:]+:` + rest
+	}
+	app := q(a.Prefix) + `-` + q(a.Name)
+	star := "Resource::*"
+	logs := nagResource(arn("logs", `log-group:\/`+q(a.Prefix)+`\/apps\/`+q(a.Name)+`(\/deploys)?:log-stream:\*`))
+	config := nagResource(arn("ssm", `parameter\/`+q(a.Prefix)+`\/apps\/`+q(a.Name)+`\/config\/\*`))
+	taskDefs := nagResource(arn("ecs", `task-definition\/`+app+`_\*`))
+	tasks := nagResource(arn("ecs", `task\/.+\/\*`))
+	services := nagResource(arn("ecs", `service\/.+\/`+app+`_\*`))
+	rules := nagResource(arn("events", `rule\/`+app+`_schedule-\*`))
+	objects := nagResource(`<[A-Za-z0-9]+\.Arn>\/(builds\/)?\*`)
+
+	iam5 := func(role awsiam.Role, reason string, appliesTo ...interface{}) {
+		if role == nil {
+			return
+		}
+		cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+			Id: jsii.String("AwsSolutions-IAM5"), Reason: jsii.String(reason), AppliesTo: &appliesTo,
+		}}, jsii.Bool(true))
+	}
+	iam5(a.ExecutionRole, "execution role: ecr:GetAuthorizationToken has no resource type; log streams are created per task in this app's log group; "+
+		"config is this app's own path /"+a.Prefix+"/apps/"+a.Name+"/config/*", star, logs, config)
+	iam5(a.TaskRole, "task role: the ssmmessages channel actions ECS Exec needs have no resource type", star)
+	iam5(a.EventsRole, "events role: task-definition/"+a.Prefix+"-"+a.Name+"_* matches only this app's families (app names have no _); "+
+		"task/<cluster>/* is the tag-on-create check of the tasks RunTask starts, whose IDs are not known in advance", taskDefs, tasks)
+	iam5(a.BuildRole, "build role: ecr:GetAuthorizationToken has no resource type; build log streams are created per build in this app's deploy log group; "+
+		"artifacts are written under builds/ of this app's bucket with build-ID keys", star, logs, objects)
+	iam5(a.ManagementRole, "management role: services and task definitions match only this app's names (<prefix>-<app>_*), schedule rules only "+
+		"<prefix>-<app>_schedule-*, build metadata only this app's bucket; task ARNs carry no family so DescribeTasks covers the cluster's tasks (read only); "+
+		"ListServices/ListTasks (ecs:cluster condition), RegisterTaskDefinition/DescribeTaskDefinition, events:ListRules and ssm:DescribeParameters have no resource type",
+		services, taskDefs, tasks, rules, objects, star)
+	iam5(a.UserRole, "user role: log streams and config parameters of this app only; services match <prefix>-<app>_*; task ARNs carry no family so ExecuteCommand "+
+		"is limited by the wharf:app tag and DescribeTasks is read only; ListServices/ListTasks and ssm:DescribeParameters have no resource type",
+		logs, config, services, tasks, star)
+
+	cdknag.NagSuppressions_AddResourceSuppressions(a.ArtifactBucket, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-S1"),
+		Reason: jsii.String("the bucket holds only wharf-build.json files written by this app's build role and read by its management role; " +
+			"object access can be audited with CloudTrail data events, and a second log bucket per app would double the buckets"),
+	}}, jsii.Bool(true))
+	cdknag.NagSuppressions_AddResourceSuppressions(a.Project, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-CB4"),
+		Reason: jsii.String("the only artifact is wharf-build.json (no secrets), stored with the bucket's SSE-S3 encryption; a customer managed key would " +
+			"cost a key per app and force kms:Decrypt on the control plane's management role"),
+	}}, jsii.Bool(true))
+}
+
+var _ constructs.IConstruct = (*App)(nil)
+
+var retentionDays = map[int]awslogs.RetentionDays{
+	1: awslogs.RetentionDays_ONE_DAY, 3: awslogs.RetentionDays_THREE_DAYS, 5: awslogs.RetentionDays_FIVE_DAYS,
+	7: awslogs.RetentionDays_ONE_WEEK, 14: awslogs.RetentionDays_TWO_WEEKS, 30: awslogs.RetentionDays_ONE_MONTH,
+	60: awslogs.RetentionDays_TWO_MONTHS, 90: awslogs.RetentionDays_THREE_MONTHS, 120: awslogs.RetentionDays_FOUR_MONTHS,
+	150: awslogs.RetentionDays_FIVE_MONTHS, 180: awslogs.RetentionDays_SIX_MONTHS, 365: awslogs.RetentionDays_ONE_YEAR,
+	400: awslogs.RetentionDays_THIRTEEN_MONTHS, 545: awslogs.RetentionDays_EIGHTEEN_MONTHS, 731: awslogs.RetentionDays_TWO_YEARS,
+	1096: awslogs.RetentionDays_THREE_YEARS, 1827: awslogs.RetentionDays_FIVE_YEARS, 2192: awslogs.RetentionDays_SIX_YEARS,
+	2557: awslogs.RetentionDays_SEVEN_YEARS, 2922: awslogs.RetentionDays_EIGHT_YEARS, 3288: awslogs.RetentionDays_NINE_YEARS,
+	3653: awslogs.RetentionDays_TEN_YEARS,
+}

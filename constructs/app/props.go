@@ -1,0 +1,449 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/wharf-paas/wharf/constructs/account"
+	"github.com/wharf-paas/wharf/constructs/cluster"
+	"github.com/wharf-paas/wharf/constructs/database"
+)
+
+// Defaults used when an AppProps field is nil. The health-check and
+// deregistration defaults are tuned for fast rolling deploys
+// (docs/constructs.md, "Deploy speed").
+const (
+	DefaultBranch                     = "main"
+	DefaultHealthCheckPath            = "/"
+	DefaultHealthyThreshold           = 2
+	DefaultUnhealthyThreshold         = 3
+	DefaultHealthCheckIntervalSeconds = 5
+	DefaultHealthCheckTimeoutSeconds  = 4
+	DefaultDeregistrationDelaySeconds = 15
+	DefaultContainerPort              = 8080
+	DefaultLogRetentionDays           = 30
+	DefaultImagesToKeep               = 30
+	DefaultArtifactRetentionDays      = 90
+	DefaultLaunchType                 = LaunchTypeFargate
+	// MaxDomains is the number of extra domains an app may have: an ALB
+	// host-header condition takes at most 5 values, one of which is
+	// <app>.<cluster domain>.
+	MaxDomains = 4
+	// MinPriority and MaxPriority bound the listener-rule priorities Wharf
+	// derives from app names; 1-999 are left for rules added by hand.
+	MinPriority = 1000
+	MaxPriority = 50000
+)
+
+// Launch types.
+const (
+	LaunchTypeFargate = "FARGATE"
+	LaunchTypeEC2     = "EC2"
+)
+
+// Repository types.
+const (
+	RepositoryGitHub    = "GITHUB"
+	RepositoryBitbucket = "BITBUCKET"
+)
+
+// AppProps configures an App. Every field maps to an app entry of the
+// platform config file.
+type AppProps struct {
+	// Prefix is the Wharf resource prefix.
+	// Default: "wharf".
+	Prefix *string
+	// Name is the app name (docs/conventions.md): 2-30 characters of
+	// lowercase letters, digits and single hyphens, starting with a letter
+	// and ending with a letter or digit. Required.
+	Name *string
+	// Cluster is the Wharf cluster the app runs on: a live cluster.Cluster
+	// or cluster.FromName. Required.
+	Cluster cluster.ICluster
+
+	// RepositoryURL is the https clone URL of the source repository, like
+	// https://github.com/owner/repo. Required.
+	RepositoryURL *string
+	// RepositoryType is GITHUB or BITBUCKET.
+	// Default: from the URL's host (github.com, bitbucket.org).
+	RepositoryType *string
+	// ConnectionArn is an AWS CodeConnections (or CodeStar Connections)
+	// connection CodeBuild clones through.
+	// Default: none; CodeBuild uses the account's source credentials for
+	// the provider (aws codebuild import-source-credentials).
+	ConnectionArn *string
+	// Branch is the branch that is built and deployed.
+	// Default: "main".
+	Branch *string
+	// BuildWebhook starts a build on every push to Branch.
+	// Default: true.
+	BuildWebhook *bool
+
+	// Domains are extra host names routed to the app besides
+	// <name>.<cluster domain>; at most 4. Their certificates and DNS
+	// records are the cluster's business (its certificate must cover them).
+	// Default: none.
+	Domains []string
+	// HealthCheckPath is the path the load balancer checks.
+	// Default: "/".
+	HealthCheckPath *string
+	// HealthyThreshold is the consecutive successes before a target is
+	// healthy (2-10).
+	// Default: 2.
+	HealthyThreshold *int
+	// UnhealthyThreshold is the consecutive failures before a target is
+	// unhealthy (2-10).
+	// Default: 3.
+	UnhealthyThreshold *int
+	// HealthCheckIntervalSeconds is the time between checks (5-300).
+	// Default: 5.
+	HealthCheckIntervalSeconds *int
+	// HealthCheckTimeoutSeconds is how long a check may take (2-120, and
+	// shorter than the interval or the load balancer rejects it).
+	// Default: 4.
+	HealthCheckTimeoutSeconds *int
+	// DeregistrationDelaySeconds is how long the load balancer lets a
+	// stopping task finish its requests (0-3600).
+	// Default: 15.
+	DeregistrationDelaySeconds *int
+	// ContainerPort is the port the web process listens on ($PORT).
+	// Default: 8080.
+	ContainerPort *int
+	// Priority is the listener-rule priority (1-50000), unique on the
+	// cluster's HTTPS listener.
+	// Default: derived from the app name (RulePriority).
+	Priority *int
+
+	// LogRetentionDays is the retention of the app's log groups; one of the
+	// values CloudWatch Logs accepts.
+	// Default: 30.
+	LogRetentionDays *int
+	// ImagesToKeep is how many images the ECR repository keeps (1-1000).
+	// Default: 30.
+	ImagesToKeep *int
+	// ArtifactRetentionDays is how long build artifacts (wharf-build.json)
+	// are kept (1-3650).
+	// Default: 90.
+	ArtifactRetentionDays *int
+	// LaunchType is FARGATE or EC2 (the cluster needs EC2 capacity).
+	// Default: FARGATE.
+	LaunchType *string
+
+	// AllowedUsers are the emails (the OIDC `email` claim) of the users who
+	// may assume the app's user role. When set, OIDCIssuerURL and
+	// OIDCClientIDs are required.
+	// Default: none; no user role is created.
+	AllowedUsers []string
+	// OIDCIssuerURL is the login issuer, exactly as the Account construct
+	// got it (AccountProps.OIDCIssuerURL).
+	// Default: none (required with AllowedUsers).
+	OIDCIssuerURL *string
+	// OIDCClientIDs are the accepted audiences (AccountProps.OIDCClientIDs).
+	// Default: none (required with AllowedUsers).
+	OIDCClientIDs []string
+	// OIDCProvider is the account's OIDC provider (Account.OIDCProvider).
+	// Default: the provider for OIDCIssuerURL in this stack's account,
+	// referenced by its ARN (arn:aws:iam::<account>:oidc-provider/<issuer>),
+	// so the app stack needs no reference to the account stack.
+	OIDCProvider awsiam.IOidcProvider
+
+	// Database is a Wharf database the app gets its own PostgreSQL
+	// database and role in (a live database.Database or
+	// database.FromName). Mutually exclusive with DatabaseName.
+	// Default: none.
+	Database database.IDatabase
+	// DatabaseName names a Wharf database by name; its published SSM
+	// parameters are read at deploy time (database.FromName).
+	// Default: none.
+	DatabaseName *string
+	// KeepDatabaseOnDelete keeps the app's PostgreSQL database and role when
+	// the app (or its database attachment) is deleted.
+	// Default: true. Set false to drop them with the app.
+	KeepDatabaseOnDelete *bool
+
+	// TaskPolicyArn is a customer managed policy attached to the task role.
+	// Default: none.
+	TaskPolicyArn *string
+
+	// ControlPlaneAccountID is the account of the Wharf control plane; the
+	// management role trusts it. Required.
+	ControlPlaneAccountID *string
+	// ControlPlaneEventBusArn is the control plane's event bus; this app's
+	// build and ECS events are forwarded to it. Required.
+	ControlPlaneEventBusArn *string
+	// ManagementExternalID is the external ID the control plane presents to
+	// assume the management role (2-1224 characters of
+	// [A-Za-z0-9+=,.@:/_-]). Required.
+	ManagementExternalID *string
+}
+
+var (
+	nameRe        = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$`)
+	accountIDRe   = regexp.MustCompile(`^[0-9]{12}$`)
+	busArnRe      = regexp.MustCompile(`^arn:aws[a-z-]*:events:[a-z0-9-]+:([0-9]{12}):event-bus/[A-Za-z0-9._-]{1,256}$`)
+	externalIDRe  = regexp.MustCompile(`^[A-Za-z0-9+=,.@:/_-]+$`)
+	connectionRe  = regexp.MustCompile(`^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:[0-9]{12}:connection/[A-Za-z0-9-]+$`)
+	policyArnRe   = regexp.MustCompile(`^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/[A-Za-z0-9+=,.@_/-]+$`)
+	emailRe       = regexp.MustCompile(`^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$`)
+	labelRe       = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	branchRe      = regexp.MustCompile(`^[A-Za-z0-9._/-]{1,200}$`)
+	repoPathRe    = regexp.MustCompile(`^/([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+?)(\.git)?/?$`)
+	healthPathRe  = regexp.MustCompile(`^/[A-Za-z0-9/._~%!$&'()*+,;=:@-]*$`)
+	reservedNames = map[string]string{
+		"postgres": "the PostgreSQL maintenance database", "template0": "a PostgreSQL template", "template1": "a PostgreSQL template",
+		"rdsadmin": "the RDS admin database", database.AdminUser: "the Wharf admin user",
+	}
+)
+
+// ValidateName checks an app name against docs/conventions.md: 2-30
+// characters of lowercase letters, digits and single hyphens, starting with
+// a letter and ending with a letter or digit.
+func ValidateName(name string) error {
+	if len(name) < 2 || len(name) > 30 || !nameRe.MatchString(name) || strings.Contains(name, "--") {
+		return fmt.Errorf("name %q: must be 2-30 characters of lowercase letters, digits and single hyphens, starting with a letter and ending with a letter or digit", name)
+	}
+	return nil
+}
+
+// Validate checks every field and returns all problems at once, each naming
+// the field and the rule it breaks. NewApp panics with the same error.
+func (p *AppProps) Validate() error {
+	if p == nil {
+		return errors.New("app props: must not be nil")
+	}
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if err := account.ValidatePrefix(p.prefix()); err != nil {
+		errs = append(errs, err)
+	}
+	if p.Name == nil {
+		add("name: required")
+	} else if err := ValidateName(*p.Name); err != nil {
+		errs = append(errs, err)
+	}
+	if p.Cluster == nil {
+		add("cluster: required (a live cluster.Cluster or cluster.FromName)")
+	}
+	if _, _, err := p.repository(); err != nil {
+		errs = append(errs, err)
+	}
+	if p.ConnectionArn != nil && !connectionRe.MatchString(*p.ConnectionArn) {
+		add("connectionArn %q: must be a CodeConnections or CodeStar Connections connection ARN (arn:aws:codeconnections:<region>:<account>:connection/<id>)", *p.ConnectionArn)
+	}
+	if b := p.branch(); !branchRe.MatchString(b) || strings.Contains(b, "..") || strings.HasPrefix(b, "/") || strings.HasSuffix(b, "/") {
+		add("branch %q: must be a git branch name (letters, digits, '.', '_', '-', '/', at most 200 characters)", b)
+	}
+	if len(p.Domains) > MaxDomains {
+		add("domains: %d given, at most %d allowed (an ALB host-header condition takes 5 values, one is <app>.<cluster domain>)", len(p.Domains), MaxDomains)
+	}
+	seen := map[string]bool{}
+	for _, d := range p.Domains {
+		if err := validateDomain(d); err != nil {
+			add("domains: %w", err)
+		}
+		if seen[d] {
+			add("domains: %q is listed twice", d)
+		}
+		seen[d] = true
+	}
+	if path := p.healthCheckPath(); !healthPathRe.MatchString(path) || len(path) > 1024 {
+		add("healthCheckPath %q: must start with / and be at most 1024 URL characters", path)
+	}
+	checkRange := func(field string, v, lo, hi int) {
+		if v < lo || v > hi {
+			add("%s %d: must be between %d and %d", field, v, lo, hi)
+		}
+	}
+	checkRange("healthyThreshold", intOr(p.HealthyThreshold, DefaultHealthyThreshold), 2, 10)
+	checkRange("unhealthyThreshold", intOr(p.UnhealthyThreshold, DefaultUnhealthyThreshold), 2, 10)
+	interval := intOr(p.HealthCheckIntervalSeconds, DefaultHealthCheckIntervalSeconds)
+	timeout := intOr(p.HealthCheckTimeoutSeconds, DefaultHealthCheckTimeoutSeconds)
+	checkRange("healthCheckIntervalSeconds", interval, 5, 300)
+	checkRange("healthCheckTimeoutSeconds", timeout, 2, 120)
+	if timeout >= interval {
+		add("healthCheckTimeoutSeconds %d: must be shorter than healthCheckIntervalSeconds (%d); the load balancer rejects a timeout equal to the interval", timeout, interval)
+	}
+	checkRange("deregistrationDelaySeconds", intOr(p.DeregistrationDelaySeconds, DefaultDeregistrationDelaySeconds), 0, 3600)
+	checkRange("containerPort", intOr(p.ContainerPort, DefaultContainerPort), 1, 65535)
+	if p.Priority != nil {
+		checkRange("priority", *p.Priority, 1, MaxPriority)
+	}
+	if _, ok := retentionDays[intOr(p.LogRetentionDays, DefaultLogRetentionDays)]; !ok {
+		add("logRetentionDays %d: must be one of the values CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)", intOr(p.LogRetentionDays, DefaultLogRetentionDays))
+	}
+	checkRange("imagesToKeep", intOr(p.ImagesToKeep, DefaultImagesToKeep), 1, 1000)
+	checkRange("artifactRetentionDays", intOr(p.ArtifactRetentionDays, DefaultArtifactRetentionDays), 1, 3650)
+	if lt := p.launchType(); lt != LaunchTypeFargate && lt != LaunchTypeEC2 {
+		add("launchType %q: must be FARGATE or EC2", lt)
+	}
+	errs = append(errs, p.validateUsers()...)
+	if p.Database != nil && p.DatabaseName != nil {
+		add("databaseName: set either database or databaseName, not both")
+	}
+	if p.DatabaseName != nil {
+		if err := database.ValidateName(*p.DatabaseName); err != nil {
+			add("databaseName: %w", err)
+		}
+	}
+	if p.Name != nil && (p.Database != nil || p.DatabaseName != nil) {
+		db := database.AppDatabaseName(*p.Name)
+		if why, ok := reservedNames[db]; ok {
+			add("name %q: its PostgreSQL name %q is %s; choose another app name", *p.Name, db, why)
+		} else if strings.HasPrefix(db, "pg_") || strings.HasPrefix(db, "rds_") {
+			add("name %q: its PostgreSQL name %q starts with a prefix PostgreSQL or RDS reserves (pg_, rds_); choose another app name", *p.Name, db)
+		}
+	}
+	if p.TaskPolicyArn != nil && !policyArnRe.MatchString(*p.TaskPolicyArn) {
+		add("taskPolicyArn %q: must be an IAM managed policy ARN (arn:aws:iam::<account>:policy/<name>)", *p.TaskPolicyArn)
+	}
+	cpAccount := deref(p.ControlPlaneAccountID)
+	if !accountIDRe.MatchString(cpAccount) {
+		add("controlPlaneAccountId %q: must be a 12-digit AWS account ID", cpAccount)
+	}
+	if m := busArnRe.FindStringSubmatch(deref(p.ControlPlaneEventBusArn)); m == nil {
+		add("controlPlaneEventBusArn %q: must be an event bus ARN (arn:aws:events:<region>:<account>:event-bus/<name>)", deref(p.ControlPlaneEventBusArn))
+	} else if accountIDRe.MatchString(cpAccount) && m[1] != cpAccount {
+		add("controlPlaneEventBusArn %q: must be in the control plane account %s", deref(p.ControlPlaneEventBusArn), cpAccount)
+	}
+	if ext := deref(p.ManagementExternalID); len(ext) < 2 || len(ext) > 1224 || !externalIDRe.MatchString(ext) {
+		add("managementExternalId: must be 2-1224 characters of letters, digits and +=,.@:/_-")
+	}
+	return errors.Join(errs...)
+}
+
+func (p *AppProps) validateUsers() []error {
+	var errs []error
+	seen := map[string]bool{}
+	for _, e := range p.AllowedUsers {
+		if len(e) > 254 || !emailRe.MatchString(e) {
+			errs = append(errs, fmt.Errorf("allowedUsers: %q is not an email address (name@domain.tld)", e))
+			continue
+		}
+		if seen[strings.ToLower(e)] {
+			errs = append(errs, fmt.Errorf("allowedUsers: %q is listed twice (emails compare case-insensitively)", e))
+		}
+		seen[strings.ToLower(e)] = true
+	}
+	if len(p.AllowedUsers) == 0 {
+		return errs
+	}
+	if _, err := p.issuerKey(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(p.OIDCClientIDs) == 0 {
+		errs = append(errs, errors.New("oidcClientIds: at least one client ID is required when allowedUsers is set"))
+	}
+	return errs
+}
+
+// issuerKey returns the issuer without its https:// scheme, as IAM names it
+// in condition keys and provider ARNs.
+func (p *AppProps) issuerKey() (string, error) {
+	issuer := deref(p.OIDCIssuerURL)
+	u, err := url.Parse(issuer)
+	if issuer == "" || err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || u.Port() != "" {
+		return "", fmt.Errorf("oidcIssuerUrl %q: required when allowedUsers is set; must be an https:// URL with a host and no port, query or fragment", issuer)
+	}
+	return strings.TrimPrefix(issuer, "https://"), nil
+}
+
+// repository returns the repository type and the owner/repo path.
+func (p *AppProps) repository() (string, [2]string, error) {
+	raw := deref(p.RepositoryURL)
+	u, err := url.Parse(raw)
+	if raw == "" || err != nil || u.Scheme != "https" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", [2]string{}, fmt.Errorf("repositoryUrl %q: required; must be an https clone URL like https://github.com/owner/repo", raw)
+	}
+	m := repoPathRe.FindStringSubmatch(u.Path)
+	if m == nil {
+		return "", [2]string{}, fmt.Errorf("repositoryUrl %q: path must be /<owner>/<repo>", raw)
+	}
+	typ := ""
+	if p.RepositoryType != nil {
+		typ = *p.RepositoryType
+		if typ != RepositoryGitHub && typ != RepositoryBitbucket {
+			return "", [2]string{}, fmt.Errorf("repositoryType %q: must be GITHUB or BITBUCKET", typ)
+		}
+	} else {
+		switch strings.ToLower(u.Host) {
+		case "github.com":
+			typ = RepositoryGitHub
+		case "bitbucket.org":
+			typ = RepositoryBitbucket
+		default:
+			return "", [2]string{}, fmt.Errorf("repositoryType: required for host %q (GITHUB or BITBUCKET; only github.com and bitbucket.org are recognised)", u.Host)
+		}
+	}
+	return typ, [2]string{m[1], m[2]}, nil
+}
+
+func validateDomain(d string) error {
+	if d != strings.ToLower(d) {
+		return fmt.Errorf("%q must be lowercase", d)
+	}
+	labels := strings.Split(d, ".")
+	if len(d) > 253 || len(labels) < 2 {
+		return fmt.Errorf("%q must be a DNS name with at least two labels", d)
+	}
+	for i, l := range labels {
+		if i == 0 && l == "*" {
+			continue
+		}
+		if !labelRe.MatchString(l) {
+			return fmt.Errorf("%q: label %q must be 1-63 lowercase letters, digits and hyphens", d, l)
+		}
+	}
+	return nil
+}
+
+func (p *AppProps) prefix() string {
+	if p.Prefix == nil {
+		return account.DefaultPrefix
+	}
+	return *p.Prefix
+}
+
+func (p *AppProps) branch() string {
+	if p.Branch == nil {
+		return DefaultBranch
+	}
+	return *p.Branch
+}
+
+func (p *AppProps) healthCheckPath() string {
+	if p.HealthCheckPath == nil {
+		return DefaultHealthCheckPath
+	}
+	return *p.HealthCheckPath
+}
+
+func (p *AppProps) launchType() string {
+	if p.LaunchType == nil {
+		return DefaultLaunchType
+	}
+	return *p.LaunchType
+}
+
+func (p *AppProps) webhook() bool { return p.BuildWebhook == nil || *p.BuildWebhook }
+
+func (p *AppProps) keepDatabase() bool {
+	return p.KeepDatabaseOnDelete == nil || *p.KeepDatabaseOnDelete
+}
+
+func intOr(v *int, def int) int {
+	if v == nil {
+		return def
+	}
+	return *v
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

@@ -1,0 +1,177 @@
+package database
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/wharf-paas/wharf/constructs/account"
+	"github.com/wharf-paas/wharf/constructs/cluster"
+)
+
+// Defaults used when a DatabaseProps field is nil.
+const (
+	// DefaultEngineVersion is the Aurora PostgreSQL version (major.minor).
+	DefaultEngineVersion = "16.6"
+	// DefaultInstanceClass is the DB instance class of every instance.
+	DefaultInstanceClass = "db.t4g.medium"
+	// DefaultBackupRetentionDays is how long automated backups are kept.
+	DefaultBackupRetentionDays = 7
+	// DefaultLogRetentionDays is the retention of the PostgreSQL log export
+	// and of the manager Lambda's log group.
+	DefaultLogRetentionDays = 30
+)
+
+// AdminUser is the Aurora master user. Its password is generated into
+// Secrets Manager and used exactly once, by the enable-iam-auth action;
+// after that the manager connects as AdminUser with IAM tokens only.
+const AdminUser = "wharf_admin"
+
+// Port is the PostgreSQL port of every Wharf database.
+const Port = 5432
+
+// DatabaseProps configures a Database. Every field maps one-to-one to a
+// database entry of the platform config file.
+type DatabaseProps struct {
+	// Prefix is the Wharf resource prefix.
+	// Default: "wharf".
+	Prefix *string
+	// Name is the Wharf name of the database: 2-30 characters of lowercase
+	// letters, digits and single hyphens, starting with a letter and ending
+	// with a letter or digit. It names the Aurora cluster
+	// (<prefix>-<name>), the stack (<prefix>-database-<name>) and the SSM
+	// path /<prefix>/databases/<name>/. Required.
+	Name *string
+	// Cluster is the Wharf cluster whose VPC (private subnets) the database
+	// runs in and whose app security group may connect to it. The VPC's
+	// private subnets must route S3 through a gateway endpoint (Wharf
+	// clusters do): the manager Lambda answers CloudFormation through it.
+	// Required.
+	Cluster cluster.ICluster
+	// EngineVersion is the Aurora PostgreSQL engine version, major.minor
+	// (for example 16.6), major 13 or later.
+	// Default: "16.6".
+	EngineVersion *string
+	// InstanceClass is the DB instance class of the writer and the reader,
+	// for example db.r7g.large.
+	// Default: "db.t4g.medium".
+	InstanceClass *string
+	// MultiAZ adds a reader instance; Aurora places it in another
+	// availability zone than the writer and fails over to it.
+	// Default: false (writer only).
+	MultiAZ *bool
+	// BackupRetentionDays is how long automated backups are kept (1-35).
+	// Default: 7.
+	BackupRetentionDays *int
+	// LogRetentionDays is the retention of the PostgreSQL log export and of
+	// the manager Lambda's logs; one of the values CloudWatch Logs accepts.
+	// Default: 30.
+	LogRetentionDays *int
+	// DeletionProtection keeps the Aurora cluster from being deleted (by
+	// CloudFormation or anyone else) until it is turned off.
+	// Default: true.
+	DeletionProtection *bool
+	// ManagerCode is the code of the database-manager Lambda.
+	// Default: ./lambda/dbmanager of the Wharf module, compiled at synth
+	// time (lambdabuild.Code("dbmanager")).
+	ManagerCode awslambda.Code
+}
+
+var (
+	nameRe          = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$`)
+	engineVersionRe = regexp.MustCompile(`^([0-9]+)\.([0-9]+)$`)
+	instanceClassRe = regexp.MustCompile(`^db\.([a-z][a-z0-9-]*\.[a-z0-9]+)$`)
+)
+
+// ValidateName checks a Wharf database name: 2-30 characters of lowercase
+// letters, digits and single hyphens, starting with a letter and ending with
+// a letter or digit.
+func ValidateName(name string) error {
+	if len(name) < 2 || len(name) > 30 || !nameRe.MatchString(name) || strings.Contains(name, "--") {
+		return fmt.Errorf("name %q: must be 2-30 characters of lowercase letters, digits and single hyphens, starting with a letter and ending with a letter or digit", name)
+	}
+	return nil
+}
+
+// Validate checks every field and returns all problems at once, each naming
+// the field and the rule it breaks. NewDatabase panics with the same error.
+func (p *DatabaseProps) Validate() error {
+	if p == nil {
+		return errors.New("database props: must not be nil")
+	}
+	var errs []error
+	if err := account.ValidatePrefix(p.prefix()); err != nil {
+		errs = append(errs, err)
+	}
+	if p.Name == nil {
+		errs = append(errs, errors.New("name: required"))
+	} else if err := ValidateName(*p.Name); err != nil {
+		errs = append(errs, err)
+	}
+	if p.Cluster == nil {
+		errs = append(errs, errors.New("cluster: required (a live cluster.Cluster or cluster.FromName)"))
+	}
+	if m := engineVersionRe.FindStringSubmatch(p.engineVersion()); m == nil {
+		errs = append(errs, fmt.Errorf("engineVersion %q: must be an Aurora PostgreSQL version major.minor, like 16.6", p.engineVersion()))
+	} else if major, _ := strconv.Atoi(m[1]); major < 13 {
+		errs = append(errs, fmt.Errorf("engineVersion %q: major version must be 13 or later", p.engineVersion()))
+	}
+	if !instanceClassRe.MatchString(p.instanceClass()) {
+		errs = append(errs, fmt.Errorf("instanceClass %q: must be a DB instance class like db.t4g.medium", p.instanceClass()))
+	} else if strings.HasPrefix(p.instanceClass(), "db.serverless") {
+		errs = append(errs, fmt.Errorf("instanceClass %q: Aurora Serverless is not supported; use a provisioned class like db.t4g.medium", p.instanceClass()))
+	}
+	if d := p.backupRetentionDays(); d < 1 || d > 35 {
+		errs = append(errs, fmt.Errorf("backupRetentionDays %d: must be between 1 and 35", d))
+	}
+	if _, ok := retentionDays[p.logRetentionDays()]; !ok {
+		errs = append(errs, fmt.Errorf("logRetentionDays %d: must be one of the values CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)", p.logRetentionDays()))
+	}
+	return errors.Join(errs...)
+}
+
+func (p *DatabaseProps) prefix() string {
+	if p.Prefix == nil {
+		return account.DefaultPrefix
+	}
+	return *p.Prefix
+}
+
+func (p *DatabaseProps) engineVersion() string {
+	if p.EngineVersion == nil {
+		return DefaultEngineVersion
+	}
+	return *p.EngineVersion
+}
+
+func (p *DatabaseProps) instanceClass() string {
+	if p.InstanceClass == nil {
+		return DefaultInstanceClass
+	}
+	return *p.InstanceClass
+}
+
+func (p *DatabaseProps) backupRetentionDays() int {
+	if p.BackupRetentionDays == nil {
+		return DefaultBackupRetentionDays
+	}
+	return *p.BackupRetentionDays
+}
+
+func (p *DatabaseProps) logRetentionDays() int {
+	if p.LogRetentionDays == nil {
+		return DefaultLogRetentionDays
+	}
+	return *p.LogRetentionDays
+}
+
+func (p *DatabaseProps) deletionProtection() bool {
+	return p.DeletionProtection == nil || *p.DeletionProtection
+}
+
+func (p *DatabaseProps) multiAZ() bool {
+	return p.MultiAZ != nil && *p.MultiAZ
+}

@@ -1,0 +1,105 @@
+package dbmanager_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/wharf-paas/wharf/dbmanager"
+	"github.com/wharf-paas/wharf/internal/pgtest"
+)
+
+// Per-action latency against the local pgtest server. Every action opens
+// its own connection (IAM token built locally, no TLS here), as the Lambda
+// does. Run: go test -run '^$' -bench . -benchtime 20x ./dbmanager/
+
+func benchDo(b *testing.B, m *dbmanager.Manager, req dbmanager.Request) {
+	b.Helper()
+	if resp := m.Do(context.Background(), req); !resp.OK {
+		b.Fatalf("%s: %+v", req.Action, resp.Error)
+	}
+}
+
+func BenchmarkCreateDatabase(b *testing.B) {
+	m := newManager(b)
+	base := srv.UniqueName(b)
+	for i := 0; b.Loop(); i++ {
+		benchDo(b, m, dbmanager.Request{Action: dbmanager.ActionCreateDatabase, Database: fmt.Sprintf("%s_%d", base, i)})
+		b.StopTimer()
+		benchDo(b, m, dbmanager.Request{Action: dbmanager.ActionDestroyDatabase, Database: fmt.Sprintf("%s_%d", base, i)})
+		b.StartTimer()
+	}
+}
+
+func BenchmarkCreateDatabaseRepeat(b *testing.B) {
+	m := newManager(b)
+	name := srv.UniqueName(b)
+	benchDo(b, m, dbmanager.Request{Action: dbmanager.ActionCreateDatabase, Database: name})
+	b.Cleanup(func() {
+		m.Do(context.Background(), dbmanager.Request{Action: dbmanager.ActionDestroyDatabase, Database: name})
+	})
+	for b.Loop() {
+		benchDo(b, m, dbmanager.Request{Action: dbmanager.ActionCreateDatabase, Database: name})
+	}
+}
+
+func BenchmarkDestroyDatabase(b *testing.B) {
+	m := newManager(b)
+	base := srv.UniqueName(b)
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		benchDo(b, m, dbmanager.Request{Action: dbmanager.ActionCreateDatabase, Database: fmt.Sprintf("%s_%d", base, i)})
+		b.StartTimer()
+		benchDo(b, m, dbmanager.Request{Action: dbmanager.ActionDestroyDatabase, Database: fmt.Sprintf("%s_%d", base, i)})
+	}
+}
+
+func BenchmarkDestroyDatabaseRepeat(b *testing.B) {
+	m := newManager(b)
+	name := srv.UniqueName(b)
+	for b.Loop() {
+		benchDo(b, m, dbmanager.Request{Action: dbmanager.ActionDestroyDatabase, Database: name})
+	}
+}
+
+func BenchmarkEnableIAMAuthRepeat(b *testing.B) {
+	m := newManager(b)
+	for b.Loop() {
+		benchDo(b, m, dbmanager.Request{Action: dbmanager.ActionEnableIAMAuth})
+	}
+}
+
+func BenchmarkRunSQL(b *testing.B) {
+	m := newManager(b)
+	db := srv.NewDatabase(b)
+	benchDo(b, m, dbmanager.Request{Action: dbmanager.ActionRunSQL, Database: db, ID: "setup", SQL: "CREATE TABLE t (id int)"})
+	for i := 0; b.Loop(); i++ {
+		benchDo(b, m, dbmanager.Request{Action: dbmanager.ActionRunSQL, Database: db, ID: fmt.Sprintf("run-%d", i),
+			SQL: "INSERT INTO t VALUES (1); SELECT count(*) FROM t"})
+	}
+}
+
+func BenchmarkRunSQLRepeat(b *testing.B) {
+	m := newManager(b)
+	db := srv.NewDatabase(b)
+	req := dbmanager.Request{Action: dbmanager.ActionRunSQL, Database: db, ID: "once", SQL: "CREATE TABLE t (id int)"}
+	benchDo(b, m, req)
+	for b.Loop() {
+		benchDo(b, m, req)
+	}
+}
+
+// BenchmarkConnectBaseline is one plain connection and close as the admin,
+// for reading the figures above: every action pays it once.
+func BenchmarkConnectBaseline(b *testing.B) {
+	newManager(b)
+	for b.Loop() {
+		c, err := pgx.Connect(context.Background(), srv.TCPDSN(pgtest.AdminUser, "", "postgres"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = c.Close(context.Background())
+	}
+}

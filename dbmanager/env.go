@@ -1,0 +1,94 @@
+package dbmanager
+
+import (
+	"net"
+	"strconv"
+	"time"
+)
+
+// Environment variables the Lambda reads (set by the Database construct).
+const (
+	EnvHost           = "WHARF_DB_HOST"             // writer endpoint host name (required)
+	EnvPort           = "WHARF_DB_PORT"             // port, default 5432
+	EnvAdminUser      = "WHARF_DB_ADMIN_USER"       // cluster admin (master) user name (required)
+	EnvAdminSecretARN = "WHARF_DB_ADMIN_SECRET_ARN" // secret holding the admin password; needed by enable-iam-auth only
+	EnvSSLMode        = "WHARF_DB_SSLMODE"          // libpq sslmode, default "require"
+	EnvSSLRootCert    = "WHARF_DB_SSLROOTCERT"      // CA bundle file for sslmode verify-ca/verify-full
+)
+
+// ConfigFromEnv reads the manager's configuration through getenv (usually
+// os.Getenv) and returns it with the admin secret ARN.
+func ConfigFromEnv(getenv func(string) string) (Config, string, error) {
+	cfg := Config{
+		Host:        getenv(EnvHost),
+		AdminUser:   getenv(EnvAdminUser),
+		SSLMode:     getenv(EnvSSLMode),
+		SSLRootCert: getenv(EnvSSLRootCert),
+	}
+	if p := getenv(EnvPort); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return cfg, "", fieldErr(EnvPort, RuleConfig, "%q must be a port number between 1 and 65535", p)
+		}
+		cfg.Port = n
+	}
+	if err := cfg.withDefaults(); err != nil {
+		return cfg, "", err
+	}
+	return cfg, getenv(EnvAdminSecretARN), nil
+}
+
+// Config says where the cluster is and how to reach it.
+type Config struct {
+	// Host is the writer endpoint's host name.
+	Host string
+	// Port defaults to 5432.
+	Port int
+	// AdminUser is the cluster's admin (master) user.
+	AdminUser string
+	// SSLMode is a libpq sslmode; default "require" (RDS refuses IAM
+	// authentication without TLS). "disable" is for local tests only.
+	SSLMode string
+	// SSLRootCert is a CA bundle file, used with verify-ca and verify-full.
+	SSLRootCert string
+	// MaintenanceDatabase is where the manager connects to create and drop
+	// databases; default "postgres".
+	MaintenanceDatabase string
+	// ConnectTimeout bounds each connection attempt; default 10 s.
+	ConnectTimeout time.Duration
+}
+
+func (c *Config) withDefaults() *Error {
+	if c.Port == 0 {
+		c.Port = 5432
+	}
+	if c.SSLMode == "" {
+		c.SSLMode = "require"
+	}
+	if c.MaintenanceDatabase == "" {
+		c.MaintenanceDatabase = "postgres"
+	}
+	if c.ConnectTimeout == 0 {
+		c.ConnectTimeout = 10 * time.Second
+	}
+	switch {
+	case c.Host == "":
+		return fieldErr(EnvHost, RuleConfig, "is required: the cluster's writer endpoint")
+	case c.AdminUser == "":
+		return fieldErr(EnvAdminUser, RuleConfig, "is required: the cluster's admin user")
+	case !nameRE.MatchString(c.AdminUser):
+		return fieldErr(EnvAdminUser, RuleConfig, "%q must match %s", c.AdminUser, NamePattern)
+	case c.Port < 1 || c.Port > 65535:
+		return fieldErr(EnvPort, RuleConfig, "%d must be between 1 and 65535", c.Port)
+	}
+	switch c.SSLMode {
+	case "disable", "allow", "prefer", "require", "verify-ca", "verify-full":
+	default:
+		return fieldErr(EnvSSLMode, RuleConfig, "%q must be one of disable, allow, prefer, require, verify-ca, verify-full", c.SSLMode)
+	}
+	return nil
+}
+
+func (c Config) endpoint() string {
+	return net.JoinHostPort(c.Host, strconv.Itoa(c.Port))
+}

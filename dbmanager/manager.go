@@ -1,0 +1,530 @@
+package dbmanager
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// lockKey serialises the manager's cluster-level actions
+// (pg_advisory_lock in the maintenance database).
+const lockKey int64 = 0x7768617266646201 // "wharfdb" + 1
+
+// ledgerSchema holds the run-sql ledger in each database run-sql touches.
+const ledgerSchema = "wharf_manager"
+
+// Manager performs the actions against one cluster.
+type Manager struct {
+	cfg       Config
+	tokens    TokenSource
+	passwords PasswordSource
+}
+
+// NewManager checks cfg (filling defaults) and returns a manager. tokens
+// signs in the admin with IAM authentication; passwords is used only by
+// enable-iam-auth and may be nil if that action is never needed.
+func NewManager(cfg Config, tokens TokenSource, passwords PasswordSource) (*Manager, error) {
+	if err := cfg.withDefaults(); err != nil {
+		return nil, err
+	}
+	if tokens == nil {
+		return nil, fieldErr("", RuleConfig, "a token source is required")
+	}
+	return &Manager{cfg: cfg, tokens: tokens, passwords: passwords}, nil
+}
+
+// Do validates req and performs it. Failures are returned in
+// Response.Error, never as a Go error.
+func (m *Manager) Do(ctx context.Context, req Request) Response {
+	name, verr := req.validate()
+	if verr != nil {
+		return failure(req.Action, verr)
+	}
+	var (
+		resp Response
+		err  error
+	)
+	switch req.Action {
+	case ActionCreateDatabase:
+		resp, err = m.CreateDatabase(ctx, name)
+	case ActionDestroyDatabase:
+		resp, err = m.DestroyDatabase(ctx, name)
+	case ActionEnableIAMAuth:
+		resp, err = m.EnableIAMAuth(ctx)
+	case ActionRunSQL:
+		resp, err = m.RunSQL(ctx, name, req.ID, req.SQL)
+	}
+	if err != nil {
+		e := asError("", req.Action, err)
+		switch {
+		case e.Rule == RuleNotFound && e.Field == "":
+			e.Field = req.targetField()
+			e.Message = fmt.Sprintf("%s: database %q does not exist", e.Field, name)
+		case e.Field == "database" && req.targetField() == "app":
+			e.Field = "app"
+			e.Message = "app: " + strings.TrimPrefix(e.Message, "database: ")
+		}
+		return failure(req.Action, e)
+	}
+	return resp
+}
+
+// connString builds a keyword/value connection string; values are quoted.
+func (m *Manager) connString(db, user string) string {
+	q := func(v string) string {
+		return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
+	}
+	parts := []string{
+		"host=" + q(m.cfg.Host),
+		"port=" + strconv.Itoa(m.cfg.Port),
+		"user=" + q(user),
+		"dbname=" + q(db),
+		"sslmode=" + q(m.cfg.SSLMode),
+		"connect_timeout=" + strconv.Itoa(int(m.cfg.ConnectTimeout/time.Second)),
+		"application_name='wharf-dbmanager'",
+	}
+	if m.cfg.SSLRootCert != "" {
+		parts = append(parts, "sslrootcert="+q(m.cfg.SSLRootCert))
+	}
+	return strings.Join(parts, " ")
+}
+
+func (m *Manager) connectWith(ctx context.Context, db, password string) (*pgx.Conn, error) {
+	cc, err := pgx.ParseConfig(m.connString(db, m.cfg.AdminUser))
+	if err != nil {
+		return nil, fmt.Errorf("parse connection settings: %w", err)
+	}
+	cc.Password = password
+	conn, err := pgx.ConnectConfig(ctx, cc)
+	if err != nil {
+		return nil, fmt.Errorf("connect to database %q at %s as %q: %w", db, m.cfg.endpoint(), m.cfg.AdminUser, err)
+	}
+	return conn, nil
+}
+
+// connectIAM logs in as the admin with an IAM authentication token.
+func (m *Manager) connectIAM(ctx context.Context, db string) (*pgx.Conn, error) {
+	tok, err := m.tokens.AuthToken(ctx, m.cfg.endpoint(), m.cfg.AdminUser)
+	if err != nil {
+		return nil, &Error{Rule: RuleCredentials, Message: err.Error(), err: err}
+	}
+	conn, err := m.connectWith(ctx, db, tok)
+	if err != nil && isAuthError(err) {
+		e := asError("", "iam authentication", err)
+		e.Message += "; if the cluster is new, run enable-iam-auth first"
+		return nil, e
+	}
+	return conn, err
+}
+
+func closeConn(conn *pgx.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = conn.Close(ctx)
+}
+
+func quote(name string) string { return pgx.Identifier{name}.Sanitize() }
+
+// exec runs one statement in autocommit mode.
+func exec(ctx context.Context, conn *pgx.Conn, what, sql string, args ...any) error {
+	if _, err := conn.Exec(ctx, sql, args...); err != nil {
+		return asError("", what, err)
+	}
+	return nil
+}
+
+func lock(ctx context.Context, conn *pgx.Conn) error {
+	return exec(ctx, conn, "take the manager's advisory lock", "SELECT pg_advisory_lock($1)", lockKey)
+}
+
+// roleState describes an existing role; ok is false when it does not exist.
+type roleState struct {
+	ok         bool
+	canLogin   bool
+	privileged bool // superuser, createrole, createdb, replication or bypassrls
+}
+
+func getRole(ctx context.Context, conn *pgx.Conn, name string) (roleState, error) {
+	var s roleState
+	err := conn.QueryRow(ctx, `SELECT rolcanlogin, rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls
+		FROM pg_roles WHERE rolname = $1`, name).Scan(&s.canLogin, &s.privileged)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return s, nil
+	}
+	if err != nil {
+		return s, asError("", fmt.Sprintf("look up role %q", name), err)
+	}
+	s.ok = true
+	return s, nil
+}
+
+// directMember reports whether member is a direct member of role.
+func directMember(ctx context.Context, conn *pgx.Conn, member, role string) (bool, error) {
+	var ok bool
+	err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_auth_members m
+		JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member
+		WHERE r.rolname = $1 AND u.rolname = $2)`, role, member).Scan(&ok)
+	if err != nil {
+		return false, asError("", fmt.Sprintf("check whether %q is a member of %q", member, role), err)
+	}
+	return ok, nil
+}
+
+type dbState struct {
+	ok         bool
+	owner      string
+	allowConns bool
+}
+
+func getDatabase(ctx context.Context, conn *pgx.Conn, name string) (dbState, error) {
+	var s dbState
+	err := conn.QueryRow(ctx, `SELECT pg_get_userbyid(datdba), datallowconn FROM pg_database WHERE datname = $1`, name).
+		Scan(&s.owner, &s.allowConns)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return s, nil
+	}
+	if err != nil {
+		return s, asError("", fmt.Sprintf("look up database %q", name), err)
+	}
+	s.ok = true
+	return s, nil
+}
+
+// CreateDatabase makes sure the login role name (a member of rds_iam) and
+// the database name owned by it exist, with CONNECT revoked from PUBLIC and
+// granted to the role. Steps already in place are skipped, so a repeat
+// changes nothing; an existing role or database that does not look like one
+// the manager made is refused rather than taken over.
+func (m *Manager) CreateDatabase(ctx context.Context, name string) (Response, error) {
+	resp := Response{OK: true, Action: ActionCreateDatabase, Database: name, Role: name}
+	if name == m.cfg.AdminUser {
+		return resp, fieldErr("database", RuleReserved, "%q is the cluster's admin user", name)
+	}
+	conn, err := m.connectIAM(ctx, m.cfg.MaintenanceDatabase)
+	if err != nil {
+		return resp, err
+	}
+	defer closeConn(conn)
+	if err := lock(ctx, conn); err != nil {
+		return resp, err
+	}
+	q := quote(name)
+
+	// Refuse foreign objects before changing anything.
+	db, err := getDatabase(ctx, conn, name)
+	if err != nil {
+		return resp, err
+	}
+	if db.ok && db.owner != name {
+		return resp, fieldErr("database", RuleConflict,
+			"database %q already exists and is owned by %q, not by role %q; refusing to take it over", name, db.owner, name)
+	}
+	role, err := getRole(ctx, conn, name)
+	if err != nil {
+		return resp, err
+	}
+	switch {
+	case !role.ok:
+		if err := exec(ctx, conn, "create role "+q, "CREATE ROLE "+q+" LOGIN"); err != nil {
+			return resp, err
+		}
+		resp.Changed = true
+	case !role.canLogin || role.privileged:
+		return resp, fieldErr("database", RuleConflict,
+			"role %q already exists and is not a plain login role, so the manager did not create it; refusing to use it", name)
+	}
+	if ok, err := directMember(ctx, conn, name, "rds_iam"); err != nil {
+		return resp, err
+	} else if !ok {
+		if err := exec(ctx, conn, "grant rds_iam to "+q, "GRANT rds_iam TO "+q); err != nil {
+			return resp, err
+		}
+		resp.Changed = true
+	}
+	// CREATE DATABASE ... OWNER r needs the admin to be a member of r; the
+	// membership also lets the admin terminate the app's sessions and drop
+	// its database later. USAGE (membership with inheritance), not MEMBER:
+	// from PostgreSQL 16 the creator of a role gets an automatic membership
+	// without INHERIT and SET, which is not enough for either.
+	var member bool
+	if err := conn.QueryRow(ctx, "SELECT pg_has_role(current_user, $1, 'USAGE')", name).Scan(&member); err != nil {
+		return resp, asError("", "check admin membership in "+q, err)
+	}
+	if !member {
+		if err := exec(ctx, conn, "grant "+q+" to the admin", "GRANT "+q+" TO CURRENT_USER"); err != nil {
+			return resp, err
+		}
+		resp.Changed = true
+	}
+
+	switch {
+	case !db.ok:
+		// Autocommit: CREATE DATABASE cannot run inside a transaction.
+		if err := exec(ctx, conn, "create database "+q, "CREATE DATABASE "+q+" OWNER "+q); err != nil {
+			return resp, err
+		}
+		resp.Changed = true
+	case !db.allowConns:
+		// Left behind by an interrupted destroy-database.
+		if err := exec(ctx, conn, "allow connections to "+q, "ALTER DATABASE "+q+" ALLOW_CONNECTIONS true"); err != nil {
+			return resp, err
+		}
+		resp.Changed = true
+	}
+
+	var publicConnect, roleConnect bool
+	if err := conn.QueryRow(ctx, `SELECT has_database_privilege('public', d.oid, 'CONNECT'),
+			EXISTS (SELECT 1 FROM aclexplode(d.datacl) a JOIN pg_roles r ON r.oid = a.grantee
+				WHERE r.rolname = $1 AND a.privilege_type = 'CONNECT')
+		FROM pg_database d WHERE d.datname = $1`, name).Scan(&publicConnect, &roleConnect); err != nil {
+		return resp, asError("", "read privileges of database "+q, err)
+	}
+	if publicConnect {
+		if err := exec(ctx, conn, "revoke connect from public", "REVOKE CONNECT ON DATABASE "+q+" FROM PUBLIC"); err != nil {
+			return resp, err
+		}
+		resp.Changed = true
+		// The revoke turned the owner's implicit privileges into explicit
+		// ones; read again.
+		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database d, aclexplode(d.datacl) a
+				JOIN pg_roles r ON r.oid = a.grantee
+				WHERE d.datname = $1 AND r.rolname = $1 AND a.privilege_type = 'CONNECT')`, name).Scan(&roleConnect); err != nil {
+			return resp, asError("", "read privileges of database "+q, err)
+		}
+	}
+	if !roleConnect {
+		if err := exec(ctx, conn, "grant connect to "+q, "GRANT CONNECT ON DATABASE "+q+" TO "+q); err != nil {
+			return resp, err
+		}
+		resp.Changed = true
+	}
+	return resp, nil
+}
+
+// DestroyDatabase blocks new connections to the database, terminates its
+// sessions, drops it, then drops its role. A database or role that is
+// already gone is skipped, so a repeat succeeds and changes nothing.
+func (m *Manager) DestroyDatabase(ctx context.Context, name string) (Response, error) {
+	resp := Response{OK: true, Action: ActionDestroyDatabase, Database: name, Role: name}
+	if name == m.cfg.AdminUser {
+		return resp, fieldErr("database", RuleReserved, "%q is the cluster's admin user", name)
+	}
+	conn, err := m.connectIAM(ctx, m.cfg.MaintenanceDatabase)
+	if err != nil {
+		return resp, err
+	}
+	defer closeConn(conn)
+	if err := lock(ctx, conn); err != nil {
+		return resp, err
+	}
+	q := quote(name)
+
+	db, err := getDatabase(ctx, conn, name)
+	if err != nil {
+		return resp, err
+	}
+	if db.ok {
+		if db.owner != name {
+			return resp, fieldErr("database", RuleConflict,
+				"database %q is owned by %q, not by role %q; the manager did not create it and will not drop it", name, db.owner, name)
+		}
+		if db.allowConns {
+			if err := exec(ctx, conn, "block new connections to "+q, "ALTER DATABASE "+q+" ALLOW_CONNECTIONS false"); err != nil {
+				return resp, err
+			}
+		}
+		if err := conn.QueryRow(ctx, `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))
+			FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, name).Scan(&resp.TerminatedSessions); err != nil {
+			return resp, asError("", "terminate sessions of "+q, err)
+		}
+		// Autocommit, from the maintenance database. FORCE also ends any
+		// session that is still exiting.
+		if err := exec(ctx, conn, "drop database "+q, "DROP DATABASE IF EXISTS "+q+" WITH (FORCE)"); err != nil {
+			return resp, err
+		}
+		resp.Changed = true
+	}
+
+	role, err := getRole(ctx, conn, name)
+	if err != nil {
+		return resp, err
+	}
+	if role.ok {
+		if !role.canLogin || role.privileged {
+			return resp, fieldErr("database", RuleConflict,
+				"role %q is not a plain login role, so the manager did not create it and will not drop it", name)
+		}
+		if err := exec(ctx, conn, "drop role "+q, "DROP ROLE "+q); err != nil {
+			return resp, err
+		}
+		resp.Changed = true
+	}
+	return resp, nil
+}
+
+// EnableIAMAuth grants rds_iam to the admin user. It first tries to log in
+// with an IAM token: if that works and the admin is already a member, there
+// is nothing to do. Otherwise it logs in with the admin password from the
+// [PasswordSource]. On RDS, once the grant is made, the admin can no longer
+// log in with its password.
+func (m *Manager) EnableIAMAuth(ctx context.Context) (Response, error) {
+	resp := Response{OK: true, Action: ActionEnableIAMAuth, Role: m.cfg.AdminUser}
+	conn, err := m.connectIAM(ctx, m.cfg.MaintenanceDatabase)
+	if err != nil {
+		var e *Error
+		if !errors.As(err, &e) || e.Rule != RuleAuthFailed {
+			return resp, err
+		}
+		if m.passwords == nil {
+			return resp, fieldErr("", RuleConfig, "iam authentication failed and no admin password source is configured (%s)", EnvAdminSecretARN)
+		}
+		pw, perr := m.passwords.AdminPassword(ctx)
+		if perr != nil {
+			return resp, &Error{Rule: RuleCredentials, Message: perr.Error(), err: perr}
+		}
+		conn, err = m.connectWith(ctx, m.cfg.MaintenanceDatabase, pw)
+		if err != nil {
+			return resp, asError("", "log in with the admin password", err)
+		}
+	}
+	defer closeConn(conn)
+	if err := lock(ctx, conn); err != nil {
+		return resp, err
+	}
+	ok, err := directMember(ctx, conn, m.cfg.AdminUser, "rds_iam")
+	if err != nil || ok {
+		return resp, err
+	}
+	if err := exec(ctx, conn, "grant rds_iam to the admin", "GRANT rds_iam TO "+quote(m.cfg.AdminUser)); err != nil {
+		return resp, err
+	}
+	resp.Changed = true
+	return resp, nil
+}
+
+// RunSQL runs script as the admin in database db inside one transaction: if
+// any statement fails, nothing of the script remains. id is the idempotency
+// key: it is recorded in the table wharf_manager.sql_runs of db in the same
+// transaction, and a repeat with the same id and script returns success
+// without running it again (Changed false, AppliedAt set). Reusing an id for
+// a different script is an error.
+func (m *Manager) RunSQL(ctx context.Context, db, id, script string) (Response, error) {
+	resp := Response{OK: true, Action: ActionRunSQL, Database: db}
+	if err := checkScript(script); err != nil {
+		return resp, err
+	}
+	sum := sha256.Sum256([]byte(script))
+	digest := hex.EncodeToString(sum[:])
+
+	conn, err := m.connectIAM(ctx, db)
+	if err != nil {
+		return resp, err
+	}
+	defer closeConn(conn)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return resp, asError("", "begin transaction", err)
+	}
+	defer func() { _ = tx.Rollback(context.Background()) }()
+
+	if err := ensureLedger(ctx, tx); err != nil {
+		return resp, err
+	}
+	tag, err := tx.Exec(ctx, `INSERT INTO `+ledgerSchema+`.sql_runs (id, sql_sha256) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, id, digest)
+	if err != nil {
+		return resp, asError("", "record run "+id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		var prev string
+		var at time.Time
+		if err := tx.QueryRow(ctx, `SELECT sql_sha256, applied_at FROM `+ledgerSchema+`.sql_runs WHERE id = $1`, id).Scan(&prev, &at); err != nil {
+			return resp, asError("", "read run "+id, err)
+		}
+		if prev != digest {
+			return resp, fieldErr("id", RuleIDReused, "%q was already used for a different script on %s; use a new id", id, at.UTC().Format(time.RFC3339))
+		}
+		resp.AppliedAt = &at
+		return resp, nil
+	}
+
+	// No arguments: the simple protocol, which runs several statements.
+	results, err := tx.Conn().PgConn().Exec(ctx, script).ReadAll()
+	if err != nil {
+		e := asError("sql", "script failed and was rolled back", err)
+		e.Rule = RuleStatementFailed
+		return resp, e
+	}
+	if st := tx.Conn().PgConn().TxStatus(); st != 'T' {
+		return resp, fieldErr("sql", RuleTransaction, "the script ended the manager's transaction (status %q)", string(st))
+	}
+	for _, r := range results {
+		sr := StatementResult{Command: r.CommandTag.String()}
+		for _, fd := range r.FieldDescriptions {
+			sr.Columns = append(sr.Columns, fd.Name)
+		}
+		for i, row := range r.Rows {
+			if i == MaxRows {
+				sr.Truncated = true
+				break
+			}
+			vals := make([]*string, len(row))
+			for j, v := range row {
+				if v != nil {
+					s := string(v)
+					vals[j] = &s
+				}
+			}
+			sr.Rows = append(sr.Rows, vals)
+		}
+		resp.Results = append(resp.Results, sr)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		e := asError("sql", "commit failed, the script was rolled back", err)
+		e.Rule = RuleStatementFailed
+		return resp, e
+	}
+	now := time.Now().UTC()
+	resp.AppliedAt = &now
+	resp.Changed = true
+	return resp, nil
+}
+
+// ensureLedger creates wharf_manager.sql_runs if needed. The database owner
+// may read it, so that the app's own tools (pg_dump) are not blocked by it.
+func ensureLedger(ctx context.Context, tx pgx.Tx) error {
+	var exists bool
+	if err := tx.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, ledgerSchema+".sql_runs").Scan(&exists); err != nil {
+		return asError("", "look up the run ledger", err)
+	}
+	if exists {
+		return nil
+	}
+	var owner string
+	if err := tx.QueryRow(ctx, `SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()`).Scan(&owner); err != nil {
+		return asError("", "look up the database owner", err)
+	}
+	stmts := []string{
+		`CREATE SCHEMA IF NOT EXISTS ` + ledgerSchema,
+		`CREATE TABLE IF NOT EXISTS ` + ledgerSchema + `.sql_runs (
+			id text PRIMARY KEY,
+			sql_sha256 text NOT NULL,
+			applied_at timestamptz NOT NULL DEFAULT now(),
+			applied_by text NOT NULL DEFAULT current_user)`,
+		`COMMENT ON TABLE ` + ledgerSchema + `.sql_runs IS 'one-off SQL applied by the Wharf database manager (run-sql)'`,
+		`GRANT USAGE ON SCHEMA ` + ledgerSchema + ` TO ` + quote(owner),
+		`GRANT SELECT ON ` + ledgerSchema + `.sql_runs TO ` + quote(owner),
+	}
+	for _, s := range stmts {
+		if _, err := tx.Exec(ctx, s); err != nil {
+			return asError("", "create the run ledger", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,75 @@
+package dbmanager
+
+import (
+	"regexp"
+	"strings"
+)
+
+// NamePattern is the allow-list for database and role names: lowercase, a
+// letter first, at most 63 bytes (PostgreSQL's identifier limit).
+const NamePattern = `^[a-z][a-z0-9_]{0,62}$`
+
+// AppNamePattern is the app-name rule of docs/conventions.md (2–30
+// characters, no "--" is checked separately).
+const AppNamePattern = `^[a-z][a-z0-9-]*[a-z0-9]$`
+
+var (
+	nameRE = regexp.MustCompile(NamePattern)
+	appRE  = regexp.MustCompile(AppNamePattern)
+)
+
+// reservedNames are database or role names that an app database must never
+// take: PostgreSQL's own databases and roles, RDS's and the names SQL treats
+// specially in role positions.
+var reservedNames = map[string]bool{
+	"postgres": true, "template0": true, "template1": true,
+	"rdsadmin": true, "rdsrepladmin": true, "rdstopmgr": true,
+	"public": true, "none": true, "current_user": true, "session_user": true,
+	"current_role": true, "user": true, "all": true,
+}
+
+// DatabaseNameForApp maps an app name (docs/conventions.md: lowercase
+// letters, digits and single hyphens) to the name of its database and login
+// role by replacing each hyphen with an underscore. App names contain no
+// underscore, so two valid app names never map to the same database name.
+func DatabaseNameForApp(app string) (string, error) {
+	if err := validateApp("app", app); err != nil {
+		return "", err
+	}
+	return strings.ReplaceAll(app, "-", "_"), nil
+}
+
+func validateApp(field, app string) *Error {
+	switch {
+	case app == "":
+		return fieldErr(field, RuleRequired, "is required")
+	case len(app) < 2 || len(app) > 30:
+		return fieldErr(field, RulePattern, "%q must be 2 to 30 characters long", app)
+	case !appRE.MatchString(app) || strings.Contains(app, "--"):
+		return fieldErr(field, RulePattern, "%q must match %s without \"--\"", app, AppNamePattern)
+	}
+	return nil
+}
+
+// ValidateName checks a database or role name against [NamePattern] and the
+// reserved names. field names the request field in the returned error.
+func ValidateName(field, name string) error {
+	if err := validateName(field, name); err != nil {
+		return err
+	}
+	return nil
+}
+
+func validateName(field, name string) *Error {
+	switch {
+	case name == "":
+		return fieldErr(field, RuleRequired, "is required")
+	case !nameRE.MatchString(name):
+		return fieldErr(field, RulePattern, "%q must match %s", name, NamePattern)
+	case reservedNames[name]:
+		return fieldErr(field, RuleReserved, "%q is reserved", name)
+	case strings.HasPrefix(name, "pg_") || strings.HasPrefix(name, "rds_") || strings.HasPrefix(name, "aurora_"):
+		return fieldErr(field, RuleReserved, "%q uses a reserved prefix (pg_, rds_, aurora_)", name)
+	}
+	return nil
+}

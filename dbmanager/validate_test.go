@@ -1,0 +1,178 @@
+package dbmanager_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/wharf-paas/wharf/dbmanager"
+)
+
+func TestRequestValidation(t *testing.T) {
+	long := strings.Repeat("a", 64)
+	tests := []struct {
+		name        string
+		req         dbmanager.Request
+		field, rule string
+	}{
+		{"no action", dbmanager.Request{}, "action", dbmanager.RuleRequired},
+		{"unknown action", dbmanager.Request{Action: "drop-everything"}, "action", dbmanager.RuleUnknown},
+		{"create without target", dbmanager.Request{Action: "create-database"}, "app", dbmanager.RuleRequired},
+		{"app upper case", dbmanager.Request{Action: "create-database", App: "Shop"}, "app", dbmanager.RulePattern},
+		{"app underscore", dbmanager.Request{Action: "create-database", App: "shop_api"}, "app", dbmanager.RulePattern},
+		{"app double hyphen", dbmanager.Request{Action: "create-database", App: "shop--api"}, "app", dbmanager.RulePattern},
+		{"app trailing hyphen", dbmanager.Request{Action: "create-database", App: "shop-"}, "app", dbmanager.RulePattern},
+		{"app too long", dbmanager.Request{Action: "create-database", App: strings.Repeat("a", 31)}, "app", dbmanager.RulePattern},
+		{"app injection", dbmanager.Request{Action: "create-database", App: `x"; DROP DATABASE postgres; --`}, "app", dbmanager.RulePattern},
+		{"app maps to reserved prefix", dbmanager.Request{Action: "create-database", App: "pg-stats"}, "app", dbmanager.RuleReserved},
+		{"app maps to reserved name", dbmanager.Request{Action: "destroy-database", App: "postgres"}, "app", dbmanager.RuleReserved},
+		{"app and database disagree", dbmanager.Request{Action: "create-database", App: "shop-api", Database: "shop"}, "database", dbmanager.RuleMismatch},
+		{"database pattern", dbmanager.Request{Action: "create-database", Database: "Shop"}, "database", dbmanager.RulePattern},
+		{"database hyphen", dbmanager.Request{Action: "create-database", Database: "shop-api"}, "database", dbmanager.RulePattern},
+		{"database too long", dbmanager.Request{Action: "create-database", Database: long}, "database", dbmanager.RulePattern},
+		{"database template", dbmanager.Request{Action: "destroy-database", Database: "template1"}, "database", dbmanager.RuleReserved},
+		{"database rds", dbmanager.Request{Action: "destroy-database", Database: "rdsadmin"}, "database", dbmanager.RuleReserved},
+		{"database rds prefix", dbmanager.Request{Action: "create-database", Database: "rds_iam"}, "database", dbmanager.RuleReserved},
+		{"database public", dbmanager.Request{Action: "create-database", Database: "public"}, "database", dbmanager.RuleReserved},
+		{"create with sql", dbmanager.Request{Action: "create-database", App: "shop", SQL: "SELECT 1"}, "sql", dbmanager.RuleNotAllowed},
+		{"destroy with id", dbmanager.Request{Action: "destroy-database", App: "shop", ID: "x"}, "id", dbmanager.RuleNotAllowed},
+		{"enable with app", dbmanager.Request{Action: "enable-iam-auth", App: "shop"}, "app", dbmanager.RuleNotAllowed},
+		{"run-sql without id", dbmanager.Request{Action: "run-sql", App: "shop", SQL: "SELECT 1"}, "id", dbmanager.RuleRequired},
+		{"run-sql bad id", dbmanager.Request{Action: "run-sql", App: "shop", SQL: "SELECT 1", ID: "a b"}, "id", dbmanager.RulePattern},
+		{"run-sql without sql", dbmanager.Request{Action: "run-sql", App: "shop", ID: "x"}, "sql", dbmanager.RuleRequired},
+		{"run-sql only comments", dbmanager.Request{Action: "run-sql", App: "shop", ID: "x", SQL: "-- nothing\n/* here */ ;"}, "sql", dbmanager.RuleRequired},
+		{"run-sql too big", dbmanager.Request{Action: "run-sql", App: "shop", ID: "x", SQL: strings.Repeat(" ", dbmanager.MaxSQLBytes+1)}, "sql", dbmanager.RuleTooLong},
+		{"run-sql without target", dbmanager.Request{Action: "run-sql", ID: "x", SQL: "SELECT 1"}, "app", dbmanager.RuleRequired},
+	}
+	// Validation happens before any connection: this manager points at a
+	// port nobody listens on.
+	m, err := dbmanager.NewManager(dbmanager.Config{Host: "127.0.0.1", Port: 1, AdminUser: "admin", SSLMode: "disable"}, staticTokens, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			wantErr(t, m.Do(context.Background(), tc.req), tc.field, tc.rule)
+		})
+	}
+}
+
+func TestDatabaseNameForApp(t *testing.T) {
+	for app, want := range map[string]string{"api": "api", "shop-api": "shop_api", "a1-b2-c3": "a1_b2_c3"} {
+		got, err := dbmanager.DatabaseNameForApp(app)
+		if err != nil || got != want {
+			t.Errorf("DatabaseNameForApp(%q) = %q, %v; want %q", app, got, err, want)
+		}
+	}
+	if _, err := dbmanager.DatabaseNameForApp("Shop"); err == nil {
+		t.Error("DatabaseNameForApp accepted an upper-case name")
+	}
+}
+
+func TestParseRequest(t *testing.T) {
+	for _, tc := range []struct{ payload, field, rule string }{
+		{`{"action":"create-database","databse":"x"}`, "databse", dbmanager.RuleUnknown},
+		{`{"action":1}`, "action", dbmanager.RuleInvalidJSON},
+		{`[1,2]`, "", dbmanager.RuleInvalidJSON},
+		{`not json`, "", dbmanager.RuleInvalidJSON},
+	} {
+		_, err := dbmanager.ParseRequest([]byte(tc.payload))
+		var e *dbmanager.Error
+		if !errors.As(err, &e) || e.Field != tc.field || e.Rule != tc.rule {
+			t.Errorf("ParseRequest(%s) = %v, want field %q rule %q", tc.payload, err, tc.field, tc.rule)
+		}
+	}
+	r, err := dbmanager.ParseRequest([]byte(`{"action":"run-sql","app":"a-b","sql":"SELECT 1","id":"x"}`))
+	if err != nil || r.App != "a-b" || r.SQL != "SELECT 1" || r.ID != "x" {
+		t.Errorf("ParseRequest = %+v, %v", r, err)
+	}
+}
+
+func TestIAMTokens(t *testing.T) {
+	tok, err := staticTokens.AuthToken(context.Background(), "db.cluster-abc.eu-west-1.rds.amazonaws.com:5432", "shop_api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"db.cluster-abc.eu-west-1.rds.amazonaws.com:5432?Action=connect&",
+		"Action=connect", "DBUser=shop_api", "X-Amz-Algorithm=AWS4-HMAC-SHA256",
+		"X-Amz-Credential=AKIDEXAMPLE%2F", "%2Feu-west-1%2Frds-db%2Faws4_request", "X-Amz-Expires=900", "X-Amz-Signature=",
+	} {
+		if !strings.Contains(tok, want) {
+			t.Errorf("token lacks %q: %s", want, tok)
+		}
+	}
+	if strings.HasPrefix(tok, "https://") {
+		t.Errorf("token keeps the scheme: %s", tok)
+	}
+	if _, err := staticTokens.AuthToken(context.Background(), "db.example.com", "u"); err == nil || !strings.Contains(err.Error(), "port") {
+		t.Errorf("endpoint without port: want an error about the port, got %v", err)
+	}
+	if _, err := (dbmanager.IAMTokens{Credentials: staticTokens.Credentials}).AuthToken(context.Background(), "h:1", "u"); err == nil {
+		t.Error("no region: want an error")
+	}
+}
+
+type fakeSecrets struct {
+	value string
+	err   error
+	asked []string
+}
+
+func (f *fakeSecrets) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	f.asked = append(f.asked, aws.ToString(in.SecretId))
+	if f.err != nil {
+		return nil, f.err
+	}
+	return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(f.value)}, nil
+}
+
+func TestSecretPassword(t *testing.T) {
+	for value, want := range map[string]string{
+		`{"username":"admin","password":"p@ss","engine":"postgres"}`: "p@ss",
+		`bare-password`: "bare-password",
+	} {
+		f := &fakeSecrets{value: value}
+		got, err := (&dbmanager.SecretPassword{Client: f, SecretID: "arn:secret"}).AdminPassword(context.Background())
+		if err != nil || got != want || len(f.asked) != 1 || f.asked[0] != "arn:secret" {
+			t.Errorf("secret %s: got %q, %v (asked %v)", value, got, err, f.asked)
+		}
+	}
+	for _, f := range []*fakeSecrets{{value: `{"username":"x"}`}, {value: `{bad`}, {value: ""}, {err: errors.New("boom")}} {
+		if _, err := (&dbmanager.SecretPassword{Client: f, SecretID: "s"}).AdminPassword(context.Background()); err == nil {
+			t.Errorf("secret %q / %v: want an error", f.value, f.err)
+		}
+	}
+	if _, err := (&dbmanager.SecretPassword{Client: &fakeSecrets{}}).AdminPassword(context.Background()); err == nil ||
+		!strings.Contains(err.Error(), dbmanager.EnvAdminSecretARN) {
+		t.Errorf("no secret id: want an error naming %s, got %v", dbmanager.EnvAdminSecretARN, err)
+	}
+}
+
+func TestConfigFromEnv(t *testing.T) {
+	env := map[string]string{
+		dbmanager.EnvHost: "db.example", dbmanager.EnvAdminUser: "wharf_admin", dbmanager.EnvAdminSecretARN: "arn:s",
+	}
+	cfg, arn, err := dbmanager.ConfigFromEnv(func(k string) string { return env[k] })
+	if err != nil || cfg.Port != 5432 || cfg.SSLMode != "require" || cfg.MaintenanceDatabase != "postgres" || arn != "arn:s" {
+		t.Errorf("defaults: %+v %q %v", cfg, arn, err)
+	}
+	for k, v := range map[string]string{
+		dbmanager.EnvHost: "", dbmanager.EnvAdminUser: "", dbmanager.EnvPort: "70000", dbmanager.EnvSSLMode: "sometimes",
+	} {
+		bad := map[string]string{}
+		for a, b := range env {
+			bad[a] = b
+		}
+		bad[k] = v
+		_, _, err := dbmanager.ConfigFromEnv(func(k string) string { return bad[k] })
+		var e *dbmanager.Error
+		if !errors.As(err, &e) || e.Field != k || e.Rule != dbmanager.RuleConfig {
+			t.Errorf("%s=%q: want a config error naming it, got %v", k, v, err)
+		}
+	}
+}

@@ -1,0 +1,531 @@
+package controlplane
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codebuild"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/aws/smithy-go"
+)
+
+// apiCode returns the AWS error code of err, or "".
+func apiCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+type buildObservation struct {
+	Status, Location, Commit string
+	Number                   int64
+}
+
+func (r *run) batchGetBuilds(ctx context.Context, ids []string) (map[string]buildObservation, []string, error) {
+	r.awsTouched = true
+	obs := map[string]buildObservation{}
+	var missing []string
+	for start := 0; start < len(ids); start += 100 {
+		end := min(start+100, len(ids))
+		out, err := r.cl.CodeBuild.BatchGetBuilds(ctx, &codebuild.BatchGetBuildsInput{Ids: ids[start:end]})
+		if err != nil {
+			return nil, nil, fmt.Errorf("codebuild BatchGetBuilds: %w", err)
+		}
+		for _, b := range out.Builds {
+			o := buildObservation{Status: string(b.BuildStatus), Number: aws.ToInt64(b.BuildNumber)}
+			if b.Artifacts != nil {
+				o.Location = aws.ToString(b.Artifacts.Location)
+			}
+			o.Commit = aws.ToString(b.ResolvedSourceVersion)
+			if o.Commit == "" {
+				o.Commit = aws.ToString(b.SourceVersion)
+			}
+			obs[aws.ToString(b.Id)] = o
+		}
+		missing = append(missing, out.BuildsNotFound...)
+	}
+	return obs, missing, nil
+}
+
+// maxMetadataBytes bounds wharf-build.json.
+const maxMetadataBytes = 1 << 20
+
+// readMetadata reads and validates <artifact path>/wharf-build.json.
+func (r *run) readMetadata(ctx context.Context, b TrackedBuild) (*BuildMetadata, error) {
+	loc, ok := strings.CutPrefix(b.Location, "arn:aws:s3:::")
+	if !ok {
+		return nil, permanent(ReasonMetadataInvalid, "build %d: artifacts.location must be an S3 ARN, got %q", b.Number, b.Location)
+	}
+	bucket, path, _ := strings.Cut(loc, "/")
+	if bucket == "" {
+		return nil, permanent(ReasonMetadataInvalid, "build %d: artifacts.location has no bucket: %q", b.Number, b.Location)
+	}
+	key := MetadataFile
+	if path = strings.Trim(path, "/"); path != "" {
+		key = path + "/" + MetadataFile
+	}
+	r.awsTouched = true
+	out, err := r.cl.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		switch apiCode(err) {
+		case "NoSuchKey", "NotFound", "NoSuchBucket":
+			return nil, permanent(ReasonMetadataInvalid, "build %d: s3://%s/%s: %s", b.Number, bucket, key, apiCode(err))
+		}
+		return nil, fmt.Errorf("s3 GetObject s3://%s/%s: %w", bucket, key, err)
+	}
+	defer out.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(out.Body, maxMetadataBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
+	}
+	if len(data) > maxMetadataBytes {
+		return nil, permanent(ReasonMetadataInvalid, "build %d: %s is larger than %d bytes", b.Number, MetadataFile, maxMetadataBytes)
+	}
+	m, err := ParseBuildMetadata(data, r.reg.Name, b.Number)
+	if err != nil {
+		return nil, permanent(ReasonMetadataInvalid, "build %d: %v", b.Number, err)
+	}
+	if m.BuildID == "" {
+		m.BuildID = b.ID
+	}
+	return m, nil
+}
+
+// settings reads /<prefix>/apps/<app>/settings (memoised per run).
+func (r *run) settings(ctx context.Context) (*Settings, error) {
+	if r.set != nil || r.setErr != nil {
+		return r.set, r.setErr
+	}
+	name := "/" + r.c.reg.Prefix + "/apps/" + r.reg.Name + "/settings"
+	r.awsTouched = true
+	out, err := r.cl.SSM.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name)})
+	if err != nil {
+		if apiCode(err) == "ParameterNotFound" {
+			r.setErr = permanent(ReasonSettingsInvalid, "settings parameter %s does not exist", name)
+			return nil, r.setErr
+		}
+		return nil, fmt.Errorf("ssm GetParameter %s: %w", name, err)
+	}
+	if out.Parameter == nil {
+		r.setErr = permanent(ReasonSettingsInvalid, "settings parameter %s is empty", name)
+		return nil, r.setErr
+	}
+	s, err := ParseSettings([]byte(aws.ToString(out.Parameter.Value)), r.c.reg.Prefix, r.reg.Name)
+	if err != nil {
+		r.setErr = permanent(ReasonSettingsInvalid, "%s: %v", name, err)
+		return nil, r.setErr
+	}
+	r.set = s
+	return s, nil
+}
+
+// configEntry is one config parameter: its env var name, ARN and version.
+// The value is never read.
+type configEntry struct {
+	Var, Name, ARN string
+	Version        int64
+}
+
+type configSnapshot struct {
+	entries []configEntry
+	version string
+}
+
+// ConfigVersion hashes config parameter names and versions (not values)
+// into the WHARF_CONFIG_VERSION value.
+func ConfigVersion(namesToVersions map[string]int64) string {
+	names := sortedKeys(namesToVersions)
+	h := sha256.New()
+	for _, n := range names {
+		fmt.Fprintf(h, "%s=%d\n", n, namesToVersions[n])
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// config lists the config parameters with DescribeParameters (memoised per
+// run). It never calls GetParameter on them and never decrypts.
+func (r *run) config(ctx context.Context, set *Settings) (*configSnapshot, error) {
+	if r.cfg != nil {
+		return r.cfg, nil
+	}
+	path := strings.TrimSuffix(set.ConfigPrefix, "/")
+	in := &ssm.DescribeParametersInput{
+		ParameterFilters: []ssmtypes.ParameterStringFilter{{
+			Key: aws.String("Path"), Option: aws.String("OneLevel"), Values: []string{path},
+		}},
+		MaxResults: aws.Int32(50),
+	}
+	snap := &configSnapshot{}
+	versions := map[string]int64{}
+	r.awsTouched = true
+	for page := 0; ; page++ {
+		if page > 100 {
+			return nil, fmt.Errorf("ssm DescribeParameters %s: more than 100 pages", path)
+		}
+		out, err := r.cl.SSM.DescribeParameters(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("ssm DescribeParameters %s: %w", path, err)
+		}
+		for _, p := range out.Parameters {
+			name := aws.ToString(p.Name)
+			v, ok := strings.CutPrefix(name, set.ConfigPrefix)
+			if !ok || !envNameRE.MatchString(v) {
+				continue
+			}
+			if _, dup := versions[name]; dup {
+				continue
+			}
+			arn := aws.ToString(p.ARN)
+			if arn == "" {
+				arn = fmt.Sprintf("arn:aws:ssm:%s:%s:parameter%s", r.reg.Region, r.reg.AccountID, name)
+			}
+			snap.entries = append(snap.entries, configEntry{Var: v, Name: name, ARN: arn, Version: p.Version})
+			versions[name] = p.Version
+		}
+		if aws.ToString(out.NextToken) == "" {
+			break
+		}
+		in.NextToken = out.NextToken
+	}
+	sort.Slice(snap.entries, func(i, j int) bool { return snap.entries[i].Var < snap.entries[j].Var })
+	snap.version = ConfigVersion(versions)
+	r.cfg = snap
+	return snap, nil
+}
+
+// Names of resources, per docs/conventions.md.
+
+// FamilyName is the task-definition family (and service name) of a
+// process type: <prefix>-<app>_<proc>.
+func FamilyName(prefix, app, proc string) string { return prefix + "-" + app + "_" + proc }
+
+// ScheduleRuleName is the EventBridge rule of a scheduled task.
+func ScheduleRuleName(prefix, app, name string) string {
+	return prefix + "-" + app + "_schedule-" + name
+}
+
+// ReleaseStartedBy is the startedBy of a build's release task.
+func ReleaseStartedBy(build int64) string { return "wharf-release-" + strconv.FormatInt(build, 10) }
+
+// token derives a deterministic idempotency token of n hex characters.
+func token(n int, parts ...string) string {
+	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return hex.EncodeToString(h[:])[:n]
+}
+
+// Tags the control plane puts on what it creates.
+const (
+	TagBuild   = "wharf:build"
+	TagProcess = "wharf:process"
+	TagSpec    = "wharf:spec"
+)
+
+// taskDefInput builds the task definition of a process type (or of the
+// release family when proc is ReleaseFamilySuffix).
+func (r *run) taskDefInput(set *Settings, op *Operation, cfg *configSnapshot, proc string) *ecs.RegisterTaskDefinitionInput {
+	m := op.Metadata
+	prefix := r.c.reg.Prefix
+	var command string
+	var cpu, mem int32
+	if proc == ReleaseFamilySuffix {
+		command = m.ReleaseCommand
+		for _, p := range m.Processes {
+			cpu, mem = max(cpu, p.CPU), max(mem, p.Memory)
+		}
+	} else {
+		p := m.Processes[proc]
+		command, cpu, mem = p.Command, p.CPU, p.Memory
+	}
+	cd := ecstypes.ContainerDefinition{
+		Name:      aws.String(ContainerName),
+		Image:     aws.String(m.Image),
+		Essential: aws.Bool(true),
+		Environment: []ecstypes.KeyValuePair{
+			{Name: aws.String("WHARF_APP"), Value: aws.String(r.reg.Name)},
+			{Name: aws.String("WHARF_BUILD_NUMBER"), Value: aws.String(strconv.FormatInt(op.Build, 10))},
+			{Name: aws.String("WHARF_COMMIT"), Value: aws.String(m.Commit)},
+			{Name: aws.String("WHARF_CONFIG_VERSION"), Value: aws.String(cfg.version)},
+			{Name: aws.String("WHARF_PROCESS"), Value: aws.String(proc)},
+		},
+		LogConfiguration: &ecstypes.LogConfiguration{
+			LogDriver: ecstypes.LogDriverAwslogs,
+			Options: map[string]string{
+				"awslogs-group":         set.LogGroup,
+				"awslogs-region":        r.reg.Region,
+				"awslogs-stream-prefix": proc,
+			},
+		},
+	}
+	if command != "" {
+		cd.Command = []string{"/bin/sh", "-c", command}
+	}
+	if proc == "web" && set.ContainerPort > 0 {
+		cd.PortMappings = []ecstypes.PortMapping{{ContainerPort: aws.Int32(set.ContainerPort), Protocol: ecstypes.TransportProtocolTcp}}
+	}
+	for _, e := range cfg.entries {
+		cd.Secrets = append(cd.Secrets, ecstypes.Secret{Name: aws.String(e.Var), ValueFrom: aws.String(e.ARN)})
+	}
+	return &ecs.RegisterTaskDefinitionInput{
+		Family:                  aws.String(FamilyName(prefix, r.reg.Name, proc)),
+		ContainerDefinitions:    []ecstypes.ContainerDefinition{cd},
+		NetworkMode:             ecstypes.NetworkModeAwsvpc,
+		RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.Compatibility(set.LaunchType)},
+		Cpu:                     aws.String(strconv.Itoa(int(cpu))),
+		Memory:                  aws.String(strconv.Itoa(int(mem))),
+		ExecutionRoleArn:        aws.String(set.ExecutionRoleARN),
+		TaskRoleArn:             aws.String(set.TaskRoleARN),
+	}
+}
+
+// ensureTaskDef reuses the family's latest revision when it carries the
+// same spec hash (a retry after a crash), else registers a new revision.
+func (r *run) ensureTaskDef(ctx context.Context, in *ecs.RegisterTaskDefinitionInput, build int64) (string, error) {
+	spec, err := json.Marshal(in)
+	if err != nil {
+		return "", fmt.Errorf("encode task definition: %w", err)
+	}
+	hash := token(32, string(spec))
+	r.awsTouched = true
+	cur, err := r.cl.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
+		TaskDefinition: in.Family, Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags},
+	})
+	switch {
+	case err == nil && cur.TaskDefinition != nil && cur.TaskDefinition.Status != ecstypes.TaskDefinitionStatusInactive:
+		for _, t := range cur.Tags {
+			if aws.ToString(t.Key) == TagSpec && aws.ToString(t.Value) == hash {
+				return aws.ToString(cur.TaskDefinition.TaskDefinitionArn), nil
+			}
+		}
+	case err != nil && apiCode(err) != "ClientException":
+		return "", fmt.Errorf("ecs DescribeTaskDefinition %s: %w", aws.ToString(in.Family), err)
+	}
+	reg := *in
+	reg.Tags = []ecstypes.Tag{
+		{Key: aws.String(TagApp), Value: aws.String(r.reg.Name)},
+		{Key: aws.String(TagBuild), Value: aws.String(strconv.FormatInt(build, 10))},
+		{Key: aws.String(TagSpec), Value: aws.String(hash)},
+	}
+	out, err := r.cl.ECS.RegisterTaskDefinition(ctx, &reg)
+	if err != nil {
+		switch apiCode(err) {
+		case "ClientException", "InvalidParameterException":
+			return "", permanent(ReasonTaskDefinitionRejected, "register %s: %v", aws.ToString(in.Family), err)
+		}
+		return "", fmt.Errorf("ecs RegisterTaskDefinition %s: %w", aws.ToString(in.Family), err)
+	}
+	if out.TaskDefinition == nil || aws.ToString(out.TaskDefinition.TaskDefinitionArn) == "" {
+		return "", fmt.Errorf("ecs RegisterTaskDefinition %s: no task definition ARN in the reply", aws.ToString(in.Family))
+	}
+	r.log.Info("task definition registered", "build", build, "task_definition", aws.ToString(out.TaskDefinition.TaskDefinitionArn))
+	return aws.ToString(out.TaskDefinition.TaskDefinitionArn), nil
+}
+
+func (r *run) networkConfig(set *Settings) *ecstypes.NetworkConfiguration {
+	ip := ecstypes.AssignPublicIpDisabled
+	if set.AssignPublicIP {
+		ip = ecstypes.AssignPublicIpEnabled
+	}
+	return &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
+		Subnets: set.Subnets, SecurityGroups: set.SecurityGroups, AssignPublicIp: ip,
+	}}
+}
+
+// describeTask returns the task, or nil when ECS does not know it.
+func (r *run) describeTask(ctx context.Context, cluster, arn string) (*ecstypes.Task, error) {
+	r.awsTouched = true
+	out, err := r.cl.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: []string{arn}})
+	if err != nil {
+		return nil, fmt.Errorf("ecs DescribeTasks %s: %w", arn, err)
+	}
+	for i := range out.Tasks {
+		if aws.ToString(out.Tasks[i].TaskArn) == arn {
+			return &out.Tasks[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// findTask looks up a task of family started by startedBy (running first,
+// then recently stopped).
+func (r *run) findTask(ctx context.Context, cluster, family, startedBy string) (string, error) {
+	r.awsTouched = true
+	for _, status := range []ecstypes.DesiredStatus{ecstypes.DesiredStatusRunning, ecstypes.DesiredStatusStopped} {
+		out, err := r.cl.ECS.ListTasks(ctx, &ecs.ListTasksInput{
+			Cluster: aws.String(cluster), Family: aws.String(family), StartedBy: aws.String(startedBy),
+			DesiredStatus: status,
+		})
+		if err != nil {
+			return "", fmt.Errorf("ecs ListTasks %s startedBy %s: %w", family, startedBy, err)
+		}
+		if len(out.TaskArns) > 0 {
+			return out.TaskArns[0], nil
+		}
+	}
+	return "", nil
+}
+
+// taskStopper is implemented by the SDK's ECS client; fakes may omit it.
+type taskStopper interface {
+	StopTask(ctx context.Context, in *ecs.StopTaskInput, optFns ...func(*ecs.Options)) (*ecs.StopTaskOutput, error)
+}
+
+func (r *run) stopTask(ctx context.Context, cluster, arn, reason string) {
+	s, ok := r.cl.ECS.(taskStopper)
+	if !ok {
+		r.log.Warn("ECS client cannot stop tasks; the task keeps running", "task", arn)
+		return
+	}
+	r.awsTouched = true
+	if _, err := s.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(cluster), Task: aws.String(arn), Reason: aws.String(reason)}); err != nil {
+		r.log.Warn("stopping task failed", "task", arn, "error", err.Error())
+	}
+}
+
+// describeServices returns the app's services by process type; a missing
+// or INACTIVE service is absent from the map.
+func (r *run) describeServices(ctx context.Context, set *Settings, procs []string) (map[string]*ecstypes.Service, error) {
+	out := map[string]*ecstypes.Service{}
+	byName := map[string]string{}
+	var names []string
+	for _, p := range procs {
+		n := FamilyName(r.c.reg.Prefix, r.reg.Name, p)
+		byName[n] = p
+		names = append(names, n)
+	}
+	r.awsTouched = true
+	for start := 0; start < len(names); start += 10 {
+		end := min(start+10, len(names))
+		res, err := r.cl.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{
+			Cluster: aws.String(set.ClusterARN), Services: names[start:end],
+		})
+		if err != nil {
+			return nil, fmt.Errorf("ecs DescribeServices: %w", err)
+		}
+		for i := range res.Services {
+			s := &res.Services[i]
+			if aws.ToString(s.Status) == "INACTIVE" {
+				continue
+			}
+			if p, ok := byName[aws.ToString(s.ServiceName)]; ok {
+				out[p] = s
+			}
+		}
+	}
+	return out, nil
+}
+
+// primary returns the service's PRIMARY deployment.
+func primary(s *ecstypes.Service) *ecstypes.Deployment {
+	for i := range s.Deployments {
+		if aws.ToString(s.Deployments[i].Status) == "PRIMARY" {
+			return &s.Deployments[i]
+		}
+	}
+	return nil
+}
+
+func (r *run) deploymentConfig() *ecstypes.DeploymentConfiguration {
+	return &ecstypes.DeploymentConfiguration{
+		DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true},
+		MaximumPercent:           aws.Int32(200),
+		MinimumHealthyPercent:    aws.Int32(100),
+	}
+}
+
+func (r *run) createService(ctx context.Context, set *Settings, op *Operation, proc string) error {
+	p := op.Metadata.Processes[proc]
+	name := FamilyName(r.c.reg.Prefix, r.reg.Name, proc)
+	in := &ecs.CreateServiceInput{
+		ServiceName:             aws.String(name),
+		Cluster:                 aws.String(set.ClusterARN),
+		TaskDefinition:          aws.String(op.TaskDefs[proc]),
+		DesiredCount:            aws.Int32(p.DesiredCount()),
+		LaunchType:              ecstypes.LaunchType(set.LaunchType),
+		NetworkConfiguration:    r.networkConfig(set),
+		DeploymentConfiguration: r.deploymentConfig(),
+		DeploymentController:    &ecstypes.DeploymentController{Type: ecstypes.DeploymentControllerTypeEcs},
+		PropagateTags:           ecstypes.PropagateTagsTaskDefinition,
+		EnableECSManagedTags:    true,
+		ClientToken: aws.String(token(32, r.reg.AccountID, r.reg.Name, proc,
+			strconv.FormatInt(op.Build, 10), string(op.Kind), strconv.Itoa(op.Seq))),
+		Tags: []ecstypes.Tag{
+			{Key: aws.String(TagApp), Value: aws.String(r.reg.Name)},
+			{Key: aws.String(TagProcess), Value: aws.String(proc)},
+		},
+	}
+	if proc == "web" && set.TargetGroupARN != "" {
+		in.LoadBalancers = []ecstypes.LoadBalancer{{
+			TargetGroupArn: aws.String(set.TargetGroupARN), ContainerName: aws.String(ContainerName),
+			ContainerPort: aws.Int32(set.ContainerPort),
+		}}
+		in.HealthCheckGracePeriodSeconds = aws.Int32(30)
+	}
+	r.awsTouched = true
+	if _, err := r.cl.ECS.CreateService(ctx, in); err != nil {
+		switch apiCode(err) {
+		case "InvalidParameterException", "ClientException", "PlatformUnknownException", "PlatformTaskDefinitionIncompatibilityException":
+			return permanent(ReasonServiceRejected, "create service %s: %v", name, err)
+		}
+		return fmt.Errorf("ecs CreateService %s: %w", name, err)
+	}
+	r.log.Info("service created", "build", op.Build, "service", name, "task_definition", op.TaskDefs[proc])
+	return nil
+}
+
+// updateService points a service at the operation's task definition; a
+// service that vanished meanwhile is created.
+func (r *run) updateService(ctx context.Context, set *Settings, op *Operation, proc string) error {
+	name := FamilyName(r.c.reg.Prefix, r.reg.Name, proc)
+	in := &ecs.UpdateServiceInput{
+		Cluster: aws.String(set.ClusterARN), Service: aws.String(name),
+		TaskDefinition:          aws.String(op.TaskDefs[proc]),
+		DeploymentConfiguration: r.deploymentConfig(),
+	}
+	// The declared count is the desired state (level-triggered): a failed
+	// or rolled-back deploy may have left another count behind.
+	in.DesiredCount = aws.Int32(op.Metadata.Processes[proc].DesiredCount())
+	r.awsTouched = true
+	if _, err := r.cl.ECS.UpdateService(ctx, in); err != nil {
+		switch apiCode(err) {
+		case "ServiceNotFoundException", "ServiceNotActiveException":
+			return r.createService(ctx, set, op, proc)
+		case "InvalidParameterException", "ClientException", "PlatformUnknownException", "PlatformTaskDefinitionIncompatibilityException":
+			return permanent(ReasonServiceRejected, "update service %s: %v", name, err)
+		}
+		return fmt.Errorf("ecs UpdateService %s: %w", name, err)
+	}
+	r.log.Info("service updated", "build", op.Build, "service", name, "task_definition", op.TaskDefs[proc])
+	return nil
+}
+
+func (r *run) deleteService(ctx context.Context, set *Settings, proc string) error {
+	name := FamilyName(r.c.reg.Prefix, r.reg.Name, proc)
+	r.awsTouched = true
+	_, err := r.cl.ECS.DeleteService(ctx, &ecs.DeleteServiceInput{
+		Cluster: aws.String(set.ClusterARN), Service: aws.String(name), Force: aws.Bool(true),
+	})
+	if err != nil {
+		switch apiCode(err) {
+		case "ServiceNotFoundException", "ServiceNotActiveException":
+			return nil
+		}
+		return fmt.Errorf("ecs DeleteService %s: %w", name, err)
+	}
+	r.log.Info("service deleted", "service", name)
+	return nil
+}

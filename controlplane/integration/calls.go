@@ -1,0 +1,111 @@
+package integration
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+
+	"github.com/wharf-paas/wharf/controlplane/awsfake"
+)
+
+// APICall is one AWS API request seen on the wire.
+type APICall struct {
+	// Service is "dynamodb", "ecs", "codebuild", "s3", "ssm", "events" or
+	// "sts".
+	Service string
+	// Op is the operation, e.g. "PutItem", "RunTask", "AssumeRole".
+	Op string
+}
+
+// Write reports whether the call changes state.
+func (c APICall) Write() bool {
+	switch c.Op {
+	case "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem", "PutParameter":
+		return true
+	}
+	return awsfake.IsWriteOp(c.Op)
+}
+
+// CallLog is an aws.HTTPClient that records every request's service and
+// operation before sending it with the SDK's default client.
+type CallLog struct {
+	base aws.HTTPClient
+	mu   sync.Mutex
+	log  []APICall
+}
+
+// NewCallLog returns an empty log around the SDK's default HTTP client.
+func NewCallLog() *CallLog { return &CallLog{base: awshttp.NewBuildableClient()} }
+
+var targetServices = map[string]string{
+	"DynamoDB_20120810":                  "dynamodb",
+	"AmazonEC2ContainerServiceV20141113": "ecs",
+	"CodeBuild_20161006":                 "codebuild",
+	"AmazonSSM":                          "ssm",
+	"AWSEvents":                          "events",
+}
+
+// Do implements aws.HTTPClient.
+func (l *CallLog) Do(req *http.Request) (*http.Response, error) {
+	call := APICall{Service: "s3", Op: req.Method}
+	if t := req.Header.Get("X-Amz-Target"); t != "" {
+		svc, op, _ := strings.Cut(t, ".")
+		call = APICall{Service: targetServices[svc], Op: op}
+		if call.Service == "" {
+			call.Service = svc
+		}
+	} else if strings.HasPrefix(req.Header.Get("Content-Type"), "application/x-www-form-urlencoded") && req.Body != nil {
+		body, _ := io.ReadAll(req.Body)
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		form, _ := url.ParseQuery(string(body))
+		call = APICall{Service: "sts", Op: form.Get("Action")}
+	} else if req.Method == http.MethodGet {
+		call.Op = "GetObject"
+	}
+	l.mu.Lock()
+	l.log = append(l.log, call)
+	l.mu.Unlock()
+	return l.base.Do(req)
+}
+
+// Calls returns a copy of the log.
+func (l *CallLog) Calls() []APICall {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]APICall(nil), l.log...)
+}
+
+// Reset empties the log.
+func (l *CallLog) Reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.log = nil
+}
+
+// Writes returns the calls that change state.
+func (l *CallLog) Writes() []APICall {
+	var out []APICall
+	for _, c := range l.Calls() {
+		if c.Write() {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Count returns how many calls of service.op were made.
+func (l *CallLog) Count(service, op string) int {
+	n := 0
+	for _, c := range l.Calls() {
+		if c.Service == service && c.Op == op {
+			n++
+		}
+	}
+	return n
+}

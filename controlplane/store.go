@@ -1,0 +1,235 @@
+package controlplane
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrConflict is returned by [Store.SaveApp] when the stored version of the
+// app's state is not the version the caller loaded: another invocation
+// wrote first. The reconciler reloads and tries again.
+var ErrConflict = errors.New("state version conflict")
+
+// Phase is the phase an app is in, as shown to users.
+type Phase string
+
+// The phases of an app. Building, releasing and deploying are non-terminal:
+// the sweep re-observes an app that stays in one of them too long.
+const (
+	// PhaseNone is the phase of an app the control plane has not seen yet.
+	PhaseNone Phase = ""
+	// PhaseBuilding: a build newer than the running one is in progress.
+	PhaseBuilding Phase = "building"
+	// PhaseReleasing: the release task of [AppState.Build] is running (or
+	// its task definitions are being registered).
+	PhaseReleasing Phase = "releasing"
+	// PhaseDeploying: services are rolling out to [AppState.Build] (a new
+	// build or a configuration restart).
+	PhaseDeploying Phase = "deploying"
+	// PhaseDeployed: every service runs [AppState.Build].
+	PhaseDeployed Phase = "deployed"
+	// PhaseFailed: [AppState.Build] failed; [AppState.Reason] says why.
+	// The services keep running the last deployed build.
+	PhaseFailed Phase = "failed"
+)
+
+// Terminal reports whether the phase needs no further observation.
+func (p Phase) Terminal() bool {
+	return p == PhaseNone || p == PhaseDeployed || p == PhaseFailed
+}
+
+// OpKind says why an operation runs.
+type OpKind string
+
+// Operation kinds.
+const (
+	// OpBuild deploys a new build.
+	OpBuild OpKind = "build"
+	// OpConfig restarts the deployed build onto a new configuration.
+	OpConfig OpKind = "config"
+)
+
+// Step is a step of an operation.
+type Step string
+
+// The steps of an operation, in order. A build without a release command
+// and a configuration restart skip StepRelease.
+const (
+	// StepRegister registers the task definitions.
+	StepRegister Step = "register"
+	// StepRelease runs the release task and waits for it to stop.
+	StepRelease Step = "release"
+	// StepServices creates and updates the services and schedule rules.
+	StepServices Step = "services"
+	// StepRollout waits until every service's deployment completes.
+	StepRollout Step = "rollout"
+	// StepRollback puts services a failed operation changed back on the
+	// deployed task definitions (and deletes services it created), then
+	// ends the operation as failed.
+	StepRollback Step = "rollback"
+)
+
+// Outcome is the end of a deploy record.
+type Outcome string
+
+// Deploy outcomes. A record without an outcome is still in progress.
+const (
+	OutcomePending  Outcome = ""
+	OutcomeDeployed Outcome = "deployed"
+	OutcomeFailed   Outcome = "failed"
+	// OutcomeSkipped: a newer build was deployed first.
+	OutcomeSkipped Outcome = "skipped"
+)
+
+// TrackedBuild is a CodeBuild build the control plane has heard of and not
+// yet resolved (deployed, failed or skipped).
+type TrackedBuild struct {
+	ID     string `json:"id"`
+	Number int64  `json:"number,omitempty"`
+	// Status is the CodeBuild build status last observed (IN_PROGRESS,
+	// SUCCEEDED, FAILED, FAULT, TIMED_OUT, STOPPED); empty before the first
+	// observation.
+	Status string `json:"status,omitempty"`
+	// Location is the artifact location (arn:aws:s3:::bucket/path).
+	Location string    `json:"location,omitempty"`
+	Commit   string    `json:"commit,omitempty"`
+	SeenAt   time.Time `json:"seenAt"`
+}
+
+// Operation is the deploy in progress for an app. There is at most one per
+// app, so at most one release task runs per app.
+type Operation struct {
+	Kind    OpKind `json:"kind"`
+	Build   int64  `json:"build"`
+	BuildID string `json:"buildId"`
+	// Seq numbers configuration restarts of the same build (0 for OpBuild).
+	Seq       int            `json:"seq,omitempty"`
+	Step      Step           `json:"step"`
+	StepSince time.Time      `json:"stepSince"`
+	Started   time.Time      `json:"started"`
+	Metadata  *BuildMetadata `json:"metadata"`
+	// ConfigVersion is the config hash baked into the task definitions.
+	ConfigVersion string `json:"configVersion,omitempty"`
+	// TaskDefs maps process type (and "release") to task definition ARN.
+	TaskDefs map[string]string `json:"taskDefs,omitempty"`
+	// ReleaseTask is the ARN of the release task once started.
+	ReleaseTask string `json:"releaseTask,omitempty"`
+	// Updated lists process types whose service was created or updated to
+	// TaskDefs by this operation.
+	Updated []string `json:"updated,omitempty"`
+	// FailReason and FailDetail are the failure being rolled back
+	// (StepRollback).
+	FailReason Reason `json:"failReason,omitempty"`
+	FailDetail string `json:"failDetail,omitempty"`
+	// Record is the operation's deploy record, written to the history
+	// with every save.
+	Record *DeployRecord `json:"record"`
+}
+
+// Deployment is what the app's services run.
+type Deployment struct {
+	Build         int64             `json:"build"`
+	BuildID       string            `json:"buildId"`
+	Seq           int               `json:"seq,omitempty"`
+	Metadata      *BuildMetadata    `json:"metadata"`
+	ConfigVersion string            `json:"configVersion,omitempty"`
+	TaskDefs      map[string]string `json:"taskDefs,omitempty"`
+	At            time.Time         `json:"at"`
+}
+
+// AppState is the control plane's record of one app. It is written only
+// with [Store.SaveApp]'s conditional write on Version.
+type AppState struct {
+	Account string `json:"account"`
+	App     string `json:"app"`
+	// Version is the optimistic-concurrency version: 0 for an app never
+	// saved; each successful save increments it.
+	Version int64 `json:"version"`
+
+	// Phase, Build, Reason and Detail summarise the app for users and
+	// tests: the newest build's progress or outcome.
+	Phase      Phase     `json:"phase"`
+	Build      int64     `json:"build,omitempty"`
+	Reason     Reason    `json:"reason,omitempty"`
+	Detail     string    `json:"detail,omitempty"`
+	PhaseSince time.Time `json:"phaseSince"`
+	UpdatedAt  time.Time `json:"updatedAt"`
+
+	// HighWater is the highest build number that started a deploy or was
+	// resolved; an older build never deploys after it.
+	HighWater int64 `json:"highWater,omitempty"`
+	// Builds are builds heard of and not yet resolved.
+	Builds []TrackedBuild `json:"builds,omitempty"`
+	// Op is the operation in progress, nil when idle.
+	Op *Operation `json:"op,omitempty"`
+	// Deployed is what the services run, nil before the first deploy.
+	Deployed *Deployment `json:"deployed,omitempty"`
+	// Services are the process types whose ECS services Wharf manages.
+	Services []string `json:"services,omitempty"`
+	// LastRelease is the newest release task started; a new release waits
+	// until it has stopped.
+	LastRelease string `json:"lastRelease,omitempty"`
+	// NextSeq numbers configuration restarts.
+	NextSeq int `json:"nextSeq,omitempty"`
+	// FailedConfig is a configuration version whose restart failed; it is
+	// not retried until the configuration changes again.
+	FailedConfig string `json:"failedConfig,omitempty"`
+	// Known are the IDs of recently resolved builds (newest last, at most
+	// knownBuildsKept), so late events about them cost no AWS call.
+	Known []string `json:"known,omitempty"`
+}
+
+// PhaseRecord is one step of a deploy with its times.
+type PhaseRecord struct {
+	Name  string    `json:"name"`
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end,omitzero"`
+}
+
+// DeployRecord is the history of one build (or one configuration restart
+// of a build), for a CLI or a dashboard.
+type DeployRecord struct {
+	Account string `json:"account"`
+	App     string `json:"app"`
+	Build   int64  `json:"build"`
+	BuildID string `json:"buildId,omitempty"`
+	Kind    OpKind `json:"kind"`
+	// Seq is 0 for a build and the restart number for OpConfig.
+	Seq             int               `json:"seq,omitempty"`
+	Commit          string            `json:"commit,omitempty"`
+	Outcome         Outcome           `json:"outcome,omitempty"`
+	Reason          Reason            `json:"reason,omitempty"`
+	Detail          string            `json:"detail,omitempty"`
+	Phases          []PhaseRecord     `json:"phases,omitempty"`
+	ReleaseTask     string            `json:"releaseTask,omitempty"`
+	TaskDefinitions map[string]string `json:"taskDefinitions,omitempty"`
+	ConfigVersion   string            `json:"configVersion,omitempty"`
+	Created         time.Time         `json:"created"`
+	Updated         time.Time         `json:"updated"`
+}
+
+// Key identifies the record within its app: builds sort by number, and
+// configuration restarts of a build sort right after it.
+func (r *DeployRecord) Key() string { return recordKey(r.Build, r.Seq) }
+
+// Store keeps app state, deploy history and processed event IDs.
+// Implementations: [NewMemoryStore] and [NewDynamoStore].
+type Store interface {
+	// LoadApp returns the app's state; an app never saved comes back with
+	// Version 0 and PhaseNone.
+	LoadApp(ctx context.Context, account, app string) (*AppState, error)
+	// SaveApp writes st if the stored version still equals st.Version and
+	// then increments st.Version; otherwise it returns an error wrapping
+	// ErrConflict and changes nothing. The deploy records are written in
+	// the same atomic operation (upserted by app and Key).
+	SaveApp(ctx context.Context, st *AppState, records ...*DeployRecord) error
+	// History returns up to limit deploy records of the app, newest
+	// first (limit <= 0 means all).
+	History(ctx context.Context, account, app string, limit int) ([]DeployRecord, error)
+	// SeenEvent reports whether the event key was marked and has not
+	// expired at now.
+	SeenEvent(ctx context.Context, key string, now time.Time) (bool, error)
+	// MarkEvent records the event key until expires.
+	MarkEvent(ctx context.Context, key string, expires time.Time) error
+}

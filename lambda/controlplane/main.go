@@ -1,0 +1,138 @@
+// Command controlplane is the Wharf control plane's Lambda entry point. It
+// reads its configuration from the environment, builds the AWS clients and
+// the state machine once per execution environment, and hands every
+// EventBridge event to controlplane.ControlPlane.Handle. The logic lives in
+// package controlplane.
+//
+// Environment:
+//
+//	WHARF_TABLE          DynamoDB table of app state, deploy history and event IDs (required)
+//	WHARF_REGISTRY       JSON controlplane.Registry: the accounts and apps served (required)
+//	WHARF_PREFIX         resource prefix, used when the registry names none; must
+//	                     match the registry's prefix when both are set
+//	WHARF_ENDPOINT_URL   send every AWS call to this URL (tests); AWS_ENDPOINT_URL and
+//	                     AWS_ENDPOINT_URL_<SERVICE> are honoured by the SDK as usual
+//	WHARF_S3_PATH_STYLE  "true" for S3 path-style addressing (default: true when an
+//	                     endpoint override is set)
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/wharf-paas/wharf/controlplane"
+	"github.com/wharf-paas/wharf/controlplane/awsclients"
+)
+
+func main() {
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	cp, err := setup(context.Background(), os.Getenv, logger)
+	if err != nil {
+		logger.Error("control plane init failed", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(func(ctx context.Context, ev events.CloudWatchEvent) error {
+		return cp.Handle(ctx, ev)
+	})
+}
+
+// settings is the configuration read from the environment.
+type settings struct {
+	table     string
+	registry  controlplane.Registry
+	endpoint  string
+	pathStyle bool
+	override  bool // some endpoint override is set: a test environment
+}
+
+func readSettings(getenv func(string) string) (settings, error) {
+	var s settings
+	s.table = getenv("WHARF_TABLE")
+	if s.table == "" {
+		return s, errors.New("WHARF_TABLE is empty: the name of the control plane's DynamoDB table is required")
+	}
+	raw := getenv("WHARF_REGISTRY")
+	if raw == "" {
+		return s, errors.New("WHARF_REGISTRY is empty: the JSON registry of accounts and apps is required")
+	}
+	reg, err := controlplane.ParseRegistry([]byte(raw))
+	if err != nil {
+		return s, fmt.Errorf("WHARF_REGISTRY: %w", err)
+	}
+	if p := getenv("WHARF_PREFIX"); p != "" {
+		var probe struct {
+			Prefix string `json:"prefix"`
+		}
+		_ = json.Unmarshal([]byte(raw), &probe) // ParseRegistry already accepted it
+		switch {
+		case probe.Prefix == "":
+			reg.Prefix = p
+			if err := reg.Validate(); err != nil {
+				return s, fmt.Errorf("WHARF_PREFIX: %w", err)
+			}
+		case probe.Prefix != p:
+			return s, fmt.Errorf("WHARF_PREFIX %q differs from the registry's prefix %q: they must match", p, probe.Prefix)
+		}
+	}
+	s.registry = reg
+	s.endpoint = getenv("WHARF_ENDPOINT_URL")
+	s.override = s.endpoint != "" || getenv("AWS_ENDPOINT_URL") != "" || getenv("AWS_ENDPOINT_URL_DYNAMODB") != "" || getenv("AWS_ENDPOINT_URL_S3") != ""
+	s.pathStyle = s.override
+	if v := getenv("WHARF_S3_PATH_STYLE"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return s, fmt.Errorf("WHARF_S3_PATH_STYLE %q: must be true or false", v)
+		}
+		s.pathStyle = b
+	}
+	return s, nil
+}
+
+// setup builds the state machine with real AWS clients.
+func setup(ctx context.Context, getenv func(string) string, logger *slog.Logger) (*controlplane.ControlPlane, error) {
+	s, err := readSettings(getenv)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	opts := []awsclients.Option{awsclients.WithS3PathStyle(s.pathStyle)}
+	if s.endpoint != "" {
+		cfg.BaseEndpoint = aws.String(s.endpoint)
+		opts = append(opts, awsclients.WithEndpointURL(s.endpoint))
+	}
+	provider, err := awsclients.New(cfg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("build client provider: %w", err)
+	}
+	ddb := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		// Local emulators send a CRC32 header that does not match the
+		// body; real DynamoDB is only reached without overrides.
+		o.DisableValidateResponseChecksum = s.override
+	})
+	cp, err := controlplane.New(controlplane.Options{
+		Registry: s.registry,
+		Store:    controlplane.NewDynamoStore(ddb, s.table),
+		Clients:  provider,
+		Now:      time.Now,
+		Logger:   logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("build control plane: %w", err)
+	}
+	return cp, nil
+}

@@ -1,0 +1,380 @@
+package assemble_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/wharf-paas/wharf/apps/config"
+	"github.com/wharf-paas/wharf/apps/platform/assemble"
+	"github.com/wharf-paas/wharf/internal/cdktest"
+)
+
+func TestMain(m *testing.M) { cdktest.Main(m) }
+
+const examplePath = "../wharf.example.yaml"
+
+func loadExample(t *testing.T) *config.Platform {
+	t.Helper()
+	cfg, err := config.Load(examplePath)
+	if err != nil {
+		t.Fatalf("example config: %v", err)
+	}
+	return cfg
+}
+
+// TestExamplePlatform synthesizes the example platform once, in process,
+// with cdk-nag on every stack, and checks the whole assembly.
+func TestExamplePlatform(t *testing.T) {
+	cfg := loadExample(t)
+	app := cdktest.NewApp(t)
+	p, err := assemble.Build(app, cfg)
+	if err != nil {
+		t.Fatalf("build example platform: %v", err)
+	}
+	// One synthesis for everything. cdk-nag findings are read from the
+	// assembly's metadata: assertions.Annotations_FromStack forces a new
+	// synthesis per call, which an ECS cluster with capacity providers
+	// does not survive (its association aspect adds the same child again).
+	var asm cxapi.CloudAssembly
+	cdktest.Check(t, func() { asm = app.Synth(nil) })
+	if t.Failed() {
+		t.FailNow()
+	}
+	dir := *asm.Directory()
+	templates := map[string]assertions.Template{}
+	for _, st := range p.Stacks {
+		raw, err := os.ReadFile(filepath.Join(dir, *st.TemplateFile()))
+		if err != nil {
+			t.Fatalf("read template of %s: %v", *st.StackName(), err)
+		}
+		cdktest.Check(t, func() { templates[*st.StackName()] = assertions.Template_FromString(jsii.String(string(raw)), nil) })
+	}
+
+	t.Run("stack names", func(t *testing.T) {
+		want := []string{"wharf-account", "wharf-cluster-main", "wharf-database-main", "wharf-app-api", "wharf-app-web", "wharf-controlplane"}
+		if got := assemble.StackNames(cfg); !slices.Equal(got, want) {
+			t.Errorf("StackNames = %v, want %v", got, want)
+		}
+		var got []string
+		for _, st := range p.Stacks {
+			got = append(got, *st.StackName())
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("stacks created = %v, want %v", got, want)
+		}
+	})
+
+	manifest := readManifest(t, dir)
+
+	t.Run("cdk-nag", func(t *testing.T) {
+		for _, st := range p.Stacks {
+			assertNagClean(t, dir, manifest, *st.ArtifactId())
+		}
+	})
+
+	t.Run("env on every stack", func(t *testing.T) {
+		for _, st := range p.Stacks {
+			art, ok := manifest.Artifacts[*st.ArtifactId()]
+			if !ok {
+				t.Errorf("%s: no artifact in manifest", *st.StackName())
+				continue
+			}
+			if want := "aws://111122223333/eu-west-1"; art.Environment != want {
+				t.Errorf("%s: environment %q, want %q", *st.StackName(), art.Environment, want)
+			}
+		}
+	})
+
+	t.Run("no missing context", func(t *testing.T) {
+		if len(manifest.Missing) > 0 {
+			t.Errorf("assembly has missing context (a lookup at synth): %v", manifest.Missing)
+		}
+	})
+
+	t.Run("no exports or imports", func(t *testing.T) {
+		for _, st := range p.Stacks {
+			raw, err := os.ReadFile(filepath.Join(dir, *st.TemplateFile()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertNoExports(t, *st.StackName(), raw)
+		}
+	})
+
+	t.Run("key resources", func(t *testing.T) {
+		counts := map[string]map[string]int{
+			"wharf-account": {
+				"AWS::IAM::OIDCProvider": 1,
+				"AWS::Events::Rule":      1,
+				"AWS::SSM::Parameter":    1,
+			},
+			"wharf-cluster-main": {
+				"AWS::EC2::VPC":                                 1,
+				"AWS::EC2::NatGateway":                          0,
+				"AWS::ECS::Cluster":                             1,
+				"AWS::ElasticLoadBalancingV2::LoadBalancer":     1,
+				"AWS::CertificateManager::Certificate":          1,
+				"AWS::ElasticLoadBalancingV2::Listener":         2,
+				"AWS::AutoScaling::AutoScalingGroup":            0,
+				"AWS::Route53::RecordSet":                       1,
+				"AWS::EC2::Subnet":                              6,
+				"AWS::EC2::FlowLog":                             1,
+				"AWS::ElasticLoadBalancingV2::ListenerRule":     0,
+				"AWS::ElasticLoadBalancingV2::TargetGroup":      0,
+				"AWS::ECS::ClusterCapacityProviderAssociations": 1,
+			},
+			"wharf-controlplane": {
+				"AWS::Events::EventBus":  1,
+				"AWS::Lambda::Function":  1,
+				"AWS::DynamoDB::Table":   1,
+				"AWS::SNS::Topic":        1,
+				"AWS::SNS::Subscription": 1,
+			},
+		}
+		for _, st := range p.Stacks {
+			want, ok := counts[*st.StackName()]
+			if !ok {
+				continue
+			}
+			tpl := templates[*st.StackName()]
+			for typ, n := range want {
+				cdktest.Check(t, func() { tpl.ResourceCountIs(jsii.String(typ), jsii.Number(n)) })
+			}
+		}
+	})
+
+	t.Run("cluster zones from config", func(t *testing.T) {
+		tpl := templates["wharf-cluster-main"]
+		for _, az := range cfg.AvailabilityZones {
+			cdktest.Check(t, func() {
+				tpl.HasResourceProperties(jsii.String("AWS::EC2::Subnet"), map[string]any{"AvailabilityZone": az})
+			})
+		}
+	})
+
+	t.Run("control plane registry", func(t *testing.T) {
+		tpl := templates["wharf-controlplane"]
+		reg, err := json.Marshal(assemble.Registry(cfg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r map[string]any
+		_ = json.Unmarshal(reg, &r)
+		cdktest.Check(t, func() {
+			tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+				"Environment": map[string]any{"Variables": map[string]any{
+					"WHARF_REGISTRY": assertions.Match_SerializedJson(assertions.Match_ObjectLike(&map[string]any{
+						"accounts": []any{map[string]any{
+							"accountId":       "111122223333",
+							"observerRoleArn": "arn:aws:iam::111122223333:role/wharf-account-observer",
+							"externalId":      cfg.Account.ObserverExternalID,
+						}},
+					})),
+				}},
+			})
+		})
+		if len(r["apps"].([]any)) != 2 {
+			t.Errorf("registry lists %d apps, want 2", len(r["apps"].([]any)))
+		}
+	})
+
+	t.Run("deploy order", func(t *testing.T) {
+		for name, st := range p.AppStacks {
+			if !dependsOn(st, p.ClusterStacks["main"]) {
+				t.Errorf("app %s does not depend on its cluster stack", name)
+			}
+		}
+		for name, st := range p.DatabaseStacks {
+			if !dependsOn(st, p.ClusterStacks["main"]) {
+				t.Errorf("database %s does not depend on its cluster stack", name)
+			}
+		}
+		if db := p.DatabaseStacks["main"]; db != nil && !dependsOn(p.AppStacks["api"], db) {
+			t.Error("app api does not depend on its database stack")
+		}
+	})
+}
+
+func dependsOn(st, on awscdk.Stack) bool {
+	if st == nil || on == nil {
+		return false
+	}
+	for _, d := range *st.Dependencies() {
+		if *d.StackName() == *on.StackName() {
+			return true
+		}
+	}
+	return false
+}
+
+type cloudManifest struct {
+	Artifacts map[string]struct {
+		Type        string                     `json:"type"`
+		Environment string                     `json:"environment"`
+		Metadata    map[string][]metadataEntry `json:"metadata"`
+		// MetadataFile holds the metadata when the CDK writes it apart
+		// from the manifest (<stack>.metadata.json).
+		MetadataFile string `json:"additionalMetadataFile"`
+	} `json:"artifacts"`
+	Missing []any `json:"missing"`
+}
+
+type metadataEntry struct {
+	Type string `json:"type"`
+	Data any    `json:"data"`
+}
+
+// assertNagClean fails t for every unsuppressed AwsSolutions error or
+// warning cdk-nag recorded on the stack: the same check as
+// cdktest.AssertNagClean, read from the synthesized assembly.
+func assertNagClean(t *testing.T, dir string, m cloudManifest, artifact string) {
+	t.Helper()
+	findings, err := nagFindings(dir, m, artifact)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range findings {
+		t.Error(f)
+	}
+}
+
+// nagFindings lists the unsuppressed AwsSolutions errors and warnings in the
+// metadata of one stack artifact.
+func nagFindings(dir string, m cloudManifest, artifact string) ([]string, error) {
+	a, ok := m.Artifacts[artifact]
+	if !ok {
+		return nil, fmt.Errorf("%s: not in the assembly", artifact)
+	}
+	meta := a.Metadata
+	if a.MetadataFile != "" {
+		raw, err := os.ReadFile(filepath.Join(dir, a.MetadataFile))
+		if err != nil {
+			return nil, fmt.Errorf("%s: read metadata: %w", artifact, err)
+		}
+		if err := json.Unmarshal(raw, &meta); err != nil {
+			return nil, fmt.Errorf("%s: parse metadata: %w", artifact, err)
+		}
+	}
+	if len(meta) == 0 {
+		return nil, fmt.Errorf("%s: no metadata in the assembly; cannot check cdk-nag", artifact)
+	}
+	var out []string
+	for path, entries := range meta {
+		for _, e := range entries {
+			msg, _ := e.Data.(string)
+			if (e.Type == "aws:cdk:error" || e.Type == "aws:cdk:warning") && strings.HasPrefix(msg, "AwsSolutions-") {
+				out = append(out, fmt.Sprintf("%s %s: %s", path, strings.TrimPrefix(e.Type, "aws:cdk:"), msg))
+			}
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// TestNagFindingsSeesViolations checks the checker: a bare bucket must show
+// up with its AwsSolutions findings.
+func TestNagFindingsSeesViolations(t *testing.T) {
+	app := cdktest.NewApp(t)
+	st := awscdk.NewStack(app, jsii.String("nag-probe"), nil)
+	awss3.NewBucket(st, jsii.String("Bare"), nil)
+	var dir string
+	cdktest.Check(t, func() { dir = *app.Synth(nil).Directory() })
+	findings, err := nagFindings(dir, readManifest(t, dir), *st.ArtifactId())
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := strings.Join(findings, "\n")
+	for _, rule := range []string{"AwsSolutions-S1", "AwsSolutions-S10"} {
+		if !strings.Contains(joined, rule) {
+			t.Errorf("nagFindings missed %s on a bare bucket; got:\n%s", rule, joined)
+		}
+	}
+}
+
+// assertNoExports fails when a template exports an output or imports one:
+// stacks must stay independently deployable.
+func assertNoExports(t *testing.T, name string, raw []byte) {
+	t.Helper()
+	var tpl struct {
+		Outputs map[string]struct {
+			Export any `json:"Export"`
+		} `json:"Outputs"`
+	}
+	if err := json.Unmarshal(raw, &tpl); err != nil {
+		t.Fatalf("%s: parse template: %v", name, err)
+	}
+	for id, out := range tpl.Outputs {
+		if out.Export != nil {
+			t.Errorf("%s: output %s is exported; stacks must share values through SSM parameters only", name, id)
+		}
+	}
+	if strings.Contains(string(raw), "Fn::ImportValue") {
+		t.Errorf("%s: template uses Fn::ImportValue; stacks must share values through SSM parameters only", name)
+	}
+}
+
+// TestBadConfigCreatesNoStack checks that a problem found only by a
+// construct's own validation (here the admin role's trust-policy size)
+// still stops Build before any stack exists, with the config path.
+func TestBadConfigCreatesNoStack(t *testing.T) {
+	cfg := loadExample(t)
+	for i := range 80 {
+		cfg.Account.Administrators = append(cfg.Account.Administrators, strings.Repeat("x", 20)+string(rune('a'+i%26))+strings.Repeat("y", i/26+1)+"@example.com")
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("the config itself must be valid for this test: %v", err)
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
+	_, err := assemble.Build(app, cfg)
+	if err == nil || !strings.Contains(err.Error(), "account: administrators: the admin role trust policy") {
+		t.Fatalf("want the account trust-policy error with its config path, got %v", err)
+	}
+	if n := len(*app.Node().Children()); n != 0 {
+		t.Errorf("a failed build created %d constructs", n)
+	}
+}
+
+// TestInvalidConfigCreatesNoStack checks that Build re-validates the config
+// and creates nothing when it is invalid.
+func TestInvalidConfigCreatesNoStack(t *testing.T) {
+	cfg := loadExample(t)
+	cfg.Apps[1].Cluster = "nope"
+	cfg.Clusters[0].CIDR = "10.100.0.0/8"
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
+	_, err := assemble.Build(app, cfg)
+	var errs config.Errors
+	if !errors.As(err, &errs) || len(errs) != 2 {
+		t.Fatalf("want 2 config errors, got %v", err)
+	}
+	if errs[0].Path != "clusters[0].cidr" || errs[1].Path != "apps[1].cluster" {
+		t.Errorf("error paths %s, %s; want clusters[0].cidr, apps[1].cluster", errs[0].Path, errs[1].Path)
+	}
+	if n := len(*app.Node().Children()); n != 0 {
+		t.Errorf("a failed build created %d constructs", n)
+	}
+}
+
+func readManifest(t *testing.T, dir string) cloudManifest {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		t.Fatalf("read manifest: %v", err)
+	}
+	var m cloudManifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("parse manifest: %v", err)
+	}
+	return m
+}

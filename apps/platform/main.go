@@ -1,0 +1,44 @@
+// Command platform is the CDK app that cdk.json runs: it reads the platform
+// config named by WHARF_CONFIG (default apps/platform/wharf.example.yaml),
+// and synthesizes the account, cluster, database, app and control-plane
+// stacks it describes. A bad config stops it before any stack is created,
+// with every problem listed by field path.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/wharf-paas/wharf/apps/config"
+	"github.com/wharf-paas/wharf/apps/platform/assemble"
+)
+
+// DefaultConfig is the config used when WHARF_CONFIG is not set, relative to
+// the repository root (where cdk.json is).
+const DefaultConfig = "apps/platform/wharf.example.yaml"
+
+func main() {
+	path := os.Getenv("WHARF_CONFIG")
+	if path == "" {
+		path = DefaultConfig
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		fail(err)
+	}
+	defer jsii.Close()
+	app := awscdk.NewApp(nil)
+	if _, err := assemble.Build(app, cfg); err != nil {
+		fail(fmt.Errorf("platform config %s: %w", path, err))
+	}
+	app.Synth(nil)
+}
+
+func fail(err error) {
+	fmt.Fprintf(os.Stderr, "wharf: %v\n", err)
+	jsii.Close()
+	os.Exit(1)
+}

@@ -1,0 +1,200 @@
+package controlplanestack_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	cps "github.com/wharf-paas/wharf/constructs/controlplane"
+)
+
+func TestValidateRegistryAcceptsValid(t *testing.T) {
+	if err := cps.ValidateRegistry("wharf", *testRegistry()); err != nil {
+		t.Fatalf("valid registry rejected: %v", err)
+	}
+	gov := cps.Registry{Accounts: []cps.AccountRegistration{{AccountID: "111122223333",
+		ObserverRoleARN: "arn:aws-us-gov:iam::111122223333:role/w-account-observer", ExternalID: "x=1,y@z.a:b/c_d-e+f"}}}
+	if err := cps.ValidateRegistry("w", gov); err != nil {
+		t.Fatalf("valid GovCloud registry rejected: %v", err)
+	}
+}
+
+func TestValidateRegistryNamesTheField(t *testing.T) {
+	cases := map[string]struct {
+		edit func(r *cps.Registry)
+		want string
+	}{
+		"short account": {func(r *cps.Registry) { r.Accounts[0].AccountID = "22223333444" }, `accounts[0].accountId: "22223333444" must be 12 digits`},
+		"duplicate account": {func(r *cps.Registry) { r.Accounts[1] = r.Accounts[0] },
+			"accounts[1].accountId: 222233334444 is already registered as accounts[0]"},
+		"no accounts": {func(r *cps.Registry) { r.Accounts = nil; r.Apps = nil }, "accounts: at least one account must be registered"},
+		"observer wrong name": {func(r *cps.Registry) {
+			r.Accounts[0].ObserverRoleARN = "arn:aws:iam::222233334444:role/observer"
+		}, `accounts[0].observerRoleArn: "arn:aws:iam::222233334444:role/observer" must be arn:aws:iam::222233334444:role/wharf-account-observer`},
+		"observer wrong account": {func(r *cps.Registry) {
+			r.Accounts[0].ObserverRoleARN = "arn:aws:iam::111122223333:role/wharf-account-observer"
+		}, "accounts[0].observerRoleArn"},
+		"observer not an arn":     {func(r *cps.Registry) { r.Accounts[1].ObserverRoleARN = "wharf-account-observer" }, "accounts[1].observerRoleArn: \"wharf-account-observer\" is not an IAM role ARN"},
+		"observer no external id": {func(r *cps.Registry) { r.Accounts[1].ExternalID = "" }, "accounts[1].externalId: must not be empty"},
+		"external id bad chars":   {func(r *cps.Registry) { r.Apps[0].ExternalID = "has space" }, "apps[0].externalId: must be 2–1224 characters"},
+		"external id too long":    {func(r *cps.Registry) { r.Apps[0].ExternalID = strings.Repeat("a", 1225) }, "apps[0].externalId: must be 2–1224 characters"},
+		"app name":                {func(r *cps.Registry) { r.Apps[1].Name = "API_v2" }, `apps[1].name: "API_v2" must be 2–30 characters`},
+		"app name double hyphen": {func(r *cps.Registry) {
+			r.Apps[1].Name = "a--b"
+			r.Apps[1].ManagementRoleARN = "arn:aws:iam::111122223333:role/wharf-app-a--b-management"
+		}, `apps[1].name: "a--b"`},
+		"duplicate app": {func(r *cps.Registry) { r.Apps[1] = r.Apps[0] }, `apps[1].name: app "web" is already registered in account 222233334444 as apps[0]`},
+		"app unregistered account": {func(r *cps.Registry) {
+			r.Apps[0].AccountID = "333344445555"
+			r.Apps[0].ManagementRoleARN = "arn:aws:iam::333344445555:role/wharf-app-web-management"
+		}, "apps[0].accountId: 333344445555 is not a registered account"},
+		"app bad region": {func(r *cps.Registry) { r.Apps[0].Region = "Europe" }, `apps[0].region: "Europe" is not a region name`},
+		"management role of other app": {func(r *cps.Registry) {
+			r.Apps[0].ManagementRoleARN = "arn:aws:iam::222233334444:role/wharf-app-api-management"
+		}, "apps[0].managementRoleArn: \"arn:aws:iam::222233334444:role/wharf-app-api-management\" must be arn:aws:iam::222233334444:role/wharf-app-web-management"},
+		"management role with path": {func(r *cps.Registry) {
+			r.Apps[0].ManagementRoleARN = "arn:aws:iam::222233334444:role/x/wharf-app-web-management"
+		}, "apps[0].managementRoleArn"},
+		"registry prefix differs": {func(r *cps.Registry) { r.Prefix = "acme" }, `registry.prefix: "acme" differs from the control plane prefix "wharf"`},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			r := testRegistry()
+			tc.edit(r)
+			err := cps.ValidateRegistry("wharf", *r)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("ValidateRegistry() = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestValidateRegistryReportsEveryProblem(t *testing.T) {
+	r := testRegistry()
+	r.Accounts[0].ExternalID = ""
+	r.Apps[1].Region = "nowhere"
+	err := cps.ValidateRegistry("wharf", *r)
+	if err == nil || !strings.Contains(err.Error(), "accounts[0].externalId") || !strings.Contains(err.Error(), "apps[1].region") {
+		t.Errorf("ValidateRegistry() = %v, want both problems", err)
+	}
+}
+
+func TestValidatePrefix(t *testing.T) {
+	for _, ok := range []string{"wharf", "w", "acme-prod", "a1234567890123b4"} {
+		if err := cps.ValidatePrefix(ok); err != nil {
+			t.Errorf("ValidatePrefix(%q) = %v", ok, err)
+		}
+	}
+	for bad, want := range map[string]string{
+		"":                   "prefix: must not be empty",
+		"Wharf":              `prefix: "Wharf" must match`,
+		"wharf-":             `prefix: "wharf-" must match`,
+		"1wharf":             `prefix: "1wharf" must match`,
+		"a--b":               `prefix: "a--b" must match`,
+		"wh_arf":             `prefix: "wh_arf" must match`,
+		"a12345678901234567": "is 18 characters, at most 16 allowed",
+	} {
+		if err := cps.ValidatePrefix(bad); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ValidatePrefix(%q) = %v, want %q", bad, err, want)
+		}
+	}
+}
+
+func TestRegistryJSONIsSortedAndStable(t *testing.T) {
+	a, err := cps.RegistryJSON("wharf", *testRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := testRegistry()
+	r.Accounts[0], r.Accounts[1] = r.Accounts[1], r.Accounts[0]
+	r.Apps[0], r.Apps[1] = r.Apps[1], r.Apps[0]
+	b, _ := cps.RegistryJSON("wharf", *r)
+	if a != b {
+		t.Errorf("order of the input changes the JSON:\n%s\n%s", a, b)
+	}
+	var back cps.Registry
+	if err := json.Unmarshal([]byte(a), &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Prefix != "wharf" || back.Accounts[0].AccountID != "111122223333" || back.Apps[0].Name != "api" {
+		t.Errorf("decoded %+v", back)
+	}
+	// The input is not modified.
+	if testRegistry().Accounts[0].AccountID != "222233334444" {
+		t.Fatal("test registry changed")
+	}
+}
+
+func TestEnvironmentSizeMatchesLambdaMeasure(t *testing.T) {
+	v := `{"a":"<b>"}`
+	got, err := cps.EnvironmentSize(map[string]*string{"K": &v, "T": nil})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// {"K":"{\"a\":\"<b>\"}","T":"xxx…"}: quotes inside the value are
+	// escaped, HTML characters are not, a token counts 255.
+	want := len(`{"K":"{\"a\":\"<b>\"}","T":""}`) + 255
+	if got != want {
+		t.Errorf("EnvironmentSize = %d, want %d", got, want)
+	}
+}
+
+// registryOf builds a valid registry of n apps spread over accounts, with
+// app names of nameLen and external IDs of extLen characters.
+func registryOf(n, accounts, nameLen, extLen int) cps.Registry {
+	var r cps.Registry
+	id := func(i int) string { return fmt.Sprintf("%012d", 111111111111+i) }
+	for i := 0; i < accounts; i++ {
+		r.Accounts = append(r.Accounts, cps.AccountRegistration{AccountID: id(i),
+			ObserverRoleARN: "arn:aws:iam::" + id(i) + ":role/wharf-account-observer", ExternalID: strings.Repeat("e", extLen)})
+	}
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("a%0*d", nameLen-1, i)
+		acct := id(i % accounts)
+		r.Apps = append(r.Apps, cps.AppRegistration{Name: name, AccountID: acct, Region: "eu-west-1",
+			ManagementRoleARN: "arn:aws:iam::" + acct + ":role/wharf-app-" + name + "-management", ExternalID: strings.Repeat("e", extLen)})
+	}
+	return r
+}
+
+// The capacity figures in docs/constructs.md and docs/performance.md.
+func TestEnvironmentCapacity(t *testing.T) {
+	for _, tc := range []struct {
+		accounts, nameLen, extLen, fits, sizeAtFit, sizeOver int
+	}{
+		{1, 10, 20, 16, 3891, 4102},
+		{3, 16, 36, 13, 3972, 4211},
+	} {
+		reg := registryOf(tc.fits, tc.accounts, tc.nameLen, tc.extLen)
+		if err := cps.ValidateRegistry("wharf", reg); err != nil {
+			t.Fatal(err)
+		}
+		at, err := cps.LambdaEnvironmentSize("wharf", reg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		over, _ := cps.LambdaEnvironmentSize("wharf", registryOf(tc.fits+1, tc.accounts, tc.nameLen, tc.extLen))
+		if at != tc.sizeAtFit || over != tc.sizeOver || at > cps.MaxEnvironmentBytes || over <= cps.MaxEnvironmentBytes {
+			t.Errorf("%d accounts, names %d, external IDs %d: %d apps = %d bytes, %d apps = %d bytes; want %d and %d around the %d limit",
+				tc.accounts, tc.nameLen, tc.extLen, tc.fits, at, tc.fits+1, over, tc.sizeAtFit, tc.sizeOver, cps.MaxEnvironmentBytes)
+		}
+	}
+}
+
+func TestConventionalRoleARNsValidate(t *testing.T) {
+	if got := cps.ManagementRoleARN("aws", "111122223333", "wharf", "api"); got != "arn:aws:iam::111122223333:role/wharf-app-api-management" {
+		t.Errorf("ManagementRoleARN = %s", got)
+	}
+	if got := cps.ObserverRoleARN("aws-cn", "111122223333", "w"); got != "arn:aws-cn:iam::111122223333:role/w-account-observer" {
+		t.Errorf("ObserverRoleARN = %s", got)
+	}
+	r := cps.Registry{
+		Accounts: []cps.AccountRegistration{{AccountID: "111122223333", ObserverRoleARN: cps.ObserverRoleARN("aws", "111122223333", "acme"), ExternalID: "xx"}},
+		Apps: []cps.AppRegistration{{Name: "api", AccountID: "111122223333", Region: "eu-west-1",
+			ManagementRoleARN: cps.ManagementRoleARN("aws", "111122223333", "acme", "api"), ExternalID: "yy"}},
+	}
+	if err := cps.ValidateRegistry("acme", r); err != nil {
+		t.Errorf("conventional ARNs rejected: %v", err)
+	}
+}

@@ -14,7 +14,7 @@ STATICCHECK_VERSION := v0.8.2
 # Go test timeout: the CDK tests synthesize whole platforms on 2 shared cores.
 TEST_TIMEOUT ?= 30m
 
-.PHONY: deps node-deps go-deps postgres synth test lint bench clean
+.PHONY: deps node-deps go-deps postgres synth test lint bench bench-synth bench-controlplane bench-dbmanager bench-sim sandbox soak clean
 
 deps: node-deps go-deps
 
@@ -47,10 +47,35 @@ lint: go-deps
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
-# Synth benchmarks; results go to bench/out/ and are summarised by hand in
-# docs/performance.md. BENCH_RUNS sets the number of cold synth runs.
-bench: deps postgres
+# Benchmarks; results go to bench/out/ and are summarised by hand in
+# docs/performance.md. BENCH_RUNS sets the number of cold synth runs,
+# BENCH_COUNT the -count of the Go benchmarks.
+BENCH_COUNT ?= 5
+bench: bench-synth bench-controlplane bench-dbmanager bench-sim
+
+bench-synth: deps
 	bash bench/run.sh
+
+bench-controlplane: go-deps
+	BENCH_COUNT=$(BENCH_COUNT) bash bench/controlplane.sh
+
+bench-dbmanager: go-deps postgres
+	@mkdir -p bench/out
+	$(GO) test -run '^$$' -bench . -count $(BENCH_COUNT) ./dbmanager ./internal/pgtest | tee bench/out/dbmanager.txt
+
+bench-sim: go-deps
+	@mkdir -p bench/out
+	$(GO) test -run '^$$' -bench . -count $(BENCH_COUNT) ./controlplane ./controlplane/sim | tee bench/out/sim.txt
+
+# Runs the control plane in the local sandbox (see docs/simulation.md).
+sandbox: go-deps
+	$(GO) run ./controlplane/sim/sandbox
+
+# Soak: SOAK_SEEDS seeded runs of the simulator with faults injected.
+# Replay one seed: go test ./controlplane/sim -run 'TestSeed$$' -seed N -v
+SOAK_SEEDS ?= 5000
+soak: go-deps
+	$(GO) test -count=1 -timeout 60m -v ./controlplane/sim -run 'TestSeeds$$' -seeds $(SOAK_SEEDS)
 
 clean:
 	rm -rf cdk.out bench/out

@@ -13,8 +13,9 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
-// samplesDir holds the real EventBridge samples (see its sources.md).
-const samplesDir = "/work/shared/events"
+// samplesDir holds the real EventBridge samples AWS publishes (see its
+// sources.md), relative to this package's directory.
+const samplesDir = "testdata/events"
 
 func loadSample(t *testing.T, name string) events.CloudWatchEvent {
 	t.Helper()

@@ -35,8 +35,8 @@ const (
 )
 
 // SamplesDir finds the folder of sample EventBridge events: $WHARF_EVENTS_DIR
-// if set, else controlplane/testdata/events in the repository, else
-// ../shared/events beside the repository (where CI puts shared/).
+// if set, else controlplane/testdata/events in the repository (the real
+// samples AWS publishes, copied with their sources.md).
 func SamplesDir() (string, error) {
 	if d := os.Getenv("WHARF_EVENTS_DIR"); d != "" {
 		return d, nil
@@ -45,15 +45,11 @@ func SamplesDir() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for _, d := range []string{
-		filepath.Join(root, "controlplane", "testdata", "events"),
-		filepath.Join(root, "..", "shared", "events"),
-	} {
-		if _, err := os.Stat(filepath.Join(d, SampleBuildState)); err == nil {
-			return d, nil
-		}
+	d := filepath.Join(root, "controlplane", "testdata", "events")
+	if _, err := os.Stat(filepath.Join(d, SampleBuildState)); err != nil {
+		return "", fmt.Errorf("sample events not found: %w (set WHARF_EVENTS_DIR)", err)
 	}
-	return "", fmt.Errorf("sample events not found: looked for %s in controlplane/testdata/events and ../shared/events under %s; set WHARF_EVENTS_DIR", SampleBuildState, root)
+	return d, nil
 }
 
 // RepoRoot walks up from the working directory to the directory holding

@@ -28,6 +28,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/wharf-paas/wharf/constructs/account"
 	"github.com/wharf-paas/wharf/constructs/database"
 )
 
@@ -297,6 +298,10 @@ func (a *App) newBuild(props *AppProps) {
 			"WHARF_APP":          {Value: jsii.String(a.Name)},
 			"WHARF_IMAGE_REPO":   {Value: a.Repository.RepositoryUri()},
 			"WHARF_PACK_VERSION": {Value: jsii.String(PackVersion)},
+			// Read by the build script, which logs in to Docker Hub when
+			// the parameter exists; CodeBuild's PARAMETER_STORE variables
+			// would fail every build while it does not.
+			"WHARF_DOCKERHUB_PARAMETER": {Value: jsii.String(account.DockerHubParameterName(a.Prefix))},
 		},
 		// wharf-build.json lands at <bucket>/builds/<build id>/wharf/; the
 		// control plane reads it from build.artifacts.location.

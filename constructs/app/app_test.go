@@ -205,6 +205,7 @@ func TestExecutionTaskEventsAndBuildRoles(t *testing.T) {
 	wantStatement(t, tpl, build, "PushOwnImages", []string{"ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage",
 		"ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage"}, "<AppRepository2CEDC083.Arn>")
 	wantStatement(t, tpl, build, "UploadBuildMetadata", []string{"s3:PutObject"}, "<AppArtifacts84A44C7D.Arn>/builds/*")
+	wantStatement(t, tpl, build, "ReadDockerHubCredentials", []string{"ssm:GetParameter"}, "arn:<AWS::Partition>:ssm"+acct+"parameter/wharf/account/dockerhub")
 	wantStatement(t, tpl, build, "LocateArtifactBucket", []string{"s3:GetBucketAcl", "s3:GetBucketLocation"}, "<AppArtifacts84A44C7D.Arn>")
 	wantStatement(t, tpl, build, "UseSourceConnection", []string{"codeconnections:UseConnection", "codeconnections:GetConnectionToken", "codeconnections:GetConnection",
 		"codestar-connections:UseConnection", "codestar-connections:GetConnectionToken", "codestar-connections:GetConnection"}, connectionArn)
@@ -292,7 +293,8 @@ func TestBuildProject(t *testing.T) {
 	p := props(t, f.apiJSON, "AppBuildC4D5B8FE")
 	env := apptest.JSON(p["Environment"])
 	for _, want := range []string{`"PrivilegedMode":true`, `"Image":"aws/codebuild/standard:7.0"`, `"Name":"WHARF_APP","Type":"PLAINTEXT","Value":"api"`,
-		`"Name":"WHARF_PREFIX","Type":"PLAINTEXT","Value":"wharf"`, `"Name":"WHARF_IMAGE_REPO"`, `"Name":"WHARF_PACK_VERSION","Type":"PLAINTEXT","Value":"` + app.PackVersion + `"`} {
+		`"Name":"WHARF_PREFIX","Type":"PLAINTEXT","Value":"wharf"`, `"Name":"WHARF_IMAGE_REPO"`, `"Name":"WHARF_PACK_VERSION","Type":"PLAINTEXT","Value":"` + app.PackVersion + `"`,
+		`"Name":"WHARF_DOCKERHUB_PARAMETER","Type":"PLAINTEXT","Value":"/wharf/account/dockerhub"`} {
 		if !strings.Contains(env, want) {
 			t.Errorf("environment %s lacks %s", env, want)
 		}

@@ -194,6 +194,7 @@ func TestBuildScriptEndToEnd(t *testing.T) {
 echo "$(basename "$0") $*" >> "` + calls + `"
 case "$(basename "$0") $1" in
   "aws ecr") echo token ;;
+  "aws ssm") echo "An error occurred (ParameterNotFound) when calling the GetParameter operation:" >&2; exit 254 ;;
   "docker inspect")
     case "$*" in
       *RepoDigests*) echo "other.example/x@sha256:ffff"; echo "` + digest + `" ;;
@@ -319,5 +320,83 @@ func TestBuildSpecCarriesTheScripts(t *testing.T) {
 	wsrc, _ := props(t, f.workerJSON, "AppBuildC4D5B8FE")["Source"].(map[string]interface{})
 	if !strings.Contains(wsrc["BuildSpec"].(string), m[1]) {
 		t.Error("the script bundle differs between two synths")
+	}
+}
+
+// TestBuildScriptDockerHubLogin runs the prepare phase with the aws CLI
+// stubbed to return the Docker Hub parameter, to say it does not exist, or
+// to refuse access: the script logs in with the stored user and never
+// prints the token, pulls anonymously without the parameter, and stops the
+// build on any other error.
+func TestBuildScriptDockerHubLogin(t *testing.T) {
+	need(t, "bash")
+	need(t, "python3")
+	const token = "dckr_pat_s3cr3t"
+	cases := []struct {
+		name      string
+		ssm       string // the stub's reply to aws ssm get-parameter
+		wantErr   bool
+		wantLogin bool
+		wantOut   string
+	}{
+		{name: "credentials", ssm: `echo "builder:` + token + `"`, wantLogin: true},
+		{name: "no parameter", ssm: `echo "An error occurred (ParameterNotFound) when calling the GetParameter operation: " >&2; exit 254`, wantOut: "pulling anonymously"},
+		{name: "access denied", ssm: `echo "An error occurred (AccessDeniedException) when calling the GetParameter operation" >&2; exit 254`, wantErr: true, wantOut: "cannot read Docker Hub credentials at /wharf/account/dockerhub"},
+		{name: "malformed value", ssm: `echo "no-colon-here"`, wantErr: true, wantOut: "must hold <username>:<access token>"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			scripts := writeScripts(t)
+			repo := writeRepo(t, map[string]string{"Procfile": "web: bin/web\n", "Dockerfile": "FROM scratch\n"})
+			bin := t.TempDir()
+			calls := filepath.Join(t.TempDir(), "calls.log")
+			stdin := filepath.Join(t.TempDir(), "stdin.log")
+			stub := `#!/bin/sh
+echo "$(basename "$0") $*" >> "` + calls + `"
+case "$(basename "$0") $1" in
+  "aws ecr") echo token ;;
+  "aws ssm") ` + c.ssm + ` ;;
+  "docker login") cat >> "` + stdin + `"; echo >> "` + stdin + `" ;;
+esac
+`
+			for _, tool := range []string{"docker", "aws"} {
+				if err := os.WriteFile(filepath.Join(bin, tool), []byte(stub), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cmd := exec.Command("bash", filepath.Join(scripts, "wharf-build.sh"), "prepare")
+			cmd.Dir = repo
+			cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "WHARF_PREFIX=wharf", "WHARF_APP=api",
+				"WHARF_IMAGE_REPO=111122223333.dkr.ecr.eu-west-1.amazonaws.com/wharf-api", "CODEBUILD_BUILD_NUMBER=42",
+				"CODEBUILD_BUILD_ID=wharf-api:7f0c", "CODEBUILD_RESOLVED_SOURCE_VERSION=0123abcd", "AWS_REGION=eu-west-1",
+				"WHARF_DOCKERHUB_PARAMETER=/wharf/account/dockerhub")
+			out, err := cmd.CombinedOutput()
+			if (err != nil) != c.wantErr {
+				t.Fatalf("prepare: err = %v, want error %v\n%s", err, c.wantErr, out)
+			}
+			if !strings.Contains(string(out), c.wantOut) {
+				t.Errorf("output lacks %q:\n%s", c.wantOut, out)
+			}
+			if strings.Contains(string(out), token) {
+				t.Errorf("the Docker Hub token reached the build log:\n%s", out)
+			}
+			log, _ := os.ReadFile(calls)
+			if !strings.Contains(string(log), "aws ssm get-parameter --name /wharf/account/dockerhub --with-decryption") {
+				t.Errorf("the script did not read the parameter:\n%s", log)
+			}
+			if strings.Contains(string(log), token) {
+				t.Errorf("the token was passed as an argument (visible in ps):\n%s", log)
+			}
+			login := strings.Contains(string(log), "docker login --username builder --password-stdin")
+			if login != c.wantLogin {
+				t.Errorf("docker login to Docker Hub = %v, want %v:\n%s", login, c.wantLogin, log)
+			}
+			if c.wantLogin {
+				in, _ := os.ReadFile(stdin)
+				if !strings.Contains(string(in), token) {
+					t.Errorf("docker login did not get the token on stdin: %q", in)
+				}
+			}
+		})
 	}
 }

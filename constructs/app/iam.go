@@ -7,6 +7,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/wharf-paas/wharf/constructs/account"
 )
 
 // arns builds the ARNs and ARN patterns of this app's resources
@@ -146,6 +148,12 @@ func (a *App) newBuildRole(props *AppProps) {
 		statement("RegistryLogin", []string{"ecr:GetAuthorizationToken"}, []*string{jsii.String("*")}, nil),
 		statement("UploadBuildMetadata", []string{"s3:PutObject"}, []*string{a.ArtifactBucket.ArnForObjects(jsii.String("builds/*"))}, nil),
 		statement("LocateArtifactBucket", []string{"s3:GetBucketAcl", "s3:GetBucketLocation"}, []*string{a.ArtifactBucket.BucketArn()}, nil),
+		// The account's Docker Hub credentials (docs/security.md): the one
+		// parameter, read by the build script to log in before pulling base
+		// images. It is encrypted with the AWS-managed aws/ssm key, whose
+		// key policy lets the account's principals decrypt through SSM, so
+		// no KMS statement is needed.
+		statement("ReadDockerHubCredentials", []string{"ssm:GetParameter"}, []*string{r.parameter(account.DockerHubParameterName(a.Prefix))}, nil),
 	}
 	if props.ConnectionArn != nil {
 		statements = append(statements, statement("UseSourceConnection", []string{

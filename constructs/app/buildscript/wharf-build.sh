@@ -13,6 +13,33 @@ if [ -z "$commit" ]; then commit="$(git rev-parse HEAD)"; fi
 registry="${WHARF_IMAGE_REPO%%/*}"
 pack_version="${WHARF_PACK_VERSION:-0.38.2}"
 
+# dockerhub_login logs in to Docker Hub with the account's credentials
+# (<user>:<token> in the SecureString $WHARF_DOCKERHUB_PARAMETER) so that
+# base-image pulls do not count against the anonymous rate limit. Without the
+# parameter the build pulls anonymously; any other error stops the build.
+# The value never reaches the log.
+dockerhub_login() {
+  local name="${WHARF_DOCKERHUB_PARAMETER:-/$WHARF_PREFIX/account/dockerhub}" cred errf
+  errf="$(mktemp)"
+  if ! cred="$(aws ssm get-parameter --name "$name" --with-decryption --query Parameter.Value --output text 2>"$errf")"; then
+    if grep -q ParameterNotFound "$errf"; then
+      echo "wharf: no Docker Hub credentials at $name; pulling anonymously"
+      rm -f "$errf"
+      return 0
+    fi
+    echo "wharf: cannot read Docker Hub credentials at $name:" >&2
+    cat "$errf" >&2
+    rm -f "$errf"
+    return 1
+  fi
+  rm -f "$errf"
+  case "$cred" in
+    ?*:?*) ;;
+    *) echo "wharf: $name must hold <username>:<access token>" >&2; return 1 ;;
+  esac
+  printf '%s' "${cred#*:}" | docker login --username "${cred%%:*}" --password-stdin
+}
+
 prepare() {
   mkdir -p "$out"
   python3 "$meta" detect > "$out/build.env"
@@ -20,6 +47,7 @@ prepare() {
   . "$out/build.env"
   echo "wharf: building $WHARF_APP at $commit with $WHARF_SYSTEM"
   aws ecr get-login-password --region "${AWS_REGION:?}" | docker login --username AWS --password-stdin "$registry"
+  dockerhub_login
   if [ "$WHARF_SYSTEM" = buildpacks ] && ! command -v pack >/dev/null 2>&1; then
     url="https://github.com/buildpacks/pack/releases/download/v${pack_version}/pack-v${pack_version}-linux.tgz"
     curl -fsSL --retry 3 -o /tmp/pack.tgz "$url"

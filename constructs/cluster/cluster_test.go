@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -366,6 +368,25 @@ func TestCluster(t *testing.T) {
 		}
 	})
 
+	t.Run("FromName adds no noise to dependants", func(t *testing.T) {
+		// No unused vpc-cidr parameter (CloudFormation's W2001) and no
+		// route-table warning for the imported subnets.
+		if p := findParamOrEmpty(consumer, "/wharf/clusters/main/vpc-cidr"); p != "" {
+			t.Errorf("consumer declares the unused parameter %s", p)
+		}
+		// The app is synthesized already; Synth returns that assembly.
+		files, _ := filepath.Glob(filepath.Join(*app.Synth(nil).Directory(), "*.json"))
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(b), "No routeTableId was provided") {
+				t.Errorf("%s carries CDK's route-table warning for imported subnets", filepath.Base(f))
+			}
+		}
+	})
+
 	t.Run("FromName cluster accepts listener rules and services", func(t *testing.T) {
 		listenerParam := findParam(t, consumer, "/wharf/clusters/main/https-listener-arn")
 		consumer.has(t, "AWS::ElasticLoadBalancingV2::ListenerRule", map[string]interface{}{
@@ -432,13 +453,22 @@ func addTestService(scope awscdk.Stack, ic ICluster) {
 // is the SSM parameter name.
 func findParam(t *testing.T, s synthesized, name string) string {
 	t.Helper()
+	id := findParamOrEmpty(s, name)
+	if id == "" {
+		t.Fatalf("no template parameter reads %s", name)
+	}
+	return id
+}
+
+// findParamOrEmpty returns the logical ID of the parameter reading the SSM
+// parameter name, or "".
+func findParamOrEmpty(s synthesized, name string) string {
 	params, _ := s.raw["Parameters"].(map[string]interface{})
 	for id, p := range params {
 		if p.(map[string]interface{})["Default"] == name {
 			return id
 		}
 	}
-	t.Fatalf("no template parameter reads %s", name)
 	return ""
 }
 

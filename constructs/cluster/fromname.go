@@ -92,6 +92,10 @@ func FromName(scope constructs.Construct, id string, props *FromNameProps) IClus
 	}
 }
 
+// noRouteTableWarning is the ID of CDK's warning for imported subnets without
+// route-table IDs.
+const noRouteTableWarning = "@aws-cdk/aws-ec2:noSubnetRouteTableId"
+
 // param is the deploy-time value of one published attribute.
 func (ic *importedCluster) param(key string) *string {
 	return awsssm.StringParameter_ValueForStringParameter(ic.Construct, jsii.String(ParameterName(ic.prefix, ic.name, key)), nil)
@@ -105,13 +109,22 @@ func (ic *importedCluster) ClusterName() *string { return jsii.String(ic.name) }
 
 func (ic *importedCluster) Vpc() awsec2.IVpc {
 	if ic.vpc == nil {
+		// No VpcCidrBlock: no dependant needs it (security groups refer
+		// to each other, not to CIDRs), and reading it would add an
+		// unused parameter to every dependant template. Reading
+		// Vpc().VpcCidrBlock() fails at synth with CDK's own message;
+		// the CIDR is published as /<prefix>/clusters/<name>/vpc-cidr.
 		ic.vpc = awsec2.Vpc_FromVpcAttributes(ic.Construct, jsii.String("Vpc"), &awsec2.VpcAttributes{
 			VpcId:             ic.param(ParamVpcID),
-			VpcCidrBlock:      ic.param(ParamVpcCidr),
 			AvailabilityZones: jsii.Strings(ic.azs...),
 			PublicSubnetIds:   ic.split(ParamPublicSubnetIDs),
 			IsolatedSubnetIds: ic.split(ParamPrivateSubnetIDs),
 		})
+		// The cluster does not publish its route tables: dependants add no
+		// routes or gateway endpoints (the cluster owns the S3 endpoint),
+		// so the subnets' missing route-table IDs are never read.
+		awscdk.Annotations_Of(ic.vpc).AcknowledgeWarning(jsii.String(noRouteTableWarning),
+			jsii.String("Wharf dependants never read an imported subnet's route table"))
 	}
 	return ic.vpc
 }

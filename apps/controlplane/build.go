@@ -9,6 +9,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	controlplanestack "github.com/wharf-paas/wharf/constructs/controlplane"
+	"github.com/wharf-paas/wharf/internal/logretention"
 )
 
 // Build adds the stack <prefix>-controlplane for cfg to app and returns it
@@ -45,7 +46,7 @@ func Build(app awscdk.App, cfg *Config) (awscdk.Stack, *controlplanestack.Contro
 		props.ReservedConcurrency = jsii.Number(*r)
 	}
 	if d := cfg.LogRetentionDays; d != 0 {
-		props.LogRetention = retentionDays[d]
+		props.LogRetention, _ = logretention.Lookup(d) // validated
 	}
 	if cfg.AlarmTopicArn != "" {
 		props.AlarmTopic = awssns.Topic_FromTopicArn(stack, jsii.String("AlarmTopic"), jsii.String(cfg.AlarmTopicArn))

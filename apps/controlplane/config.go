@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"gopkg.in/yaml.v3"
 
 	controlplanestack "github.com/wharf-paas/wharf/constructs/controlplane"
+	"github.com/wharf-paas/wharf/internal/logretention"
 )
 
 // DefaultConfigPath is the config read when neither -config nor
@@ -80,18 +79,6 @@ var (
 	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 	topicRE   = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$`)
 )
-
-// retentionDays maps the day counts CloudWatch Logs accepts to CDK's enum.
-var retentionDays = map[int]awslogs.RetentionDays{
-	1: awslogs.RetentionDays_ONE_DAY, 3: awslogs.RetentionDays_THREE_DAYS, 5: awslogs.RetentionDays_FIVE_DAYS,
-	7: awslogs.RetentionDays_ONE_WEEK, 14: awslogs.RetentionDays_TWO_WEEKS, 30: awslogs.RetentionDays_ONE_MONTH,
-	60: awslogs.RetentionDays_TWO_MONTHS, 90: awslogs.RetentionDays_THREE_MONTHS, 120: awslogs.RetentionDays_FOUR_MONTHS,
-	150: awslogs.RetentionDays_FIVE_MONTHS, 180: awslogs.RetentionDays_SIX_MONTHS, 365: awslogs.RetentionDays_ONE_YEAR,
-	400: awslogs.RetentionDays_THIRTEEN_MONTHS, 545: awslogs.RetentionDays_EIGHTEEN_MONTHS, 731: awslogs.RetentionDays_TWO_YEARS,
-	1096: awslogs.RetentionDays_THREE_YEARS, 1827: awslogs.RetentionDays_FIVE_YEARS, 2192: awslogs.RetentionDays_SIX_YEARS,
-	2557: awslogs.RetentionDays_SEVEN_YEARS, 2922: awslogs.RetentionDays_EIGHT_YEARS, 3288: awslogs.RetentionDays_NINE_YEARS,
-	3653: awslogs.RetentionDays_TEN_YEARS,
-}
 
 // LoadConfig reads, defaults and validates the config file at path.
 func LoadConfig(path string) (*Config, error) {
@@ -205,13 +192,8 @@ func (c *Config) Validate() error {
 		add("reservedConcurrency: %d must be at least 1 (omit it for no reservation)", *r)
 	}
 	if d := c.LogRetentionDays; d != 0 {
-		if _, ok := retentionDays[d]; !ok {
-			days := make([]int, 0, len(retentionDays))
-			for k := range retentionDays {
-				days = append(days, k)
-			}
-			sort.Ints(days)
-			add("logRetentionDays: %d is not a CloudWatch Logs retention; use one of %v", d, days)
+		if _, ok := logretention.Lookup(d); !ok {
+			add("logRetentionDays: %d is not a CloudWatch Logs retention; use one of %v", d, logretention.Allowed())
 		}
 	}
 	if c.AlarmTopicArn != "" && !topicRE.MatchString(c.AlarmTopicArn) {

@@ -30,6 +30,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/wharf-paas/wharf/constructs/account"
 	"github.com/wharf-paas/wharf/constructs/database"
+	"github.com/wharf-paas/wharf/internal/logretention"
 )
 
 // SettingsVersion is the version field of the settings JSON.
@@ -159,7 +160,7 @@ func NewApp(scope constructs.Construct, id string, props *AppProps) *App {
 	a := &App{Construct: c, Name: *props.Name, Prefix: props.prefix()}
 	ecs := props.Cluster.EcsCluster()
 	a.cluster = clusterRefs{arn: ecs.ClusterArn(), name: ecs.ClusterName()}
-	retention := retentionDays[intOr(props.LogRetentionDays, DefaultLogRetentionDays)]
+	retention, _ := logretention.Lookup(intOr(props.LogRetentionDays, DefaultLogRetentionDays)) // validated
 
 	a.LogGroup = awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
 		LogGroupName:  jsii.String(LogGroupName(a.Prefix, a.Name)),

@@ -11,6 +11,7 @@ import (
 	"github.com/wharf-paas/wharf/constructs/account"
 	"github.com/wharf-paas/wharf/constructs/cluster"
 	"github.com/wharf-paas/wharf/constructs/database"
+	"github.com/wharf-paas/wharf/internal/logretention"
 )
 
 // Defaults used when an AppProps field is nil. The health-check and
@@ -272,8 +273,8 @@ func (p *AppProps) Validate() error {
 	if p.Priority != nil {
 		checkRange("priority", *p.Priority, 1, MaxPriority)
 	}
-	if _, ok := retentionDays[intOr(p.LogRetentionDays, DefaultLogRetentionDays)]; !ok {
-		add("logRetentionDays %d: must be one of the values CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)", intOr(p.LogRetentionDays, DefaultLogRetentionDays))
+	if err := logretention.Check("logRetentionDays", intOr(p.LogRetentionDays, DefaultLogRetentionDays)); err != nil {
+		add("%s", err)
 	}
 	checkRange("imagesToKeep", intOr(p.ImagesToKeep, DefaultImagesToKeep), 1, 1000)
 	checkRange("artifactRetentionDays", intOr(p.ArtifactRetentionDays, DefaultArtifactRetentionDays), 1, 3650)

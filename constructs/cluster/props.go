@@ -5,12 +5,11 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
-	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/wharf-paas/wharf/constructs/account"
+	"github.com/wharf-paas/wharf/internal/logretention"
 )
 
 // DefaultCidr is the VPC CIDR used when ClusterProps.Cidr is nil.
@@ -96,17 +95,6 @@ var (
 	instanceTypeRe = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9]+$`)
 	accountRe      = regexp.MustCompile(`^[0-9]{12}$`)
 )
-
-var retentionDays = map[int]awslogs.RetentionDays{
-	1: awslogs.RetentionDays_ONE_DAY, 3: awslogs.RetentionDays_THREE_DAYS, 5: awslogs.RetentionDays_FIVE_DAYS,
-	7: awslogs.RetentionDays_ONE_WEEK, 14: awslogs.RetentionDays_TWO_WEEKS, 30: awslogs.RetentionDays_ONE_MONTH,
-	60: awslogs.RetentionDays_TWO_MONTHS, 90: awslogs.RetentionDays_THREE_MONTHS, 120: awslogs.RetentionDays_FOUR_MONTHS,
-	150: awslogs.RetentionDays_FIVE_MONTHS, 180: awslogs.RetentionDays_SIX_MONTHS, 365: awslogs.RetentionDays_ONE_YEAR,
-	400: awslogs.RetentionDays_THIRTEEN_MONTHS, 545: awslogs.RetentionDays_EIGHTEEN_MONTHS, 731: awslogs.RetentionDays_TWO_YEARS,
-	1096: awslogs.RetentionDays_THREE_YEARS, 1827: awslogs.RetentionDays_FIVE_YEARS, 2192: awslogs.RetentionDays_SIX_YEARS,
-	2557: awslogs.RetentionDays_SEVEN_YEARS, 2922: awslogs.RetentionDays_EIGHT_YEARS, 3288: awslogs.RetentionDays_NINE_YEARS,
-	3653: awslogs.RetentionDays_TEN_YEARS,
-}
 
 // ValidateName checks a Wharf cluster name: 2-20 characters of lowercase
 // letters, digits and single hyphens, starting with a letter and not ending
@@ -199,8 +187,8 @@ func (p *ClusterProps) Validate() error {
 		}
 	}
 	if p.FlowLogRetentionDays != nil {
-		if _, ok := retentionDays[*p.FlowLogRetentionDays]; !ok {
-			errs = append(errs, fmt.Errorf("flowLogRetentionDays %d: must be one of %s", *p.FlowLogRetentionDays, allowedRetention()))
+		if err := logretention.Check("flowLogRetentionDays", *p.FlowLogRetentionDays); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if p.AccessLogRetentionDays != nil && (*p.AccessLogRetentionDays < 1 || *p.AccessLogRetentionDays > 3650) {
@@ -257,9 +245,11 @@ func (p *ClusterProps) cidr() string {
 
 func (p *ClusterProps) flowLogRetention() awslogs.RetentionDays {
 	if p.FlowLogRetentionDays == nil {
-		return retentionDays[DefaultFlowLogRetentionDays]
+		r, _ := logretention.Lookup(DefaultFlowLogRetentionDays)
+		return r
 	}
-	return retentionDays[*p.FlowLogRetentionDays]
+	r, _ := logretention.Lookup(*p.FlowLogRetentionDays) // validated
+	return r
 }
 
 func (p *ClusterProps) accessLogRetentionDays() int {
@@ -310,19 +300,6 @@ func validateDomain(field, d string) error {
 		}
 	}
 	return nil
-}
-
-func allowedRetention() string {
-	keys := make([]int, 0, len(retentionDays))
-	for k := range retentionDays {
-		keys = append(keys, k)
-	}
-	sort.Ints(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = strconv.Itoa(k)
-	}
-	return strings.Join(parts, ", ")
 }
 
 func deref(s *string) string {

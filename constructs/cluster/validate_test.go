@@ -57,7 +57,7 @@ func TestValidateRejects(t *testing.T) {
 		{"bad hosted zone id", func(p *ClusterProps) { p.HostedZoneID = jsii.String("example.com") }, `hostedZoneId "example.com": must be a Route53 hosted zone ID`},
 		{"no hosted zone name", func(p *ClusterProps) { p.HostedZoneName = nil }, "hostedZoneName: required"},
 		{"bad hosted zone name", func(p *ClusterProps) { p.HostedZoneName = jsii.String("com") }, `hostedZoneName "com": must be a DNS name with at least two labels`},
-		{"flow log retention", func(p *ClusterProps) { p.FlowLogRetentionDays = intp(31) }, "flowLogRetentionDays 31: must be one of 1, 3, 5, 7, 14, 30, 60, 90"},
+		{"flow log retention", func(p *ClusterProps) { p.FlowLogRetentionDays = intp(31) }, "flowLogRetentionDays 31: must be one of the values CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90"},
 		{"access log retention", func(p *ClusterProps) { p.AccessLogRetentionDays = intp(0) }, "accessLogRetentionDays 0: must be between 1 and 3650"},
 		{"ec2 no instance type", func(p *ClusterProps) { p.Ec2Capacity = &Ec2CapacityProps{} }, `ec2Capacity.instanceType "": must be an EC2 instance type like t4g.medium`},
 		{"ec2 bad instance type", func(p *ClusterProps) { p.Ec2Capacity = &Ec2CapacityProps{InstanceType: jsii.String("large")} }, `ec2Capacity.instanceType "large"`},

@@ -33,6 +33,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/wharf-paas/wharf/constructs/internal/lambdabuild"
+	"github.com/wharf-paas/wharf/internal/logretention"
 )
 
 // Keys of the SSM String parameters a Database publishes under
@@ -157,7 +158,7 @@ func NewDatabase(scope constructs.Construct, id string, props *DatabaseProps) *D
 	vpc := props.Cluster.Vpc()
 	private := &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_ISOLATED}
 	clusterID := ClusterIdentifier(prefix, name)
-	retention := retentionDays[props.logRetentionDays()]
+	retention, _ := logretention.Lookup(props.logRetentionDays()) // validated
 
 	// Security groups: the database accepts 5432 from the cluster's app
 	// security group and the manager only, and sends nothing.
@@ -410,14 +411,3 @@ func (d *Database) ManagerFunctionArn() *string { return d.Manager.FunctionArn()
 
 // SecurityGroupID implements IDatabase.
 func (d *Database) SecurityGroupID() *string { return d.SecurityGroup.SecurityGroupId() }
-
-var retentionDays = map[int]awslogs.RetentionDays{
-	1: awslogs.RetentionDays_ONE_DAY, 3: awslogs.RetentionDays_THREE_DAYS, 5: awslogs.RetentionDays_FIVE_DAYS,
-	7: awslogs.RetentionDays_ONE_WEEK, 14: awslogs.RetentionDays_TWO_WEEKS, 30: awslogs.RetentionDays_ONE_MONTH,
-	60: awslogs.RetentionDays_TWO_MONTHS, 90: awslogs.RetentionDays_THREE_MONTHS, 120: awslogs.RetentionDays_FOUR_MONTHS,
-	150: awslogs.RetentionDays_FIVE_MONTHS, 180: awslogs.RetentionDays_SIX_MONTHS, 365: awslogs.RetentionDays_ONE_YEAR,
-	400: awslogs.RetentionDays_THIRTEEN_MONTHS, 545: awslogs.RetentionDays_EIGHTEEN_MONTHS, 731: awslogs.RetentionDays_TWO_YEARS,
-	1096: awslogs.RetentionDays_THREE_YEARS, 1827: awslogs.RetentionDays_FIVE_YEARS, 2192: awslogs.RetentionDays_SIX_YEARS,
-	2557: awslogs.RetentionDays_SEVEN_YEARS, 2922: awslogs.RetentionDays_EIGHT_YEARS, 3288: awslogs.RetentionDays_NINE_YEARS,
-	3653: awslogs.RetentionDays_TEN_YEARS,
-}

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/wharf-paas/wharf/constructs/account"
 	"github.com/wharf-paas/wharf/constructs/cluster"
+	"github.com/wharf-paas/wharf/internal/logretention"
 )
 
 // Defaults used when a DatabaseProps field is nil.
@@ -127,8 +128,8 @@ func (p *DatabaseProps) Validate() error {
 	if d := p.backupRetentionDays(); d < 1 || d > 35 {
 		errs = append(errs, fmt.Errorf("backupRetentionDays %d: must be between 1 and 35", d))
 	}
-	if _, ok := retentionDays[p.logRetentionDays()]; !ok {
-		errs = append(errs, fmt.Errorf("logRetentionDays %d: must be one of the values CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)", p.logRetentionDays()))
+	if err := logretention.Check("logRetentionDays", p.logRetentionDays()); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

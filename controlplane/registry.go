@@ -29,7 +29,9 @@ type AppRegistration struct {
 }
 
 // Registry lists the accounts and apps the control plane serves. The
-// Lambda reads it as JSON from the WHARF_REGISTRY environment variable.
+// Lambda reads it as JSON from the file WHARF_REGISTRY_FILE names (shipped
+// in a Lambda layer by the control-plane construct), or from the
+// WHARF_REGISTRY variable in tests and local runs.
 type Registry struct {
 	// Prefix is the Wharf resource prefix (default "wharf").
 	Prefix   string                `json:"prefix"`

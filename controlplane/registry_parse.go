@@ -10,7 +10,7 @@ import (
 // DefaultPrefix is the resource prefix used when the registry names none.
 const DefaultPrefix = "wharf"
 
-// ParseRegistry decodes a registry document (the WHARF_REGISTRY JSON),
+// ParseRegistry decodes a registry document (the registry file or WHARF_REGISTRY JSON),
 // rejecting unknown fields, and validates it: the prefix, 12-digit account
 // IDs, role ARNs and external IDs, app names per docs/conventions.md, each
 // app in a registered account, and no duplicates. Errors name the field.

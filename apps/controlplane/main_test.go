@@ -189,8 +189,8 @@ func TestBuildExample(t *testing.T) {
 		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
 			"Timeout": 90,
 			"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{
-				"WHARF_PREFIX":   "wharf",
-				"WHARF_REGISTRY": cp.RegistryJSON,
+				"WHARF_PREFIX":        "wharf",
+				"WHARF_REGISTRY_FILE": controlplanestack.RegistryFilePath,
 			})},
 		})
 	})

@@ -1,7 +1,8 @@
 // Package controlplanestack is the CDK construct of Wharf's control plane:
 // the event bus customer accounts forward their CodeBuild, ECS and Parameter
 // Store events to, the Lambda that turns them into deploys, its DynamoDB
-// state table, its sweep schedule, its dead-letter queue and its alarms.
+// state table, its sweep schedule, its dead-letter queue and its alarms, and
+// the Lambda layer that ships the registry to the Lambda as a file.
 //
 // The package lives in constructs/controlplane but is named
 // controlplanestack, so that it does not clash with the logic package
@@ -46,9 +47,19 @@ const (
 	EnvTable = "WHARF_TABLE"
 	// EnvPrefix holds the Wharf resource prefix.
 	EnvPrefix = "WHARF_PREFIX"
-	// EnvRegistry holds the registry as compact JSON (controlplane.Registry).
-	EnvRegistry = "WHARF_REGISTRY"
+	// EnvRegistryFile holds the path of the registry file (RegistryFilePath),
+	// compact JSON (controlplane.Registry) shipped in the registry layer.
+	EnvRegistryFile = "WHARF_REGISTRY_FILE"
+	// EnvAccountID holds the control plane's own account ID: the Lambda
+	// starts a sweep only for a Scheduled Event from this account.
+	EnvAccountID = "WHARF_ACCOUNT_ID"
 )
+
+// EnvRegistry is the variable the Lambda falls back to when EnvRegistryFile
+// is not set: the registry JSON itself. The construct does not set it (its
+// 4 KB environment limit would cap a control plane at about 15 apps); it is
+// for tests and local runs of the Lambda.
+const EnvRegistry = "WHARF_REGISTRY"
 
 // Table key design. The logic package owns the item layout
 // (controlplane.DynamoStore); the construct creates the table from the
@@ -172,6 +183,10 @@ type ControlPlane struct {
 	Table awsdynamodb.Table
 	// Function is the control plane Lambda.
 	Function awslambda.Function
+	// RegistryLayer is the Lambda layer holding the registry file
+	// (RegistryLayerFile, found by the Lambda at RegistryFilePath). It is
+	// the function's only layer.
+	RegistryLayer awslambda.LayerVersion
 	// LogGroup is the Lambda's log group.
 	LogGroup awslogs.LogGroup
 	// DeadLetterQueue receives forwarded events EventBridge could not deliver
@@ -187,7 +202,7 @@ type ControlPlane struct {
 	DeadLetterAlarm awscloudwatch.Alarm
 	// Prefix is the resolved resource prefix.
 	Prefix string
-	// RegistryJSON is the value of WHARF_REGISTRY.
+	// RegistryJSON is the content of the registry file in RegistryLayer.
 	RegistryJSON string
 }
 
@@ -212,13 +227,9 @@ func NewControlPlane(scope constructs.Construct, id string, props *ControlPlaneP
 	if err != nil {
 		panic(fmt.Sprintf("controlplane %s: %v", id, err))
 	}
-	size, err := LambdaEnvironmentSize(prefix, reg)
+	regDir, err := registryLayerDir(regJSON)
 	if err != nil {
 		panic(fmt.Sprintf("controlplane %s: %v", id, err))
-	}
-	if size > MaxEnvironmentBytes {
-		panic(fmt.Sprintf("controlplane %s: registry: the Lambda environment would be %d bytes (registry JSON %d bytes, %d accounts, %d apps), over Lambda's limit of %d; split the registry over several control planes or shorten external IDs",
-			id, size, len(regJSON), len(reg.Accounts), len(reg.Apps), MaxEnvironmentBytes))
 	}
 
 	c := constructs.NewConstruct(scope, &id)
@@ -325,6 +336,17 @@ func NewControlPlane(scope constructs.Construct, id string, props *ControlPlaneP
 	if code == nil {
 		code = lambdabuild.Code("controlplane")
 	}
+	// The registry ships as a file in a layer, not in the environment
+	// (Lambda's 4 KB limit for all variables would cap the registry at about
+	// 15 apps). The layer is independent of the function's code, so it works
+	// with props.Code too; its asset hash changes only with the registry.
+	cp.RegistryLayer = awslambda.NewLayerVersion(c, jsii.String("Registry"), &awslambda.LayerVersionProps{
+		Code:                    awslambda.Code_FromAsset(jsii.String(regDir), nil),
+		CompatibleArchitectures: &[]awslambda.Architecture{lambdabuild.Architecture()},
+		CompatibleRuntimes:      &[]awslambda.Runtime{lambdabuild.Runtime()},
+		Description: jsii.String(fmt.Sprintf("Wharf control plane (%s) registry (accounts: %d, apps: %d) at %s",
+			prefix, len(reg.Accounts), len(reg.Apps), RegistryFilePath)),
+	})
 	cp.Function = awslambda.NewFunction(c, jsii.String("Function"), &awslambda.FunctionProps{
 		Description:  jsii.String("Wharf control plane (" + prefix + ")"),
 		Runtime:      lambdabuild.Runtime(),
@@ -334,10 +356,14 @@ func NewControlPlane(scope constructs.Construct, id string, props *ControlPlaneP
 		Role:         cp.Role,
 		MemorySize:   jsii.Number(MemoryMiB),
 		Timeout:      timeout,
+		Layers:       &[]awslambda.ILayerVersion{cp.RegistryLayer},
 		Environment: &map[string]*string{
-			EnvTable:    cp.Table.TableName(),
-			EnvPrefix:   jsii.String(prefix),
-			EnvRegistry: jsii.String(regJSON),
+			EnvTable:        cp.Table.TableName(),
+			EnvPrefix:       jsii.String(prefix),
+			EnvRegistryFile: jsii.String(RegistryFilePath),
+			// The sweep is accepted only from the control plane's own
+			// account (the sweep rule's events carry it).
+			EnvAccountID: awscdk.Aws_ACCOUNT_ID(),
 		},
 		LogGroup:                     cp.LogGroup,
 		LoggingFormat:                awslambda.LoggingFormat_JSON,

@@ -48,6 +48,16 @@ type synthesized struct {
 	tpl   assertions.Template
 	ann   assertions.Annotations
 	raw   map[string]any // the template as plain JSON
+	// layer is the registry layer's asset as staged in the cloud assembly.
+	layer stagedAsset
+}
+
+// stagedAsset is a folder asset as synthesis staged it in the cloud
+// assembly: the files Lambda would extract, by slash-separated path.
+type stagedAsset struct {
+	s3Key string
+	files map[string][]byte
+	modes map[string]os.FileMode // files and folders
 }
 
 var defaultStack, customStack *synthesized
@@ -82,7 +92,47 @@ func newStack(t *testing.T, props *cps.ControlPlaneProps, withTopic bool) *synth
 	// later tests use the in-memory results.
 	var ann assertions.Annotations
 	cdktest.Check(t, func() { ann = assertions.Annotations_FromStack(stack) })
-	return &synthesized{stack: stack, cp: cp, tpl: tpl, ann: ann, raw: raw}
+	s := &synthesized{stack: stack, cp: cp, tpl: tpl, ann: ann, raw: raw}
+	s.layer = s.stagedLayer(t, *app.Outdir())
+	return s
+}
+
+// stagedLayer reads the registry layer's asset from the cloud assembly in
+// outdir: the layer's Content.S3Key is <asset hash>.zip, and synthesis
+// stages a folder asset as the folder asset.<asset hash>.
+func (s *synthesized) stagedLayer(t *testing.T, outdir string) stagedAsset {
+	t.Helper()
+	_, layer := s.only(t, "AWS::Lambda::LayerVersion")
+	key, _ := props(layer)["Content"].(map[string]any)["S3Key"].(string)
+	m := regexp.MustCompile(`^([0-9a-f]{64})\.zip$`).FindStringSubmatch(key)
+	if m == nil {
+		t.Fatalf("layer content is not a folder asset: %v", props(layer)["Content"])
+	}
+	dir := filepath.Join(outdir, "asset."+m[1])
+	a := stagedAsset{s3Key: key, files: map[string][]byte{}, modes: map[string]os.FileMode{}}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		a.modes[filepath.ToSlash(rel)] = info.Mode()
+		if d.Type().IsRegular() {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			a.files[filepath.ToSlash(rel)] = b
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("staged registry layer: %v", err)
+	}
+	return a
 }
 
 func defaults(t *testing.T) *synthesized {
@@ -346,30 +396,15 @@ func TestFunction(t *testing.T) {
 		t.Errorf("default function reserves concurrency: %v", p["ReservedConcurrentExecutions"])
 	}
 	vars := p["Environment"].(map[string]any)["Variables"].(map[string]any)
-	if len(vars) != 3 {
-		t.Errorf("environment has %d variables, want 3: %v", len(vars), vars)
-	}
-	equalJSON(t, "WHARF_TABLE", vars["WHARF_TABLE"], ref(tblID))
-	if vars["WHARF_PREFIX"] != "wharf" {
-		t.Errorf("WHARF_PREFIX = %v", vars["WHARF_PREFIX"])
-	}
-	var reg cps.Registry
-	if err := json.Unmarshal([]byte(vars["WHARF_REGISTRY"].(string)), &reg); err != nil {
-		t.Fatalf("WHARF_REGISTRY is not registry JSON: %v", err)
-	}
-	want := *testRegistry()
-	want.Prefix = "wharf"
-	want.Accounts[0], want.Accounts[1] = want.Accounts[1], want.Accounts[0]
-	want.Apps[0], want.Apps[1] = want.Apps[1], want.Apps[0]
-	if !reflect.DeepEqual(reg, want) {
-		t.Errorf("WHARF_REGISTRY decodes to %+v, want %+v (sorted, prefix set)", reg, want)
-	}
-	parsed, err := controlplane.ParseRegistry([]byte(vars["WHARF_REGISTRY"].(string)))
-	if err != nil || !reflect.DeepEqual(parsed, want) {
-		t.Errorf("the Lambda's parser reads WHARF_REGISTRY as %+v, %v", parsed, err)
-	}
-	if vars["WHARF_REGISTRY"] != s.cp.RegistryJSON {
-		t.Errorf("RegistryJSON field differs from the environment")
+	equalJSON(t, "environment", vars, map[string]any{
+		"WHARF_TABLE":         ref(tblID),
+		"WHARF_PREFIX":        "wharf",
+		"WHARF_REGISTRY_FILE": "/opt/wharf/registry.json",
+		// The stack's account, resolved by CloudFormation.
+		"WHARF_ACCOUNT_ID": ref("AWS::AccountId"),
+	})
+	if cps.EnvRegistryFile != "WHARF_REGISTRY_FILE" || cps.RegistryFilePath != "/opt/"+cps.RegistryLayerFile || cps.EnvAccountID != "WHARF_ACCOUNT_ID" {
+		t.Errorf("constants: %s=%s, %s", cps.EnvRegistryFile, cps.RegistryFilePath, cps.EnvAccountID)
 	}
 	// The default code is the real lambda/controlplane build: an asset.
 	code := p["Code"].(map[string]any)
@@ -573,8 +608,14 @@ func TestCustomProps(t *testing.T) {
 	equalJSON(t, "timeout", p["Timeout"], 60)
 	equalJSON(t, "reserved concurrency", p["ReservedConcurrentExecutions"], 5)
 	vars := p["Environment"].(map[string]any)["Variables"].(map[string]any)
-	if vars["WHARF_PREFIX"] != "acme" || !strings.Contains(vars["WHARF_REGISTRY"].(string), `"prefix":"acme"`) {
+	if vars["WHARF_PREFIX"] != "acme" || vars["WHARF_REGISTRY_FILE"] != cps.RegistryFilePath || vars["WHARF_REGISTRY"] != nil {
 		t.Errorf("custom env = %v", vars)
+	}
+	// User code gets the registry layer all the same.
+	layerID, _ := s.only(t, "AWS::Lambda::LayerVersion")
+	equalJSON(t, "custom function layers", p["Layers"], []any{ref(layerID)})
+	if got := string(s.layer.files[cps.RegistryLayerFile]); !strings.Contains(got, `"prefix":"acme"`) || got != s.cp.RegistryJSON {
+		t.Errorf("custom registry file = %s, want %s", got, s.cp.RegistryJSON)
 	}
 	if key, _ := p["Code"].(map[string]any)["S3Key"].(string); key == "" {
 		t.Errorf("custom code not an asset: %v", p["Code"])
@@ -643,23 +684,122 @@ func TestNewControlPlanePanicsOnBadProps(t *testing.T) {
 	}
 }
 
-func TestEnvironmentTooLargeFailsSynth(t *testing.T) {
-	reg := testRegistry()
-	for i := 0; len(reg.Apps) < 40; i++ {
-		name := fmt.Sprintf("service-number-%02d", i)
-		reg.Apps = append(reg.Apps, cps.AppRegistration{
-			Name: name, AccountID: "111122223333", Region: "eu-west-1",
-			ManagementRoleARN: "arn:aws:iam::111122223333:role/wharf-app-" + name + "-management",
-			ExternalID:        strings.Repeat("e", 36),
-		})
+// sortedTestRegistry is testRegistry as the construct writes it: prefix
+// set, accounts and apps sorted.
+func sortedTestRegistry() cps.Registry {
+	want := *testRegistry()
+	want.Prefix = "wharf"
+	want.Accounts[0], want.Accounts[1] = want.Accounts[1], want.Accounts[0]
+	want.Apps[0], want.Apps[1] = want.Apps[1], want.Apps[0]
+	return want
+}
+
+// The registry reaches the Lambda as a file in its only layer, not in its
+// environment.
+func TestRegistryLayer(t *testing.T) {
+	s := defaults(t)
+	layerID, layer := s.only(t, "AWS::Lambda::LayerVersion")
+	_, fn := s.only(t, "AWS::Lambda::Function")
+	equalJSON(t, "function layers", props(fn)["Layers"], []any{ref(layerID)})
+	lp := props(layer)
+	equalJSON(t, "layer architectures", lp["CompatibleArchitectures"], []string{"arm64"})
+	equalJSON(t, "layer runtimes", lp["CompatibleRuntimes"], []string{"provided.al2023"})
+	// An asset in the stack's asset bucket, as the function's code.
+	equalJSON(t, "layer content bucket", lp["Content"].(map[string]any)["S3Bucket"], props(fn)["Code"].(map[string]any)["S3Bucket"])
+	if d, _ := lp["Description"].(string); !strings.Contains(d, "(accounts: 2, apps: 2)") || !strings.Contains(d, "/opt/wharf/registry.json") {
+		t.Errorf("layer description = %q", d)
 	}
-	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("s"), nil)
-	msg := func() (msg string) {
-		defer func() { msg = fmt.Sprint(recover()) }()
-		cps.NewControlPlane(stack, "ControlPlane", &cps.ControlPlaneProps{Registry: reg, Code: awslambda.Code_FromInline(jsii.String("unused"))})
-		return
-	}()
-	if !regexp.MustCompile(`registry: the Lambda environment would be \d+ bytes .*40 apps.*over Lambda's limit of 4096`).MatchString(msg) {
-		t.Errorf("panic = %q", msg)
+	if s.cp.RegistryLayer == nil {
+		t.Error("RegistryLayer not exposed")
+	}
+
+	// The staged asset is exactly the registry file, readable by the
+	// runtime user once Lambda extracts it under /opt.
+	if len(s.layer.files) != 1 {
+		t.Errorf("layer asset holds %d files, want only %s: %v", len(s.layer.files), cps.RegistryLayerFile, s.layer.modes)
+	}
+	content, ok := s.layer.files[cps.RegistryLayerFile]
+	if !ok {
+		t.Fatalf("layer asset has no %s: %v", cps.RegistryLayerFile, s.layer.modes)
+	}
+	if m := s.layer.modes[cps.RegistryLayerFile].Perm(); m != 0o644 {
+		t.Errorf("registry file mode = %v, want 0644", m)
+	}
+	if m := s.layer.modes["wharf"].Perm(); m != 0o755 {
+		t.Errorf("registry folder mode = %v, want 0755", m)
+	}
+	want := sortedTestRegistry()
+	parsed, err := controlplane.ParseRegistry(content)
+	if err != nil || !reflect.DeepEqual(parsed, want) {
+		t.Errorf("the Lambda's parser reads the registry file as %+v, %v; want %+v (sorted, prefix set)", parsed, err, want)
+	}
+	if string(content) != s.cp.RegistryJSON {
+		t.Errorf("RegistryJSON field differs from the registry file:\n%s\n%s", s.cp.RegistryJSON, content)
+	}
+}
+
+// A registry of 200 apps (3 accounts, 20-character app names, 36-character
+// external IDs: about 46 KB of JSON) synthesizes, cdk-nag clean; in the
+// environment, whose 4 KB limit it used to share, about 15 apps fitted.
+func TestLargeRegistrySynthesizesAndLayerHashIsStable(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "bootstrap"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	big := registryOf(200, 3, 20, 36)
+	app := cdktest.NewApp(t)
+	env := &awscdk.Environment{Account: jsii.String(cpAccount), Region: jsii.String("eu-west-1")}
+	bigStack := awscdk.NewStack(app, jsii.String("big"), &awscdk.StackProps{Env: env})
+	// The default stack's registry, given in another order and with other
+	// code: the layer asset must be the same.
+	sorted := sortedTestRegistry()
+	sameStack := awscdk.NewStack(app, jsii.String("same"), &awscdk.StackProps{Env: env})
+	var bigCP, sameCP *cps.ControlPlane
+	cdktest.Check(t, func() {
+		bigCP = cps.NewControlPlane(bigStack, "ControlPlane", &cps.ControlPlaneProps{
+			Registry: &big, Code: awslambda.Code_FromAsset(jsii.String(dir), nil)})
+		sameCP = cps.NewControlPlane(sameStack, "ControlPlane", &cps.ControlPlaneProps{
+			Registry: &sorted, Code: awslambda.Code_FromAsset(jsii.String(dir), nil)})
+	})
+	if bigCP == nil || sameCP == nil {
+		t.Fatal("NewControlPlane failed")
+	}
+	if n := len(bigCP.RegistryJSON); n < 40000 {
+		t.Fatalf("registry JSON is only %d bytes; the test wants one far over 4 KB", n)
+	}
+	stacks := map[string]*synthesized{}
+	for name, st := range map[string]awscdk.Stack{"big": bigStack, "same": sameStack} {
+		tpl := cdktest.Template(t, st)
+		if tpl == nil {
+			t.Fatalf("%s: synthesis failed", name)
+		}
+		b, _ := json.Marshal(tpl.ToJSON())
+		s := &synthesized{stack: st, tpl: tpl}
+		if err := json.Unmarshal(b, &s.raw); err != nil {
+			t.Fatal(err)
+		}
+		s.layer = s.stagedLayer(t, *app.Outdir())
+		cdktest.AssertNagClean(t, st)
+		stacks[name] = s
+	}
+
+	s := stacks["big"]
+	parsed, err := controlplane.ParseRegistry(s.layer.files[cps.RegistryLayerFile])
+	if err != nil || len(parsed.Apps) != 200 || len(parsed.Accounts) != 3 {
+		t.Fatalf("registry file of the big stack: %d accounts, %d apps, %v", len(parsed.Accounts), len(parsed.Apps), err)
+	}
+	// The environment does not grow with the registry.
+	_, fn := s.only(t, "AWS::Lambda::Function")
+	envJSON, _ := json.Marshal(props(fn)["Environment"])
+	if len(envJSON) > 512 || strings.Contains(string(envJSON), "externalId") {
+		t.Errorf("environment of a 200-app control plane is %d bytes: %s", len(envJSON), envJSON)
+	}
+
+	// Same registry, same asset hash; another registry, another.
+	if got, want := stacks["same"].layer.s3Key, defaults(t).layer.s3Key; got != want {
+		t.Errorf("the same registry gave layer asset %s, the default stack %s", got, want)
+	}
+	if s.layer.s3Key == defaults(t).layer.s3Key {
+		t.Errorf("different registries share the layer asset %s", s.layer.s3Key)
 	}
 }

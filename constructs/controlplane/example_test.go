@@ -8,7 +8,9 @@ import (
 )
 
 // A control plane in its own account serving one customer account with one
-// app. The Lambda is built from lambda/controlplane at synth.
+// app. The Lambda is built from lambda/controlplane at synth; the registry
+// reaches it as the file /opt/wharf/registry.json of a Lambda layer
+// (cp.RegistryLayer), so it is not bounded by Lambda's 4 KB environment.
 func ExampleNewControlPlane() {
 	app := awscdk.NewApp(nil)
 	stack := awscdk.NewStack(app, jsii.String("wharf-controlplane"), &awscdk.StackProps{

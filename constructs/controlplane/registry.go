@@ -22,16 +22,6 @@ type AccountRegistration = controlplane.AccountRegistration
 // AppRegistration is the logic package's app registration.
 type AppRegistration = controlplane.AppRegistration
 
-// MaxEnvironmentBytes is Lambda's limit on the size of a function's
-// environment variables. Lambda measures the variables as the JSON object
-// {"KEY":"value",...}; the construct measures them the same way.
-const MaxEnvironmentBytes = 4096
-
-// tokenReserve is the room the size check reserves for an environment value
-// that is only known at deploy time (the generated table name): the longest
-// name DynamoDB allows.
-const tokenReserve = 255
-
 var (
 	prefixRE     = regexp.MustCompile(`^[a-z]([a-z0-9-]*[a-z0-9])?$`)
 	accountRE    = regexp.MustCompile(`^[0-9]{12}$`)
@@ -87,8 +77,8 @@ func ValidatePrefix(prefix string) error {
 //     arn:<partition>:iam::<account>:role/<prefix>-app-<name>-management;
 //   - every external ID is present and valid for sts:AssumeRole (2–1224
 //     characters of [A-Za-z0-9+=,.@:/_-]);
-//   - the JSON the construct writes to WHARF_REGISTRY passes
-//     controlplane.ParseRegistry, as the Lambda parses it.
+//   - the JSON the construct ships in the registry layer (RegistryFilePath)
+//     passes controlplane.ParseRegistry, as the Lambda parses it.
 func ValidateRegistry(prefix string, r Registry) error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
@@ -146,7 +136,7 @@ func ValidateRegistry(prefix string, r Registry) error {
 		}
 	}
 	if len(errs) == 0 {
-		// The Lambda parses WHARF_REGISTRY with controlplane.ParseRegistry;
+		// The Lambda parses the registry file with controlplane.ParseRegistry;
 		// check here that it will accept what the construct writes.
 		js, err := RegistryJSON(prefix, r)
 		if err != nil {
@@ -187,10 +177,11 @@ func checkExternalID(id string) error {
 	return nil
 }
 
-// RegistryJSON returns the compact JSON the Lambda reads from WHARF_REGISTRY,
-// with the prefix filled in and accounts and apps in a stable order (by
-// account, then app name), so the same registry always gives the same
-// template.
+// RegistryJSON returns the compact JSON the Lambda reads from its registry
+// file (RegistryFilePath, shipped in the registry layer), with the prefix
+// filled in and accounts and apps in a stable order (by account, then app
+// name), so the same registry always gives the same bytes and therefore the
+// same layer asset hash.
 func RegistryJSON(prefix string, r Registry) (string, error) {
 	out := Registry{Prefix: prefix}
 	out.Accounts = append([]AccountRegistration{}, r.Accounts...)
@@ -207,36 +198,6 @@ func RegistryJSON(prefix string, r Registry) (string, error) {
 		return "", fmt.Errorf("encode registry: %w", err)
 	}
 	return string(b), nil
-}
-
-// EnvironmentSize returns the size Lambda counts against its 4 KB limit for
-// these variables: the length of the JSON object holding them. Values that
-// are unknown until deploy time are given as nil and counted as 255 bytes.
-func EnvironmentSize(env map[string]*string) (int, error) {
-	m := make(map[string]string, len(env))
-	for k, v := range env {
-		if v == nil {
-			m[k] = string(bytes.Repeat([]byte("x"), tokenReserve))
-			continue
-		}
-		m[k] = *v
-	}
-	b, err := marshalNoEscape(m)
-	if err != nil {
-		return 0, fmt.Errorf("encode environment: %w", err)
-	}
-	return len(b), nil
-}
-
-// LambdaEnvironmentSize returns the size of the control plane Lambda's
-// environment for prefix and r, as EnvironmentSize counts it; the construct
-// refuses to synthesize when it exceeds MaxEnvironmentBytes.
-func LambdaEnvironmentSize(prefix string, r Registry) (int, error) {
-	js, err := RegistryJSON(prefix, r)
-	if err != nil {
-		return 0, err
-	}
-	return EnvironmentSize(map[string]*string{EnvTable: nil, EnvPrefix: &prefix, EnvRegistry: &js})
 }
 
 func marshalNoEscape(v any) ([]byte, error) {

@@ -126,20 +126,6 @@ func TestRegistryJSONIsSortedAndStable(t *testing.T) {
 	}
 }
 
-func TestEnvironmentSizeMatchesLambdaMeasure(t *testing.T) {
-	v := `{"a":"<b>"}`
-	got, err := cps.EnvironmentSize(map[string]*string{"K": &v, "T": nil})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// {"K":"{\"a\":\"<b>\"}","T":"xxx…"}: quotes inside the value are
-	// escaped, HTML characters are not, a token counts 255.
-	want := len(`{"K":"{\"a\":\"<b>\"}","T":""}`) + 255
-	if got != want {
-		t.Errorf("EnvironmentSize = %d, want %d", got, want)
-	}
-}
-
 // registryOf builds a valid registry of n apps spread over accounts, with
 // app names of nameLen and external IDs of extLen characters.
 func registryOf(n, accounts, nameLen, extLen int) cps.Registry {
@@ -156,30 +142,6 @@ func registryOf(n, accounts, nameLen, extLen int) cps.Registry {
 			ManagementRoleARN: "arn:aws:iam::" + acct + ":role/wharf-app-" + name + "-management", ExternalID: strings.Repeat("e", extLen)})
 	}
 	return r
-}
-
-// The capacity figures in docs/constructs.md and docs/performance.md.
-func TestEnvironmentCapacity(t *testing.T) {
-	for _, tc := range []struct {
-		accounts, nameLen, extLen, fits, sizeAtFit, sizeOver int
-	}{
-		{1, 10, 20, 16, 3891, 4102},
-		{3, 16, 36, 13, 3972, 4211},
-	} {
-		reg := registryOf(tc.fits, tc.accounts, tc.nameLen, tc.extLen)
-		if err := cps.ValidateRegistry("wharf", reg); err != nil {
-			t.Fatal(err)
-		}
-		at, err := cps.LambdaEnvironmentSize("wharf", reg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		over, _ := cps.LambdaEnvironmentSize("wharf", registryOf(tc.fits+1, tc.accounts, tc.nameLen, tc.extLen))
-		if at != tc.sizeAtFit || over != tc.sizeOver || at > cps.MaxEnvironmentBytes || over <= cps.MaxEnvironmentBytes {
-			t.Errorf("%d accounts, names %d, external IDs %d: %d apps = %d bytes, %d apps = %d bytes; want %d and %d around the %d limit",
-				tc.accounts, tc.nameLen, tc.extLen, tc.fits, at, tc.fits+1, over, tc.sizeAtFit, tc.sizeOver, cps.MaxEnvironmentBytes)
-		}
-	}
 }
 
 func TestConventionalRoleARNsValidate(t *testing.T) {

@@ -7,9 +7,16 @@
 // Environment:
 //
 //	WHARF_TABLE          DynamoDB table of app state, deploy history and event IDs (required)
-//	WHARF_REGISTRY       JSON controlplane.Registry: the accounts and apps served (required)
+//	WHARF_REGISTRY_FILE  path of a file holding the JSON controlplane.Registry: the
+//	                     accounts and apps served; the construct sets
+//	                     /opt/wharf/registry.json, a file of the registry layer
+//	WHARF_REGISTRY       the registry JSON itself, read only when WHARF_REGISTRY_FILE
+//	                     is not set (tests and local runs); one of the two is required
 //	WHARF_PREFIX         resource prefix, used when the registry names none; must
 //	                     match the registry's prefix when both are set
+//	WHARF_ACCOUNT_ID     the control plane's own account (12 digits): a "Scheduled
+//	                     Event" from any other account is rejected, not swept
+//	                     (controlplane.Options.SweepAccountID); empty: any account
 //	WHARF_ENDPOINT_URL   send every AWS call to this URL (tests); AWS_ENDPOINT_URL and
 //	                     AWS_ENDPOINT_URL_<SERVICE> are honoured by the SDK as usual
 //	WHARF_S3_PATH_STYLE  "true" for S3 path-style addressing (default: true when an
@@ -17,12 +24,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -52,9 +61,33 @@ func main() {
 type settings struct {
 	table     string
 	registry  controlplane.Registry
+	account   string // WHARF_ACCOUNT_ID: the only account the sweep is accepted from
 	endpoint  string
 	pathStyle bool
 	override  bool // some endpoint override is set: a test environment
+}
+
+var accountRE = regexp.MustCompile(`^[0-9]{12}$`)
+
+// readRegistry returns the registry JSON and the name of where it came from
+// (for messages): the file named by WHARF_REGISTRY_FILE if that is set, else
+// WHARF_REGISTRY.
+func readRegistry(getenv func(string) string) (raw []byte, source string, err error) {
+	if path := getenv("WHARF_REGISTRY_FILE"); path != "" {
+		source = fmt.Sprintf("WHARF_REGISTRY_FILE %s", path)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, source, fmt.Errorf("%s: cannot read the registry file: %w", source, err)
+		}
+		if len(bytes.TrimSpace(b)) == 0 {
+			return nil, source, fmt.Errorf("%s: the registry file is empty", source)
+		}
+		return b, source, nil
+	}
+	if raw := getenv("WHARF_REGISTRY"); raw != "" {
+		return []byte(raw), "WHARF_REGISTRY", nil
+	}
+	return nil, "", errors.New("no registry: set WHARF_REGISTRY_FILE to the path of the registry JSON file (the construct sets /opt/wharf/registry.json, in the registry layer) or WHARF_REGISTRY to the JSON itself")
 }
 
 func readSettings(getenv func(string) string) (settings, error) {
@@ -63,19 +96,19 @@ func readSettings(getenv func(string) string) (settings, error) {
 	if s.table == "" {
 		return s, errors.New("WHARF_TABLE is empty: the name of the control plane's DynamoDB table is required")
 	}
-	raw := getenv("WHARF_REGISTRY")
-	if raw == "" {
-		return s, errors.New("WHARF_REGISTRY is empty: the JSON registry of accounts and apps is required")
-	}
-	reg, err := controlplane.ParseRegistry([]byte(raw))
+	raw, source, err := readRegistry(getenv)
 	if err != nil {
-		return s, fmt.Errorf("WHARF_REGISTRY: %w", err)
+		return s, err
+	}
+	reg, err := controlplane.ParseRegistry(raw)
+	if err != nil {
+		return s, fmt.Errorf("%s: %w", source, err)
 	}
 	if p := getenv("WHARF_PREFIX"); p != "" {
 		var probe struct {
 			Prefix string `json:"prefix"`
 		}
-		_ = json.Unmarshal([]byte(raw), &probe) // ParseRegistry already accepted it
+		_ = json.Unmarshal(raw, &probe) // ParseRegistry already accepted it
 		switch {
 		case probe.Prefix == "":
 			reg.Prefix = p
@@ -87,6 +120,12 @@ func readSettings(getenv func(string) string) (settings, error) {
 		}
 	}
 	s.registry = reg
+	if a := getenv("WHARF_ACCOUNT_ID"); a != "" {
+		if !accountRE.MatchString(a) {
+			return s, fmt.Errorf("WHARF_ACCOUNT_ID %q: must be the control plane's 12-digit AWS account ID (or unset to accept sweeps from any account)", a)
+		}
+		s.account = a
+	}
 	s.endpoint = getenv("WHARF_ENDPOINT_URL")
 	s.override = s.endpoint != "" || getenv("AWS_ENDPOINT_URL") != "" || getenv("AWS_ENDPOINT_URL_DYNAMODB") != "" || getenv("AWS_ENDPOINT_URL_S3") != ""
 	s.pathStyle = s.override
@@ -125,11 +164,12 @@ func setup(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 		o.DisableValidateResponseChecksum = s.override
 	})
 	cp, err := controlplane.New(controlplane.Options{
-		Registry: s.registry,
-		Store:    controlplane.NewDynamoStore(ddb, s.table),
-		Clients:  provider,
-		Now:      time.Now,
-		Logger:   logger,
+		Registry:       s.registry,
+		Store:          controlplane.NewDynamoStore(ddb, s.table),
+		Clients:        provider,
+		Now:            time.Now,
+		Logger:         logger,
+		SweepAccountID: s.account,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build control plane: %w", err)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/wharf-paas/wharf/apps/config"
 	"github.com/wharf-paas/wharf/apps/platform/assemble"
+	controlplanestack "github.com/wharf-paas/wharf/constructs/controlplane"
 	"github.com/wharf-paas/wharf/internal/cdktest"
 )
 
@@ -172,19 +173,24 @@ func TestExamplePlatform(t *testing.T) {
 		}
 		var r map[string]any
 		_ = json.Unmarshal(reg, &r)
+		// The registry reaches the Lambda as a file of its layer.
 		cdktest.Check(t, func() {
 			tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
-				"Environment": map[string]any{"Variables": map[string]any{
-					"WHARF_REGISTRY": assertions.Match_SerializedJson(assertions.Match_ObjectLike(&map[string]any{
-						"accounts": []any{map[string]any{
-							"accountId":       "111122223333",
-							"observerRoleArn": "arn:aws:iam::111122223333:role/wharf-account-observer",
-							"externalId":      cfg.Account.ObserverExternalID,
-						}},
-					})),
-				}},
+				"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{
+					"WHARF_REGISTRY_FILE": controlplanestack.RegistryFilePath,
+				})},
 			})
 		})
+		cdktest.Check(t, func() { tpl.ResourceCountIs(jsii.String("AWS::Lambda::LayerVersion"), jsii.Number(1)) })
+		var shipped controlplanestack.Registry
+		if err := json.Unmarshal([]byte(p.ControlPlane.RegistryJSON), &shipped); err != nil {
+			t.Fatal(err)
+		}
+		if len(shipped.Accounts) != 1 || shipped.Accounts[0].AccountID != "111122223333" ||
+			shipped.Accounts[0].ObserverRoleARN != "arn:aws:iam::111122223333:role/wharf-account-observer" ||
+			shipped.Accounts[0].ExternalID != cfg.Account.ObserverExternalID {
+			t.Errorf("registry accounts shipped = %+v", shipped.Accounts)
+		}
 		if len(r["apps"].([]any)) != 2 {
 			t.Errorf("registry lists %d apps, want 2", len(r["apps"].([]any)))
 		}

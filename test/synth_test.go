@@ -107,6 +107,13 @@ func TestSynthExamplePlatformWithCLI(t *testing.T) {
 	if len(m.Missing) > 0 {
 		t.Errorf("manifest has missing context (synth would need a lookup): %v", m.Missing)
 	}
+	// A clean synth: no CDK annotation warning and no template
+	// validation finding that a user would have to read past.
+	for _, line := range strings.Split(log, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "WARNING") || strings.Contains(line, "[Warning]") {
+			t.Errorf("cdk synth printed a warning: %s", line)
+		}
+	}
 
 	// Each stack with the resources that identify it.
 	want := map[string]map[string]int{

@@ -142,8 +142,23 @@ func (p *Platform) buildParts(scope constructs.Construct, pl *plan) {
 // parameters, with stack ordered after the cluster stack.
 func (p *Platform) clusterRef(stack awscdk.Stack, name string) cluster.ICluster {
 	stack.AddStackDependency(p.ClusterStacks[name], jsii.String("reads the cluster's SSM parameters"))
+	// The imported cluster's VPC carries both subnet lists and its listener
+	// the load balancer's security group, so an app or database stack
+	// declares one or two cluster parameters its resources do not
+	// reference. CloudFormation's validation reports them at the stack
+	// (W2001); in these stacks every parameter is a cluster attribute,
+	// resolved at deploy time and harmless, so the platform acknowledges
+	// the rule for them.
+	awscdk.Validations_Of(stack).Acknowledge(&awscdk.Acknowledgment{
+		Id:     jsii.String(unusedParameterRule),
+		Reason: jsii.String("the only parameters are attributes of Wharf cluster " + name + "; unreferenced ones are harmless"),
+	})
 	return cluster.FromName(stack, "Cluster", clusterRefProps(p.Config, name))
 }
+
+// unusedParameterRule is CloudFormation validation's rule for a template
+// parameter no resource references.
+const unusedParameterRule = "CloudFormation-Validate::W2001"
 
 func intp(v int) *int { return &v }
 

@@ -31,8 +31,11 @@ type ECSAPI interface {
 }
 
 // CodeBuildAPI is the subset of the CodeBuild client the control plane uses.
+// ListBuildsForProject is the sweep's: it lists the newest build IDs of the
+// app's project (first page only) to find builds whose every event was lost.
 type CodeBuildAPI interface {
 	BatchGetBuilds(ctx context.Context, in *codebuild.BatchGetBuildsInput, optFns ...func(*codebuild.Options)) (*codebuild.BatchGetBuildsOutput, error)
+	ListBuildsForProject(ctx context.Context, in *codebuild.ListBuildsForProjectInput, optFns ...func(*codebuild.Options)) (*codebuild.ListBuildsForProjectOutput, error)
 }
 
 // S3API is the subset of the S3 client the control plane uses (build

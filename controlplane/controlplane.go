@@ -249,8 +249,11 @@ func (c *ControlPlane) Reconcile(ctx context.Context, account, app string) error
 // Sweep re-observes every registered app whose phase is non-terminal and
 // unchanged for Options.StuckAfter (and, unless SkipSweepConfigCheck is
 // set, checks idle apps for configuration changes whose events were lost).
-// Errors of single apps are logged and do not stop the sweep; the joined
-// error is returned.
+// For every registered app it also lists the newest builds of its CodeBuild
+// project and takes up those it has never heard of, as if their Build State
+// Change had arrived (one ListBuildsForProject per app; BatchGetBuilds only
+// for unknown builds; no write when nothing is new). Errors of single apps
+// are logged and do not stop the sweep; the joined error is returned.
 func (c *ControlPlane) Sweep(ctx context.Context) error {
 	c.count(CountSweep)
 	apps := append([]AppRegistration(nil), c.reg.Apps...)
@@ -273,12 +276,12 @@ func (c *ControlPlane) Sweep(ctx context.Context) error {
 		case st.Deployed != nil && !c.opts.SkipSweepConfigCheck:
 			due = true
 		}
-		if !due {
-			continue
-		}
+		// Every app is visited: its build listing finds builds whose
+		// every event was lost. An app that is not due stops there
+		// unless the listing found one.
 		h := Hint{Kind: KindSweep, Account: a.AccountID, App: a.Name}
 		log := c.log.With("account", a.AccountID, "app", a.Name, "kind", string(KindSweep))
-		if err := c.reconcile(ctx, h, log); err != nil {
+		if err := c.reconcileMode(ctx, h, log, runMode{discover: true, due: due, preloaded: st}); err != nil {
 			c.count(CountError)
 			log.Error("sweep reconcile failed", "error", err.Error())
 			errs = append(errs, fmt.Errorf("sweep %s/%s: %w", a.AccountID, a.Name, err))

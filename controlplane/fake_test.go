@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -57,6 +58,7 @@ type twWorld struct {
 	after map[string]func()
 
 	builds   map[string]*cbtypes.Build
+	projects map[string]bool // CodeBuild projects (from the settings)
 	objects  map[string][]byte
 	params   map[string]*ssmtypes.Parameter
 	taskDefs map[string][]*twTaskDef
@@ -81,7 +83,7 @@ type twTaskDef struct {
 func newWorld() *twWorld {
 	return &twWorld{
 		fail: map[string][]error{}, after: map[string]func(){},
-		builds: map[string]*cbtypes.Build{}, objects: map[string][]byte{},
+		builds: map[string]*cbtypes.Build{}, projects: map[string]bool{}, objects: map[string][]byte{},
 		params: map[string]*ssmtypes.Parameter{}, taskDefs: map[string][]*twTaskDef{},
 		tasks: map[string]*ecstypes.Task{}, runToken: map[string]string{},
 		services: map[string]*ecstypes.Service{}, svcToken: map[string]string{},
@@ -157,6 +159,7 @@ func (w *twWorld) putSettings(app string, mutate func(*Settings)) {
 	}
 	b, _ := json.Marshal(s)
 	w.mu.Lock()
+	w.projects[s.CodeBuildProject] = true
 	w.params["/wharf/apps/"+app+"/settings"] = &ssmtypes.Parameter{Name: aws.String("/wharf/apps/" + app + "/settings"), Value: aws.String(string(b)), Version: 1}
 	w.mu.Unlock()
 }
@@ -380,6 +383,37 @@ func (c *twCodeBuild) BatchGetBuilds(_ context.Context, in *codebuild.BatchGetBu
 		} else {
 			out.BuildsNotFound = append(out.BuildsNotFound, id)
 		}
+	}
+	return out, nil
+}
+
+// ListBuildsForProject lists the project's builds newest first (the
+// fake's builds all fit one page); an unknown project is a
+// ResourceNotFoundException.
+func (c *twCodeBuild) ListBuildsForProject(_ context.Context, in *codebuild.ListBuildsForProjectInput, _ ...func(*codebuild.Options)) (*codebuild.ListBuildsForProjectOutput, error) {
+	w := c.w
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.record("ListBuildsForProject", in); err != nil {
+		return nil, err
+	}
+	project := aws.ToString(in.ProjectName)
+	if !w.projects[project] {
+		return nil, &cbtypes.ResourceNotFoundException{Message: aws.String("The provided project arn:aws:codebuild:eu-west-1:111122223333:project/" + project + " does not exist")}
+	}
+	var bs []*cbtypes.Build
+	for _, b := range w.builds {
+		if aws.ToString(b.ProjectName) == project {
+			bs = append(bs, b)
+		}
+	}
+	sort.Slice(bs, func(i, j int) bool { return aws.ToInt64(bs[i].BuildNumber) > aws.ToInt64(bs[j].BuildNumber) })
+	if in.SortOrder == cbtypes.SortOrderTypeAscending {
+		slices.Reverse(bs)
+	}
+	out := &codebuild.ListBuildsForProjectOutput{}
+	for _, b := range bs {
+		out.Ids = append(out.Ids, aws.ToString(b.Id))
 	}
 	return out, nil
 }

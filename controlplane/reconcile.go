@@ -37,6 +37,28 @@ type run struct {
 	cfg        *configSnapshot
 	settled    bool
 	awsTouched bool
+
+	mode runMode
+	// observed are the builds BatchGetBuilds described in this run (the
+	// sweep's discovery), so observeBuilds does not ask again.
+	observed map[string]bool
+	// discoverErr is the discovery's failure; the run goes on without it
+	// and reports it at the end.
+	discoverErr error
+}
+
+// runMode tunes a reconcile for the sweep.
+type runMode struct {
+	// discover lists the newest builds of the app's CodeBuild project
+	// before anything else, to find builds whose every event was lost.
+	discover bool
+	// due says the app needs a reconcile anyway (stuck, or an idle app's
+	// configuration check). When false, the run ends after the discovery
+	// unless it found a build.
+	due bool
+	// preloaded is the state the sweep has just loaded; the first attempt
+	// uses it instead of reading it again.
+	preloaded *AppState
 }
 
 // permanentError marks a failure a retry cannot fix (bad settings, bad
@@ -54,22 +76,27 @@ func permanent(reason Reason, format string, args ...any) error {
 }
 
 func (c *ControlPlane) reconcile(ctx context.Context, h Hint, log *slog.Logger) error {
+	return c.reconcileMode(ctx, h, log, runMode{})
+}
+
+func (c *ControlPlane) reconcileMode(ctx context.Context, h Hint, log *slog.Logger, mode runMode) error {
 	reg := c.apps[appKey(h.Account, h.App)]
 	if reg == nil {
 		return fmt.Errorf("app %q is not registered in account %s", h.App, h.Account)
 	}
 	c.count(CountReconcile)
 	for attempt := 1; ; attempt++ {
-		r := &run{c: c, h: h, reg: reg, log: log, now: c.now()}
+		r := &run{c: c, h: h, reg: reg, log: log, now: c.now(), mode: mode}
+		mode.preloaded = nil // a retry reloads
 		err := r.do(ctx)
 		if err == nil {
 			if !r.awsTouched {
 				c.count(CountNoAWSCalls)
 			}
-			return nil
+			return r.discoverErr
 		}
 		if !errors.Is(err, ErrConflict) {
-			return err
+			return errors.Join(err, r.discoverErr)
 		}
 		c.count(CountConflict)
 		if attempt >= c.opts.MaxConflictRetries {
@@ -80,16 +107,19 @@ func (c *ControlPlane) reconcile(ctx context.Context, h Hint, log *slog.Logger) 
 }
 
 func (r *run) do(ctx context.Context) error {
-	st, err := r.c.opts.Store.LoadApp(ctx, r.reg.AccountID, r.reg.Name)
-	if err != nil {
-		return fmt.Errorf("load state: %w", err)
+	st := r.mode.preloaded
+	if st == nil {
+		var err error
+		if st, err = r.c.opts.Store.LoadApp(ctx, r.reg.AccountID, r.reg.Name); err != nil {
+			return fmt.Errorf("load state: %w", err)
+		}
 	}
 	r.st = st
 	r.snapshot, _ = json.Marshal(st)
 	if r.h.BuildID != "" {
 		r.trackBuild()
 	}
-	needsAWS := st.Op != nil || len(st.Builds) > 0
+	needsAWS := st.Op != nil || len(st.Builds) > 0 || r.mode.discover
 	switch r.h.Kind {
 	case KindConfigChange, KindSettingsChange, KindSweep, KindManual:
 		needsAWS = needsAWS || st.Deployed != nil
@@ -114,9 +144,25 @@ func (r *run) do(ctx context.Context) error {
 func (r *run) work(ctx context.Context) error {
 	cl, err := r.c.opts.Clients.ForApp(ctx, *r.reg)
 	if err != nil {
+		if r.mode.discover && !r.mode.due && r.st.Version == 0 {
+			// An app registered before its stack exists (no role to
+			// assume yet) must not fail every sweep.
+			r.log.Warn("sweep cannot act for an app never seen; builds not listed", "error", err.Error())
+			return nil
+		}
 		return fmt.Errorf("clients for %s/%s: %w", r.reg.AccountID, r.reg.Name, err)
 	}
 	r.cl = cl
+	if r.mode.discover {
+		found, err := r.discoverBuilds(ctx)
+		if err != nil {
+			r.discoverErr = fmt.Errorf("discover builds: %w", err)
+			r.log.Warn("listing the project's builds failed", "error", err.Error())
+		}
+		if !found && !r.mode.due {
+			return nil
+		}
+	}
 	if err := r.observeBuilds(ctx); err != nil {
 		return err
 	}
@@ -196,19 +242,27 @@ func (r *run) summarize() {
 // trackBuild adds the hint's build to the tracked builds unless it is
 // already tracked, already resolved, or older than the newest attempt.
 func (r *run) trackBuild() {
+	r.track(TrackedBuild{ID: r.h.BuildID, Number: r.h.BuildNumber, SeenAt: r.now})
+}
+
+// track adds b to the tracked builds unless it is already tracked, already
+// resolved, or older than the newest attempt; it reports whether it did.
+// Build events and the sweep's discovery both come through here.
+func (r *run) track(b TrackedBuild) bool {
 	st := r.st
-	if slices.Contains(st.Known, r.h.BuildID) {
-		return
+	if slices.Contains(st.Known, b.ID) {
+		return false
 	}
-	if r.h.BuildNumber > 0 && r.h.BuildNumber <= st.HighWater {
-		return
+	if b.Number > 0 && b.Number <= st.HighWater {
+		return false
 	}
-	for _, b := range st.Builds {
-		if b.ID == r.h.BuildID {
-			return
+	for _, t := range st.Builds {
+		if t.ID == b.ID {
+			return false
 		}
 	}
-	st.Builds = append(st.Builds, TrackedBuild{ID: r.h.BuildID, Number: r.h.BuildNumber, SeenAt: r.now})
+	st.Builds = append(st.Builds, b)
+	return true
 }
 
 func (r *run) forget(id string) {
@@ -236,7 +290,7 @@ func (r *run) observeBuilds(ctx context.Context) error {
 	st := r.st
 	var ids []string
 	for _, b := range st.Builds {
-		if !buildDone(b.Status) || b.Number == 0 {
+		if (!buildDone(b.Status) || b.Number == 0) && !r.observed[b.ID] {
 			ids = append(ids, b.ID)
 		}
 	}

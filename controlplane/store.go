@@ -178,6 +178,9 @@ type AppState struct {
 	// Known are the IDs of recently resolved builds (newest last, at most
 	// knownBuildsKept), so late events about them cost no AWS call.
 	Known []string `json:"known,omitempty"`
+	// ListedBuild is the newest build the sweep's listing of the app's
+	// CodeBuild project has looked at; the next listing stops there.
+	ListedBuild string `json:"listedBuild,omitempty"`
 }
 
 // PhaseRecord is one step of a deploy with its times.

@@ -195,7 +195,9 @@ func (a *App) newManagementRole(props *AppProps) {
 		passRole("PassOwnTaskRoles", roles, "ecs-tasks.amazonaws.com"),
 		passRole("PassOwnEventsRole", []*string{a.EventsRole.RoleArn()}, "events.amazonaws.com"),
 		statement("ReadOwnBuildMetadata", []string{"s3:GetObject"}, []*string{a.ArtifactBucket.ArnForObjects(jsii.String("*"))}, nil),
-		statement("ReadOwnBuilds", []string{"codebuild:BatchGetBuilds"}, []*string{a.Project.ProjectArn()}, nil),
+		// ListBuildsForProject lets the sweep find builds whose every event
+		// was lost; both act on this app's project only.
+		statement("ReadOwnBuilds", []string{"codebuild:BatchGetBuilds", "codebuild:ListBuildsForProject"}, []*string{a.Project.ProjectArn()}, nil),
 		statement("ManageOwnSchedules", []string{"events:PutRule", "events:DeleteRule", "events:DescribeRule", "events:PutTargets",
 			"events:RemoveTargets", "events:ListTargetsByRule"}, []*string{r.scheduleRules()}, nil),
 		// events:ListRules has no resource type; it returns rule names

@@ -4,8 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sort"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codebuild"
 	cbtypes "github.com/aws/aws-sdk-go-v2/service/codebuild/types"
 )
@@ -33,7 +37,9 @@ type Build struct {
 
 type buildRecord struct{ b Build }
 
-// PutBuild adds or replaces a build, visible to BatchGetBuilds.
+// PutBuild adds or replaces a build, visible to BatchGetBuilds and
+// ListBuildsForProject. Its project ("<project>" of the ID) is created if
+// needed.
 func (s *Server) PutBuild(b Build) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -41,11 +47,24 @@ func (s *Server) PutBuild(b Build) {
 		s.buildList = append(s.buildList, b.ID)
 	}
 	s.builds[b.ID] = buildRecord{b: b}
+	project, _, _ := cutProject(b.ID)
+	s.projects[project] = true
+}
+
+// PutProject creates a CodeBuild project without builds (ListBuildsForProject
+// of a project that does not exist is a ResourceNotFoundException).
+func (s *Server) PutProject(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.projects[name] = true
 }
 
 func newCodeBuildInput(op string) any {
-	if op == "BatchGetBuilds" {
+	switch op {
+	case "BatchGetBuilds":
 		return &codebuild.BatchGetBuildsInput{}
+	case "ListBuildsForProject":
+		return &codebuild.ListBuildsForProjectInput{}
 	}
 	return nil
 }
@@ -85,8 +104,74 @@ func epoch(t time.Time) *float64 {
 	return &v
 }
 
+type wireListBuildsForProjectOutput struct {
+	IDs       []string `json:"ids"`
+	NextToken string   `json:"nextToken,omitempty"`
+}
+
+// listBuildsPageSize is how many IDs one ListBuildsForProject page holds.
+const listBuildsPageSize = 100
+
+// listBuildsForProject serves ListBuildsForProject: the project's build IDs
+// by build number, descending unless sortOrder is ASCENDING, 100 per page.
+// Like CodeBuild it refuses a sortOrder together with a nextToken and
+// answers ResourceNotFoundException for a project that does not exist.
+// Callers hold s.mu.
+func (s *Server) listBuildsForProject(v *codebuild.ListBuildsForProjectInput) ([]byte, *APIError) {
+	project := aws.ToString(v.ProjectName)
+	if project == "" {
+		return nil, &APIError{Status: http.StatusBadRequest, Code: "InvalidInputException", Message: "projectName must not be empty"}
+	}
+	if v.SortOrder != "" && v.NextToken != nil {
+		return nil, &APIError{Status: http.StatusBadRequest, Code: "InvalidInputException", Message: "Sort order can't be specified when passing a nextToken"}
+	}
+	if v.SortOrder != "" && v.SortOrder != cbtypes.SortOrderTypeAscending && v.SortOrder != cbtypes.SortOrderTypeDescending {
+		return nil, &APIError{Status: http.StatusBadRequest, Code: "InvalidInputException", Message: fmt.Sprintf("Invalid sort order: %s", v.SortOrder)}
+	}
+	if !s.projects[project] {
+		return nil, &APIError{Status: http.StatusBadRequest, Code: "ResourceNotFoundException",
+			Message: fmt.Sprintf("The provided project arn:aws:codebuild:%s:%s:project/%s does not exist", s.region, s.account, project)}
+	}
+	var builds []Build
+	for _, id := range s.buildList {
+		if p, _, _ := cutProject(id); p == project {
+			builds = append(builds, s.builds[id].b)
+		}
+	}
+	sort.SliceStable(builds, func(i, j int) bool {
+		if v.SortOrder == cbtypes.SortOrderTypeAscending {
+			return builds[i].Number < builds[j].Number
+		}
+		return builds[i].Number > builds[j].Number
+	})
+	start := 0
+	if v.NextToken != nil {
+		n, err := strconv.Atoi(strings.TrimPrefix(aws.ToString(v.NextToken), "page-"))
+		if err != nil || n < 0 || n > len(builds) {
+			return nil, &APIError{Status: http.StatusBadRequest, Code: "InvalidInputException", Message: "Invalid nextToken"}
+		}
+		start = n
+	}
+	end := min(start+listBuildsPageSize, len(builds))
+	out := wireListBuildsForProjectOutput{IDs: []string{}}
+	for _, b := range builds[start:end] {
+		out.IDs = append(out.IDs, b.ID)
+	}
+	if end < len(builds) {
+		out.NextToken = fmt.Sprintf("page-%d", end)
+	}
+	body, err := json.Marshal(out)
+	if err != nil {
+		return nil, serverFault("InternalFailure", err.Error())
+	}
+	return body, nil
+}
+
 // serveCodeBuild runs one CodeBuild operation. Callers hold s.mu.
 func (s *Server) serveCodeBuild(op string, in any) ([]byte, *APIError) {
+	if v, ok := in.(*codebuild.ListBuildsForProjectInput); ok {
+		return s.listBuildsForProject(v)
+	}
 	v, ok := in.(*codebuild.BatchGetBuildsInput)
 	if !ok {
 		return nil, serverFault("UnknownOperationException", "operation "+op+" is not served")

@@ -10,9 +10,9 @@
 // revisions, tasks with a scriptable PROVISIONING → RUNNING → STOPPED
 // lifecycle, services that go ACTIVE → DRAINING → INACTIVE, deployments with a
 // rollout state, clientToken idempotency) and records every call with its
-// decoded input. Tests script it through Go methods: put builds and objects,
-// set task outcomes, queue RunTask failures, and inject errors for the next N
-// calls of an operation.
+// decoded input. Tests script it through Go methods: put builds, projects
+// and objects, set task outcomes, queue RunTask failures, and inject errors
+// for the next N calls of an operation.
 //
 // Point a client at it with BaseEndpoint (S3 needs UsePathStyle):
 //
@@ -120,6 +120,7 @@ type Server struct {
 	eb        eventBridgeState
 	builds    map[string]buildRecord
 	buildList []string
+	projects  map[string]bool
 	objects   map[string]map[string]object
 }
 
@@ -135,13 +136,14 @@ func New(opts ...Option) *Server {
 // http.Handler (URL stays empty).
 func NewUnstarted(opts ...Option) *Server {
 	s := &Server{
-		account: DefaultAccount,
-		region:  DefaultRegion,
-		now:     time.Now,
-		faults:  map[string][]APIError{},
-		hooks:   map[string][]func(){},
-		builds:  map[string]buildRecord{},
-		objects: map[string]map[string]object{},
+		account:  DefaultAccount,
+		region:   DefaultRegion,
+		now:      time.Now,
+		faults:   map[string][]APIError{},
+		hooks:    map[string][]func(){},
+		builds:   map[string]buildRecord{},
+		projects: map[string]bool{},
+		objects:  map[string]map[string]object{},
 	}
 	for _, o := range opts {
 		o(s)

@@ -3,6 +3,7 @@ package awsfake_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
 	"strings"
@@ -523,6 +524,65 @@ func TestCodeBuildBatchGetBuilds(t *testing.T) {
 	}
 	if got := c.srv.CallsTo("BatchGetBuilds")[0].Input.(*codebuild.BatchGetBuildsInput).Ids; len(got) != 2 {
 		t.Errorf("recorded ids = %v", got)
+	}
+}
+
+func TestCodeBuildListBuildsForProject(t *testing.T) {
+	c := newClients(t, aws.NopRetryer{})
+	ctx := context.Background()
+	// Put out of order: the listing is by build number, not insertion.
+	for _, n := range []int64{2, 1, 105, 3} {
+		c.srv.PutBuild(awsfake.Build{ID: fmt.Sprintf("wharf-api:b%03d", n), Number: n, Status: cbtypes.StatusTypeSucceeded})
+	}
+	for n := int64(4); n < 105; n++ {
+		c.srv.PutBuild(awsfake.Build{ID: fmt.Sprintf("wharf-api:b%03d", n), Number: n, Status: cbtypes.StatusTypeFailed})
+	}
+	c.srv.PutBuild(awsfake.Build{ID: "wharf-shop:b001", Number: 1, Status: cbtypes.StatusTypeSucceeded})
+	c.srv.PutProject("wharf-empty")
+
+	out, err := c.cb.ListBuildsForProject(ctx, &codebuild.ListBuildsForProjectInput{
+		ProjectName: aws.String("wharf-api"), SortOrder: cbtypes.SortOrderTypeDescending,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Ids) != 100 || out.Ids[0] != "wharf-api:b105" || out.Ids[1] != "wharf-api:b104" || aws.ToString(out.NextToken) == "" {
+		t.Fatalf("first page: %d ids from %v, next %q", len(out.Ids), out.Ids[:2], aws.ToString(out.NextToken))
+	}
+	// A sort order cannot go with a nextToken, as in CodeBuild.
+	var iie *cbtypes.InvalidInputException
+	if _, err := c.cb.ListBuildsForProject(ctx, &codebuild.ListBuildsForProjectInput{
+		ProjectName: aws.String("wharf-api"), SortOrder: cbtypes.SortOrderTypeDescending, NextToken: out.NextToken,
+	}); !errors.As(err, &iie) {
+		t.Errorf("sortOrder with nextToken: err %v, want InvalidInputException", err)
+	}
+	next, err := c.cb.ListBuildsForProject(ctx, &codebuild.ListBuildsForProjectInput{ProjectName: aws.String("wharf-api"), NextToken: out.NextToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"wharf-api:b005", "wharf-api:b004", "wharf-api:b003", "wharf-api:b002", "wharf-api:b001"}; !reflect.DeepEqual(next.Ids, want) || next.NextToken != nil {
+		t.Errorf("second page %v next %v, want %v", next.Ids, next.NextToken, want)
+	}
+	asc, err := c.cb.ListBuildsForProject(ctx, &codebuild.ListBuildsForProjectInput{ProjectName: aws.String("wharf-shop"), SortOrder: cbtypes.SortOrderTypeAscending})
+	if err != nil || !reflect.DeepEqual(asc.Ids, []string{"wharf-shop:b001"}) {
+		t.Errorf("other project: %v, %v", asc, err)
+	}
+	empty, err := c.cb.ListBuildsForProject(ctx, &codebuild.ListBuildsForProjectInput{ProjectName: aws.String("wharf-empty")})
+	if err != nil || len(empty.Ids) != 0 || empty.NextToken != nil {
+		t.Errorf("project without builds: %+v, %v", empty, err)
+	}
+	var rnf *cbtypes.ResourceNotFoundException
+	if _, err := c.cb.ListBuildsForProject(ctx, &codebuild.ListBuildsForProjectInput{ProjectName: aws.String("wharf-nope")}); !errors.As(err, &rnf) ||
+		!strings.Contains(aws.ToString(rnf.Message), "project/wharf-nope") {
+		t.Errorf("unknown project: err %v, want ResourceNotFoundException", err)
+	}
+	c.srv.FailNext("ListBuildsForProject", 1, awsfake.ThrottlingError())
+	if _, err := c.cb.ListBuildsForProject(ctx, &codebuild.ListBuildsForProjectInput{ProjectName: aws.String("wharf-api")}); apiCode(err) != "ThrottlingException" {
+		t.Errorf("injected throttle: %v", err)
+	}
+	if in := c.srv.CallsTo("ListBuildsForProject")[0].Input.(*codebuild.ListBuildsForProjectInput); aws.ToString(in.ProjectName) != "wharf-api" ||
+		in.SortOrder != cbtypes.SortOrderTypeDescending {
+		t.Errorf("recorded input = %+v", in)
 	}
 }
 

@@ -213,8 +213,8 @@ type App struct {
 	Bucket       string
 }
 
-// AddApp registers an app, writes its settings parameter to SSM and
-// returns it.
+// AddApp registers an app, writes its settings parameter to SSM, creates
+// its CodeBuild project (no builds yet) and returns it.
 func (e *Env) AddApp(ctx context.Context, name string) (*App, error) {
 	reg := controlplane.AppRegistration{
 		Name:              name,
@@ -252,6 +252,7 @@ func (e *Env) AddApp(ctx context.Context, name string) (*App, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("put settings of %s: %w", name, err)
 	}
+	e.Fake.PutProject(s.CodebuildProject)
 	return &App{Name: name, Registration: reg, Settings: s, Bucket: fmt.Sprintf("%s-%s-artifacts", Prefix, name)}, nil
 }
 

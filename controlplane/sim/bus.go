@@ -47,6 +47,13 @@ func newBus(w *World, h Handler) *bus {
 
 func (b *bus) onEmit(ev Event) {
 	w := b.w
+	if ev.lost {
+		// Lost for good, even after the faults are switched off: as if
+		// every delivery failed and the event went to the dead-letter
+		// queue. Only the sweep's build listing can find the build.
+		w.tracef("  FAULT event lost with every copy (build-events-lost) [%s]", ev.Envelope.ID[:8])
+		return
+	}
 	if !w.faultsOn {
 		b.send(ev, w.between(100*time.Millisecond, 1500*time.Millisecond), 1)
 		return

@@ -38,6 +38,11 @@ type FaultConfig struct {
 	// if from another account (an unregistered one, or a registered one the
 	// app does not live in).
 	Foreign float64
+	// BuildEventsLost is the probability that every copy of every event
+	// of a build (its Build State and Phase Changes, IN_PROGRESS and
+	// final) is lost, as if each went to the dead-letter queue; drawn
+	// when a build starts during the active phase.
+	BuildEventsLost float64
 }
 
 // invocation is one control-plane Handle call in progress.

@@ -17,6 +17,10 @@ type Event struct {
 	App string
 	// Summary is a one-line description for traces and timelines.
 	Summary string
+
+	// lost: the event is never delivered, whatever the fault switch says
+	// (a build with the build-events-lost fault).
+	lost bool
 }
 
 const isoMillis = "2006-01-02T15:04:05.000Z"
@@ -222,6 +226,7 @@ func (w *World) emitBuildState(b *build) {
 		}),
 		App:     b.app.name,
 		Summary: fmt.Sprintf("CodeBuild Build State Change %s %s", b.label(), b.status),
+		lost:    b.eventsLost,
 	})
 }
 
@@ -242,6 +247,7 @@ func (w *World) emitBuildPhase(b *build, phase string, since time.Time) {
 		}),
 		App:     b.app.name,
 		Summary: fmt.Sprintf("CodeBuild Build Phase Change %s %s", b.label(), phase),
+		lost:    b.eventsLost,
 	})
 }
 

@@ -144,6 +144,9 @@ type build struct {
 	image        string
 	commit       string
 	artifactPath string // "bucket/path"
+	// eventsLost: every copy of every event of this build is lost (the
+	// build-events-lost fault), so only the sweep's listing can find it.
+	eventsLost bool
 }
 
 func (b *build) label() string { return fmt.Sprintf("%s#%d", b.app.name, b.number) }

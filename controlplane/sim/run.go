@@ -153,7 +153,8 @@ func (r *Result) relevant(apps map[string]bool) []string {
 			continue
 		}
 		if strings.Contains(l, "SSM.GetParameter /"+Prefix+"/apps/") && strings.Contains(l, "/settings") ||
-			strings.Contains(l, "SSM.DescribeParameters") || strings.Contains(l, "STS.AssumeRole") || strings.Contains(l, "Scheduled Event") {
+			strings.Contains(l, "SSM.DescribeParameters") || strings.Contains(l, "STS.AssumeRole") || strings.Contains(l, "Scheduled Event") ||
+			strings.Contains(l, "CodeBuild.ListBuildsForProject") {
 			continue
 		}
 		for a := range apps {
@@ -172,7 +173,7 @@ var DefaultFaults = FaultConfig{
 	Throttle: 0.02, ServerError: 0.015, LostResponse: 0.01,
 	Crash: 0.03, Concurrent: 0.04,
 	RunTaskFailure: 0.03, TaskFailStart: 0.01,
-	Foreign: 0.02,
+	Foreign: 0.02, BuildEventsLost: 0.06,
 }
 
 func (f FaultConfig) scaled(k float64) FaultConfig {
@@ -181,7 +182,7 @@ func (f FaultConfig) scaled(k float64) FaultConfig {
 		Throttle: f.Throttle * k, ServerError: f.ServerError * k, LostResponse: f.LostResponse * k,
 		Crash: f.Crash * k, Concurrent: f.Concurrent * k,
 		RunTaskFailure: f.RunTaskFailure * k, TaskFailStart: f.TaskFailStart * k,
-		Foreign: f.Foreign * k,
+		Foreign: f.Foreign * k, BuildEventsLost: f.BuildEventsLost * k,
 	}
 }
 

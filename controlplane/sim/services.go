@@ -47,12 +47,17 @@ func (w *World) StartBuild(appName string, plan BuildPlan) int64 {
 		commit: w.hexID(40),
 	}
 	b.arn = fmt.Sprintf("arn:aws:codebuild:%s:%s:build/%s", a.region, a.id, b.id)
+	if w.faultsOn && w.chance(w.Faults.BuildEventsLost) {
+		b.eventsLost = true
+		w.fault("build-events-lost")
+	}
 	b.image = fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s-%s@sha256:%s", a.id, a.region, Prefix, app.name, w.hexID(64))
 	b.artifactPath = fmt.Sprintf("%s-artifacts-%s/%s/%s", Prefix, a.id, project, uuid)
 	a.builds[b.id] = b
 	app.builds = append(app.builds, b)
 	w.oracle.images[b.image] = b
-	w.tracef("push %s: build %s starts (%s, %s, release=%s%s)", app.name, b.label(), plan.Duration.Round(time.Second), plan.Status, plan.Release, map[bool]string{true: ", broken", false: ""}[plan.Broken])
+	w.tracef("push %s: build %s starts (%s, %s, release=%s%s%s)", app.name, b.label(), plan.Duration.Round(time.Second), plan.Status, plan.Release,
+		map[bool]string{true: ", broken", false: ""}[plan.Broken], map[bool]string{true: ", every event lost", false: ""}[b.eventsLost])
 	w.emitBuildState(b)
 	queued := w.between(5*time.Second, 20*time.Second)
 	w.after(queued, "build queued", func() {
@@ -127,6 +132,61 @@ func (c *CodeBuildClient) BatchGetBuilds(_ context.Context, in *codebuild.BatchG
 			res = append(res, b.status)
 		}
 		return out, strings.Join(res, ","), nil
+	})
+}
+
+// listPageSize is how many build IDs ListBuildsForProject returns per page.
+const listPageSize = 100
+
+// ListBuildsForProject implements controlplane.CodeBuildAPI: the project's
+// build IDs by build number (descending unless sortOrder says ASCENDING),
+// 100 per page. As in CodeBuild, a sort order cannot be combined with a
+// nextToken, and an unknown project is a ResourceNotFoundException. An
+// app's management role may list its own project only.
+func (c *CodeBuildClient) ListBuildsForProject(_ context.Context, in *codebuild.ListBuildsForProjectInput, _ ...func(*codebuild.Options)) (*codebuild.ListBuildsForProjectOutput, error) {
+	project := deref(in.ProjectName)
+	return call(c.c, "CodeBuild", "ListBuildsForProject", false, project, func() (*codebuild.ListBuildsForProjectOutput, string, error) {
+		w := c.c.w
+		const op = "ListBuildsForProject"
+		if project == "" {
+			return nil, "", w.apiError("CodeBuild", op, 400, &cbtypes.InvalidInputException{Message: ptr("projectName must not be empty")})
+		}
+		if in.SortOrder != "" && in.NextToken != nil {
+			return nil, "", w.apiError("CodeBuild", op, 400, &cbtypes.InvalidInputException{Message: ptr("Sort order can't be specified when passing a nextToken")})
+		}
+		if c.c.app != nil && project != c.c.app.settings.CodebuildProject {
+			return nil, "", w.apiError("CodeBuild", op, 400, generic("AccessDeniedException", "not authorized to list builds of project "+project, smithy.FaultClient))
+		}
+		var owner *appWorld
+		for _, name := range w.appNames() {
+			if a := w.apps[name]; a.acct == c.c.acct && a.settings.CodebuildProject == project {
+				owner = a
+			}
+		}
+		if owner == nil {
+			return nil, "", w.apiError("CodeBuild", op, 400, &cbtypes.ResourceNotFoundException{
+				Message: ptr(fmt.Sprintf("The provided project arn:aws:codebuild:%s:%s:project/%s does not exist", c.c.acct.region, c.c.acct.id, project))})
+		}
+		ids := make([]string, 0, len(owner.builds))
+		for i := range owner.builds {
+			b := owner.builds[len(owner.builds)-1-i] // newest first
+			if in.SortOrder == cbtypes.SortOrderTypeAscending {
+				b = owner.builds[i]
+			}
+			ids = append(ids, b.id)
+		}
+		start := 0
+		if in.NextToken != nil {
+			if _, err := fmt.Sscan(*in.NextToken, &start); err != nil || start < 0 || start > len(ids) {
+				return nil, "", w.apiError("CodeBuild", op, 400, &cbtypes.InvalidInputException{Message: ptr("Invalid nextToken")})
+			}
+		}
+		end := min(start+listPageSize, len(ids))
+		out := &codebuild.ListBuildsForProjectOutput{Ids: ids[start:end]}
+		if end < len(ids) {
+			out.NextToken = ptr(fmt.Sprint(end))
+		}
+		return out, fmt.Sprintf("%d build(s)", len(out.Ids)), nil
 	})
 }
 

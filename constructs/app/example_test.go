@@ -1,6 +1,8 @@
 package app_test
 
 import (
+	"fmt"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/wharf-paas/wharf/constructs/app"
@@ -18,7 +20,7 @@ func ExampleNewApp() {
 		Name:              jsii.String("main"),
 		AvailabilityZones: []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"},
 	})
-	app.NewApp(stack, "App", &app.AppProps{
+	a := app.NewApp(stack, "App", &app.AppProps{
 		Name:                    jsii.String("api"),
 		Cluster:                 c,
 		RepositoryURL:           jsii.String("https://github.com/acme/api"),
@@ -33,5 +35,12 @@ func ExampleNewApp() {
 		ControlPlaneEventBusArn: jsii.String("arn:aws:events:eu-west-1:999988887777:event-bus/wharf-controlplane"),
 		ManagementExternalID:    jsii.String("9f6c1d2e-api"),
 	})
-	cdkApp.Synth(nil)
+	asm := cdkApp.Synth(nil)
+	fmt.Println(a.Name, len(*asm.Stacks()))
+	fmt.Println(app.SettingsParameterName(a.Prefix, a.Name))
+	fmt.Println(app.ManagementRoleName(a.Prefix, a.Name))
+	// Output:
+	// api 1
+	// /wharf/apps/api/settings
+	// wharf-app-api-management
 }

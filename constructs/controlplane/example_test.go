@@ -1,6 +1,8 @@
 package controlplanestack_test
 
 import (
+	"fmt"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 
@@ -37,4 +39,9 @@ func ExampleNewControlPlane() {
 	// The customer accounts' forwarding rules target this bus.
 	awscdk.NewCfnOutput(stack, jsii.String("EventBusArn"), &awscdk.CfnOutputProps{Value: cp.EventBus.EventBusArn()})
 	app.Synth(nil)
+	fmt.Println(controlplanestack.EventBusName(cp.Prefix))
+	fmt.Println(controlplanestack.RegistryFilePath)
+	// Output:
+	// wharf-controlplane
+	// /opt/wharf/registry.json
 }

@@ -1,6 +1,9 @@
 package database_test
 
 import (
+	"fmt"
+	"sort"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/wharf-paas/wharf/constructs/cluster"
@@ -19,11 +22,20 @@ func ExampleNewDatabase() {
 		Name:              jsii.String("main"),
 		AvailabilityZones: []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"},
 	})
-	database.NewDatabase(stack, "Database", &database.DatabaseProps{
+	db := database.NewDatabase(stack, "Database", &database.DatabaseProps{
 		Name:          jsii.String("main"),
 		Cluster:       c,
 		InstanceClass: jsii.String("db.r7g.large"),
 		MultiAZ:       jsii.Bool(true),
 	})
 	app.Synth(nil)
+	// The attributes it publishes for apps in other stacks.
+	keys := make([]string, 0, len(db.Parameters))
+	for k := range db.Parameters {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	fmt.Println(keys)
+	// Output:
+	// [cluster-resource-id endpoint manager-function-arn port reader-endpoint security-group-id]
 }

@@ -25,6 +25,9 @@ const (
 	DefaultRolloutTimeout = 45 * time.Minute
 	// DefaultMaxConflictRetries bounds the reloads after a version conflict.
 	DefaultMaxConflictRetries = 5
+	// DefaultSweepConcurrency is how many apps the sweep reconciles at
+	// once.
+	DefaultSweepConcurrency = 8
 )
 
 // Options configure a [ControlPlane].
@@ -65,6 +68,10 @@ type Options struct {
 	// cost of one GetParameter and one DescribeParameters per app and
 	// sweep). Default: the sweep checks.
 	SkipSweepConfigCheck bool
+	// SweepConcurrency is how many apps the sweep reconciles at once (each
+	// app's reconcile is sequential; apps are independent). 1 visits them
+	// one after the other, in order. Default: DefaultSweepConcurrency (8).
+	SweepConcurrency int
 }
 
 // ControlPlane routes events to apps and reconciles them. It is safe for
@@ -116,6 +123,9 @@ func New(opts Options) (*ControlPlane, error) {
 	}
 	if opts.MaxConflictRetries <= 0 {
 		opts.MaxConflictRetries = DefaultMaxConflictRetries
+	}
+	if opts.SweepConcurrency <= 0 {
+		opts.SweepConcurrency = DefaultSweepConcurrency
 	}
 	c := &ControlPlane{
 		opts:   opts,
@@ -252,42 +262,89 @@ func (c *ControlPlane) Reconcile(ctx context.Context, account, app string) error
 // For every registered app it also lists the newest builds of its CodeBuild
 // project and takes up those it has never heard of, as if their Build State
 // Change had arrived (one ListBuildsForProject per app; BatchGetBuilds only
-// for unknown builds; no write when nothing is new). Errors of single apps
-// are logged and do not stop the sweep; the joined error is returned.
+// for unknown builds; no write when nothing is new). Up to
+// Options.SweepConcurrency apps are reconciled at once, in the order of
+// their account and name. Errors of single apps are logged and do not stop
+// the sweep; the joined error (in app order) is returned. Once ctx is done,
+// no further app is started.
 func (c *ControlPlane) Sweep(ctx context.Context) error {
 	c.count(CountSweep)
 	apps := append([]AppRegistration(nil), c.reg.Apps...)
 	sort.Slice(apps, func(i, j int) bool {
 		return appKey(apps[i].AccountID, apps[i].Name) < appKey(apps[j].AccountID, apps[j].Name)
 	})
-	var errs []error
 	now := c.now()
-	for _, a := range apps {
-		st, err := c.opts.Store.LoadApp(ctx, a.AccountID, a.Name)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("sweep %s/%s: %w", a.AccountID, a.Name, err))
-			continue
+	errs := make([]error, len(apps))
+	started := 0
+	if n := min(c.opts.SweepConcurrency, len(apps)); n <= 1 {
+		for i := range apps {
+			if ctx.Err() != nil {
+				break
+			}
+			started++
+			errs[i] = c.sweepApp(ctx, apps[i], now)
 		}
-		due := false
-		switch {
-		case st.Version == 0:
-		case !st.Phase.Terminal() || st.Op != nil || hasOpenBuilds(st):
-			due = now.Sub(st.PhaseSince) >= c.opts.StuckAfter || (st.Op != nil && now.Sub(st.Op.StepSince) >= c.opts.StuckAfter)
-		case st.Deployed != nil && !c.opts.SkipSweepConfigCheck:
-			due = true
+	} else {
+		next := make(chan int)
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				for i := range next {
+					errs[i] = c.sweepApp(ctx, apps[i], now)
+				}
+			})
 		}
-		// Every app is visited: its build listing finds builds whose
-		// every event was lost. An app that is not due stops there
-		// unless the listing found one.
-		h := Hint{Kind: KindSweep, Account: a.AccountID, App: a.Name}
-		log := c.log.With("account", a.AccountID, "app", a.Name, "kind", string(KindSweep))
-		if err := c.reconcileMode(ctx, h, log, runMode{discover: true, due: due, preloaded: st}); err != nil {
-			c.count(CountError)
-			log.Error("sweep reconcile failed", "error", err.Error())
-			errs = append(errs, fmt.Errorf("sweep %s/%s: %w", a.AccountID, a.Name, err))
+	dispatch:
+		for i := range apps {
+			if ctx.Err() != nil {
+				break
+			}
+			select {
+			case next <- i:
+				started++
+			case <-ctx.Done():
+				break dispatch
+			}
 		}
+		close(next)
+		wg.Wait()
+	}
+	if started < len(apps) {
+		c.log.Error("sweep stopped early", "apps", len(apps), "not_visited", len(apps)-started, "error", ctx.Err().Error())
+		errs = append(errs, fmt.Errorf("sweep: %d of %d apps not visited: %w", len(apps)-started, len(apps), ctx.Err()))
 	}
 	return errors.Join(errs...)
+}
+
+// sweepApp is the sweep's visit of one app: load its state, decide whether
+// it is due, list its builds and reconcile it if it is due or a build was
+// found.
+func (c *ControlPlane) sweepApp(ctx context.Context, a AppRegistration, now time.Time) error {
+	st, err := c.opts.Store.LoadApp(ctx, a.AccountID, a.Name)
+	if err != nil {
+		c.count(CountError)
+		c.log.Error("sweep: loading state failed", "account", a.AccountID, "app", a.Name, "kind", string(KindSweep), "error", err.Error())
+		return fmt.Errorf("sweep %s/%s: %w", a.AccountID, a.Name, err)
+	}
+	due := false
+	switch {
+	case st.Version == 0:
+	case !st.Phase.Terminal() || st.Op != nil || hasOpenBuilds(st):
+		due = now.Sub(st.PhaseSince) >= c.opts.StuckAfter || (st.Op != nil && now.Sub(st.Op.StepSince) >= c.opts.StuckAfter)
+	case st.Deployed != nil && !c.opts.SkipSweepConfigCheck:
+		due = true
+	}
+	// Every app is visited: its build listing finds builds whose every
+	// event was lost. An app that is not due stops there unless the
+	// listing found one.
+	h := Hint{Kind: KindSweep, Account: a.AccountID, App: a.Name}
+	log := c.log.With("account", a.AccountID, "app", a.Name, "kind", string(KindSweep))
+	if err := c.reconcileMode(ctx, h, log, runMode{discover: true, due: due, preloaded: st}); err != nil {
+		c.count(CountError)
+		log.Error("sweep reconcile failed", "error", err.Error())
+		return fmt.Errorf("sweep %s/%s: %w", a.AccountID, a.Name, err)
+	}
+	return nil
 }
 
 func hasOpenBuilds(st *AppState) bool { return len(st.Builds) > 0 }

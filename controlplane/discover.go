@@ -105,7 +105,7 @@ func (r *run) discoverBuilds(ctx context.Context) (bool, error) {
 	for _, id := range unknown {
 		if o, ok := obs[id]; ok && o.Number > st.HighWater {
 			found = append(found, TrackedBuild{ID: id, Number: o.Number, Status: o.Status,
-				Location: o.Location, Commit: o.Commit, SeenAt: r.now})
+				Location: o.Location, Commit: o.Commit, SeenAt: r.now, Listed: true})
 		}
 		r.observed[id] = true
 	}

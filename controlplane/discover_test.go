@@ -230,7 +230,8 @@ func TestSweepOfIdleAppWithNothingNewWritesNothing(t *testing.T) {
 }
 
 func TestSweepListingFailuresDoNotStopOtherApps(t *testing.T) {
-	h := newHarness(t, nil, func(o *Options) { o.Registry = twRegistry("api", "shop") })
+	// One app after the other, so the scripted failure is api's.
+	h := newHarness(t, nil, func(o *Options) { o.Registry = twRegistry("api", "shop"); o.SweepConcurrency = 1 })
 	h.w.putSettings("shop", nil)
 	h.w.startBuild("shop", 1)
 	h.w.finishBuild("shop", 1, cbtypes.StatusTypeSucceeded, twMeta("shop", 1, "", "web"))

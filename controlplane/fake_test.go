@@ -614,15 +614,53 @@ func (c *twECS) DescribeTaskDefinition(_ context.Context, in *ecs.DescribeTaskDe
 	if err := w.record("DescribeTaskDefinition", in); err != nil {
 		return nil, err
 	}
-	revs := w.taskDefs[aws.ToString(in.TaskDefinition)]
-	if len(revs) == 0 {
+	// By family (the latest revision) or by ARN.
+	ref := aws.ToString(in.TaskDefinition)
+	var td *twTaskDef
+	if revs := w.taskDefs[ref]; len(revs) > 0 {
+		td = revs[len(revs)-1]
+	}
+	for _, revs := range w.taskDefs {
+		for _, r := range revs {
+			if r.arn == ref {
+				td = r
+			}
+		}
+	}
+	if td == nil {
 		return nil, &ecstypes.ClientException{Message: aws.String("Unable to describe task definition.")}
 	}
-	td := revs[len(revs)-1]
 	return &ecs.DescribeTaskDefinitionOutput{
-		TaskDefinition: &ecstypes.TaskDefinition{TaskDefinitionArn: aws.String(td.arn), Family: in.TaskDefinition, Status: ecstypes.TaskDefinitionStatusActive},
-		Tags:           td.tags,
+		TaskDefinition: &ecstypes.TaskDefinition{TaskDefinitionArn: aws.String(td.arn), Family: td.in.Family, Status: ecstypes.TaskDefinitionStatusActive,
+			ContainerDefinitions: td.in.ContainerDefinitions},
+		Tags: td.tags,
 	}, nil
+}
+
+// ListServices lists the ARNs of the services that are not INACTIVE, two
+// per page to exercise pagination.
+func (c *twECS) ListServices(_ context.Context, in *ecs.ListServicesInput, _ ...func(*ecs.Options)) (*ecs.ListServicesOutput, error) {
+	w := c.w
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.record("ListServices", in); err != nil {
+		return nil, err
+	}
+	var arns []string
+	for _, n := range sortedKeys(w.services) {
+		if s := w.services[n]; aws.ToString(s.Status) != "INACTIVE" {
+			arns = append(arns, aws.ToString(s.ServiceArn))
+		}
+	}
+	start := 0
+	if in.NextToken != nil {
+		fmt.Sscan(*in.NextToken, &start)
+	}
+	out := &ecs.ListServicesOutput{ServiceArns: arns[min(start, len(arns)):min(start+2, len(arns))]}
+	if start+2 < len(arns) {
+		out.NextToken = aws.String(fmt.Sprint(start + 2))
+	}
+	return out, nil
 }
 
 func (c *twECS) RunTask(_ context.Context, in *ecs.RunTaskInput, _ ...func(*ecs.Options)) (*ecs.RunTaskOutput, error) {

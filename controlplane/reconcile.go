@@ -431,19 +431,34 @@ func (r *run) startBuild(ctx context.Context, b TrackedBuild) (bool, error) {
 			return false, err
 		}
 		log.Error("build cannot be deployed", "reason", string(pe.reason), "error", err.Error())
-		r.skipOlder(b.Number)
+		r.skipOlder(b.Number, fmt.Sprintf("build %d was deployed first", b.Number))
 		st.HighWater = b.Number
 		r.pending = append(r.pending, r.finalRecord(b, OutcomeFailed, pe.reason, err.Error()))
 		r.forget(b.ID)
 		r.setPhase(PhaseFailed, b.Number, pe.reason, err.Error())
 		return true, r.commit(ctx)
 	}
-	r.skipOlder(b.Number)
+	skipRelease := false
+	if st.HighWater == 0 && st.Deployed == nil {
+		// The first deploy this store starts: the app's services may
+		// already run (the state was lost).
+		action, skip, err := r.adopt(ctx, b, meta)
+		switch {
+		case err != nil:
+			return false, err
+		case action == adoptWait:
+			return false, nil
+		case action == adoptDone:
+			return false, r.commit(ctx)
+		}
+		skipRelease = skip
+	}
+	r.skipOlder(b.Number, fmt.Sprintf("build %d was deployed first", b.Number))
 	st.HighWater = b.Number
 	r.forget(b.ID)
 	op := &Operation{
 		Kind: OpBuild, Build: b.Number, BuildID: b.ID, Step: StepRegister,
-		StepSince: r.now, Started: r.now, Metadata: meta,
+		StepSince: r.now, Started: r.now, Metadata: meta, SkipRelease: skipRelease,
 	}
 	op.Record = &DeployRecord{
 		Account: r.reg.AccountID, App: r.reg.Name, Build: b.Number, BuildID: b.ID, Kind: OpBuild,
@@ -452,20 +467,20 @@ func (r *run) startBuild(ctx context.Context, b TrackedBuild) (bool, error) {
 	}
 	st.Op = op
 	phase := PhaseDeploying
-	if meta.ReleaseCommand != "" {
+	if meta.ReleaseCommand != "" && !skipRelease {
 		phase = PhaseReleasing
 	}
 	r.setPhase(phase, b.Number, "", "")
-	log.Info("deploy started", "release", meta.ReleaseCommand != "", "processes", len(meta.Processes))
+	log.Info("deploy started", "release", meta.ReleaseCommand != "" && !skipRelease, "processes", len(meta.Processes))
 	return true, r.commit(ctx)
 }
 
-// skipOlder resolves waiting successful builds older than n as skipped.
-func (r *run) skipOlder(n int64) {
+// skipOlder resolves waiting successful builds older than n as skipped,
+// with detail saying why.
+func (r *run) skipOlder(n int64, detail string) {
 	for _, b := range slices.Clone(r.st.Builds) {
 		if b.Status == "SUCCEEDED" && b.Number < n {
-			r.pending = append(r.pending, r.finalRecord(b, OutcomeSkipped, ReasonSuperseded,
-				fmt.Sprintf("build %d was deployed first", n)))
+			r.pending = append(r.pending, r.finalRecord(b, OutcomeSkipped, ReasonSuperseded, detail))
 			r.log.Info("build skipped", "build", b.Number, "build_id", b.ID, "newer", n)
 			r.forget(b.ID)
 		}

@@ -43,7 +43,7 @@ func (r *run) stepRegister(ctx context.Context) (bool, error) {
 	op.Record.TaskDefinitions = defs
 	op.Record.ConfigVersion = cfg.version
 	next := StepServices
-	if op.Kind == OpBuild && m.ReleaseCommand != "" {
+	if op.Kind == OpBuild && m.ReleaseCommand != "" && !op.SkipRelease {
 		next = StepRelease
 	}
 	return r.advance(ctx, next)
@@ -94,7 +94,12 @@ func (r *run) stepRelease(ctx context.Context) (bool, error) {
 				Count:                aws.Int32(1),
 				PropagateTags:        ecstypes.PropagateTagsTaskDefinition,
 				EnableECSManagedTags: true,
-				ClientToken:          aws.String(token(40, r.reg.AccountID, r.reg.Name, "release", strconv.FormatInt(op.Build, 10), "1")),
+				// The task definition is part of the token: the same
+				// operation always sends the same one, and a deploy of
+				// the build started afresh (its state lost) with another
+				// revision is not a ConflictException forever.
+				ClientToken: aws.String(token(40, r.reg.AccountID, r.reg.Name, "release", strconv.FormatInt(op.Build, 10), "1",
+					op.TaskDefs[ReleaseFamilySuffix])),
 			})
 			if err != nil {
 				switch apiCode(err) {
@@ -329,6 +334,14 @@ func (r *run) stepRollback(ctx context.Context) (bool, error) {
 			return false, err
 		}
 		return true, r.endFailed(ctx, op.FailReason, op.FailDetail)
+	}
+	if d == nil && st.Adopted != nil && len(st.Adopted.TaskDefs) > 0 {
+		// Nothing deployed by this store, but the app was adopted with
+		// its services running: they go back to what they ran then.
+		d = &Deployment{TaskDefs: st.Adopted.TaskDefs, Metadata: &BuildMetadata{Processes: map[string]Process{}}}
+		for proc, n := range st.Adopted.Counts {
+			d.Metadata.Processes[proc] = Process{Count: &n}
+		}
 	}
 	if d == nil {
 		// Nothing was ever deployed: there is no build to go back to. The

@@ -95,6 +95,10 @@ type TrackedBuild struct {
 	Location string    `json:"location,omitempty"`
 	Commit   string    `json:"commit,omitempty"`
 	SeenAt   time.Time `json:"seenAt"`
+	// Listed: the sweep's listing of the project found the build, no event
+	// named it. Such a build is not deployed over services the control
+	// plane did not start (see [Adoption]).
+	Listed bool `json:"listed,omitempty"`
 }
 
 // Operation is the deploy in progress for an app. There is at most one per
@@ -115,6 +119,11 @@ type Operation struct {
 	TaskDefs map[string]string `json:"taskDefs,omitempty"`
 	// ReleaseTask is the ARN of the release task once started.
 	ReleaseTask string `json:"releaseTask,omitempty"`
+	// SkipRelease: the build's release is not run again. Set when the
+	// control plane took over an app whose services already ran the
+	// build's image on some services (services only ever move to a build
+	// after its release succeeded).
+	SkipRelease bool `json:"skipRelease,omitempty"`
 	// Updated lists process types whose service was created or updated to
 	// TaskDefs by this operation.
 	Updated []string `json:"updated,omitempty"`
@@ -181,6 +190,49 @@ type AppState struct {
 	// ListedBuild is the newest build the sweep's listing of the app's
 	// CodeBuild project has looked at; the next listing stops there.
 	ListedBuild string `json:"listedBuild,omitempty"`
+	// Adopted says how the control plane took the app over when it was
+	// about to deploy for the first time and found the app's services
+	// already running (its state was lost, or another control plane
+	// deployed them); nil otherwise.
+	Adopted *Adoption `json:"adopted,omitempty"`
+}
+
+// Adoption outcomes ([Adoption.Outcome]).
+const (
+	// AdoptedDeployed: every service ran the build's image, so the build
+	// was recorded as deployed without any AWS write.
+	AdoptedDeployed = "deployed"
+	// AdoptedNotDeployed: nothing was deployed, because the services ran
+	// another image and only the sweep's listing had found the build, or
+	// because the build's deployment had failed (recorded as failed). The
+	// build's number is the high-water mark: the next build deploys as
+	// usual.
+	AdoptedNotDeployed = "not_deployed"
+	// AdoptedDeploying: the build's deploy went ahead: its image already
+	// ran on some services (its release is not run again), its release
+	// task was found (it is waited for, not started again), or a build
+	// event named it.
+	AdoptedDeploying = "deploying"
+)
+
+// Adoption records how the control plane took over an app whose ECS
+// services were already running when it first had a build to deploy.
+type Adoption struct {
+	// Build and BuildID are the build it decided on: the newest
+	// successful build the control plane knew of.
+	Build   int64  `json:"build"`
+	BuildID string `json:"buildId"`
+	// Outcome is AdoptedDeployed, AdoptedNotDeployed or AdoptedDeploying.
+	Outcome string `json:"outcome"`
+	// Services are the process types whose services were running, with
+	// the task definitions they ran and their desired counts: a deploy
+	// that fails before anything was deployed puts them back on these.
+	Services []string          `json:"services,omitempty"`
+	TaskDefs map[string]string `json:"taskDefs,omitempty"`
+	Counts   map[string]int32  `json:"counts,omitempty"`
+	// Detail says what was seen.
+	Detail string    `json:"detail"`
+	At     time.Time `json:"at"`
 }
 
 // PhaseRecord is one step of a deploy with its times.

@@ -3,9 +3,12 @@ package integration_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	cbtypes "github.com/aws/aws-sdk-go-v2/service/codebuild/types"
 
 	"github.com/wharf-paas/wharf/controlplane"
 	"github.com/wharf-paas/wharf/controlplane/integration"
@@ -155,4 +158,70 @@ func BenchmarkEventsDynamoStore(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	})
+}
+
+// BenchmarkSweepIdleApps measures one sweep of many idle deployed apps
+// (DynamoDB on kumo, the rest on awsfake, real SDK clients) at
+// SweepConcurrency 1 and 8, with 10 ms added to every request as a
+// stand-in for AWS's round trips. It reports the sweep's wall time and its
+// calls per app.
+func BenchmarkSweepIdleApps(b *testing.B) {
+	const apps = 40
+	w := newWorldTB(b)
+	id := worlds.Add(1)
+	list := []*integration.App{w.app}
+	for i := 1; i < apps; i++ {
+		a, err := w.env.AddApp(w.ctx, fmt.Sprintf("b%d-%d", id, i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		list = append(list, a)
+	}
+	provider, err := w.env.Provider()
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	newCP := func(concurrency int) *controlplane.ControlPlane {
+		cp, err := controlplane.New(controlplane.Options{Registry: w.env.Registry, Store: w.store, Clients: provider,
+			Now: func() time.Time { return now }, SweepConcurrency: concurrency, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return cp
+	}
+	setup := newCP(8)
+	for _, a := range list {
+		if err := w.env.FinishBuild(a, a.Metadata(1, "", "web"), cbtypes.StatusTypeSucceeded); err != nil {
+			b.Fatal(err)
+		}
+	}
+	seq := 0
+	sweep := func(cp *controlplane.ControlPlane) {
+		seq++
+		if err := cp.Handle(w.ctx, sweepEvent(seq, now)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	sweep(setup)
+	w.env.Fake.CompleteDeployments()
+	now = now.Add(controlplane.DefaultStuckAfter + time.Minute)
+	sweep(setup)
+	for _, concurrency := range []int{1, 8} {
+		b.Run(fmt.Sprintf("apps=%d/concurrency=%d", apps, concurrency), func(b *testing.B) {
+			cp := newCP(concurrency)
+			w.env.Log.SetDelay(10 * time.Millisecond)
+			defer w.env.Log.SetDelay(0)
+			w.env.Log.Reset()
+			for b.Loop() {
+				sweep(cp)
+			}
+			calls := len(w.env.Log.Calls())
+			if writes := w.env.Log.Writes(); len(writes) != 0 {
+				b.Fatalf("idle sweeps wrote: %s", wireOps(writes))
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/sweep")
+			b.ReportMetric(float64(calls)/float64(b.N*apps), "calls/app")
+		})
+	}
 }

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -38,7 +40,14 @@ type CallLog struct {
 	base aws.HTTPClient
 	mu   sync.Mutex
 	log  []APICall
+	// delay is added before every request (nanoseconds), to stand in for
+	// AWS's round trips.
+	delay atomic.Int64
 }
+
+// SetDelay adds d before every request from now on (0: none), as a
+// stand-in for the latency of AWS's endpoints.
+func (l *CallLog) SetDelay(d time.Duration) { l.delay.Store(int64(d)) }
 
 // NewCallLog returns an empty log around the SDK's default HTTP client.
 func NewCallLog() *CallLog { return &CallLog{base: awshttp.NewBuildableClient()} }
@@ -71,6 +80,9 @@ func (l *CallLog) Do(req *http.Request) (*http.Response, error) {
 	l.mu.Lock()
 	l.log = append(l.log, call)
 	l.mu.Unlock()
+	if d := time.Duration(l.delay.Load()); d > 0 {
+		time.Sleep(d)
+	}
 	return l.base.Do(req)
 }
 

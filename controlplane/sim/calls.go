@@ -43,6 +43,11 @@ type FaultConfig struct {
 	// final) is lost, as if each went to the dead-letter queue; drawn
 	// when a build starts during the active phase.
 	BuildEventsLost float64
+	// StateLost is the probability that the control plane's state table is
+	// emptied (state, history and processed event IDs) once during the
+	// active phase, at a random time, as if it had been recreated; drawn
+	// once per run, only when the target can lose its state.
+	StateLost float64
 }
 
 // invocation is one control-plane Handle call in progress.

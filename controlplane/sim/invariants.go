@@ -16,6 +16,7 @@ const (
 	InvNoDeletedNeeded = "no-declared-service-left-deleted"
 	InvNoRepeatWrite   = "no-repeated-write-for-handled-event"
 	InvStoreMatchesECS = "store-matches-ecs"
+	InvNoReleaseAgain  = "no-release-for-deployed-build"
 	InvNoSecretRead    = "never-reads-config-values"       // extra: security
 	InvForeignRejected = "foreign-events-cost-no-aws-call" // extra: multi-tenancy
 )
@@ -34,6 +35,14 @@ type AppState struct {
 	DeployedBuild int64
 	// Reason is the failure reason, if any.
 	Reason string
+	// Adopted is how the control plane took the app over after losing its
+	// state ("deployed", "not_deployed", "deploying"; "" if it did not),
+	// and AdoptedBuild the build it decided on.
+	Adopted      string
+	AdoptedBuild int64
+	// Busy: an operation is in progress, or a successful build waits for
+	// one.
+	Busy bool
 }
 
 // StoreView reads an app's state and deploy history from the control
@@ -59,6 +68,11 @@ type oracle struct {
 	appDeployed    map[*build]bool
 	releaseLaunch  map[string]int
 	deployFailed   map[*build]bool
+	// stateLost: the control plane's store was emptied during the run.
+	stateLost bool
+	// interrupted maps each app that was busy when the store was emptied
+	// to the newest of its builds that had succeeded by then.
+	interrupted map[string]int64
 }
 
 func newOracle(w *World) *oracle {
@@ -74,6 +88,28 @@ func newOracle(w *World) *oracle {
 		appDeployed:    map[*build]bool{},
 		releaseLaunch:  map[string]int{},
 		deployFailed:   map[*build]bool{},
+		interrupted:    map[string]int64{},
+	}
+}
+
+// onStateLost notes, before the store is emptied, which apps were busy
+// (an operation in progress or a successful build waiting for one) and the
+// newest of their builds that had succeeded by then.
+func (o *oracle) onStateLost(view StoreView) {
+	o.stateLost = true
+	for _, name := range o.w.appNames() {
+		st, ok, err := view.AppState(name)
+		if err != nil || !ok || !st.Busy {
+			continue
+		}
+		var newest int64
+		for _, b := range o.w.apps[name].builds {
+			if b.status == "SUCCEEDED" {
+				newest = max(newest, b.number)
+			}
+		}
+		o.interrupted[name] = max(o.interrupted[name], newest)
+		o.w.tracef("  %s was busy when the state was lost (builds up to %d had succeeded)", name, newest)
 	}
 }
 
@@ -184,6 +220,9 @@ func (o *oracle) onTaskLaunched(t *task) {
 		return
 	}
 	o.releaseStarted[b] = true
+	if o.appDeployed[b] {
+		o.w.violate(InvNoReleaseAgain, "release task for build %d of %s started although the build already ran on every service", b.number, app.name)
+	}
 	if cur := o.appServiceBuild(app, nil); cur != nil && b.number < cur.number {
 		o.w.violate(InvNoOlderBuild, "release task for build %d started while services run build %d", b.number, cur.number)
 	}
@@ -325,13 +364,34 @@ func (o *oracle) finalCheck(view StoreView) {
 			}
 		}
 		running := o.runningBuilds(app)
-		switch expect {
-		case ExpectNothing:
+		if found && st.Adopted != "" && !o.stateLost {
+			w.violate(InvStoreMatchesECS, "%s: the store says it adopted running services (%s, build %d), yet its state was never lost", name, st.Adopted, st.AdoptedBuild)
+		}
+		// After its state was lost, the control plane may take the app
+		// over without deploying the newest build it finds by listing
+		// the project (the services run another image): that build, and
+		// older ones, need not run. The next build must.
+		notDeployed := o.stateLost && st.Adopted == "not_deployed" && target != nil && target.number <= st.AdoptedBuild
+		if notDeployed {
+			w.tracef("%s: build %d was adopted without deploying after the state was lost; not expected to run", name, target.number)
+		}
+		// An app busy when its state was lost (an operation in flight)
+		// may be left as the operation left it: the builds that had
+		// succeeded by then need not run, and the services may run
+		// several builds (a deploy cut short). Later builds must deploy.
+		newestThen, interrupted := o.interrupted[name]
+		if interrupted && target != nil && target.number <= newestThen && !notDeployed {
+			notDeployed = true
+			w.tracef("%s: build %d had succeeded when the state was lost mid-operation; not expected to run", name, target.number)
+		}
+		switch {
+		case expect == ExpectNothing:
 			if len(running) > 0 {
 				w.violate(InvConverges, "%s has no successful build, yet services run %v", name, running)
 			}
 			continue
-		case ExpectDeployed:
+		case notDeployed:
+		case expect == ExpectDeployed:
 			if problem := o.deployedProblem(app, target); problem != "" {
 				w.violate(InvConverges, "%s: build %d should run everywhere: %s (store: phase=%q build=%d reason=%q)", name, target.number, problem, st.Phase, st.Build, st.Reason)
 			}
@@ -349,6 +409,13 @@ func (o *oracle) finalCheck(view StoreView) {
 					w.violate(InvStoreMatchesECS, "%s: reading the history: %v", name, err)
 				}
 				marked = ok && outcome == "failed" && reasonMatches(expect, cause, reason) && st.DeployedBuild != target.number
+			}
+			if !marked && o.stateLost && expect == ExpectReleaseFailed && o.releaseStarted[target] {
+				// The state was lost after the release ran: a deploy of
+				// the build started afresh finds that ECS has forgotten
+				// the task (RunTask's client token replays it).
+				lost := func(r string) bool { return strings.Contains(strings.ReplaceAll(r, "_", " "), "release task lost") }
+				marked = (found && st.Build == target.number && lost(st.Reason)) || (outcome == "failed" && lost(reason))
 			}
 			if !marked {
 				w.violate(InvConverges, "%s: build %d should be marked failed (%s: %s), store says phase=%q build=%d reason=%q, history says %q %q", name, target.number, expect, cause, st.Phase, st.Build, st.Reason, outcome, reason)
@@ -369,7 +436,7 @@ func (o *oracle) finalCheck(view StoreView) {
 					w.violate(InvStoreMatchesECS, "%s: ECS runs build %d everywhere, the store says phase=%q build=%d", name, b, st.Phase, st.Build)
 				}
 			}
-		} else if len(running) > 1 {
+		} else if len(running) > 1 && !interrupted {
 			w.violate(InvStoreMatchesECS, "%s: services run several builds once settled (%s); the store says deployed build %d", name, o.serviceBuilds(app), st.DeployedBuild)
 		}
 	}

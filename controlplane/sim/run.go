@@ -17,6 +17,10 @@ import (
 type Target struct {
 	Handler Handler
 	View    StoreView
+	// LoseState empties the control plane's store, as if its table had
+	// been recreated (the state-lost fault); nil: that fault is not
+	// injected.
+	LoseState func()
 }
 
 // Factory builds the control plane under test against a world.
@@ -173,7 +177,7 @@ var DefaultFaults = FaultConfig{
 	Throttle: 0.02, ServerError: 0.015, LostResponse: 0.01,
 	Crash: 0.03, Concurrent: 0.04,
 	RunTaskFailure: 0.03, TaskFailStart: 0.01,
-	Foreign: 0.02, BuildEventsLost: 0.06,
+	Foreign: 0.02, BuildEventsLost: 0.06, StateLost: 0.2,
 }
 
 func (f FaultConfig) scaled(k float64) FaultConfig {
@@ -182,30 +186,35 @@ func (f FaultConfig) scaled(k float64) FaultConfig {
 		Throttle: f.Throttle * k, ServerError: f.ServerError * k, LostResponse: f.LostResponse * k,
 		Crash: f.Crash * k, Concurrent: f.Concurrent * k,
 		RunTaskFailure: f.RunTaskFailure * k, TaskFailStart: f.TaskFailStart * k,
-		Foreign: f.Foreign * k, BuildEventsLost: f.BuildEventsLost * k,
+		Foreign: f.Foreign * k, BuildEventsLost: f.BuildEventsLost * k, StateLost: f.StateLost * k,
 	}
 }
 
 // RealControlPlane builds the real control plane on an in-memory store
-// wrapped so the crash fault can fail a state write.
+// wrapped so the crash fault can fail a state write (and the state-lost
+// fault can swap it for an empty one).
 func RealControlPlane(logger *slog.Logger) Factory {
 	return func(w *World) (*Target, error) {
-		mem := controlplane.NewMemoryStore()
+		store := &CrashStore{Store: controlplane.NewMemoryStore(), w: w}
 		if logger == nil {
 			logger = slog.New(slog.DiscardHandler)
 		}
 		cp, err := controlplane.New(controlplane.Options{
 			Registry:       w.Registry(),
-			Store:          &CrashStore{Store: mem, w: w},
+			Store:          store,
 			Clients:        w.Provider(),
 			Now:            w.Now,
 			Logger:         logger,
 			SweepAccountID: ControlPlaneAccount,
+			// The world is single-threaded: its clock, scheduler and
+			// running invocation are not shared between goroutines.
+			SweepConcurrency: 1,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("sim: new control plane: %w", err)
 		}
-		return &Target{Handler: cp, View: &storeView{w: w, s: mem}}, nil
+		return &Target{Handler: cp, View: &storeView{w: w, s: store},
+			LoseState: func() { store.Store = controlplane.NewMemoryStore() }}, nil
 	}
 }
 
@@ -293,6 +302,13 @@ func (v *storeView) AppState(app string) (AppState, bool, error) {
 	if st.Deployed != nil {
 		out.DeployedBuild = st.Deployed.Build
 	}
+	if st.Adopted != nil {
+		out.Adopted, out.AdoptedBuild = st.Adopted.Outcome, st.Adopted.Build
+	}
+	out.Busy = st.Op != nil
+	for _, b := range st.Builds {
+		out.Busy = out.Busy || b.Status == "SUCCEEDED"
+	}
 	return out, true, nil
 }
 
@@ -345,6 +361,18 @@ func Run(opts Options) (*Result, error) {
 		return nil, err
 	}
 	b := newBus(w, target.Handler)
+	if target.LoseState != nil && w.chance(w.Faults.StateLost) {
+		at := Epoch.Add(w.between(5*time.Minute, opts.Active-5*time.Minute))
+		w.at(at, "state lost", func() {
+			w.fault("state-lost")
+			w.tracef("FAULT state lost: the control plane's table is emptied (state, history, processed event IDs)")
+			w.oracle.onStateLost(target.View)
+			target.LoseState()
+			// The processed event IDs are gone with it: a redelivered
+			// event is new to the control plane again.
+			b.handled = map[string]bool{}
+		})
+	}
 	end := Epoch.Add(opts.Active + opts.Settle)
 	for t := Epoch.Add(opts.SweepEvery); !t.After(end); t = t.Add(opts.SweepEvery) {
 		w.at(t, "sweep", func() { b.invokeWithRetry(&delivery{ev: w.SweepEvent(), attempt: 1}) })

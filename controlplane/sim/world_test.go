@@ -35,7 +35,7 @@ func TestNaiveControlPlaneIsCaught(t *testing.T) {
 			got[v.Invariant]++
 		}
 	}
-	for _, inv := range []string{InvConverges, InvNoOlderBuild, InvOneRelease, InvFailedRelease, InvNoDeletedNeeded, InvNoRepeatWrite, InvStoreMatchesECS, InvForeignRejected} {
+	for _, inv := range []string{InvConverges, InvNoOlderBuild, InvOneRelease, InvFailedRelease, InvNoDeletedNeeded, InvNoRepeatWrite, InvStoreMatchesECS, InvNoReleaseAgain, InvForeignRejected} {
 		if got[inv] == 0 {
 			t.Errorf("the naive control plane never broke %s (got %v)", inv, got)
 		}

@@ -45,7 +45,7 @@ func (d *Driver) StartBuild(ctx context.Context, m BuildMetadata) error {
 	if err := d.Env.FinishBuild(d.App, m, cbtypes.StatusTypeInProgress); err != nil {
 		return err
 	}
-	ev, err := d.Env.BuildEvent(d.App, m.BuildNumber, "IN_PROGRESS")
+	ev, err := d.Env.BuildEvent(d.App, int(m.BuildNumber), "IN_PROGRESS")
 	return d.deliver(ctx, ev, err)
 }
 
@@ -55,7 +55,7 @@ func (d *Driver) EndBuild(ctx context.Context, m BuildMetadata, status cbtypes.S
 	if err := d.Env.FinishBuild(d.App, m, status); err != nil {
 		return err
 	}
-	ev, err := d.Env.BuildEvent(d.App, m.BuildNumber, string(status))
+	ev, err := d.Env.BuildEvent(d.App, int(m.BuildNumber), string(status))
 	return d.deliver(ctx, ev, err)
 }
 
@@ -126,7 +126,7 @@ func (d *Driver) Deploy(ctx context.Context, m BuildMetadata) error {
 		return err
 	}
 	if m.ReleaseCommand != "" {
-		if err := d.FinishRelease(ctx, m.BuildNumber, awsfake.TaskOutcome{}); err != nil {
+		if err := d.FinishRelease(ctx, int(m.BuildNumber), awsfake.TaskOutcome{}); err != nil {
 			return err
 		}
 	}

@@ -34,53 +34,19 @@ const (
 	ObserverID = "ext-observer"
 )
 
-// Process is one process type in a build's metadata.
-type Process struct {
-	Command string `json:"command"`
-	CPU     int    `json:"cpu,omitempty"`
-	Memory  int    `json:"memory,omitempty"`
-	Count   int    `json:"count,omitempty"`
-}
-
-// Schedule is one scheduled task in a build's metadata.
-type Schedule struct {
-	Name     string `json:"name"`
-	Schedule string `json:"schedule"`
-	Command  string `json:"command"`
-}
-
-// BuildMetadata is wharf-build.json as docs/conventions.md defines it.
-type BuildMetadata struct {
-	Version        int                `json:"version"`
-	App            string             `json:"app"`
-	BuildNumber    int                `json:"buildNumber"`
-	BuildID        string             `json:"buildId"`
-	Commit         string             `json:"commit"`
-	Image          string             `json:"image"`
-	ReleaseCommand string             `json:"releaseCommand,omitempty"`
-	Processes      map[string]Process `json:"processes"`
-	Schedules      []Schedule         `json:"schedules,omitempty"`
-}
-
-// Settings is the app settings parameter as docs/conventions.md defines it.
-type Settings struct {
-	Version          int      `json:"version"`
-	App              string   `json:"app"`
-	Prefix           string   `json:"prefix"`
-	ClusterArn       string   `json:"clusterArn"`
-	Subnets          []string `json:"subnets"`
-	SecurityGroups   []string `json:"securityGroups"`
-	AssignPublicIP   bool     `json:"assignPublicIp"`
-	LaunchType       string   `json:"launchType"`
-	TargetGroupArn   string   `json:"targetGroupArn,omitempty"`
-	ContainerPort    int      `json:"containerPort,omitempty"`
-	ExecutionRoleArn string   `json:"executionRoleArn"`
-	TaskRoleArn      string   `json:"taskRoleArn"`
-	EventsRoleArn    string   `json:"eventsRoleArn"`
-	LogGroup         string   `json:"logGroup"`
-	CodebuildProject string   `json:"codebuildProject"`
-	ConfigPrefix     string   `json:"configPrefix"`
-}
+// The documents the fake account holds are the control plane's own types:
+// the App construct and the build script are checked against them
+// (constructs/app contract tests).
+type (
+	// Process is one process type in a build's metadata.
+	Process = controlplane.Process
+	// Schedule is one scheduled task in a build's metadata.
+	Schedule = controlplane.Schedule
+	// BuildMetadata is wharf-build.json as docs/conventions.md defines it.
+	BuildMetadata = controlplane.BuildMetadata
+	// Settings is the app settings parameter as docs/conventions.md defines it.
+	Settings = controlplane.Settings
+)
 
 // TransientOnlyRetryer retries nothing but a response cut off by a closed
 // connection. Net/http can close a loopback connection while the body is
@@ -228,18 +194,18 @@ func (e *Env) AddApp(ctx context.Context, name string) (*App, error) {
 		Version:          1,
 		App:              name,
 		Prefix:           Prefix,
-		ClusterArn:       e.ClusterARN,
+		ClusterARN:       e.ClusterARN,
 		Subnets:          []string{"subnet-1", "subnet-2", "subnet-3"},
 		SecurityGroups:   []string{"sg-1"},
 		AssignPublicIP:   true,
 		LaunchType:       "FARGATE",
-		TargetGroupArn:   TargetARN,
+		TargetGroupARN:   TargetARN,
 		ContainerPort:    8080,
-		ExecutionRoleArn: fmt.Sprintf("arn:aws:iam::%s:role/%s-app-%s-execution", Account, Prefix, name),
-		TaskRoleArn:      fmt.Sprintf("arn:aws:iam::%s:role/%s-app-%s-task", Account, Prefix, name),
-		EventsRoleArn:    fmt.Sprintf("arn:aws:iam::%s:role/%s-app-%s-events", Account, Prefix, name),
+		ExecutionRoleARN: fmt.Sprintf("arn:aws:iam::%s:role/%s-app-%s-execution", Account, Prefix, name),
+		TaskRoleARN:      fmt.Sprintf("arn:aws:iam::%s:role/%s-app-%s-task", Account, Prefix, name),
+		EventsRoleARN:    fmt.Sprintf("arn:aws:iam::%s:role/%s-app-%s-events", Account, Prefix, name),
 		LogGroup:         fmt.Sprintf("/%s/apps/%s", Prefix, name),
-		CodebuildProject: Prefix + "-" + name,
+		CodeBuildProject: Prefix + "-" + name,
 		ConfigPrefix:     fmt.Sprintf("/%s/apps/%s/config/", Prefix, name),
 	}
 	body, err := json.Marshal(s)
@@ -252,7 +218,7 @@ func (e *Env) AddApp(ctx context.Context, name string) (*App, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("put settings of %s: %w", name, err)
 	}
-	e.Fake.PutProject(s.CodebuildProject)
+	e.Fake.PutProject(s.CodeBuildProject)
 	return &App{Name: name, Registration: reg, Settings: s, Bucket: fmt.Sprintf("%s-%s-artifacts", Prefix, name)}, nil
 }
 
@@ -276,7 +242,7 @@ func (a *App) Metadata(n int, release string, procs ...string) BuildMetadata {
 	m := BuildMetadata{
 		Version:        1,
 		App:            a.Name,
-		BuildNumber:    n,
+		BuildNumber:    int64(n),
 		BuildID:        a.BuildID(n),
 		Commit:         fmt.Sprintf("%08x", 0xc0ffee00+n),
 		Image:          fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s-%s@sha256:%064x", Account, Region, Prefix, a.Name, n),
@@ -286,7 +252,7 @@ func (a *App) Metadata(n int, release string, procs ...string) BuildMetadata {
 	for _, p := range procs {
 		proc := Process{Command: "bin/" + p}
 		if p == "web" {
-			proc.CPU, proc.Memory, proc.Count = 512, 1024, 2
+			proc.CPU, proc.Memory, proc.Count = 512, 1024, aws.Int32(2)
 		}
 		m.Processes[p] = proc
 	}
@@ -308,14 +274,14 @@ func (a *App) ArtifactLocation(n int) string {
 func (e *Env) FinishBuild(a *App, m BuildMetadata, status cbtypes.StatusType) error {
 	start := time.Now().Add(-3 * time.Minute)
 	b := awsfake.Build{
-		ID: m.BuildID, Number: int64(m.BuildNumber), Status: status,
+		ID: m.BuildID, Number: m.BuildNumber, Status: status,
 		SourceVersion: "main", ResolvedSourceVersion: m.Commit, Start: start,
 	}
 	if status != cbtypes.StatusTypeInProgress {
 		b.End = start.Add(2 * time.Minute)
 	}
 	if status == cbtypes.StatusTypeSucceeded {
-		b.ArtifactsLocation = a.ArtifactLocation(m.BuildNumber)
+		b.ArtifactsLocation = a.ArtifactLocation(int(m.BuildNumber))
 		body, err := json.Marshal(m)
 		if err != nil {
 			return fmt.Errorf("encode build metadata: %w", err)

@@ -186,7 +186,7 @@ func (w *World) buildInfo(b *build, complete bool) map[string]any {
 			"type":     "GITHUB",
 		},
 		"logs": map[string]any{
-			"group-name":  "/aws/codebuild/" + b.app.settings.CodebuildProject,
+			"group-name":  "/aws/codebuild/" + b.app.settings.CodeBuildProject,
 			"stream-name": b.id[strings.Index(b.id, ":")+1:],
 		},
 	}
@@ -217,7 +217,7 @@ func (w *World) emitBuildState(b *build) {
 	w.emit(Event{
 		Envelope: w.envelope("aws.codebuild", "CodeBuild Build State Change", a.id, a.region, []string{b.arn}, map[string]any{
 			"build-status":           b.status,
-			"project-name":           b.app.settings.CodebuildProject,
+			"project-name":           b.app.settings.CodeBuildProject,
 			"build-id":               b.arn,
 			"additional-information": w.buildInfo(b, complete),
 			"current-phase":          phase,
@@ -240,7 +240,7 @@ func (w *World) emitBuildPhase(b *build, phase string, since time.Time) {
 			"completed-phase-start":            since.Format(codebuildTime),
 			"completed-phase-end":              w.now.Format(codebuildTime),
 			"completed-phase-context":          "[]",
-			"project-name":                     b.app.settings.CodebuildProject,
+			"project-name":                     b.app.settings.CodeBuildProject,
 			"build-id":                         b.arn,
 			"additional-information":           w.buildInfo(b, false),
 			"version":                          "1",

@@ -488,7 +488,7 @@ func (o *oracle) runningBuilds(app *appWorld) map[int64]bool {
 func (o *oracle) deployedProblem(app *appWorld, target *build) string {
 	var problems []string
 	for _, p := range processNames(target.plan.Processes) {
-		s := app.acct.ecs.services[app.settings.ClusterArn+"/"+Prefix+"-"+app.name+"_"+p]
+		s := app.acct.ecs.services[app.settings.ClusterARN+"/"+Prefix+"-"+app.name+"_"+p]
 		if s == nil || s.status != "ACTIVE" {
 			problems = append(problems, "no ACTIVE service for "+p)
 			continue
@@ -502,7 +502,7 @@ func (o *oracle) deployedProblem(app *appWorld, target *build) string {
 		case app.configChanges > 0 && d.created.Before(app.lastConfigChange):
 			problems = append(problems, fmt.Sprintf("%s was deployed at %s, before the config change at %s", p, d.created.Format("15:04:05"), app.lastConfigChange.Format("15:04:05")))
 		}
-		if want := int32(max(target.plan.Processes[p].Count, 1)); s.desired != want {
+		if want := target.plan.Processes[p].DesiredCount(); s.desired != want {
 			problems = append(problems, fmt.Sprintf("%s desiredCount %d, want %d", p, s.desired, want))
 		}
 	}

@@ -16,55 +16,20 @@ const Prefix = "wharf"
 // lives in.
 const ControlPlaneAccount = "999999999999"
 
-// Settings is the app settings document of docs/conventions.md (the
-// fields mirror its JSON).
-type Settings struct {
-	Version          int      `json:"version"`
-	App              string   `json:"app"`
-	Prefix           string   `json:"prefix"`
-	ClusterArn       string   `json:"clusterArn"`
-	Subnets          []string `json:"subnets"`
-	SecurityGroups   []string `json:"securityGroups"`
-	AssignPublicIP   bool     `json:"assignPublicIp"`
-	LaunchType       string   `json:"launchType"`
-	TargetGroupArn   string   `json:"targetGroupArn"`
-	ContainerPort    int      `json:"containerPort"`
-	ExecutionRoleArn string   `json:"executionRoleArn"`
-	TaskRoleArn      string   `json:"taskRoleArn"`
-	EventsRoleArn    string   `json:"eventsRoleArn"`
-	LogGroup         string   `json:"logGroup"`
-	CodebuildProject string   `json:"codebuildProject"`
-	ConfigPrefix     string   `json:"configPrefix"`
-}
-
-// BuildMetadata is the wharf-build.json document of docs/conventions.md
-// (the fields mirror its JSON).
-type BuildMetadata struct {
-	Version        int                `json:"version"`
-	App            string             `json:"app"`
-	BuildNumber    int64              `json:"buildNumber"`
-	BuildID        string             `json:"buildId"`
-	Commit         string             `json:"commit"`
-	Image          string             `json:"image"`
-	ReleaseCommand string             `json:"releaseCommand,omitempty"`
-	Processes      map[string]Process `json:"processes"`
-	Schedules      []Schedule         `json:"schedules,omitempty"`
-}
-
-// Process is one process type in BuildMetadata.
-type Process struct {
-	Command string `json:"command"`
-	CPU     int    `json:"cpu,omitempty"`
-	Memory  int    `json:"memory,omitempty"`
-	Count   int    `json:"count,omitempty"`
-}
-
-// Schedule is one scheduled task in BuildMetadata.
-type Schedule struct {
-	Name     string `json:"name"`
-	Schedule string `json:"schedule"`
-	Command  string `json:"command"`
-}
+// The documents the simulated account holds are the control plane's own
+// types: the App construct and the build script are checked against them
+// (constructs/app contract tests), so the simulator writes exactly what a
+// real account holds.
+type (
+	// Settings is the app settings document of docs/conventions.md.
+	Settings = controlplane.Settings
+	// BuildMetadata is the wharf-build.json document of docs/conventions.md.
+	BuildMetadata = controlplane.BuildMetadata
+	// Process is one process type in BuildMetadata.
+	Process = controlplane.Process
+	// Schedule is one scheduled task in BuildMetadata.
+	Schedule = controlplane.Schedule
+)
 
 // Release behaviours of a build's release task.
 const (
@@ -180,18 +145,18 @@ func (w *World) AddApp(name, acct string) controlplane.AppRegistration {
 		Version:          1,
 		App:              name,
 		Prefix:           Prefix,
-		ClusterArn:       cluster,
+		ClusterARN:       cluster,
 		Subnets:          []string{"subnet-1", "subnet-2", "subnet-3"},
 		SecurityGroups:   []string{"sg-" + name},
 		AssignPublicIP:   true,
 		LaunchType:       "FARGATE",
-		TargetGroupArn:   fmt.Sprintf("arn:aws:elasticloadbalancing:%s:%s:targetgroup/%s-%s/%s", a.region, acct, Prefix, name, w.hexID(16)),
+		TargetGroupARN:   fmt.Sprintf("arn:aws:elasticloadbalancing:%s:%s:targetgroup/%s-%s/%s", a.region, acct, Prefix, name, w.hexID(16)),
 		ContainerPort:    8080,
-		ExecutionRoleArn: fmt.Sprintf("arn:aws:iam::%s:role/%s-app-%s-execution", acct, Prefix, name),
-		TaskRoleArn:      fmt.Sprintf("arn:aws:iam::%s:role/%s-app-%s-task", acct, Prefix, name),
-		EventsRoleArn:    fmt.Sprintf("arn:aws:iam::%s:role/%s-app-%s-events", acct, Prefix, name),
+		ExecutionRoleARN: fmt.Sprintf("arn:aws:iam::%s:role/%s-app-%s-execution", acct, Prefix, name),
+		TaskRoleARN:      fmt.Sprintf("arn:aws:iam::%s:role/%s-app-%s-task", acct, Prefix, name),
+		EventsRoleARN:    fmt.Sprintf("arn:aws:iam::%s:role/%s-app-%s-events", acct, Prefix, name),
 		LogGroup:         fmt.Sprintf("/%s/apps/%s", Prefix, name),
-		CodebuildProject: fmt.Sprintf("%s-%s", Prefix, name),
+		CodeBuildProject: fmt.Sprintf("%s-%s", Prefix, name),
 		ConfigPrefix:     fmt.Sprintf("/%s/apps/%s/config/", Prefix, name),
 	}
 	doc, _ := json.Marshal(app.settings)

@@ -104,7 +104,7 @@ func (n *naive) Handle(ctx context.Context, ev events.CloudWatchEvent) error {
 		if err != nil {
 			return err
 		}
-		if _, err := cl.ECS.RunTask(ctx, &ecs.RunTaskInput{Cluster: &s.ClusterArn, TaskDefinition: td.TaskDefinition.TaskDefinitionArn, NetworkConfiguration: net}); err != nil {
+		if _, err := cl.ECS.RunTask(ctx, &ecs.RunTaskInput{Cluster: &s.ClusterARN, TaskDefinition: td.TaskDefinition.TaskDefinitionArn, NetworkConfiguration: net}); err != nil {
 			return err
 		}
 	}
@@ -123,12 +123,12 @@ func (n *naive) Handle(ctx context.Context, ev events.CloudWatchEvent) error {
 		if err != nil {
 			return err
 		}
-		count := int32(max(m.Processes[proc].Count, 1))
-		_, err = cl.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: &s.ClusterArn, Service: &family, TaskDefinition: td.TaskDefinition.TaskDefinitionArn, DesiredCount: &count})
+		count := m.Processes[proc].DesiredCount()
+		_, err = cl.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: &s.ClusterARN, Service: &family, TaskDefinition: td.TaskDefinition.TaskDefinitionArn, DesiredCount: &count})
 		var nf *ecstypes.ServiceNotFoundException
 		if errors.As(err, &nf) {
 			_, err = cl.ECS.CreateService(ctx, &ecs.CreateServiceInput{
-				Cluster: &s.ClusterArn, ServiceName: &family, TaskDefinition: td.TaskDefinition.TaskDefinitionArn,
+				Cluster: &s.ClusterARN, ServiceName: &family, TaskDefinition: td.TaskDefinition.TaskDefinitionArn,
 				DesiredCount: &count, NetworkConfiguration: net, LaunchType: ecstypes.LaunchTypeFargate,
 				DeploymentConfiguration: &ecstypes.DeploymentConfiguration{DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true}},
 			})
@@ -142,7 +142,7 @@ func (n *naive) Handle(ctx context.Context, ev events.CloudWatchEvent) error {
 		if _, ok := m.Processes[proc]; ok {
 			continue
 		}
-		_, err := cl.ECS.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: &s.ClusterArn, Service: ptr(fmt.Sprintf("%s-%s_%s", Prefix, name, proc)), Force: ptr(true)})
+		_, err := cl.ECS.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: &s.ClusterARN, Service: ptr(fmt.Sprintf("%s-%s_%s", Prefix, name, proc)), Force: ptr(true)})
 		var nf *ecstypes.ServiceNotFoundException
 		var na *ecstypes.ServiceNotActiveException
 		if err != nil && !errors.As(err, &nf) && !errors.As(err, &na) {

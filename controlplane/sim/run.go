@@ -494,7 +494,7 @@ func (w *World) randomPlan() BuildPlan {
 	p := BuildPlan{
 		Duration:  w.between(2*time.Minute, 8*time.Minute),
 		Status:    "SUCCEEDED",
-		Processes: map[string]Process{"web": {Command: "bin/web", Count: 1 + w.rng.IntN(2)}},
+		Processes: map[string]Process{"web": {Command: "bin/web", Count: ptr(int32(1 + w.rng.IntN(2)))}},
 		Release:   ReleaseOK,
 	}
 	switch r := w.rng.Float64(); {

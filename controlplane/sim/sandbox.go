@@ -14,7 +14,7 @@ import (
 func SandboxScenario(w *World) {
 	w.AddApp("api", "111122223333")
 	w.AddApp("shop", "111122223333")
-	web2 := map[string]Process{"web": {Command: "bin/web", Count: 2}, "worker": {Command: "bin/worker"}}
+	web2 := map[string]Process{"web": {Command: "bin/web", Count: ptr(int32(2))}, "worker": {Command: "bin/worker"}}
 	at := func(d time.Duration, f func()) { w.at(Epoch.Add(d), "sandbox", f) }
 	at(0, func() {
 		w.PutConfig("api", "DATABASE_URL")
@@ -44,12 +44,12 @@ func SandboxScenario(w *World) {
 	})
 	// shop #3: tasks crash on start; the circuit breaker rolls back to #1.
 	at(55*time.Minute, func() {
-		w.StartBuild("shop", BuildPlan{Duration: 3 * time.Minute, Status: "SUCCEEDED", Processes: map[string]Process{"web": {Command: "bin/web", Count: 2}}, Broken: true})
+		w.StartBuild("shop", BuildPlan{Duration: 3 * time.Minute, Status: "SUCCEEDED", Processes: map[string]Process{"web": {Command: "bin/web", Count: ptr(int32(2))}}, Broken: true})
 	})
 	// api #5 drops the worker and adds a clock process.
 	at(70*time.Minute, func() {
 		w.StartBuild("api", BuildPlan{Duration: 4 * time.Minute, Status: "SUCCEEDED",
-			Processes:      map[string]Process{"web": {Command: "bin/web", Count: 2}, "clock": {Command: "bin/clock"}},
+			Processes:      map[string]Process{"web": {Command: "bin/web", Count: ptr(int32(2))}, "clock": {Command: "bin/clock"}},
 			ReleaseCommand: "bin/migrate", Release: ReleaseOK})
 	})
 }

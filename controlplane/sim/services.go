@@ -32,7 +32,7 @@ import (
 func (w *World) StartBuild(appName string, plan BuildPlan) int64 {
 	app := w.apps[appName]
 	a := app.acct
-	project := app.settings.CodebuildProject
+	project := app.settings.CodeBuildProject
 	a.projects[project]++
 	n := a.projects[project]
 	uuid := w.uuid()
@@ -119,7 +119,7 @@ func (c *CodeBuildClient) BatchGetBuilds(_ context.Context, in *codebuild.BatchG
 			if i := strings.Index(ref, ":build/"); i >= 0 {
 				id = ref[i+len(":build/"):]
 			}
-			if c.c.app != nil && !strings.HasPrefix(id, c.c.app.settings.CodebuildProject+":") {
+			if c.c.app != nil && !strings.HasPrefix(id, c.c.app.settings.CodeBuildProject+":") {
 				return nil, "", w.apiError("CodeBuild", "BatchGetBuilds", 400, generic("AccessDeniedException", "not authorized to read builds of "+id, smithy.FaultClient))
 			}
 			b, ok := c.c.acct.builds[id]
@@ -154,12 +154,12 @@ func (c *CodeBuildClient) ListBuildsForProject(_ context.Context, in *codebuild.
 		if in.SortOrder != "" && in.NextToken != nil {
 			return nil, "", w.apiError("CodeBuild", op, 400, &cbtypes.InvalidInputException{Message: ptr("Sort order can't be specified when passing a nextToken")})
 		}
-		if c.c.app != nil && project != c.c.app.settings.CodebuildProject {
+		if c.c.app != nil && project != c.c.app.settings.CodeBuildProject {
 			return nil, "", w.apiError("CodeBuild", op, 400, generic("AccessDeniedException", "not authorized to list builds of project "+project, smithy.FaultClient))
 		}
 		var owner *appWorld
 		for _, name := range w.appNames() {
-			if a := w.apps[name]; a.acct == c.c.acct && a.settings.CodebuildProject == project {
+			if a := w.apps[name]; a.acct == c.c.acct && a.settings.CodeBuildProject == project {
 				owner = a
 			}
 		}
@@ -198,7 +198,7 @@ func (b *build) describe() cbtypes.Build {
 		BuildStatus:           cbtypes.StatusType(b.status),
 		BuildComplete:         b.status != "IN_PROGRESS",
 		CurrentPhase:          ptr(b.phase),
-		ProjectName:           ptr(b.app.settings.CodebuildProject),
+		ProjectName:           ptr(b.app.settings.CodeBuildProject),
 		StartTime:             ptr(b.start),
 		SourceVersion:         ptr("refs/heads/main"),
 		ResolvedSourceVersion: ptr(b.commit),
@@ -222,7 +222,7 @@ func (c *S3Client) GetObject(_ context.Context, in *s3.GetObjectInput, _ ...func
 	bucket, key := deref(in.Bucket), deref(in.Key)
 	return call(c.c, "S3", "GetObject", false, bucket+"/"+key, func() (*s3.GetObjectOutput, string, error) {
 		w := c.c.w
-		if c.c.app != nil && !strings.HasPrefix(key, c.c.app.settings.CodebuildProject+"/") {
+		if c.c.app != nil && !strings.HasPrefix(key, c.c.app.settings.CodeBuildProject+"/") {
 			return nil, "", w.apiError("S3", "GetObject", 403, generic("AccessDenied", "Access Denied", smithy.FaultClient))
 		}
 		if !strings.HasPrefix(bucket, Prefix+"-artifacts-"+c.c.acct.id) {

@@ -176,7 +176,7 @@ func TestRunTaskIdempotentAndLifecycle(t *testing.T) {
 		statuses = append(statuses, d.LastStatus)
 		versions = append(versions, d.Version)
 	})
-	in := &ecs.RunTaskInput{Cluster: ptr(s.ClusterArn), TaskDefinition: ptr(td), StartedBy: ptr("wharf-release-1"), ClientToken: ptr("tok-1"), NetworkConfiguration: netCfg(s), LaunchType: ecstypes.LaunchTypeFargate}
+	in := &ecs.RunTaskInput{Cluster: ptr(s.ClusterARN), TaskDefinition: ptr(td), StartedBy: ptr("wharf-release-1"), ClientToken: ptr("tok-1"), NetworkConfiguration: netCfg(s), LaunchType: ecstypes.LaunchTypeFargate}
 	a, err := cl.ECS.RunTask(ctx, in)
 	if err != nil || len(a.Tasks) != 1 || len(a.Failures) != 0 {
 		t.Fatalf("RunTask: %v %+v", err, a)
@@ -192,7 +192,7 @@ func TestRunTaskIdempotentAndLifecycle(t *testing.T) {
 		t.Errorf("token reuse with other parameters: got %v, want ConflictException", err)
 	}
 	w.RunFor(10 * time.Minute)
-	d, err := cl.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: ptr(s.ClusterArn), Tasks: []string{*a.Tasks[0].TaskArn}})
+	d, err := cl.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: ptr(s.ClusterARN), Tasks: []string{*a.Tasks[0].TaskArn}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +217,7 @@ func TestRunTaskIdempotentAndLifecycle(t *testing.T) {
 		t.Errorf("capacity fault: %v %+v", err, f)
 	}
 	w.RunFor(2 * time.Hour)
-	d, _ = cl.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: ptr(s.ClusterArn), Tasks: []string{*a.Tasks[0].TaskArn}})
+	d, _ = cl.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: ptr(s.ClusterARN), Tasks: []string{*a.Tasks[0].TaskArn}})
 	if len(d.Failures) != 1 || *d.Failures[0].Reason != "MISSING" {
 		t.Errorf("a task stopped two hours ago should be MISSING, got %+v", d)
 	}
@@ -245,13 +245,13 @@ func TestCircuitBreakerRollback(t *testing.T) {
 		}
 	})
 	cb := &ecstypes.DeploymentConfiguration{DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true}}
-	lb := []ecstypes.LoadBalancer{{TargetGroupArn: ptr(s.TargetGroupArn), ContainerName: ptr("app"), ContainerPort: ptr(int32(8080))}}
-	if _, err := cl.ECS.CreateService(ctx, &ecs.CreateServiceInput{Cluster: ptr(s.ClusterArn), ServiceName: ptr("wharf-api_web"), TaskDefinition: ptr(good),
+	lb := []ecstypes.LoadBalancer{{TargetGroupArn: ptr(s.TargetGroupARN), ContainerName: ptr("app"), ContainerPort: ptr(int32(8080))}}
+	if _, err := cl.ECS.CreateService(ctx, &ecs.CreateServiceInput{Cluster: ptr(s.ClusterARN), ServiceName: ptr("wharf-api_web"), TaskDefinition: ptr(good),
 		DesiredCount: ptr(int32(2)), NetworkConfiguration: netCfg(s), DeploymentConfiguration: cb, LoadBalancers: lb}); err != nil {
 		t.Fatal(err)
 	}
 	w.RunFor(5 * time.Minute)
-	if _, err := cl.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: ptr(s.ClusterArn), Service: ptr("wharf-api_web"), TaskDefinition: ptr(bad)}); err != nil {
+	if _, err := cl.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: ptr(s.ClusterARN), Service: ptr("wharf-api_web"), TaskDefinition: ptr(bad)}); err != nil {
 		t.Fatal(err)
 	}
 	w.RunFor(15 * time.Minute)
@@ -262,7 +262,7 @@ func TestCircuitBreakerRollback(t *testing.T) {
 			t.Errorf("missing %q in:\n%s", want, joined)
 		}
 	}
-	out, err := cl.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: ptr(s.ClusterArn), Services: []string{"wharf-api_web", "wharf-api_gone"}})
+	out, err := cl.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: ptr(s.ClusterARN), Services: []string{"wharf-api_web", "wharf-api_gone"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,24 +276,24 @@ func TestCircuitBreakerRollback(t *testing.T) {
 	// Deleting needs force while scaled up; then DRAINING → INACTIVE, and
 	// an update of an inactive service is ServiceNotActiveException.
 	var inv *ecstypes.InvalidParameterException
-	if _, err := cl.ECS.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: ptr(s.ClusterArn), Service: ptr("wharf-api_web")}); !errors.As(err, &inv) {
+	if _, err := cl.ECS.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: ptr(s.ClusterARN), Service: ptr("wharf-api_web")}); !errors.As(err, &inv) {
 		t.Errorf("DeleteService without force: %v", err)
 	}
-	if _, err := cl.ECS.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: ptr(s.ClusterArn), Service: ptr("wharf-api_web"), Force: ptr(true)}); err != nil {
+	if _, err := cl.ECS.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: ptr(s.ClusterARN), Service: ptr("wharf-api_web"), Force: ptr(true)}); err != nil {
 		t.Fatal(err)
 	}
 	w.RunFor(2 * time.Minute)
 	var na *ecstypes.ServiceNotActiveException
-	if _, err := cl.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: ptr(s.ClusterArn), Service: ptr("wharf-api_web"), ForceNewDeployment: true}); !errors.As(err, &na) {
+	if _, err := cl.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: ptr(s.ClusterARN), Service: ptr("wharf-api_web"), ForceNewDeployment: true}); !errors.As(err, &na) {
 		t.Errorf("update of a deleted service: %v", err)
 	}
 	var nf *ecstypes.ServiceNotFoundException
-	if _, err := cl.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: ptr(s.ClusterArn), Service: ptr("wharf-api_nope")}); !errors.As(err, &nf) {
+	if _, err := cl.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: ptr(s.ClusterARN), Service: ptr("wharf-api_nope")}); !errors.As(err, &nf) {
 		t.Errorf("update of an unknown service: %v", err)
 	}
 	// Another app's resources are out of reach of this app's role.
 	var denied *ecstypes.AccessDeniedException
-	if _, err := cl.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: ptr(s.ClusterArn), Service: ptr("wharf-shop_web")}); !errors.As(err, &denied) && !errors.As(err, &nf) {
+	if _, err := cl.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: ptr(s.ClusterARN), Service: ptr("wharf-shop_web")}); !errors.As(err, &denied) && !errors.As(err, &nf) {
 		t.Errorf("cross-app update: %v", err)
 	}
 }
@@ -305,7 +305,7 @@ func TestErrorsLookLikeTheSDK(t *testing.T) {
 	ctx := context.Background()
 	w.faultsOn = true
 	w.Faults = FaultConfig{Throttle: 1}
-	_, err := cl.ECS.ListServices(ctx, &ecs.ListServicesInput{Cluster: ptr(s.ClusterArn)})
+	_, err := cl.ECS.ListServices(ctx, &ecs.ListServicesInput{Cluster: ptr(s.ClusterARN)})
 	var ae smithy.APIError
 	if !errors.As(err, &ae) || ae.ErrorCode() != "ThrottlingException" {
 		t.Errorf("throttle: %v", err)

@@ -197,6 +197,24 @@ func getDatabase(ctx context.Context, conn *pgx.Conn, name string) (dbState, err
 	return s, nil
 }
 
+// lockedAdminConn refuses the admin user's name as an app database, then
+// connects to the maintenance database with an IAM token and takes the
+// manager's lock; the caller closes the connection.
+func (m *Manager) lockedAdminConn(ctx context.Context, name string) (*pgx.Conn, error) {
+	if name == m.cfg.AdminUser {
+		return nil, fieldErr("database", RuleReserved, "%q is the cluster's admin user", name)
+	}
+	conn, err := m.connectIAM(ctx, m.cfg.MaintenanceDatabase)
+	if err != nil {
+		return nil, err
+	}
+	if err := lock(ctx, conn); err != nil {
+		closeConn(conn)
+		return nil, err
+	}
+	return conn, nil
+}
+
 // CreateDatabase makes sure the login role name (a member of rds_iam) and
 // the database name owned by it exist, with CONNECT revoked from PUBLIC and
 // granted to the role. Steps already in place are skipped, so a repeat
@@ -204,17 +222,11 @@ func getDatabase(ctx context.Context, conn *pgx.Conn, name string) (dbState, err
 // the manager made is refused rather than taken over.
 func (m *Manager) CreateDatabase(ctx context.Context, name string) (Response, error) {
 	resp := Response{OK: true, Action: ActionCreateDatabase, Database: name, Role: name}
-	if name == m.cfg.AdminUser {
-		return resp, fieldErr("database", RuleReserved, "%q is the cluster's admin user", name)
-	}
-	conn, err := m.connectIAM(ctx, m.cfg.MaintenanceDatabase)
+	conn, err := m.lockedAdminConn(ctx, name)
 	if err != nil {
 		return resp, err
 	}
 	defer closeConn(conn)
-	if err := lock(ctx, conn); err != nil {
-		return resp, err
-	}
 	q := quote(name)
 
 	// Refuse foreign objects before changing anything.
@@ -313,17 +325,11 @@ func (m *Manager) CreateDatabase(ctx context.Context, name string) (Response, er
 // already gone is skipped, so a repeat succeeds and changes nothing.
 func (m *Manager) DestroyDatabase(ctx context.Context, name string) (Response, error) {
 	resp := Response{OK: true, Action: ActionDestroyDatabase, Database: name, Role: name}
-	if name == m.cfg.AdminUser {
-		return resp, fieldErr("database", RuleReserved, "%q is the cluster's admin user", name)
-	}
-	conn, err := m.connectIAM(ctx, m.cfg.MaintenanceDatabase)
+	conn, err := m.lockedAdminConn(ctx, name)
 	if err != nil {
 		return resp, err
 	}
 	defer closeConn(conn)
-	if err := lock(ctx, conn); err != nil {
-		return resp, err
-	}
 	q := quote(name)
 
 	db, err := getDatabase(ctx, conn, name)

@@ -716,6 +716,17 @@ func (c *twECS) ListTasks(_ context.Context, in *ecs.ListTasksInput, _ ...func(*
 	if err := w.record("ListTasks", in); err != nil {
 		return nil, err
 	}
+	// ECS API reference, ListTasks, startedBy: "When you specify startedBy
+	// as the filter, it must be the only filter that you use." The service
+	// answers InvalidParameterException "cannot specify startedBy with
+	// other arguments" (aws/aws-sdk-go-v2#1893). desiredStatus is a filter
+	// too ("The task desired status to use when filtering the ListTasks
+	// results"), so it is refused with startedBy: stricter than AWS where
+	// the reference is unclear.
+	if in.StartedBy != nil && (in.Family != nil || in.ServiceName != nil || in.ContainerInstance != nil ||
+		in.LaunchType != "" || in.DesiredStatus != "") {
+		return nil, &ecstypes.InvalidParameterException{Message: aws.String("cannot specify startedBy with other arguments")}
+	}
 	out := &ecs.ListTasksOutput{}
 	for _, arn := range sortedKeys(w.tasks) {
 		t := w.tasks[arn]

@@ -1021,3 +1021,41 @@ func TestFailedFirstDeploysLeaveOneBuild(t *testing.T) {
 		t.Fatalf("state = deployed %+v services %v", st.Deployed, st.Services)
 	}
 }
+
+// Defect 3 of issue 8: the release task of a build is looked up with a
+// ListTasks that ECS accepts. The fake refuses startedBy combined with any
+// other filter, as ECS does ("When you specify startedBy as the filter, it
+// must be the only filter that you use"), so a lookup that sends
+// family + startedBy + desiredStatus fails before RunTask. The crash after
+// RunTask, with the task stopped before the retry, checks that the lookup
+// still finds a task ECS lists only as STOPPED, so it is not started again.
+func TestReleaseTaskLookupIsOneECSAccepts(t *testing.T) {
+	armed := false
+	h := newHarness(t, &crashStore{MemoryStore: NewMemoryStore(), armed: &armed}, nil)
+	h.w.finishBuild("api", 1, cbtypes.StatusTypeSucceeded, twMeta("api", 1, "bin/migrate", "web"))
+	ev := h.ev.build("api", 1, "SUCCEEDED")
+	h.w.after["RunTask"] = func() { armed = true }
+	if err := h.cp.Handle(context.Background(), ev); err == nil {
+		t.Fatalf("the crash was not reported")
+	}
+	h.w.after = map[string]func(){}
+	task := h.releaseTask()
+	h.w.stopTask(aws.ToString(task.TaskArn), ecstypes.TaskStopCodeEssentialContainerExited, aws.Int32(0), "Essential container in task exited")
+	h.handle(ev) // EventBridge's retry
+	if n := len(h.w.Calls("RunTask")); n != 1 {
+		t.Fatalf("RunTask called %d times; the stopped release task was not found", n)
+	}
+	for _, c := range h.w.Calls("ListTasks") {
+		in := c.Input.(*ecs.ListTasksInput)
+		if in.StartedBy != nil && (in.Family != nil || in.DesiredStatus != "" || in.ServiceName != nil) {
+			t.Errorf("ListTasks combines startedBy with another filter: %+v", in)
+		}
+	}
+	h.wantPhase(PhaseDeploying, 1, "")
+	h.w.completeRollouts()
+	h.handle(h.ev.deployment("api", "web", "SERVICE_DEPLOYMENT_COMPLETED"))
+	h.wantPhase(PhaseDeployed, 1, "")
+	if rec, _ := h.store.History(context.Background(), twAccount, "api", 1); len(rec) != 1 || rec[0].ReleaseTask != aws.ToString(task.TaskArn) {
+		t.Fatalf("history = %+v", rec)
+	}
+}

@@ -69,7 +69,13 @@ type twWorld struct {
 	rules    map[string]*ebtypes.Rule
 	targets  map[string][]ebtypes.Target
 	seq      int
-	noStop   bool // the ECS fake does not implement StopTask
+	// staleReads > 0: the next DescribeServices of a service updated since
+	// (up to staleReads of them) still show it as it was before its last
+	// UpdateService. The ECS API reference: the result of a command "might
+	// not be immediately visible to all subsequent commands you run".
+	staleReads int
+	stale      map[string]*ecstypes.Service
+	noStop     bool // the ECS fake does not implement StopTask
 	// stopIgnored: StopTask leaves the task running (a hung task).
 	stopIgnored bool
 }
@@ -800,6 +806,14 @@ func (c *twECS) UpdateService(_ context.Context, in *ecs.UpdateServiceInput, _ .
 	if aws.ToString(s.Status) != "ACTIVE" {
 		return nil, &ecstypes.ServiceNotActiveException{Message: aws.String("Service was not ACTIVE.")}
 	}
+	if w.staleReads > 0 {
+		if w.stale == nil {
+			w.stale = map[string]*ecstypes.Service{}
+		}
+		cp := *s
+		cp.Deployments = append([]ecstypes.Deployment(nil), s.Deployments...)
+		w.stale[name] = &cp
+	}
 	if in.DesiredCount != nil {
 		s.DesiredCount = *in.DesiredCount
 	}
@@ -845,6 +859,13 @@ func (c *twECS) DescribeServices(_ context.Context, in *ecs.DescribeServicesInpu
 	}
 	out := &ecs.DescribeServicesOutput{}
 	for _, n := range in.Services {
+		if st := w.stale[svcName(n)]; st != nil && w.staleReads > 0 {
+			w.staleReads--
+			cp := *st
+			cp.Deployments = append([]ecstypes.Deployment(nil), st.Deployments...)
+			out.Services = append(out.Services, cp)
+			continue
+		}
 		if s := w.services[svcName(n)]; s != nil {
 			cp := *s
 			cp.Deployments = append([]ecstypes.Deployment(nil), s.Deployments...)

@@ -1059,3 +1059,51 @@ func TestReleaseTaskLookupIsOneECSAccepts(t *testing.T) {
 		t.Fatalf("history = %+v", rec)
 	}
 }
+
+// Defect 4 of issue 8: a DescribeServices right after UpdateService may
+// still show the previous deployment as PRIMARY (ECS is eventually
+// consistent). That is "not visible yet", not a circuit-breaker rollback:
+// the deploy goes on and completes, and no service is put back on the
+// previous build. A real rollback (the circuit breaker's new deployment
+// replaced ours, even once ours is gone from the list) is still one.
+func TestStaleReadAfterUpdateIsNotARollback(t *testing.T) {
+	t.Run("stale read", func(t *testing.T) {
+		h := newHarness(t, nil, nil)
+		h.deployBuild(1, twMeta("api", 1, "", "web"))
+		before := h.w.serviceTaskDef("wharf-api_web")
+		h.w.staleReads = 2
+		h.w.resetCalls()
+		h.w.finishBuild("api", 2, cbtypes.StatusTypeSucceeded, twMeta("api", 2, "", "web"))
+		h.handle(h.ev.build("api", 2, "SUCCEEDED"))
+		h.wantPhase(PhaseDeploying, 2, "")
+		h.handle(h.ev.deployment("api", "web", "SERVICE_DEPLOYMENT_IN_PROGRESS"))
+		h.wantPhase(PhaseDeploying, 2, "")
+		if h.w.staleReads != 0 {
+			t.Fatalf("the stale reads were not served (%d left)", h.w.staleReads)
+		}
+		ups := h.w.Calls("UpdateService")
+		if len(ups) != 1 {
+			t.Fatalf("UpdateService called %d times, want 1 (no rollback)", len(ups))
+		}
+		h.w.completeRollouts()
+		h.handle(h.ev.deployment("api", "web", "SERVICE_DEPLOYMENT_COMPLETED"))
+		h.wantPhase(PhaseDeployed, 2, "")
+		if got := h.w.serviceTaskDef("wharf-api_web"); got == before {
+			t.Fatalf("web is back on build 1's %s", got)
+		}
+	})
+	t.Run("rollback whose failed deployment is gone", func(t *testing.T) {
+		h := newHarness(t, nil, nil)
+		h.deployBuild(1, twMeta("api", 1, "", "web"))
+		before := h.w.serviceTaskDef("wharf-api_web")
+		h.w.finishBuild("api", 2, cbtypes.StatusTypeSucceeded, twMeta("api", 2, "", "web"))
+		h.handle(h.ev.build("api", 2, "SUCCEEDED"))
+		h.w.failRollout("wharf-api_web", true)
+		h.w.completeRollouts() // the rollback completes; build 2's deployment is dropped
+		h.handle(h.ev.deployment("api", "web", "SERVICE_DEPLOYMENT_FAILED"))
+		h.wantPhase(PhaseFailed, 2, ReasonDeploymentRolledBack)
+		if got := h.w.serviceTaskDef("wharf-api_web"); got != before {
+			t.Fatalf("web runs %s, want build 1's %s", got, before)
+		}
+	})
+}

@@ -523,20 +523,22 @@ func (r *run) createService(ctx context.Context, set *Settings, op *Operation, p
 		in.HealthCheckGracePeriodSeconds = aws.Int32(30)
 	}
 	r.awsTouched = true
-	if _, err := r.cl.ECS.CreateService(ctx, in); err != nil {
+	out, err := r.cl.ECS.CreateService(ctx, in)
+	if err != nil {
 		switch apiCode(err) {
 		case "InvalidParameterException", "ClientException", "PlatformUnknownException", "PlatformTaskDefinitionIncompatibilityException":
 			return permanent(ReasonServiceRejected, "create service %s: %v", name, err)
 		}
 		return fmt.Errorf("ecs CreateService %s: %w", name, err)
 	}
+	op.recordDeployment(proc, out.Service, nil)
 	r.log.Info("service created", "build", op.Build, "service", name, "task_definition", op.TaskDefs[proc])
 	return nil
 }
 
 // updateService points a service at the operation's task definition; a
 // service that vanished meanwhile is created.
-func (r *run) updateService(ctx context.Context, set *Settings, op *Operation, proc string) error {
+func (r *run) updateService(ctx context.Context, set *Settings, op *Operation, proc string, before *ecstypes.Service) error {
 	name := FamilyName(r.c.reg.Prefix, r.reg.Name, proc)
 	in := &ecs.UpdateServiceInput{
 		Cluster: aws.String(set.ClusterARN), Service: aws.String(name),
@@ -547,7 +549,8 @@ func (r *run) updateService(ctx context.Context, set *Settings, op *Operation, p
 	// or rolled-back deploy may have left another count behind.
 	in.DesiredCount = aws.Int32(op.Metadata.Processes[proc].DesiredCount())
 	r.awsTouched = true
-	if _, err := r.cl.ECS.UpdateService(ctx, in); err != nil {
+	out, err := r.cl.ECS.UpdateService(ctx, in)
+	if err != nil {
 		switch apiCode(err) {
 		case "ServiceNotFoundException", "ServiceNotActiveException":
 			return r.createService(ctx, set, op, proc)
@@ -556,6 +559,7 @@ func (r *run) updateService(ctx context.Context, set *Settings, op *Operation, p
 		}
 		return fmt.Errorf("ecs UpdateService %s: %w", name, err)
 	}
+	op.recordDeployment(proc, out.Service, before)
 	r.log.Info("service updated", "build", op.Build, "service", name, "task_definition", op.TaskDefs[proc])
 	return nil
 }

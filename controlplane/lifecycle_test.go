@@ -441,8 +441,9 @@ func TestRedeployUpdatesRemovesAndScales(t *testing.T) {
 				t.Errorf("web desired count = %v, want 3", in.DesiredCount)
 			}
 		case "wharf-api_worker":
-			if aws.ToInt32(in.DesiredCount) != 1 {
-				t.Errorf("worker desired count = %v, want the declared 1", in.DesiredCount)
+			// The count did not change: only what differs is sent.
+			if in.DesiredCount != nil && aws.ToInt32(in.DesiredCount) != 1 {
+				t.Errorf("worker desired count = %v, want the declared 1 or none", in.DesiredCount)
 			}
 		}
 	}
@@ -960,6 +961,10 @@ func TestDeclaredCountIsRestoredAfterRollback(t *testing.T) {
 	h.handle(h.ev.deployment("api", "web", "SERVICE_DEPLOYMENT_FAILED"))
 	h.wantPhase(PhaseFailed, 2, ReasonDeploymentRolledBack)
 	h.w.completeRollouts()
+	// Scaled by hand meanwhile: the declared count is the only source.
+	h.w.mu.Lock()
+	h.w.services["wharf-api_web"].DesiredCount = 5
+	h.w.mu.Unlock()
 	h.w.resetCalls()
 	h.deployBuild(3, twMeta("api", 3, "", "web"))
 	ups := h.w.Calls("UpdateService")
@@ -1186,4 +1191,42 @@ func TestSettingsChangeReachesServicesAndSchedules(t *testing.T) {
 	if n := len(h.w.Calls(writeOps...)); n != 0 {
 		t.Fatalf("an unchanged setting made %d write calls: %v", n, h.w.Calls(writeOps...))
 	}
+}
+
+// A launch type cannot change in place (UpdateService has no launchType
+// and the reference lists no launch type to launch type transition): the
+// service is deleted, and created again with the new one once ECS lets
+// the name go.
+func TestLaunchTypeChangeRecreatesTheService(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	h.deployBuild(1, twMeta("api", 1, "", "web"))
+	h.w.resetCalls()
+	h.w.putSettings("api", func(s *Settings) { s.LaunchType = "EC2" })
+	h.handle(h.ev.settings("api"))
+	if dels := h.w.Calls("DeleteService"); len(dels) != 1 {
+		t.Fatalf("DeleteService calls = %d, want 1", len(dels))
+	}
+	if n := len(h.w.Calls("UpdateService", "CreateService")); n != 0 {
+		t.Fatalf("%d service calls before the old service is gone", n)
+	}
+	h.wantPhase(PhaseDeploying, 1, "")
+	h.w.mu.Lock()
+	h.w.services["wharf-api_web"].Status = aws.String("DRAINING")
+	h.w.mu.Unlock()
+	h.handle(h.ev.deployment("api", "web", "SERVICE_DEPLOYMENT_IN_PROGRESS"))
+	if n := len(h.w.Calls("CreateService")); n != 0 {
+		t.Fatalf("created while the old service drains")
+	}
+	h.w.mu.Lock()
+	h.w.services["wharf-api_web"].Status = aws.String("INACTIVE")
+	h.w.mu.Unlock()
+	h.clock.Advance(DefaultStuckAfter) // no event says the name is free: the sweep looks
+	h.handle(h.ev.sweep())
+	cs := h.w.Calls("CreateService")
+	if len(cs) != 1 || cs[0].Input.(*ecs.CreateServiceInput).LaunchType != ecstypes.LaunchTypeEc2 {
+		t.Fatalf("CreateService = %+v, want one with launch type EC2", cs)
+	}
+	h.w.completeRollouts()
+	h.handle(h.ev.deployment("api", "web", "SERVICE_DEPLOYMENT_COMPLETED"))
+	h.wantPhase(PhaseDeployed, 1, "")
 }

@@ -23,11 +23,15 @@ import (
 
 // StatusParameterName is /<prefix>/apps/<app>/status, the app's status
 // document (docs/conventions.md).
-func StatusParameterName(prefix, name string) string { return "/" + prefix + "/apps/" + name + "/status" }
+func StatusParameterName(prefix, name string) string {
+	return "/" + prefix + "/apps/" + name + "/status"
+}
 
 // ActivityLogGroupName is /<prefix>/apps/<app>/activity, the app's deploy
 // activity log (docs/conventions.md).
-func ActivityLogGroupName(prefix, name string) string { return "/" + prefix + "/apps/" + name + "/activity" }
+func ActivityLogGroupName(prefix, name string) string {
+	return "/" + prefix + "/apps/" + name + "/activity"
+}
 
 // FromConfig builds the descriptor of a validated config (defaults
 // applied). The first OIDC client ID is the CLI's (device grant), the

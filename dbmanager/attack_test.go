@@ -107,6 +107,19 @@ func TestAttackPlantedLedgerTrigger(t *testing.T) {
 	)
 	resp := m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionRunSQL, Database: attacker, ID: "harmless-1", SQL: "SELECT 1"})
 	assertGainedNothing(t, attacker, before, resp)
+	// The manager refuses the ledger it did not make, naming it.
+	wantErr(t, resp, "database", dbmanager.RuleConflict)
+	if !strings.Contains(resp.Error.Message, "schema wharf_manager") {
+		t.Errorf("refusal does not name the planted schema: %s", resp.Error.Message)
+	}
+	// Once the app drops it, one-off SQL works again, with a ledger the
+	// admin owns.
+	plant(t, attacker, `DROP SCHEMA wharf_manager CASCADE`)
+	mustOK(t, m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionRunSQL, Database: attacker, ID: "harmless-1", SQL: "SELECT 1"}))
+	if n := count(t, attacker, "SELECT count(*) FROM pg_namespace n WHERE nspname = 'wharf_manager' AND pg_get_userbyid(nspowner) = '"+pgtest.AdminUser+"'"); n != 1 {
+		t.Errorf("the new ledger schema is not the admin's")
+	}
+	assertGainedNothing(t, attacker, before, resp)
 }
 
 // The operator's script touches an app table that carries a trigger.
@@ -180,4 +193,33 @@ func TestAttackTriggerDefeatsSetLocalRole(t *testing.T) {
 	resp := m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionRunSQL, Database: attacker, ID: "beta-on",
 		SQL: "SET LOCAL ROLE " + attacker + "; UPDATE flags SET on_ = true WHERE name = 'beta'"})
 	assertGainedNothing(t, attacker, before, resp)
+}
+
+// The script's session is the app's own: it cannot become the admin.
+func TestRunSQLRunsAsTheAppRole(t *testing.T) {
+	m := newManager(t)
+	attacker, _ := tenants(t, m)
+	resp := mustOK(t, m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionRunSQL, Database: attacker, ID: "who",
+		SQL: "RESET ROLE; SELECT session_user::text || ',' || current_user::text"}))
+	if resp.Role != attacker {
+		t.Errorf("response role = %q, want the app's role %q", resp.Role, attacker)
+	}
+	if got := *resp.Results[1].Rows[0][0]; got != attacker+","+attacker {
+		t.Errorf("session_user,current_user = %s, want the app's role", got)
+	}
+	// Rows of the ledger are the app's to add but not to change.
+	conn, err := connectAs(t, attacker, attacker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"UPDATE wharf_manager.sql_runs SET sql_sha256 = 'x'",
+		"DELETE FROM wharf_manager.sql_runs",
+		"CREATE TRIGGER t BEFORE INSERT ON wharf_manager.sql_runs EXECUTE FUNCTION suppress_redundant_updates_trigger()",
+		"CREATE TABLE wharf_manager.other (id int)",
+	} {
+		if _, err := conn.Exec(context.Background(), q); sqlState(err) != "42501" {
+			t.Errorf("%s as the app: want insufficient_privilege, got %v", q, err)
+		}
+	}
 }

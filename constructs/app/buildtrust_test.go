@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/wharf-paas/wharf/constructs/app"
 )
 
 // Attacks on the build's trust decisions (issue 9, items 4 and 5 and the
@@ -218,20 +220,26 @@ func TestAttackDockerHubCredentialLeavesBeforeAppCode(t *testing.T) {
 				t.Fatalf("%v\n%s", err, out)
 			}
 			login := s.index("docker login --username builder")
-			built := max(s.lastIndex("docker build"), s.lastIndex("docker buildx build"), s.lastIndex("pack build"))
 			logout := s.lastIndex("docker logout")
-			if login < 0 || built < 0 {
-				t.Fatalf("no login or build:\n%s", s.file("calls.log"))
-			}
-			if logout < built {
-				t.Errorf("still logged in to Docker Hub after the image was built (login %d, build %d, logout %d):\n%s",
-					login, built, logout, s.file("calls.log"))
-			}
-			if logout < 0 {
-				return
+			if login < 0 || logout < 0 {
+				t.Fatalf("no Docker Hub login, or no logout (login %d, logout %d):\n%s", login, logout, s.file("calls.log"))
 			}
 			if c := s.calls()[logout]; strings.TrimSpace(c) != "docker logout" {
 				t.Errorf("logout is not of Docker Hub: %q", c)
+			}
+			if system == "dockerfile" {
+				// BuildKit pulls the base images; RUN steps never see the
+				// client's credentials. Logged out once the build is done.
+				if built := s.lastIndex("docker build"); built < 0 || logout < built {
+					t.Errorf("still logged in to Docker Hub after the image was built (build %d, logout %d):\n%s", built, logout, s.file("calls.log"))
+				}
+			} else {
+				// pack runs the repository's buildpack code: the builder is
+				// pulled while logged in, pack runs after the logout.
+				pull, pack := s.index("docker pull"), s.index("pack build")
+				if pull < 0 || pack < 0 || !(login < pull && pull < logout && logout < pack) {
+					t.Errorf("want login < pull < logout < pack build, got %d %d %d %d:\n%s", login, pull, logout, pack, s.file("calls.log"))
+				}
 			}
 			if run := s.index("docker run"); run >= 0 && run < logout {
 				t.Errorf("the app's code ran (call %d) before the logout (call %d)", run, logout)
@@ -245,5 +253,34 @@ func TestAttackDockerHubCredentialLeavesBeforeAppCode(t *testing.T) {
 				t.Error("the token reached the log")
 			}
 		})
+	}
+}
+
+// TestWebhookBranchPatternQuotes: branch names with regular-expression
+// metacharacters match only themselves.
+func TestWebhookBranchPatternQuotes(t *testing.T) {
+	re := regexp.MustCompile(app.WebhookBranchPattern("release/2.x"))
+	if !re.MatchString("refs/heads/release/2.x") {
+		t.Error("does not match its own branch")
+	}
+	for _, evil := range []string{"refs/heads/release/2yx", "refs/heads/release/2.x-evil", "refs/heads/release/2.x/evil"} {
+		if re.MatchString(evil) {
+			t.Errorf("%s matches %s", re, evil)
+		}
+	}
+}
+
+// TestTrustedBuildersMustBePinned: a builder the platform trusts is pinned
+// by digest; a tag alone (which its publisher can move) is refused at synth.
+func TestTrustedBuildersMustBePinned(t *testing.T) {
+	p := validProps()
+	p.TrustedBuilders = []string{"heroku/builder:24", app.DefaultTrustedBuilder}
+	err := p.Validate()
+	if err == nil || !strings.Contains(err.Error(), `trustedBuilders[0] "heroku/builder:24": must be an image reference pinned by digest`) {
+		t.Errorf("Validate() = %v", err)
+	}
+	p.TrustedBuilders = []string{app.DefaultTrustedBuilder}
+	if err := p.Validate(); err != nil {
+		t.Errorf("pinned builder refused: %v", err)
 	}
 }

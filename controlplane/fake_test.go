@@ -69,7 +69,13 @@ type twWorld struct {
 	rules    map[string]*ebtypes.Rule
 	targets  map[string][]ebtypes.Target
 	seq      int
-	noStop   bool // the ECS fake does not implement StopTask
+	// staleReads > 0: the next DescribeServices of a service updated since
+	// (up to staleReads of them) still show it as it was before its last
+	// UpdateService. The ECS API reference: the result of a command "might
+	// not be immediately visible to all subsequent commands you run".
+	staleReads int
+	stale      map[string]*ecstypes.Service
+	noStop     bool // the ECS fake does not implement StopTask
 	// stopIgnored: StopTask leaves the task running (a hung task).
 	stopIgnored bool
 }
@@ -716,6 +722,17 @@ func (c *twECS) ListTasks(_ context.Context, in *ecs.ListTasksInput, _ ...func(*
 	if err := w.record("ListTasks", in); err != nil {
 		return nil, err
 	}
+	// ECS API reference, ListTasks, startedBy: "When you specify startedBy
+	// as the filter, it must be the only filter that you use." The service
+	// answers InvalidParameterException "cannot specify startedBy with
+	// other arguments" (aws/aws-sdk-go-v2#1893). desiredStatus is a filter
+	// too ("The task desired status to use when filtering the ListTasks
+	// results"), so it is refused with startedBy: stricter than AWS where
+	// the reference is unclear.
+	if in.StartedBy != nil && (in.Family != nil || in.ServiceName != nil || in.ContainerInstance != nil ||
+		in.LaunchType != "" || in.DesiredStatus != "") {
+		return nil, &ecstypes.InvalidParameterException{Message: aws.String("cannot specify startedBy with other arguments")}
+	}
 	out := &ecs.ListTasksOutput{}
 	for _, arn := range sortedKeys(w.tasks) {
 		t := w.tasks[arn]
@@ -789,6 +806,14 @@ func (c *twECS) UpdateService(_ context.Context, in *ecs.UpdateServiceInput, _ .
 	if aws.ToString(s.Status) != "ACTIVE" {
 		return nil, &ecstypes.ServiceNotActiveException{Message: aws.String("Service was not ACTIVE.")}
 	}
+	if w.staleReads > 0 {
+		if w.stale == nil {
+			w.stale = map[string]*ecstypes.Service{}
+		}
+		cp := *s
+		cp.Deployments = append([]ecstypes.Deployment(nil), s.Deployments...)
+		w.stale[name] = &cp
+	}
 	if in.DesiredCount != nil {
 		s.DesiredCount = *in.DesiredCount
 	}
@@ -834,6 +859,13 @@ func (c *twECS) DescribeServices(_ context.Context, in *ecs.DescribeServicesInpu
 	}
 	out := &ecs.DescribeServicesOutput{}
 	for _, n := range in.Services {
+		if st := w.stale[svcName(n)]; st != nil && w.staleReads > 0 {
+			w.staleReads--
+			cp := *st
+			cp.Deployments = append([]ecstypes.Deployment(nil), st.Deployments...)
+			out.Services = append(out.Services, cp)
+			continue
+		}
 		if s := w.services[svcName(n)]; s != nil {
 			cp := *s
 			cp.Deployments = append([]ecstypes.Deployment(nil), s.Deployments...)

@@ -1021,3 +1021,89 @@ func TestFailedFirstDeploysLeaveOneBuild(t *testing.T) {
 		t.Fatalf("state = deployed %+v services %v", st.Deployed, st.Services)
 	}
 }
+
+// Defect 3 of issue 8: the release task of a build is looked up with a
+// ListTasks that ECS accepts. The fake refuses startedBy combined with any
+// other filter, as ECS does ("When you specify startedBy as the filter, it
+// must be the only filter that you use"), so a lookup that sends
+// family + startedBy + desiredStatus fails before RunTask. The crash after
+// RunTask, with the task stopped before the retry, checks that the lookup
+// still finds a task ECS lists only as STOPPED, so it is not started again.
+func TestReleaseTaskLookupIsOneECSAccepts(t *testing.T) {
+	armed := false
+	h := newHarness(t, &crashStore{MemoryStore: NewMemoryStore(), armed: &armed}, nil)
+	h.w.finishBuild("api", 1, cbtypes.StatusTypeSucceeded, twMeta("api", 1, "bin/migrate", "web"))
+	ev := h.ev.build("api", 1, "SUCCEEDED")
+	h.w.after["RunTask"] = func() { armed = true }
+	if err := h.cp.Handle(context.Background(), ev); err == nil {
+		t.Fatalf("the crash was not reported")
+	}
+	h.w.after = map[string]func(){}
+	task := h.releaseTask()
+	h.w.stopTask(aws.ToString(task.TaskArn), ecstypes.TaskStopCodeEssentialContainerExited, aws.Int32(0), "Essential container in task exited")
+	h.handle(ev) // EventBridge's retry
+	if n := len(h.w.Calls("RunTask")); n != 1 {
+		t.Fatalf("RunTask called %d times; the stopped release task was not found", n)
+	}
+	for _, c := range h.w.Calls("ListTasks") {
+		in := c.Input.(*ecs.ListTasksInput)
+		if in.StartedBy != nil && (in.Family != nil || in.DesiredStatus != "" || in.ServiceName != nil) {
+			t.Errorf("ListTasks combines startedBy with another filter: %+v", in)
+		}
+	}
+	h.wantPhase(PhaseDeploying, 1, "")
+	h.w.completeRollouts()
+	h.handle(h.ev.deployment("api", "web", "SERVICE_DEPLOYMENT_COMPLETED"))
+	h.wantPhase(PhaseDeployed, 1, "")
+	if rec, _ := h.store.History(context.Background(), twAccount, "api", 1); len(rec) != 1 || rec[0].ReleaseTask != aws.ToString(task.TaskArn) {
+		t.Fatalf("history = %+v", rec)
+	}
+}
+
+// Defect 4 of issue 8: a DescribeServices right after UpdateService may
+// still show the previous deployment as PRIMARY (ECS is eventually
+// consistent). That is "not visible yet", not a circuit-breaker rollback:
+// the deploy goes on and completes, and no service is put back on the
+// previous build. A real rollback (the circuit breaker's new deployment
+// replaced ours, even once ours is gone from the list) is still one.
+func TestStaleReadAfterUpdateIsNotARollback(t *testing.T) {
+	t.Run("stale read", func(t *testing.T) {
+		h := newHarness(t, nil, nil)
+		h.deployBuild(1, twMeta("api", 1, "", "web"))
+		before := h.w.serviceTaskDef("wharf-api_web")
+		h.w.staleReads = 2
+		h.w.resetCalls()
+		h.w.finishBuild("api", 2, cbtypes.StatusTypeSucceeded, twMeta("api", 2, "", "web"))
+		h.handle(h.ev.build("api", 2, "SUCCEEDED"))
+		h.wantPhase(PhaseDeploying, 2, "")
+		h.handle(h.ev.deployment("api", "web", "SERVICE_DEPLOYMENT_IN_PROGRESS"))
+		h.wantPhase(PhaseDeploying, 2, "")
+		if h.w.staleReads != 0 {
+			t.Fatalf("the stale reads were not served (%d left)", h.w.staleReads)
+		}
+		ups := h.w.Calls("UpdateService")
+		if len(ups) != 1 {
+			t.Fatalf("UpdateService called %d times, want 1 (no rollback)", len(ups))
+		}
+		h.w.completeRollouts()
+		h.handle(h.ev.deployment("api", "web", "SERVICE_DEPLOYMENT_COMPLETED"))
+		h.wantPhase(PhaseDeployed, 2, "")
+		if got := h.w.serviceTaskDef("wharf-api_web"); got == before {
+			t.Fatalf("web is back on build 1's %s", got)
+		}
+	})
+	t.Run("rollback whose failed deployment is gone", func(t *testing.T) {
+		h := newHarness(t, nil, nil)
+		h.deployBuild(1, twMeta("api", 1, "", "web"))
+		before := h.w.serviceTaskDef("wharf-api_web")
+		h.w.finishBuild("api", 2, cbtypes.StatusTypeSucceeded, twMeta("api", 2, "", "web"))
+		h.handle(h.ev.build("api", 2, "SUCCEEDED"))
+		h.w.failRollout("wharf-api_web", true)
+		h.w.completeRollouts() // the rollback completes; build 2's deployment is dropped
+		h.handle(h.ev.deployment("api", "web", "SERVICE_DEPLOYMENT_FAILED"))
+		h.wantPhase(PhaseFailed, 2, ReasonDeploymentRolledBack)
+		if got := h.w.serviceTaskDef("wharf-api_web"); got != before {
+			t.Fatalf("web runs %s, want build 1's %s", got, before)
+		}
+	})
+}

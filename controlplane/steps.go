@@ -211,10 +211,17 @@ func (r *run) stepServices(ctx context.Context) (bool, error) {
 			}
 		case aws.ToString(s.Status) == "DRAINING":
 			return false, fmt.Errorf("service %s is draining; retrying later", aws.ToString(s.ServiceName))
+		case op.Deployments[proc] != "" && !visibleAfter(s, op.Deployments[proc], op.Prior[proc]):
+			// Updated by this operation, and the read is from before
+			// the update (ECS is eventually consistent): nothing to do.
 		case primaryTaskDef(s) == op.TaskDefs[proc] && s.DesiredCount == op.Metadata.Processes[proc].DesiredCount():
-			// Already there (a retry, or nothing changed).
+			// Already there (a retry, or nothing changed): the rollout
+			// is judged from the deployment that runs it.
+			if op.Deployments[proc] == "" {
+				op.recordDeployment(proc, s, s)
+			}
 		default:
-			if err := r.updateService(ctx, set, op, proc); err != nil {
+			if err := r.updateService(ctx, set, op, proc, s); err != nil {
 				return false, err
 			}
 		}
@@ -262,34 +269,17 @@ func (r *run) stepRollout(ctx context.Context) (bool, error) {
 			op.Updated = slices.DeleteFunc(op.Updated, func(p string) bool { return p == proc })
 			return r.advance(ctx, StepServices)
 		}
-		d := primary(s)
-		if d == nil || aws.ToString(d.TaskDefinition) != want {
-			// The update was issued (StepServices ran), so the service was
-			// rolled back, by the circuit breaker or by hand.
-			detail := fmt.Sprintf("service %s was rolled back from %s", aws.ToString(s.ServiceName), revisionLabel(want))
-			for _, dep := range s.Deployments {
-				if aws.ToString(dep.TaskDefinition) == want && aws.ToString(dep.RolloutStateReason) != "" {
-					detail += ": " + aws.ToString(dep.RolloutStateReason)
-				}
-			}
+		verdict, detail := judgeRollout(s, want, op.Deployments[proc], op.Prior[proc])
+		switch verdict {
+		case rolloutRolledBack:
 			return false, permanent(ReasonDeploymentRolledBack, "%s", detail)
-		}
-		switch d.RolloutState {
-		case ecstypes.DeploymentRolloutStateCompleted:
-		case ecstypes.DeploymentRolloutStateFailed:
-			return false, permanent(ReasonDeploymentFailed, "service %s deployment failed: %s",
-				aws.ToString(s.ServiceName), aws.ToString(d.RolloutStateReason))
-		case "":
-			// No rollout state (a service behind a classic load balancer):
-			// steady when the primary is the only deployment and full.
-			if len(s.Deployments) != 1 || d.RunningCount != d.DesiredCount {
-				pending = proc
-			}
-		default:
+		case rolloutFailed:
+			return false, permanent(ReasonDeploymentFailed, "%s", detail)
+		case rolloutPending:
 			pending = proc
-		}
-		if pending != "" && pending == proc && strings.Contains(aws.ToString(d.RolloutStateReason), "circuit breaker") {
-			r.log.Info("circuit breaker engaged", "build", op.Build, "process", proc, "reason", aws.ToString(d.RolloutStateReason))
+			if d := primary(s); d != nil && strings.Contains(aws.ToString(d.RolloutStateReason), "circuit breaker") {
+				r.log.Info("circuit breaker engaged", "build", op.Build, "process", proc, "reason", aws.ToString(d.RolloutStateReason))
+			}
 		}
 	}
 	if pending != "" {
@@ -379,7 +369,11 @@ func (r *run) stepRollback(ctx context.Context) (bool, error) {
 			continue
 		}
 		count := d.Metadata.Processes[proc].DesiredCount()
-		if primaryTaskDef(s) == want && s.DesiredCount == count {
+		// Already back (the circuit breaker's rollback), unless the read
+		// is from before this operation's update: then it shows the
+		// deployed build although ECS runs the failed one.
+		ours := op.Deployments[proc]
+		if primaryTaskDef(s) == want && s.DesiredCount == count && (ours == "" || visibleAfter(s, ours, op.Prior[proc])) {
 			continue
 		}
 		name := FamilyName(r.c.reg.Prefix, r.reg.Name, proc)

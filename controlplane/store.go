@@ -127,6 +127,17 @@ type Operation struct {
 	// Updated lists process types whose service was created or updated to
 	// TaskDefs by this operation.
 	Updated []string `json:"updated,omitempty"`
+	// Deployments maps a process type to the ID of the deployment that
+	// this operation's CreateService or UpdateService answer named as
+	// PRIMARY: the rollout is judged from that deployment alone, never from
+	// whichever deployment a (possibly lagging) read shows as PRIMARY.
+	Deployments map[string]string `json:"deployments,omitempty"`
+	// Prior maps a process type to the IDs of the deployments its service
+	// had when this operation updated it. A read that shows none but those
+	// is one from before the update (not visible yet); a deployment that
+	// is neither ours nor prior came after ours (a circuit-breaker
+	// rollback, or an update by hand).
+	Prior map[string][]string `json:"prior,omitempty"`
 	// FailReason and FailDetail are the failure being rolled back
 	// (StepRollback).
 	FailReason Reason `json:"failReason,omitempty"`

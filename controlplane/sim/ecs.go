@@ -418,6 +418,17 @@ func (c *ECSClient) ListTasks(_ context.Context, in *ecs.ListTasksInput, _ ...fu
 		if in.Family != nil && in.ServiceName != nil {
 			return nil, "", c.errf(op, 400, invalidParam("family and serviceName cannot both be specified."))
 		}
+		// ECS API reference, ListTasks, startedBy: "When you specify
+		// startedBy as the filter, it must be the only filter that you
+		// use." The service answers "cannot specify startedBy with other
+		// arguments" (aws/aws-sdk-go-v2#1893). desiredStatus filters too
+		// ("The task desired status to use when filtering the ListTasks
+		// results"): refused with startedBy, stricter than AWS where the
+		// reference is unclear.
+		if in.StartedBy != nil && (in.Family != nil || in.ServiceName != nil || in.ContainerInstance != nil ||
+			in.LaunchType != "" || in.DesiredStatus != "") {
+			return nil, "", c.errf(op, 400, invalidParam("cannot specify startedBy with other arguments"))
+		}
 		want := "RUNNING"
 		if in.DesiredStatus != "" {
 			want = string(in.DesiredStatus)

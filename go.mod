@@ -70,3 +70,4 @@ require (
 )
 
 ignore ./node_modules
+ignore ./web/node_modules

@@ -120,7 +120,7 @@ export async function getLogs(c: AppClients, app: PlatformApp, opts: { since: nu
       limit: 1000,
     });
     return ev.map((e) => ({
-      id: e.eventId ?? `${e.logStreamName}:${e.timestamp}:${e.message}`,
+      id: `${e.logStreamName}:${e.eventId ?? `${e.timestamp}:${e.message}`}`,
       time: e.timestamp ?? 0,
       stream: e.logStreamName ?? "",
       process: processOfStream(e.logStreamName),

@@ -50,9 +50,19 @@ const context = await browser.newContext({ viewport: { width: 1280, height: 820 
 const page = await context.newPage();
 const problems = [];
 page.on("console", (m) => {
-  if (m.type() === "error") problems.push(`console: ${m.text()}`);
+  // "Failed to load resource" is the browser's line for any HTTP error; those are checked below.
+  if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) problems.push(`console: ${m.text()}`);
+  if (process.env.WHARF_DEBUG && m.type() === "error") console.log("console error", m.text(), JSON.stringify(m.location()));
 });
 page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+// Failed HTTP responses, each checked against the ones the scenarios expect.
+const failedResponses = [];
+page.on("response", (r) => {
+  if (r.status() >= 400) {
+    const req = r.request();
+    failedResponses.push({ status: r.status(), url: r.url(), method: req.method(), target: req.headers()["x-amz-target"] ?? "", body: req.postData() ?? "" });
+  }
+});
 page.setDefaultTimeout(15_000);
 
 const metrics = { callsPerPage: {}, a11y: {} };
@@ -281,6 +291,11 @@ try {
     check(Object.keys(await page.evaluate(() => ({ ...sessionStorage }))).length === 0, "session cleared");
 
     writeFileSync(join(out, "metrics.json"), JSON.stringify(metrics, null, 2));
+  }
+  for (const f of failedResponses) {
+    const stsDenied = f.status === 403 && f.body.includes("Action=AssumeRoleWithWebIdentity") && f.body.includes("wharf-app-billing-user");
+    const neverBuilt = f.status === 400 && f.target === "AmazonSSM.GetParameter" && f.body.includes("/wharf/apps/shop/status");
+    if (!stsDenied && !neverBuilt) problems.push(`unexpected HTTP ${f.status}: ${f.method} ${f.url} ${f.target} ${f.body.slice(0, 200)}`);
   }
   check(problems.length === 0, `browser problems:\n${problems.join("\n")}`);
   console.log("e2e: all steps passed");

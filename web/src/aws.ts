@@ -11,7 +11,7 @@ import type { AwsCredentialIdentity } from "@aws-sdk/types";
 import type { Platform, PlatformApp } from "./platform";
 import { roleSessionName } from "./data";
 
-/** Counts of AWS calls by "service.Operation", for docs/performance.md and the e2e test. */
+/** Counts of AWS requests sent (after signing, so a call refused for lack of credentials is not counted; retries are) by "service.Operation", for docs/performance.md and the e2e test. */
 export const calls: Record<string, number> = {};
 (globalThis as { __wharfCalls?: Record<string, number> }).__wharfCalls = calls;
 
@@ -28,7 +28,7 @@ function counted<T extends Client>(c: T, service: string): T {
       count(service, (ctx.commandName ?? "").replace(/Command$/, ""));
       return next(args);
     },
-    { step: "initialize", name: "wharfCallCounter" },
+    { step: "finalizeRequest", name: "wharfCallCounter" },
   );
   return c;
 }

@@ -238,7 +238,7 @@ func NewDashboard(scope constructs.Construct, id *string, props *DashboardProps)
 	d.Bucket.Node().DefaultChild().(awss3.CfnBucket).OverrideLogicalId(jsii.String("DashboardSiteBucket"))
 
 	d.ResponseHeaders = awscloudfront.NewResponseHeadersPolicy(this, jsii.String("Headers"), &awscloudfront.ResponseHeadersPolicyProps{
-		Comment:                   jsii.String("Wharf dashboard: strict CSP and security headers"),
+		Comment: jsii.String("Wharf dashboard: strict CSP and security headers"),
 		SecurityHeadersBehavior: &awscloudfront.ResponseSecurityHeadersBehavior{
 			ContentSecurityPolicy: &awscloudfront.ResponseHeadersContentSecurityPolicy{ContentSecurityPolicy: jsii.String(policy), Override: jsii.Bool(true)},
 			ContentTypeOptions:    &awscloudfront.ResponseHeadersContentTypeOptions{Override: jsii.Bool(true)},

@@ -100,3 +100,5 @@ require (
 )
 
 ignore ./node_modules
+
+ignore ./web/node_modules

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/smithy-go"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // apiCode returns the AWS error code of err, or "".
@@ -96,7 +97,7 @@ func (r *run) readMetadata(ctx context.Context, b TrackedBuild) (*BuildMetadata,
 	if len(data) > maxMetadataBytes {
 		return nil, permanent(ReasonMetadataInvalid, "build %d: %s is larger than %d bytes", b.Number, MetadataFile, maxMetadataBytes)
 	}
-	m, err := ParseBuildMetadata(data, r.reg.Name, b.Number)
+	m, err := contract.Names{Prefix: r.c.reg.Prefix}.ParseBuildMetadata(data, r.reg.Name, b.Number)
 	if err != nil {
 		return nil, permanent(ReasonMetadataInvalid, "build %d: %v", b.Number, err)
 	}
@@ -184,7 +185,7 @@ func (r *run) config(ctx context.Context, set *Settings) (*configSnapshot, error
 		for _, p := range out.Parameters {
 			name := aws.ToString(p.Name)
 			v, ok := strings.CutPrefix(name, set.ConfigPrefix)
-			if !ok || !envNameRE.MatchString(v) {
+			if !ok || contract.ValidateConfigVar(v) != nil {
 				continue
 			}
 			if _, dup := versions[name]; dup {

@@ -33,6 +33,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/wharf-paas/wharf/controlplane/internal/ecsmodel"
 )
 
 const (
@@ -94,6 +96,9 @@ func newWorld() *twWorld {
 // record notes a call and returns the scripted error for it, if any.
 func (w *twWorld) record(op string, in any) error {
 	w.calls = append(w.calls, twCall{Op: op, Input: in})
+	if err := ecsRules(in); err != nil {
+		return err
+	}
 	if errs := w.fail[op]; len(errs) > 0 {
 		w.fail[op] = errs[1:]
 		return errs[0]
@@ -1001,4 +1006,37 @@ func (h *harness) deployBuild(n int64, meta *BuildMetadata) {
 	h.w.completeRollouts()
 	h.handle(h.ev.deployment("api", "web", "SERVICE_DEPLOYMENT_COMPLETED"))
 	h.wantPhase(PhaseDeployed, n, "")
+}
+
+// ecsRules checks an ECS request against the shared model of ECS's
+// documented parameter rules (controlplane/internal/ecsmodel), the same
+// rules the simulator and the wire fake apply. The one rule the control
+// plane still breaks, startedBy combined with other ListTasks filters
+// (issue 8, defect 3), is tolerated here until that fix lands.
+func ecsRules(in any) error {
+	switch v := in.(type) {
+	case *ecs.RegisterTaskDefinitionInput:
+		return ecsmodel.ValidateRegisterTaskDefinition(v)
+	case *ecs.DescribeTaskDefinitionInput:
+		return ecsmodel.ValidateDescribeTaskDefinition(v)
+	case *ecs.RunTaskInput:
+		return ecsmodel.ValidateRunTask(v, nil)
+	case *ecs.StopTaskInput:
+		return ecsmodel.ValidateStopTask(v)
+	case *ecs.DescribeTasksInput:
+		return ecsmodel.ValidateDescribeTasks(v)
+	case *ecs.ListTasksInput:
+		cp := *v
+		cp.StartedBy = nil
+		return ecsmodel.ValidateListTasks(&cp)
+	case *ecs.CreateServiceInput:
+		return ecsmodel.ValidateCreateService(v, nil)
+	case *ecs.DeleteServiceInput:
+		return ecsmodel.ValidateDeleteService(v)
+	case *ecs.DescribeServicesInput:
+		return ecsmodel.ValidateDescribeServices(v)
+	case *ecs.ListServicesInput:
+		return ecsmodel.ValidateListServices(v)
+	}
+	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/wharf-paas/wharf/controlplane"
+	"github.com/wharf-paas/wharf/controlplane/internal/ecsmodel"
 )
 
 // Task and service timings of the simulated ECS.
@@ -87,12 +87,8 @@ type service struct {
 	app                *appWorld
 	proc               string
 	status             string
-	desired            int32
-	deployments        []*deployment // [0] is PRIMARY
-	lbs                []ecstypes.LoadBalancer
-	net                *ecstypes.NetworkConfiguration
-	dc                 *ecstypes.DeploymentConfiguration
-	launchType         ecstypes.LaunchType
+	cfg                ecsmodel.ServiceConfig // what the service runs with (ecsmodel's rules)
+	deployments        []*deployment          // [0] is PRIMARY
 	createdAt          time.Time
 	inactiveAt         time.Time
 	token              string
@@ -116,8 +112,6 @@ type deployment struct {
 	rollback bool // started by the circuit breaker
 }
 
-var familyRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
-var startedByRe = regexp.MustCompile(`^[A-Za-z0-9/_-]{1,128}$`)
 
 // ECSClient is the simulated controlplane.ECSAPI (plus StopTask and
 // DeregisterTaskDefinition, which a control plane may also want).
@@ -182,29 +176,11 @@ func (c *ECSClient) RegisterTaskDefinition(_ context.Context, in *ecs.RegisterTa
 	return call(c.c, "ECS", "RegisterTaskDefinition", true, "family="+fam+" content="+contentHash(in), func() (*ecs.RegisterTaskDefinitionOutput, string, error) {
 		w, s := c.c.w, c.c.acct.ecs
 		const op = "RegisterTaskDefinition"
-		if !familyRe.MatchString(fam) {
-			return nil, "", c.errf(op, 400, clientExc("Family contains invalid characters or is longer than 255 characters."))
+		if err := ecsmodel.ValidateRegisterTaskDefinition(in); err != nil {
+			return nil, "", c.errf(op, 400, err)
 		}
 		if !c.c.allowed(fam) {
 			return nil, "", c.errf(op, 400, &ecstypes.AccessDeniedException{Message: ptr("not authorized to register family " + fam)})
-		}
-		if len(in.ContainerDefinitions) == 0 {
-			return nil, "", c.errf(op, 400, clientExc("Container list cannot be empty."))
-		}
-		for _, cd := range in.ContainerDefinitions {
-			if deref(cd.Name) == "" || deref(cd.Image) == "" {
-				return nil, "", c.errf(op, 400, clientExc("Container.name and Container.image should not be null or empty."))
-			}
-		}
-		for _, comp := range in.RequiresCompatibilities {
-			if comp == ecstypes.CompatibilityFargate {
-				if in.NetworkMode != ecstypes.NetworkModeAwsvpc {
-					return nil, "", c.errf(op, 400, clientExc("Fargate only supports network mode 'awsvpc'."))
-				}
-				if in.Cpu == nil || in.Memory == nil {
-					return nil, "", c.errf(op, 400, clientExc("Fargate requires that 'cpu' and 'memory' be defined at the task level."))
-				}
-			}
 		}
 		rev := int32(len(s.families[fam]) + 1)
 		arn := fmt.Sprintf("arn:aws:ecs:%s:%s:task-definition/%s:%d", c.c.acct.region, c.c.acct.id, fam, rev)
@@ -233,8 +209,11 @@ func (c *ECSClient) RegisterTaskDefinition(_ context.Context, in *ecs.RegisterTa
 func (c *ECSClient) DeregisterTaskDefinition(_ context.Context, in *ecs.DeregisterTaskDefinitionInput, _ ...func(*ecs.Options)) (*ecs.DeregisterTaskDefinitionOutput, error) {
 	ref := deref(in.TaskDefinition)
 	return call(c.c, "ECS", "DeregisterTaskDefinition", true, ref, func() (*ecs.DeregisterTaskDefinitionOutput, string, error) {
+		if err := ecsmodel.ValidateDeregisterTaskDefinition(in); err != nil {
+			return nil, "", c.errf("DeregisterTaskDefinition", 400, err)
+		}
 		td := c.c.acct.ecs.resolveTD(ref)
-		if td == nil || !strings.Contains(ref, ":") {
+		if td == nil {
 			return nil, "", c.errf("DeregisterTaskDefinition", 400, clientExc("The specified task definition does not exist."))
 		}
 		td.status = "INACTIVE"
@@ -247,6 +226,9 @@ func (c *ECSClient) DeregisterTaskDefinition(_ context.Context, in *ecs.Deregist
 func (c *ECSClient) DescribeTaskDefinition(_ context.Context, in *ecs.DescribeTaskDefinitionInput, _ ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error) {
 	ref := deref(in.TaskDefinition)
 	return call(c.c, "ECS", "DescribeTaskDefinition", false, ref, func() (*ecs.DescribeTaskDefinitionOutput, string, error) {
+		if err := ecsmodel.ValidateDescribeTaskDefinition(in); err != nil {
+			return nil, "", c.errf("DescribeTaskDefinition", 400, err)
+		}
 		td := c.c.acct.ecs.resolveTD(ref)
 		if td == nil {
 			return nil, "", c.errf("DescribeTaskDefinition", 400, clientExc("Unable to describe task definition."))
@@ -294,23 +276,14 @@ func (c *ECSClient) RunTask(_ context.Context, in *ecs.RunTaskInput, _ ...func(*
 		if !c.c.allowed(td.family) {
 			return nil, "", c.errf(op, 400, &ecstypes.AccessDeniedException{Message: ptr("not authorized to run " + td.family)})
 		}
-		if in.StartedBy != nil && !startedByRe.MatchString(*in.StartedBy) {
-			return nil, "", c.errf(op, 400, invalidParam("startedBy must be up to 128 letters, numbers, hyphens, forward slashes and underscores."))
-		}
-		if td.def.NetworkMode == ecstypes.NetworkModeAwsvpc && (in.NetworkConfiguration == nil || in.NetworkConfiguration.AwsvpcConfiguration == nil) {
-			return nil, "", c.errf(op, 400, invalidParam("Network Configuration must be provided when networkMode 'awsvpc' is specified."))
+		if err := ecsmodel.ValidateRunTask(in, &td.def); err != nil {
+			return nil, "", c.errf(op, 400, err)
 		}
 		count := int32(1)
 		if in.Count != nil {
 			count = *in.Count
 		}
-		if count < 1 || count > 10 {
-			return nil, "", c.errf(op, 400, invalidParam("count must be between 1 and 10."))
-		}
 		token := deref(in.ClientToken)
-		if len(token) > 64 {
-			return nil, "", c.errf(op, 400, invalidParam("clientToken must be at most 64 characters."))
-		}
 		hash := runParamsHash(in)
 		if token != "" {
 			if rec, ok := s.runTokens[token]; ok {
@@ -349,6 +322,9 @@ func shortTask(arn string) string { return "task/" + arn[strings.LastIndex(arn, 
 // StopTask stops a task (UserInitiated).
 func (c *ECSClient) StopTask(_ context.Context, in *ecs.StopTaskInput, _ ...func(*ecs.Options)) (*ecs.StopTaskOutput, error) {
 	return call(c.c, "ECS", "StopTask", true, deref(in.Task), func() (*ecs.StopTaskOutput, string, error) {
+		if err := ecsmodel.ValidateStopTask(in); err != nil {
+			return nil, "", c.errf("StopTask", 400, err)
+		}
 		t := c.c.acct.ecs.findTask(deref(in.Task))
 		if t == nil {
 			return nil, "", c.errf("StopTask", 400, invalidParam("The referenced task was not found."))
@@ -387,8 +363,8 @@ func (c *ECSClient) DescribeTasks(_ context.Context, in *ecs.DescribeTasksInput,
 		if err != nil {
 			return nil, "", err
 		}
-		if len(in.Tasks) == 0 || len(in.Tasks) > 100 {
-			return nil, "", c.errf(op, 400, invalidParam("Tasks must contain between 1 and 100 items."))
+		if err := ecsmodel.ValidateDescribeTasks(in); err != nil {
+			return nil, "", c.errf(op, 400, err)
 		}
 		out := &ecs.DescribeTasksOutput{}
 		var res []string
@@ -415,32 +391,22 @@ func (c *ECSClient) ListTasks(_ context.Context, in *ecs.ListTasksInput, _ ...fu
 		if err != nil {
 			return nil, "", err
 		}
-		if in.Family != nil && in.ServiceName != nil {
-			return nil, "", c.errf(op, 400, invalidParam("family and serviceName cannot both be specified."))
-		}
-		want := "RUNNING"
-		if in.DesiredStatus != "" {
-			want = string(in.DesiredStatus)
+		if err := c.c.w.validateListTasks(in); err != nil {
+			return nil, "", c.errf(op, 400, err)
 		}
 		var arns []string
 		for _, t := range c.c.acct.ecs.taskOrder {
-			if _, live := c.c.acct.ecs.tasks[t.arn]; !live || t.cluster != cluster || t.desiredStatus != want {
+			if _, live := c.c.acct.ecs.tasks[t.arn]; !live || t.cluster != cluster {
 				continue
 			}
-			if in.Family != nil && t.td.family != *in.Family {
-				continue
-			}
-			if in.StartedBy != nil && t.startedBy != *in.StartedBy {
-				continue
-			}
-			if in.ServiceName != nil && (t.svc == nil || (t.svc.name != *in.ServiceName && t.svc.arn != *in.ServiceName)) {
+			if d := t.describe(); !ecsmodel.ListTasksMatch(in, &d) {
 				continue
 			}
 			arns = append(arns, t.arn)
 		}
-		page, next, err := paginate(arns, in.MaxResults, in.NextToken, 100, 100)
+		page, next, err := ecsmodel.Page(arns, in.NextToken, in.MaxResults, 100)
 		if err != nil {
-			return nil, "", c.errf(op, 400, invalidParam(err.Error()))
+			return nil, "", c.errf(op, 400, err)
 		}
 		return &ecs.ListTasksOutput{TaskArns: page, NextToken: next}, fmt.Sprintf("%d tasks", len(page)), nil
 	})
@@ -490,14 +456,11 @@ func (c *ECSClient) CreateService(_ context.Context, in *ecs.CreateServiceInput,
 		if err != nil {
 			return nil, "", err
 		}
-		if !familyRe.MatchString(name) {
-			return nil, "", c.errf(op, 400, invalidParam("Service name is invalid."))
+		if err := ecsmodel.ValidateCreateService(in, nil); err != nil {
+			return nil, "", c.errf(op, 400, err)
 		}
 		if !c.c.allowed(name) {
 			return nil, "", c.errf(op, 400, &ecstypes.AccessDeniedException{Message: ptr("not authorized to create service " + name)})
-		}
-		if len(deref(in.ClientToken)) > 36 {
-			return nil, "", c.errf(op, 400, invalidParam("clientToken must be at most 36 characters."))
 		}
 		hash := createParamsHash(in)
 		key := cluster + "/" + name
@@ -514,17 +477,8 @@ func (c *ECSClient) CreateService(_ context.Context, in *ecs.CreateServiceInput,
 		if !c.c.allowed(td.family) {
 			return nil, "", c.errf(op, 400, &ecstypes.AccessDeniedException{Message: ptr("not authorized to use " + td.family)})
 		}
-		if err := validateLBs(td, in.LoadBalancers); err != nil {
+		if err := ecsmodel.ValidateCreateService(in, &td.def); err != nil {
 			return nil, "", c.errf(op, 400, err)
-		}
-		if td.def.NetworkMode == ecstypes.NetworkModeAwsvpc && (in.NetworkConfiguration == nil || in.NetworkConfiguration.AwsvpcConfiguration == nil) {
-			return nil, "", c.errf(op, 400, invalidParam("Network Configuration must be provided when networkMode 'awsvpc' is specified."))
-		}
-		desired := int32(0)
-		if in.DesiredCount != nil {
-			desired = *in.DesiredCount
-		} else if in.SchedulingStrategy != ecstypes.SchedulingStrategyDaemon {
-			return nil, "", c.errf(op, 400, invalidParam("desiredCount is required for the REPLICA scheduling strategy."))
 		}
 		app := c.c.app
 		if app == nil {
@@ -537,11 +491,7 @@ func (c *ECSClient) CreateService(_ context.Context, in *ecs.CreateServiceInput,
 			app:        app,
 			proc:       procOf(name),
 			status:     "ACTIVE",
-			desired:    desired,
-			lbs:        in.LoadBalancers,
-			net:        in.NetworkConfiguration,
-			dc:         in.DeploymentConfiguration,
-			launchType: in.LaunchType,
+			cfg:        ecsmodel.NewServiceConfig(in, td.arn),
 			createdAt:  w.now,
 			token:      deref(in.ClientToken),
 			paramsHash: hash,
@@ -551,29 +501,6 @@ func (c *ECSClient) CreateService(_ context.Context, in *ecs.CreateServiceInput,
 		w.newDeployment(svc, td, false, "")
 		return &ecs.CreateServiceOutput{Service: ptr(svc.describe())}, svc.deployments[0].id, nil
 	})
-}
-
-func validateLBs(td *taskDef, lbs []ecstypes.LoadBalancer) error {
-	for _, lb := range lbs {
-		if lb.TargetGroupArn == nil || lb.ContainerName == nil || lb.ContainerPort == nil {
-			return invalidParam("loadBalancers need targetGroupArn, containerName and containerPort.")
-		}
-		found := false
-		for _, cd := range td.def.ContainerDefinitions {
-			if deref(cd.Name) != *lb.ContainerName {
-				continue
-			}
-			for _, pm := range cd.PortMappings {
-				if deref(pm.ContainerPort) == *lb.ContainerPort {
-					found = true
-				}
-			}
-		}
-		if !found {
-			return invalidParam(fmt.Sprintf("The container %s did not have a container port %d defined.", *lb.ContainerName, *lb.ContainerPort))
-		}
-	}
-	return nil
 }
 
 func procOf(name string) string {
@@ -628,31 +555,24 @@ func (c *ECSClient) UpdateService(_ context.Context, in *ecs.UpdateServiceInput,
 				return nil, "", c.errf(op, 400, &ecstypes.AccessDeniedException{Message: ptr("not authorized to use " + td.family)})
 			}
 		}
-		lbs := svc.lbs
-		if in.LoadBalancers != nil {
-			lbs = in.LoadBalancers
-		}
-		if err := validateLBs(td, lbs); err != nil {
+		cfg := svc.cfg
+		cfg.TaskDefinition = svc.deployments[0].td.arn
+		upd, err := ecsmodel.ApplyUpdateService(&cfg, in, &td.def)
+		if err != nil {
 			return nil, "", c.errf(op, 400, err)
 		}
 		w.oracle.beforeServiceChange(svc, td, "UpdateService")
-		svc.lbs = lbs
-		if in.NetworkConfiguration != nil {
-			svc.net = in.NetworkConfiguration
-		}
-		if in.DeploymentConfiguration != nil {
-			svc.dc = in.DeploymentConfiguration
-		}
-		if in.DesiredCount != nil {
-			svc.desired = *in.DesiredCount
-		}
+		svc.cfg = cfg
 		res := "no new deployment"
-		if td != svc.deployments[0].td || in.ForceNewDeployment {
+		if upd.NewDeployment {
 			w.newDeployment(svc, td, false, "")
 			res = svc.deployments[0].id
 		} else {
-			svc.deployments[0].desired = svc.desired
+			svc.deployments[0].desired = svc.cfg.DesiredCount
 			w.kick(svc)
+		}
+		if len(upd.Changed) > 0 {
+			res += " changed=" + strings.Join(upd.Changed, ",")
 		}
 		return &ecs.UpdateServiceOutput{Service: ptr(svc.describe())}, res, nil
 	})
@@ -664,6 +584,9 @@ func (c *ECSClient) DeleteService(_ context.Context, in *ecs.DeleteServiceInput,
 	return call(c.c, "ECS", "DeleteService", true, detail, func() (*ecs.DeleteServiceOutput, string, error) {
 		w, s := c.c.w, c.c.acct.ecs
 		const op = "DeleteService"
+		if err := ecsmodel.ValidateDeleteService(in); err != nil {
+			return nil, "", c.errf(op, 400, err)
+		}
 		cluster, err := c.cluster(op, deref(in.Cluster))
 		if err != nil {
 			return nil, "", err
@@ -681,12 +604,12 @@ func (c *ECSClient) DeleteService(_ context.Context, in *ecs.DeleteServiceInput,
 		if svc.status == "DRAINING" {
 			return &ecs.DeleteServiceOutput{Service: ptr(svc.describe())}, "already draining", nil
 		}
-		if svc.desired > 0 && !deref(in.Force) {
+		if svc.cfg.DesiredCount > 0 && !deref(in.Force) {
 			return nil, "", c.errf(op, 400, invalidParam("The service cannot be stopped while it is scaled above 0."))
 		}
 		w.oracle.beforeServiceDelete(svc)
 		svc.status = "DRAINING"
-		svc.desired = 0
+		svc.cfg.DesiredCount = 0
 		w.kick(svc)
 		return &ecs.DeleteServiceOutput{Service: ptr(svc.describe())}, "DRAINING", nil
 	})
@@ -700,8 +623,8 @@ func (c *ECSClient) DescribeServices(_ context.Context, in *ecs.DescribeServices
 		if err != nil {
 			return nil, "", err
 		}
-		if len(in.Services) == 0 || len(in.Services) > 10 {
-			return nil, "", c.errf(op, 400, invalidParam("services must contain between 1 and 10 items."))
+		if err := ecsmodel.ValidateDescribeServices(in); err != nil {
+			return nil, "", c.errf(op, 400, err)
 		}
 		out := &ecs.DescribeServicesOutput{}
 		var res []string
@@ -739,6 +662,9 @@ func (c *ECSClient) ListServices(_ context.Context, in *ecs.ListServicesInput, _
 		if err != nil {
 			return nil, "", err
 		}
+		if err := ecsmodel.ValidateListServices(in); err != nil {
+			return nil, "", c.errf(op, 400, err)
+		}
 		var arns []string
 		for _, svc := range c.c.acct.ecs.services {
 			if svc.cluster == cluster && svc.status != "INACTIVE" {
@@ -746,9 +672,9 @@ func (c *ECSClient) ListServices(_ context.Context, in *ecs.ListServicesInput, _
 			}
 		}
 		sort.Strings(arns)
-		page, next, err := paginate(arns, in.MaxResults, in.NextToken, 10, 100)
+		page, next, err := ecsmodel.Page(arns, in.NextToken, in.MaxResults, 10)
 		if err != nil {
-			return nil, "", c.errf(op, 400, invalidParam(err.Error()))
+			return nil, "", c.errf(op, 400, err)
 		}
 		return &ecs.ListServicesOutput{ServiceArns: page, NextToken: next}, fmt.Sprintf("%d services", len(page)), nil
 	})
@@ -822,15 +748,11 @@ func (svc *service) describe() ecstypes.Service {
 		ServiceName:             ptr(svc.name),
 		ClusterArn:              ptr(svc.cluster),
 		Status:                  ptr(svc.status),
-		DesiredCount:            svc.desired,
-		LaunchType:              svc.launchType,
-		LoadBalancers:           svc.lbs,
-		NetworkConfiguration:    svc.net,
-		DeploymentConfiguration: svc.dc,
 		CreatedAt:               ptr(svc.createdAt),
 		SchedulingStrategy:      ecstypes.SchedulingStrategyReplica,
 		DeploymentController:    &ecstypes.DeploymentController{Type: ecstypes.DeploymentControllerTypeEcs},
 	}
+	svc.cfg.Describe(&out)
 	if svc.status == "INACTIVE" {
 		return out
 	}
@@ -850,7 +772,7 @@ func (svc *service) describe() ecstypes.Service {
 			RolloutState:   d.rollout,
 			CreatedAt:      ptr(d.created),
 			UpdatedAt:      ptr(d.updated),
-			LaunchType:     svc.launchType,
+			LaunchType:     svc.cfg.LaunchType,
 		}
 		if d.reason != "" {
 			dd.RolloutStateReason = ptr(d.reason)
@@ -890,4 +812,18 @@ func cloneJSON[T any](v T) T {
 func cloneJSONPtr[T any](v *T) *T {
 	c := cloneJSON(*v)
 	return &c
+}
+
+// validateListTasks applies ecsmodel's ListTasks rules. While the control
+// plane still combines startedBy with other filters (issue 8, defect 3),
+// a World built with tolerateStartedByFilters lets that one rule pass so
+// that the rest of the simulation can run; TestNaiveControlPlaneIsCaught
+// runs with the strict rule.
+func (w *World) validateListTasks(in *ecs.ListTasksInput) error {
+	if w.tolerateStartedByFilters && in.StartedBy != nil {
+		cp := *in
+		cp.StartedBy = nil
+		return ecsmodel.ValidateListTasks(&cp)
+	}
+	return ecsmodel.ValidateListTasks(in)
 }

@@ -56,6 +56,10 @@ type Options struct {
 	KeepTrace bool
 	// Logger receives the control plane's logs (default: discarded).
 	Logger *slog.Logger
+	// StrictListTasks refuses a ListTasks that combines startedBy with
+	// another filter, as ECS does, even while the package tolerates it by
+	// default (see tolerateStartedByFilters).
+	StrictListTasks bool
 }
 
 // Result is the outcome of one run.
@@ -344,6 +348,9 @@ func Run(opts Options) (*Result, error) {
 		opts.Factory = RealControlPlane(opts.Logger)
 	}
 	w := NewWorld(opts.Seed)
+	if opts.StrictListTasks {
+		w.tolerateStartedByFilters = false
+	}
 	w.SetOutput(opts.Output)
 	if opts.Faults != nil {
 		w.Faults = *opts.Faults
@@ -421,7 +428,7 @@ func (w *World) summaries(view StoreView) []AppSummary {
 			}
 			s.Rollbacks += svc.rollbacks
 			if svc.status == "ACTIVE" {
-				s.Services = append(s.Services, fmt.Sprintf("%s×%d", svc.proc, svc.desired))
+				s.Services = append(s.Services, fmt.Sprintf("%s×%d", svc.proc, svc.cfg.DesiredCount))
 			}
 		}
 		_, s.Expect, _ = w.oracle.expectation(app)

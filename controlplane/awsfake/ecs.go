@@ -35,7 +35,6 @@ const (
 	TaskStopped      = "STOPPED"
 )
 
-
 // TaskOutcome is how a task ends when it stops. The zero value is a
 // successful run: stop code EssentialContainerExited, every container
 // exit code 0.

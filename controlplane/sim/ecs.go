@@ -112,7 +112,6 @@ type deployment struct {
 	rollback bool // started by the circuit breaker
 }
 
-
 // ECSClient is the simulated controlplane.ECSAPI (plus StopTask and
 // DeregisterTaskDefinition, which a control plane may also want).
 type ECSClient struct{ c caller }
@@ -744,13 +743,13 @@ func containerStatus(t *task) string {
 
 func (svc *service) describe() ecstypes.Service {
 	out := ecstypes.Service{
-		ServiceArn:              ptr(svc.arn),
-		ServiceName:             ptr(svc.name),
-		ClusterArn:              ptr(svc.cluster),
-		Status:                  ptr(svc.status),
-		CreatedAt:               ptr(svc.createdAt),
-		SchedulingStrategy:      ecstypes.SchedulingStrategyReplica,
-		DeploymentController:    &ecstypes.DeploymentController{Type: ecstypes.DeploymentControllerTypeEcs},
+		ServiceArn:           ptr(svc.arn),
+		ServiceName:          ptr(svc.name),
+		ClusterArn:           ptr(svc.cluster),
+		Status:               ptr(svc.status),
+		CreatedAt:            ptr(svc.createdAt),
+		SchedulingStrategy:   ecstypes.SchedulingStrategyReplica,
+		DeploymentController: &ecstypes.DeploymentController{Type: ecstypes.DeploymentControllerTypeEcs},
 	}
 	svc.cfg.Describe(&out)
 	if svc.status == "INACTIVE" {

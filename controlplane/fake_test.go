@@ -34,7 +34,7 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/wharf-paas/wharf/controlplane/internal/ecsmodel"
+	"github.com/wharf-paas/wharf/controlplane/internal/awsmodel"
 )
 
 const (
@@ -1009,34 +1009,34 @@ func (h *harness) deployBuild(n int64, meta *BuildMetadata) {
 }
 
 // ecsRules checks an ECS request against the shared model of ECS's
-// documented parameter rules (controlplane/internal/ecsmodel), the same
+// documented parameter rules (controlplane/internal/awsmodel), the same
 // rules the simulator and the wire fake apply. The one rule the control
 // plane still breaks, startedBy combined with other ListTasks filters
 // (issue 8, defect 3), is tolerated here until that fix lands.
 func ecsRules(in any) error {
 	switch v := in.(type) {
 	case *ecs.RegisterTaskDefinitionInput:
-		return ecsmodel.ValidateRegisterTaskDefinition(v)
+		return awsmodel.ValidateRegisterTaskDefinition(v)
 	case *ecs.DescribeTaskDefinitionInput:
-		return ecsmodel.ValidateDescribeTaskDefinition(v)
+		return awsmodel.ValidateDescribeTaskDefinition(v)
 	case *ecs.RunTaskInput:
-		return ecsmodel.ValidateRunTask(v, nil)
+		return awsmodel.ValidateRunTask(v, nil)
 	case *ecs.StopTaskInput:
-		return ecsmodel.ValidateStopTask(v)
+		return awsmodel.ValidateStopTask(v)
 	case *ecs.DescribeTasksInput:
-		return ecsmodel.ValidateDescribeTasks(v)
+		return awsmodel.ValidateDescribeTasks(v)
 	case *ecs.ListTasksInput:
 		cp := *v
 		cp.StartedBy = nil
-		return ecsmodel.ValidateListTasks(&cp)
+		return awsmodel.ValidateListTasks(&cp)
 	case *ecs.CreateServiceInput:
-		return ecsmodel.ValidateCreateService(v, nil)
+		return awsmodel.ValidateCreateService(v, nil)
 	case *ecs.DeleteServiceInput:
-		return ecsmodel.ValidateDeleteService(v)
+		return awsmodel.ValidateDeleteService(v)
 	case *ecs.DescribeServicesInput:
-		return ecsmodel.ValidateDescribeServices(v)
+		return awsmodel.ValidateDescribeServices(v)
 	case *ecs.ListServicesInput:
-		return ecsmodel.ValidateListServices(v)
+		return awsmodel.ValidateListServices(v)
 	}
 	return nil
 }

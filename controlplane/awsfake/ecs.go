@@ -18,7 +18,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
 
-	"github.com/wharf-paas/wharf/controlplane/internal/ecsmodel"
+	"github.com/wharf-paas/wharf/controlplane/internal/awsmodel"
 )
 
 // ECS deployment rollout states and service statuses, as ECS spells them.
@@ -81,7 +81,7 @@ type tokenRecord struct {
 
 type serviceRecord struct {
 	svc         types.Service
-	cfg         ecsmodel.ServiceConfig
+	cfg         awsmodel.ServiceConfig
 	clientToken string
 	fingerprint string
 }
@@ -245,7 +245,7 @@ func (s *Server) resolveCluster(c *string) (name, arn string, e *APIError) {
 // ---- task definitions ----
 
 func (s *Server) registerTaskDefinition(in *ecs.RegisterTaskDefinitionInput) (*ecs.RegisterTaskDefinitionOutput, *APIError) {
-	if err := ecsmodel.ValidateRegisterTaskDefinition(in); err != nil {
+	if err := awsmodel.ValidateRegisterTaskDefinition(in); err != nil {
 		return nil, modelErr(err)
 	}
 	family := aws.ToString(in.Family)
@@ -307,7 +307,7 @@ func (s *Server) lookupTaskDef(ref string) *taskDef {
 }
 
 func (s *Server) describeTaskDefinition(in *ecs.DescribeTaskDefinitionInput) (*ecs.DescribeTaskDefinitionOutput, *APIError) {
-	if err := ecsmodel.ValidateDescribeTaskDefinition(in); err != nil {
+	if err := awsmodel.ValidateDescribeTaskDefinition(in); err != nil {
 		return nil, modelErr(err)
 	}
 	td := s.lookupTaskDef(aws.ToString(in.TaskDefinition))
@@ -390,7 +390,7 @@ func (s *Server) runTask(in *ecs.RunTaskInput) ([]byte, *APIError) {
 	if td == nil {
 		return nil, apiErr(ClientError("TaskDefinition not found."))
 	}
-	if err := ecsmodel.ValidateRunTask(in, &td.td); err != nil {
+	if err := awsmodel.ValidateRunTask(in, &td.td); err != nil {
 		return nil, modelErr(err)
 	}
 	token := aws.ToString(in.ClientToken)
@@ -498,7 +498,7 @@ func (s *Server) describeTasks(in *ecs.DescribeTasksInput) (*ecs.DescribeTasksOu
 	if e != nil {
 		return nil, e
 	}
-	if err := ecsmodel.ValidateDescribeTasks(in); err != nil {
+	if err := awsmodel.ValidateDescribeTasks(in); err != nil {
 		return nil, modelErr(err)
 	}
 	out := &ecs.DescribeTasksOutput{Tasks: []types.Task{}, Failures: []types.Failure{}}
@@ -528,12 +528,12 @@ func (s *Server) listTasks(in *ecs.ListTasksInput) (*ecs.ListTasksOutput, *APIEr
 	var arns []string
 	for _, arn := range s.ecs.taskOrder {
 		t := s.ecs.tasks[arn].task
-		if clusterName(aws.ToString(t.ClusterArn)) != cname || !ecsmodel.ListTasksMatch(in, &t) {
+		if clusterName(aws.ToString(t.ClusterArn)) != cname || !awsmodel.ListTasksMatch(in, &t) {
 			continue
 		}
 		arns = append(arns, arn)
 	}
-	page, next, err := ecsmodel.Page(arns, in.NextToken, in.MaxResults, 100)
+	page, next, err := awsmodel.Page(arns, in.NextToken, in.MaxResults, 100)
 	if err != nil {
 		return nil, modelErr(err)
 	}
@@ -550,7 +550,7 @@ func familyOf(taskDefARN string) string {
 }
 
 func (s *Server) stopTask(in *ecs.StopTaskInput) (*ecs.StopTaskOutput, *APIError) {
-	if err := ecsmodel.ValidateStopTask(in); err != nil {
+	if err := awsmodel.ValidateStopTask(in); err != nil {
 		return nil, modelErr(err)
 	}
 	cname, _, e := s.resolveCluster(in.Cluster)
@@ -753,14 +753,14 @@ func (s *Server) AdvanceTasks() []types.Task {
 	return changed
 }
 
-// validateListTasks applies ecsmodel's ListTasks rules; a server built
+// validateListTasks applies awsmodel's ListTasks rules; a server built
 // without StrictListTasks lets startedBy combine with other filters while
 // the control plane still sends them together (issue 8, defect 3).
 func (s *Server) validateListTasks(in *ecs.ListTasksInput) error {
 	if !s.strictListTasks && in.StartedBy != nil {
 		cp := *in
 		cp.StartedBy = nil
-		return ecsmodel.ValidateListTasks(&cp)
+		return awsmodel.ValidateListTasks(&cp)
 	}
-	return ecsmodel.ValidateListTasks(in)
+	return awsmodel.ValidateListTasks(in)
 }

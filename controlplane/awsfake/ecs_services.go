@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"github.com/wharf-paas/wharf/controlplane/internal/ecsmodel"
+	"github.com/wharf-paas/wharf/controlplane/internal/awsmodel"
 )
 
 // Deployment statuses.
@@ -50,7 +50,7 @@ func (s *Server) createService(in *ecs.CreateServiceInput) (*ecs.CreateServiceOu
 	if e != nil {
 		return nil, e
 	}
-	if err := ecsmodel.ValidateCreateService(in, nil); err != nil {
+	if err := awsmodel.ValidateCreateService(in, nil); err != nil {
 		return nil, modelErr(err)
 	}
 	name := aws.ToString(in.ServiceName)
@@ -67,10 +67,10 @@ func (s *Server) createService(in *ecs.CreateServiceInput) (*ecs.CreateServiceOu
 	if td == nil {
 		return nil, apiErr(ClientError("TaskDefinition not found."))
 	}
-	if err := ecsmodel.ValidateCreateService(in, &td.td); err != nil {
+	if err := awsmodel.ValidateCreateService(in, &td.td); err != nil {
 		return nil, modelErr(err)
 	}
-	cfg := ecsmodel.NewServiceConfig(in, aws.ToString(td.td.TaskDefinitionArn))
+	cfg := awsmodel.NewServiceConfig(in, aws.ToString(td.td.TaskDefinitionArn))
 	now := s.now()
 	desired := aws.ToInt32(in.DesiredCount)
 	svc := types.Service{
@@ -147,7 +147,7 @@ func (s *Server) updateService(in *ecs.UpdateServiceInput) (*ecs.UpdateServiceOu
 	}
 	cfg := rec.cfg
 	cfg.TaskDefinition = taskDef // a circuit-breaker rollback may have moved it
-	res, err := ecsmodel.ApplyUpdateService(&cfg, in, tdef)
+	res, err := awsmodel.ApplyUpdateService(&cfg, in, tdef)
 	if err != nil {
 		return nil, modelErr(err)
 	}
@@ -177,7 +177,7 @@ func (s *Server) updateService(in *ecs.UpdateServiceInput) (*ecs.UpdateServiceOu
 }
 
 func (s *Server) deleteService(in *ecs.DeleteServiceInput) (*ecs.DeleteServiceOutput, *APIError) {
-	if err := ecsmodel.ValidateDeleteService(in); err != nil {
+	if err := awsmodel.ValidateDeleteService(in); err != nil {
 		return nil, modelErr(err)
 	}
 	cname, _, e := s.resolveCluster(in.Cluster)
@@ -205,7 +205,7 @@ func (s *Server) describeServices(in *ecs.DescribeServicesInput) (*ecs.DescribeS
 	if e != nil {
 		return nil, e
 	}
-	if err := ecsmodel.ValidateDescribeServices(in); err != nil {
+	if err := awsmodel.ValidateDescribeServices(in); err != nil {
 		return nil, modelErr(err)
 	}
 	out := &ecs.DescribeServicesOutput{Services: []types.Service{}, Failures: []types.Failure{}}
@@ -228,7 +228,7 @@ func (s *Server) listServices(in *ecs.ListServicesInput) (*ecs.ListServicesOutpu
 	if e != nil {
 		return nil, e
 	}
-	if err := ecsmodel.ValidateListServices(in); err != nil {
+	if err := awsmodel.ValidateListServices(in); err != nil {
 		return nil, modelErr(err)
 	}
 	var arns []string
@@ -245,7 +245,7 @@ func (s *Server) listServices(in *ecs.ListServicesInput) (*ecs.ListServicesOutpu
 		}
 		arns = append(arns, aws.ToString(rec.svc.ServiceArn))
 	}
-	page, next, err := ecsmodel.Page(arns, in.NextToken, in.MaxResults, 10)
+	page, next, err := awsmodel.Page(arns, in.NextToken, in.MaxResults, 10)
 	if err != nil {
 		return nil, modelErr(err)
 	}

@@ -118,7 +118,7 @@ func writeS3Error(w http.ResponseWriter, r *http.Request, e APIError, bucket, ke
 }
 
 // modelErr turns an error of the shared ECS model (controlplane/internal/
-// ecsmodel), a typed SDK exception, into the wire error.
+// awsmodel), a typed SDK exception, into the wire error.
 func modelErr(err error) *APIError {
 	if err == nil {
 		return nil

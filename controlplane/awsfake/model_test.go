@@ -16,7 +16,7 @@ import (
 // TestWireServerEnforcesTheECSModel sends requests that break documented
 // ECS rules through the real SDK client and expects ECS's typed errors
 // back: the wire server applies the shared model (controlplane/internal/
-// ecsmodel), not rules of its own.
+// awsmodel), not rules of its own.
 func TestWireServerEnforcesTheECSModel(t *testing.T) {
 	srv := awsfake.New(awsfake.StrictListTasks())
 	t.Cleanup(srv.Close)

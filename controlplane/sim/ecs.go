@@ -15,7 +15,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/wharf-paas/wharf/controlplane"
-	"github.com/wharf-paas/wharf/controlplane/internal/ecsmodel"
+	"github.com/wharf-paas/wharf/controlplane/internal/awsmodel"
 )
 
 // Task and service timings of the simulated ECS.
@@ -87,7 +87,7 @@ type service struct {
 	app                *appWorld
 	proc               string
 	status             string
-	cfg                ecsmodel.ServiceConfig // what the service runs with (ecsmodel's rules)
+	cfg                awsmodel.ServiceConfig // what the service runs with (awsmodel's rules)
 	deployments        []*deployment          // [0] is PRIMARY
 	createdAt          time.Time
 	inactiveAt         time.Time
@@ -175,7 +175,7 @@ func (c *ECSClient) RegisterTaskDefinition(_ context.Context, in *ecs.RegisterTa
 	return call(c.c, "ECS", "RegisterTaskDefinition", true, "family="+fam+" content="+contentHash(in), func() (*ecs.RegisterTaskDefinitionOutput, string, error) {
 		w, s := c.c.w, c.c.acct.ecs
 		const op = "RegisterTaskDefinition"
-		if err := ecsmodel.ValidateRegisterTaskDefinition(in); err != nil {
+		if err := awsmodel.ValidateRegisterTaskDefinition(in); err != nil {
 			return nil, "", c.errf(op, 400, err)
 		}
 		if !c.c.allowed(fam) {
@@ -208,7 +208,7 @@ func (c *ECSClient) RegisterTaskDefinition(_ context.Context, in *ecs.RegisterTa
 func (c *ECSClient) DeregisterTaskDefinition(_ context.Context, in *ecs.DeregisterTaskDefinitionInput, _ ...func(*ecs.Options)) (*ecs.DeregisterTaskDefinitionOutput, error) {
 	ref := deref(in.TaskDefinition)
 	return call(c.c, "ECS", "DeregisterTaskDefinition", true, ref, func() (*ecs.DeregisterTaskDefinitionOutput, string, error) {
-		if err := ecsmodel.ValidateDeregisterTaskDefinition(in); err != nil {
+		if err := awsmodel.ValidateDeregisterTaskDefinition(in); err != nil {
 			return nil, "", c.errf("DeregisterTaskDefinition", 400, err)
 		}
 		td := c.c.acct.ecs.resolveTD(ref)
@@ -225,7 +225,7 @@ func (c *ECSClient) DeregisterTaskDefinition(_ context.Context, in *ecs.Deregist
 func (c *ECSClient) DescribeTaskDefinition(_ context.Context, in *ecs.DescribeTaskDefinitionInput, _ ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error) {
 	ref := deref(in.TaskDefinition)
 	return call(c.c, "ECS", "DescribeTaskDefinition", false, ref, func() (*ecs.DescribeTaskDefinitionOutput, string, error) {
-		if err := ecsmodel.ValidateDescribeTaskDefinition(in); err != nil {
+		if err := awsmodel.ValidateDescribeTaskDefinition(in); err != nil {
 			return nil, "", c.errf("DescribeTaskDefinition", 400, err)
 		}
 		td := c.c.acct.ecs.resolveTD(ref)
@@ -275,7 +275,7 @@ func (c *ECSClient) RunTask(_ context.Context, in *ecs.RunTaskInput, _ ...func(*
 		if !c.c.allowed(td.family) {
 			return nil, "", c.errf(op, 400, &ecstypes.AccessDeniedException{Message: ptr("not authorized to run " + td.family)})
 		}
-		if err := ecsmodel.ValidateRunTask(in, &td.def); err != nil {
+		if err := awsmodel.ValidateRunTask(in, &td.def); err != nil {
 			return nil, "", c.errf(op, 400, err)
 		}
 		count := int32(1)
@@ -321,7 +321,7 @@ func shortTask(arn string) string { return "task/" + arn[strings.LastIndex(arn, 
 // StopTask stops a task (UserInitiated).
 func (c *ECSClient) StopTask(_ context.Context, in *ecs.StopTaskInput, _ ...func(*ecs.Options)) (*ecs.StopTaskOutput, error) {
 	return call(c.c, "ECS", "StopTask", true, deref(in.Task), func() (*ecs.StopTaskOutput, string, error) {
-		if err := ecsmodel.ValidateStopTask(in); err != nil {
+		if err := awsmodel.ValidateStopTask(in); err != nil {
 			return nil, "", c.errf("StopTask", 400, err)
 		}
 		t := c.c.acct.ecs.findTask(deref(in.Task))
@@ -362,7 +362,7 @@ func (c *ECSClient) DescribeTasks(_ context.Context, in *ecs.DescribeTasksInput,
 		if err != nil {
 			return nil, "", err
 		}
-		if err := ecsmodel.ValidateDescribeTasks(in); err != nil {
+		if err := awsmodel.ValidateDescribeTasks(in); err != nil {
 			return nil, "", c.errf(op, 400, err)
 		}
 		out := &ecs.DescribeTasksOutput{}
@@ -398,12 +398,12 @@ func (c *ECSClient) ListTasks(_ context.Context, in *ecs.ListTasksInput, _ ...fu
 			if _, live := c.c.acct.ecs.tasks[t.arn]; !live || t.cluster != cluster {
 				continue
 			}
-			if d := t.describe(); !ecsmodel.ListTasksMatch(in, &d) {
+			if d := t.describe(); !awsmodel.ListTasksMatch(in, &d) {
 				continue
 			}
 			arns = append(arns, t.arn)
 		}
-		page, next, err := ecsmodel.Page(arns, in.NextToken, in.MaxResults, 100)
+		page, next, err := awsmodel.Page(arns, in.NextToken, in.MaxResults, 100)
 		if err != nil {
 			return nil, "", c.errf(op, 400, err)
 		}
@@ -455,7 +455,7 @@ func (c *ECSClient) CreateService(_ context.Context, in *ecs.CreateServiceInput,
 		if err != nil {
 			return nil, "", err
 		}
-		if err := ecsmodel.ValidateCreateService(in, nil); err != nil {
+		if err := awsmodel.ValidateCreateService(in, nil); err != nil {
 			return nil, "", c.errf(op, 400, err)
 		}
 		if !c.c.allowed(name) {
@@ -476,7 +476,7 @@ func (c *ECSClient) CreateService(_ context.Context, in *ecs.CreateServiceInput,
 		if !c.c.allowed(td.family) {
 			return nil, "", c.errf(op, 400, &ecstypes.AccessDeniedException{Message: ptr("not authorized to use " + td.family)})
 		}
-		if err := ecsmodel.ValidateCreateService(in, &td.def); err != nil {
+		if err := awsmodel.ValidateCreateService(in, &td.def); err != nil {
 			return nil, "", c.errf(op, 400, err)
 		}
 		app := c.c.app
@@ -490,7 +490,7 @@ func (c *ECSClient) CreateService(_ context.Context, in *ecs.CreateServiceInput,
 			app:        app,
 			proc:       procOf(name),
 			status:     "ACTIVE",
-			cfg:        ecsmodel.NewServiceConfig(in, td.arn),
+			cfg:        awsmodel.NewServiceConfig(in, td.arn),
 			createdAt:  w.now,
 			token:      deref(in.ClientToken),
 			paramsHash: hash,
@@ -556,7 +556,7 @@ func (c *ECSClient) UpdateService(_ context.Context, in *ecs.UpdateServiceInput,
 		}
 		cfg := svc.cfg
 		cfg.TaskDefinition = svc.deployments[0].td.arn
-		upd, err := ecsmodel.ApplyUpdateService(&cfg, in, &td.def)
+		upd, err := awsmodel.ApplyUpdateService(&cfg, in, &td.def)
 		if err != nil {
 			return nil, "", c.errf(op, 400, err)
 		}
@@ -583,7 +583,7 @@ func (c *ECSClient) DeleteService(_ context.Context, in *ecs.DeleteServiceInput,
 	return call(c.c, "ECS", "DeleteService", true, detail, func() (*ecs.DeleteServiceOutput, string, error) {
 		w, s := c.c.w, c.c.acct.ecs
 		const op = "DeleteService"
-		if err := ecsmodel.ValidateDeleteService(in); err != nil {
+		if err := awsmodel.ValidateDeleteService(in); err != nil {
 			return nil, "", c.errf(op, 400, err)
 		}
 		cluster, err := c.cluster(op, deref(in.Cluster))
@@ -622,7 +622,7 @@ func (c *ECSClient) DescribeServices(_ context.Context, in *ecs.DescribeServices
 		if err != nil {
 			return nil, "", err
 		}
-		if err := ecsmodel.ValidateDescribeServices(in); err != nil {
+		if err := awsmodel.ValidateDescribeServices(in); err != nil {
 			return nil, "", c.errf(op, 400, err)
 		}
 		out := &ecs.DescribeServicesOutput{}
@@ -661,7 +661,7 @@ func (c *ECSClient) ListServices(_ context.Context, in *ecs.ListServicesInput, _
 		if err != nil {
 			return nil, "", err
 		}
-		if err := ecsmodel.ValidateListServices(in); err != nil {
+		if err := awsmodel.ValidateListServices(in); err != nil {
 			return nil, "", c.errf(op, 400, err)
 		}
 		var arns []string
@@ -671,7 +671,7 @@ func (c *ECSClient) ListServices(_ context.Context, in *ecs.ListServicesInput, _
 			}
 		}
 		sort.Strings(arns)
-		page, next, err := ecsmodel.Page(arns, in.NextToken, in.MaxResults, 10)
+		page, next, err := awsmodel.Page(arns, in.NextToken, in.MaxResults, 10)
 		if err != nil {
 			return nil, "", c.errf(op, 400, err)
 		}
@@ -813,7 +813,7 @@ func cloneJSONPtr[T any](v *T) *T {
 	return &c
 }
 
-// validateListTasks applies ecsmodel's ListTasks rules. While the control
+// validateListTasks applies awsmodel's ListTasks rules. While the control
 // plane still combines startedBy with other filters (issue 8, defect 3),
 // a World built with tolerateStartedByFilters lets that one rule pass so
 // that the rest of the simulation can run; TestNaiveControlPlaneIsCaught
@@ -822,7 +822,7 @@ func (w *World) validateListTasks(in *ecs.ListTasksInput) error {
 	if w.tolerateStartedByFilters && in.StartedBy != nil {
 		cp := *in
 		cp.StartedBy = nil
-		return ecsmodel.ValidateListTasks(&cp)
+		return awsmodel.ValidateListTasks(&cp)
 	}
-	return ecsmodel.ValidateListTasks(in)
+	return awsmodel.ValidateListTasks(in)
 }

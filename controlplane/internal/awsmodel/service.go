@@ -1,4 +1,4 @@
-package ecsmodel
+package awsmodel
 
 import (
 	"encoding/json"
@@ -311,11 +311,11 @@ func jsonLen(v any) int {
 func clone[T any](v T) T {
 	b, err := json.Marshal(v)
 	if err != nil {
-		panic(fmt.Sprintf("ecsmodel: clone: %v", err))
+		panic(fmt.Sprintf("awsmodel: clone: %v", err))
 	}
 	var out T
 	if err := json.Unmarshal(b, &out); err != nil {
-		panic(fmt.Sprintf("ecsmodel: clone: %v", err))
+		panic(fmt.Sprintf("awsmodel: clone: %v", err))
 	}
 	return out
 }

@@ -1,4 +1,4 @@
-package ecsmodel
+package awsmodel
 
 import (
 	"errors"

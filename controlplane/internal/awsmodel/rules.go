@@ -1,4 +1,4 @@
-// Package ecsmodel is the one model of Amazon ECS semantics that Wharf's
+// Package awsmodel is the one model of AWS API semantics (ECS above all) that Wharf's
 // test doubles share: the simulator (controlplane/sim), the wire-protocol
 // server (controlplane/awsfake) and the control plane's unit-test world all
 // check each request against the rules here before they act on it, and use
@@ -12,7 +12,7 @@
 // APIReference) and quotes the sentence it comes from. Where the reference
 // is unclear the model is stricter than AWS, and says so. The package is
 // internal: it is test support and no part of the library's API.
-package ecsmodel
+package awsmodel
 
 import (
 	"fmt"

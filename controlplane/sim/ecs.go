@@ -31,6 +31,85 @@ type ecsState struct {
 	taskOrder []*task
 	services  map[string]*service // cluster ARN + "/" + name → newest service of that name
 	runTokens map[string]*runTokenRecord
+
+	// The read-lag fault: until a view's time, Describe and List calls
+	// see the view from before a write (nil: the resource is not visible
+	// yet).
+	svcLag  map[string]lagView[ecstypes.Service] // by service ARN
+	taskLag map[string]lagView[ecstypes.Task]    // by task ARN
+}
+
+// lagView is what a lagging read returns until the lag ends. The ECS API
+// reference, on every operation: "The Amazon ECS API follows an eventual
+// consistency model. This is because of the distributed nature of the
+// system supporting the API. This means that the result of an API command
+// you run that affects your Amazon ECS resources might not be immediately
+// visible to all subsequent commands you run."
+type lagView[T any] struct {
+	view  *T
+	until time.Time
+}
+
+// readLag draws the read-lag fault for a write that is about to succeed
+// and returns how long its result stays invisible.
+func (w *World) readLag() (time.Duration, bool) {
+	if !w.faultsOn || !w.chance(w.Faults.ReadLag) {
+		return 0, false
+	}
+	w.fault("read-lag")
+	return w.between(time.Second, 20*time.Second), true
+}
+
+// lagService hides a service write behind the view before it (prev nil:
+// the service did not exist) for a while, if the fault is drawn. An older
+// lag still running is kept: reads never move backwards past it.
+func (w *World) lagService(s *ecsState, arn string, prev *ecstypes.Service) {
+	if l, ok := s.svcLag[arn]; ok && w.now.Before(l.until) {
+		return
+	}
+	if d, ok := w.readLag(); ok {
+		s.svcLag[arn] = lagView[ecstypes.Service]{view: prev, until: w.now.Add(d)}
+		w.tracef("  FAULT read lag: %s reads as before this write for %s", shortNames([]string{arn})[0], d.Round(time.Millisecond))
+	}
+}
+
+func (w *World) lagTask(s *ecsState, arn string, prev *ecstypes.Task) {
+	if l, ok := s.taskLag[arn]; ok && w.now.Before(l.until) {
+		return
+	}
+	if d, ok := w.readLag(); ok {
+		s.taskLag[arn] = lagView[ecstypes.Task]{view: prev, until: w.now.Add(d)}
+		w.tracef("  FAULT read lag: %s reads as before this write for %s", shortTask(arn), d.Round(time.Millisecond))
+	}
+}
+
+// seenService is the service as a read sees it now: its description, or
+// the lagging view (ok false: not visible).
+func (w *World) seenService(s *ecsState, svc *service) (ecstypes.Service, bool) {
+	if l, ok := s.svcLag[svc.arn]; ok {
+		if w.now.Before(l.until) {
+			if l.view == nil {
+				return ecstypes.Service{}, false
+			}
+			return cloneJSON(*l.view), true
+		}
+		delete(s.svcLag, svc.arn)
+	}
+	return svc.describe(), true
+}
+
+// seenTask is the task as a read sees it now (ok false: not visible).
+func (w *World) seenTask(s *ecsState, t *task) (ecstypes.Task, bool) {
+	if l, ok := s.taskLag[t.arn]; ok {
+		if w.now.Before(l.until) {
+			if l.view == nil {
+				return ecstypes.Task{}, false
+			}
+			return cloneJSON(*l.view), true
+		}
+		delete(s.taskLag, t.arn)
+	}
+	return t.describe(), true
 }
 
 type runTokenRecord struct {
@@ -44,6 +123,8 @@ func newECSState() *ecsState {
 		tasks:     map[string]*task{},
 		services:  map[string]*service{},
 		runTokens: map[string]*runTokenRecord{},
+		svcLag:    map[string]lagView[ecstypes.Service]{},
+		taskLag:   map[string]lagView[ecstypes.Task]{},
 	}
 }
 
@@ -308,6 +389,7 @@ func (c *ECSClient) RunTask(_ context.Context, in *ecs.RunTaskInput, _ ...func(*
 			t := w.launchTask(c.c.acct, td, cluster, deref(in.StartedBy), "family:"+td.family, nil, nil, in.LaunchType, in.Overrides)
 			tasks = append(tasks, t)
 			out.Tasks = append(out.Tasks, t.describe())
+			w.lagTask(s, t.arn, nil)
 		}
 		if token != "" {
 			s.runTokens[token] = &runTokenRecord{hash: hash, tasks: tasks}
@@ -335,7 +417,9 @@ func (c *ECSClient) StopTask(_ context.Context, in *ecs.StopTaskInput, _ ...func
 		if reason == "" {
 			reason = "Task stopped by user"
 		}
+		prev := t.describe()
 		c.c.w.stopTask(t, ecstypes.TaskStopCodeUserInitiated, reason, ptr(int32(143)))
+		c.c.w.lagTask(c.c.acct.ecs, t.arn, &prev)
 		return &ecs.StopTaskOutput{Task: ptr(t.describe())}, "", nil
 	})
 }
@@ -369,13 +453,18 @@ func (c *ECSClient) DescribeTasks(_ context.Context, in *ecs.DescribeTasksInput,
 		var res []string
 		for _, ref := range in.Tasks {
 			t := c.c.acct.ecs.findTask(ref)
-			if t == nil || t.cluster != cluster {
+			var seen ecstypes.Task
+			visible := t != nil && t.cluster == cluster
+			if visible {
+				seen, visible = c.c.w.seenTask(c.c.acct.ecs, t)
+			}
+			if !visible {
 				out.Failures = append(out.Failures, ecstypes.Failure{Arn: ptr(ref), Reason: ptr("MISSING")})
 				res = append(res, "MISSING")
 				continue
 			}
-			out.Tasks = append(out.Tasks, t.describe())
-			res = append(res, t.lastStatus)
+			out.Tasks = append(out.Tasks, seen)
+			res = append(res, deref(seen.LastStatus))
 		}
 		return out, strings.Join(res, ","), nil
 	})
@@ -398,7 +487,7 @@ func (c *ECSClient) ListTasks(_ context.Context, in *ecs.ListTasksInput, _ ...fu
 			if _, live := c.c.acct.ecs.tasks[t.arn]; !live || t.cluster != cluster {
 				continue
 			}
-			if d := t.describe(); !awsmodel.ListTasksMatch(in, &d) {
+			if d, visible := c.c.w.seenTask(c.c.acct.ecs, t); !visible || !awsmodel.ListTasksMatch(in, &d) {
 				continue
 			}
 			arns = append(arns, t.arn)
@@ -496,8 +585,13 @@ func (c *ECSClient) CreateService(_ context.Context, in *ecs.CreateServiceInput,
 			paramsHash: hash,
 		}
 		w.oracle.beforeServiceChange(svc, td, "CreateService")
+		var prev *ecstypes.Service
+		if old, ok := s.services[key]; ok {
+			prev = ptr(old.describe()) // the INACTIVE service of that name
+		}
 		s.services[key] = svc
 		w.newDeployment(svc, td, false, "")
+		w.lagService(s, svc.arn, prev)
 		return &ecs.CreateServiceOutput{Service: ptr(svc.describe())}, svc.deployments[0].id, nil
 	})
 }
@@ -561,6 +655,8 @@ func (c *ECSClient) UpdateService(_ context.Context, in *ecs.UpdateServiceInput,
 			return nil, "", c.errf(op, 400, err)
 		}
 		w.oracle.beforeServiceChange(svc, td, "UpdateService")
+		prev := svc.describe()
+		defer w.lagService(s, svc.arn, &prev)
 		svc.cfg = cfg
 		res := "no new deployment"
 		if upd.NewDeployment {
@@ -607,6 +703,8 @@ func (c *ECSClient) DeleteService(_ context.Context, in *ecs.DeleteServiceInput,
 			return nil, "", c.errf(op, 400, invalidParam("The service cannot be stopped while it is scaled above 0."))
 		}
 		w.oracle.beforeServiceDelete(svc)
+		prev := svc.describe()
+		defer w.lagService(s, svc.arn, &prev)
 		svc.status = "DRAINING"
 		svc.cfg.DesiredCount = 0
 		w.kick(svc)
@@ -629,7 +727,12 @@ func (c *ECSClient) DescribeServices(_ context.Context, in *ecs.DescribeServices
 		var res []string
 		for _, ref := range in.Services {
 			svc := c.c.acct.ecs.findService(cluster, ref)
-			if svc == nil || (svc.status == "INACTIVE" && c.c.w.now.Sub(svc.inactiveAt) > inactiveRetention) {
+			var seen ecstypes.Service
+			visible := svc != nil && !(svc.status == "INACTIVE" && c.c.w.now.Sub(svc.inactiveAt) > inactiveRetention)
+			if visible {
+				seen, visible = c.c.w.seenService(c.c.acct.ecs, svc)
+			}
+			if !visible {
 				arn := ref
 				if !strings.HasPrefix(ref, "arn:") {
 					arn = fmt.Sprintf("arn:aws:ecs:%s:%s:service/%s/%s", c.c.acct.region, c.c.acct.id, clusterShort(cluster), ref)
@@ -638,8 +741,14 @@ func (c *ECSClient) DescribeServices(_ context.Context, in *ecs.DescribeServices
 				res = append(res, "MISSING")
 				continue
 			}
-			out.Services = append(out.Services, svc.describe())
-			res = append(res, svc.status+"/"+string(svc.deployments[0].rollout))
+			out.Services = append(out.Services, seen)
+			rollout := ""
+			for _, d := range seen.Deployments {
+				if deref(d.Status) == "PRIMARY" {
+					rollout = string(d.RolloutState)
+				}
+			}
+			res = append(res, deref(seen.Status)+"/"+rollout)
 		}
 		return out, strings.Join(res, ","), nil
 	})

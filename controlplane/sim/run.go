@@ -176,6 +176,10 @@ func (r *Result) relevant(apps map[string]bool) []string {
 }
 
 // DefaultFaults is the base fault mix; a seed scales it by 0, ½, 1 or 2.
+// ReadLag stays 0 here until the control plane stops taking a lagging
+// DescribeServices for a circuit-breaker rollback (issue 8, defect 4): at
+// 0.05, 16 of seeds 1-60 broke an invariant, each time by moving a service
+// back to an older build (see docs/simulation.md).
 var DefaultFaults = FaultConfig{
 	Drop: 0.04, Duplicate: 0.06, Delay: 0.04, Reorder: 0.04,
 	Throttle: 0.02, ServerError: 0.015, LostResponse: 0.01,
@@ -191,6 +195,7 @@ func (f FaultConfig) scaled(k float64) FaultConfig {
 		Crash: f.Crash * k, Concurrent: f.Concurrent * k,
 		RunTaskFailure: f.RunTaskFailure * k, TaskFailStart: f.TaskFailStart * k,
 		Foreign: f.Foreign * k, BuildEventsLost: f.BuildEventsLost * k, StateLost: f.StateLost * k,
+		ReadLag: f.ReadLag * k,
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -118,5 +119,61 @@ func TestStartedByWithFamilyIsCaught(t *testing.T) {
 	}
 	if violations == 0 {
 		t.Fatal("a control plane that sends ListTasks with startedBy and family was not caught")
+	}
+}
+
+// settingsScenario: one app with a web and a worker and a nightly
+// schedule deploys, its settings change (kind) between deploys, and
+// another build deploys later.
+func settingsScenario(kind string) Scenario {
+	return func(w *World) {
+		w.AddApp("api", "111122223333")
+		procs := map[string]Process{"web": {Command: "bin/web"}, "worker": {Command: "bin/worker"}}
+		sched := []Schedule{{Name: "nightly", Schedule: "cron(0 3 * * ? *)", Command: "bin/nightly"}}
+		w.at(Epoch, "push", func() {
+			w.StartBuild("api", BuildPlan{Duration: 3 * time.Minute, Status: "SUCCEEDED", Processes: procs, Schedules: sched})
+		})
+		if kind != "" {
+			w.at(Epoch.Add(20*time.Minute), "settings", func() { w.ChangeSettings("api", kind) })
+		}
+		w.at(Epoch.Add(40*time.Minute), "push", func() {
+			w.StartBuild("api", BuildPlan{Duration: 3 * time.Minute, Status: "SUCCEEDED", Processes: procs, Schedules: sched})
+		})
+	}
+}
+
+// TestIgnoringNetworkDriftIsCaught: a control plane that never sends a
+// network configuration in UpdateService (so new subnets, security groups
+// or public-IP choices never reach running services) breaks
+// services-match-settings once the settings' subnets change.
+func TestIgnoringNetworkDriftIsCaught(t *testing.T) {
+	dropNetwork := func(reg controlplane.AppRegistration, e controlplane.ECSAPI) controlplane.ECSAPI {
+		return &brokenECS{ECSAPI: e, app: reg, update: func(in *ecs.UpdateServiceInput) { in.NetworkConfiguration = nil }}
+	}
+	for _, kind := range []string{"subnets", "security groups", "public IP"} {
+		res, err := Run(Options{Seed: 1, Faults: &FaultConfig{}, Scenario: settingsScenario(kind), Active: time.Hour, Factory: brokenFactory(dropNetwork)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		caught := false
+		for _, v := range res.Stats.Violations {
+			caught = caught || v.Invariant == InvMatchesSettings
+		}
+		if !caught {
+			t.Errorf("%s change: a control plane that ignores network drift was not caught (violations %v)", kind, res.Stats.Violations)
+		}
+	}
+}
+
+// TestSettingsCheckHoldsWithoutChanges: the same scenario without a
+// settings change gives no services-match-settings violation, so the check
+// reads the settings and ECS correctly.
+func TestSettingsCheckHoldsWithoutChanges(t *testing.T) {
+	res, err := Run(Options{Seed: 1, Faults: &FaultConfig{}, Scenario: settingsScenario(""), Active: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range res.Stats.Violations {
+		t.Errorf("violation without a settings change: %s %s", v.Invariant, v.Detail)
 	}
 }

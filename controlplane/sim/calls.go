@@ -55,6 +55,11 @@ type FaultConfig struct {
 	// missing): ECS's eventual consistency. The write's own answer is
 	// never stale.
 	ReadLag float64
+	// SettingsChange is the probability, per build and once more per app,
+	// that the app's settings document changes (subnets, security groups,
+	// public IP, target group, container port or launch type): during the
+	// build's deploy, or at a random time of the active phase.
+	SettingsChange float64
 }
 
 // invocation is one control-plane Handle call in progress.

@@ -195,7 +195,7 @@ func (f FaultConfig) scaled(k float64) FaultConfig {
 		Crash: f.Crash * k, Concurrent: f.Concurrent * k,
 		RunTaskFailure: f.RunTaskFailure * k, TaskFailStart: f.TaskFailStart * k,
 		Foreign: f.Foreign * k, BuildEventsLost: f.BuildEventsLost * k, StateLost: f.StateLost * k,
-		ReadLag: f.ReadLag * k,
+		ReadLag: f.ReadLag * k, SettingsChange: f.SettingsChange * k,
 	}
 }
 
@@ -398,6 +398,7 @@ func Run(opts Options) (*Result, error) {
 	}
 	w.now = end
 	w.oracle.finalCheck(target.View)
+	w.oracle.settingsCheck()
 	res := &Result{Seed: opts.Seed, Stats: w.Stats, TraceHash: w.TraceHash(), Wall: time.Since(start)}
 	if opts.KeepTrace || res.Violated() {
 		res.Trace = w.Trace()
@@ -491,6 +492,7 @@ func RandomScenario(active time.Duration) Scenario {
 					v := []string{"DATABASE_URL", "SECRET_KEY", "FEATURE_FLAGS"}[w.rng.IntN(3)]
 					w.at(cat, "config", func() { w.PutConfig(app, v) })
 				}
+				w.scheduleSettingsChange(app, func() time.Time { return at.Add(plan.Duration + w.between(10*time.Second, 3*time.Minute)) }, true)
 				t += w.between(4*time.Minute, 35*time.Minute)
 			}
 			for range w.rng.IntN(3) {
@@ -498,6 +500,7 @@ func RandomScenario(active time.Duration) Scenario {
 				app := name
 				w.at(Epoch.Add(w.between(0, active-5*time.Minute)), "config", func() { w.PutConfig(app, v) })
 			}
+			w.scheduleSettingsChange(name, func() time.Time { return Epoch.Add(w.between(0, active-5*time.Minute)) }, false)
 		}
 	}
 }

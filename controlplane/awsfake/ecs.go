@@ -522,7 +522,7 @@ func (s *Server) listTasks(in *ecs.ListTasksInput) (*ecs.ListTasksOutput, *APIEr
 	if e != nil {
 		return nil, e
 	}
-	if err := s.validateListTasks(in); err != nil {
+	if err := awsmodel.ValidateListTasks(in); err != nil {
 		return nil, modelErr(err)
 	}
 	var arns []string
@@ -751,16 +751,4 @@ func (s *Server) AdvanceTasks() []types.Task {
 		changed = append(changed, copyTask(r.task))
 	}
 	return changed
-}
-
-// validateListTasks applies awsmodel's ListTasks rules; a server built
-// without StrictListTasks lets startedBy combine with other filters while
-// the control plane still sends them together (issue 8, defect 3).
-func (s *Server) validateListTasks(in *ecs.ListTasksInput) error {
-	if !s.strictListTasks && in.StartedBy != nil {
-		cp := *in
-		cp.StartedBy = nil
-		return awsmodel.ValidateListTasks(&cp)
-	}
-	return awsmodel.ValidateListTasks(in)
 }

@@ -18,7 +18,7 @@ import (
 // back: the wire server applies the shared model (controlplane/internal/
 // awsmodel), not rules of its own.
 func TestWireServerEnforcesTheECSModel(t *testing.T) {
-	srv := awsfake.New(awsfake.StrictListTasks())
+	srv := awsfake.New()
 	t.Cleanup(srv.Close)
 	srv.AddCluster(cluster)
 	cfg := aws.Config{Region: awsfake.DefaultRegion, Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""), Retryer: func() aws.Retryer { return aws.NopRetryer{} }}

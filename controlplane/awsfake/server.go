@@ -100,13 +100,6 @@ func WithRegion(region string) Option { return func(s *Server) { s.region = regi
 // WithClock sets the clock used for timestamps (default time.Now).
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
 
-// StrictListTasks makes ListTasks refuse startedBy combined with another
-// filter, as ECS does ("When you specify startedBy as the filter, it must be
-// the only filter that you use."). Without it the server tolerates that one
-// rule while the control plane still breaks it (issue 8, defect 3); every
-// other rule of the shared ECS model always applies.
-func StrictListTasks() Option { return func(s *Server) { s.strictListTasks = true } }
-
 // Server is the fake. All methods are safe for concurrent use.
 type Server struct {
 	// URL is the base URL ("http://127.0.0.1:port") to use as BaseEndpoint.
@@ -116,8 +109,6 @@ type Server struct {
 	account    string
 	region     string
 	now        func() time.Time
-
-	strictListTasks bool
 
 	mu     sync.Mutex
 	calls  []Call
@@ -130,7 +121,9 @@ type Server struct {
 	builds    map[string]buildRecord
 	buildList []string
 	projects  map[string]bool
-	objects   map[string]map[string]object
+	// startedBuilds are the builds StartBuild created.
+	startedBuilds []string
+	objects       map[string]map[string]object
 }
 
 // New starts a server on a loopback port. Close it when done.

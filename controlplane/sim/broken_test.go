@@ -90,31 +90,29 @@ func brokenFactory(wrap func(reg controlplane.AppRegistration, e controlplane.EC
 // refuses it as well, and the invariants catch the deploys that never
 // happen.
 func TestStartedByWithFamilyIsCaught(t *testing.T) {
+	// The lookup that defect 3 was about: family, startedBy and
+	// desiredStatus together. ECS refuses the combination whatever the
+	// values, so the wrapper adds the filter that the lookup lacks.
 	addFamily := func(reg controlplane.AppRegistration, e controlplane.ECSAPI) controlplane.ECSAPI {
 		return &brokenECS{ECSAPI: e, app: reg, listTask: func(app controlplane.AppRegistration, in *ecs.ListTasksInput) {
-			if in.StartedBy != nil && in.Family == nil {
-				in.Family = aws.String(controlplane.FamilyName(Prefix, app.Name, controlplane.ReleaseFamilySuffix))
+			release := controlplane.FamilyName(Prefix, app.Name, controlplane.ReleaseFamilySuffix)
+			switch {
+			case in.StartedBy != nil && in.Family == nil:
+				in.Family = aws.String(release)
+			case in.Family != nil && *in.Family == release && in.StartedBy == nil:
+				in.StartedBy = aws.String(controlplane.ReleaseStartedBy(1))
 			}
 		}}
 	}
 	violations := 0
 	for seed := uint64(1); seed <= 3; seed++ {
-		res, err := Run(Options{Seed: seed, Faults: &FaultConfig{}, Factory: brokenFactory(addFamily), StrictListTasks: true})
+		res, err := Run(Options{Seed: seed, Faults: &FaultConfig{}, Factory: brokenFactory(addFamily)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, v := range res.Stats.Violations {
 			violations++
 			t.Logf("seed %d: %s", seed, v.Invariant)
-		}
-		// The same control plane against a simulator that tolerates the
-		// combination deploys fine: the strict rule is what catches it.
-		lax, err := Run(Options{Seed: seed, Faults: &FaultConfig{}, Factory: brokenFactory(addFamily)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n := len(lax.Stats.Violations); n != 0 {
-			t.Errorf("seed %d: %d violations even where ECS would accept the call", seed, n)
 		}
 	}
 	if violations == 0 {

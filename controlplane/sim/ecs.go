@@ -479,7 +479,7 @@ func (c *ECSClient) ListTasks(_ context.Context, in *ecs.ListTasksInput, _ ...fu
 		if err != nil {
 			return nil, "", err
 		}
-		if err := c.c.w.validateListTasks(in); err != nil {
+		if err := awsmodel.ValidateListTasks(in); err != nil {
 			return nil, "", c.errf(op, 400, err)
 		}
 		var arns []string
@@ -920,18 +920,4 @@ func cloneJSON[T any](v T) T {
 func cloneJSONPtr[T any](v *T) *T {
 	c := cloneJSON(*v)
 	return &c
-}
-
-// validateListTasks applies awsmodel's ListTasks rules. While the control
-// plane still combines startedBy with other filters (issue 8, defect 3),
-// a World built with tolerateStartedByFilters lets that one rule pass so
-// that the rest of the simulation can run; TestNaiveControlPlaneIsCaught
-// runs with the strict rule.
-func (w *World) validateListTasks(in *ecs.ListTasksInput) error {
-	if w.tolerateStartedByFilters && in.StartedBy != nil {
-		cp := *in
-		cp.StartedBy = nil
-		return awsmodel.ValidateListTasks(&cp)
-	}
-	return awsmodel.ValidateListTasks(in)
 }

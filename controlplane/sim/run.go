@@ -56,10 +56,6 @@ type Options struct {
 	KeepTrace bool
 	// Logger receives the control plane's logs (default: discarded).
 	Logger *slog.Logger
-	// StrictListTasks refuses a ListTasks that combines startedBy with
-	// another filter, as ECS does, even while the package tolerates it by
-	// default (see tolerateStartedByFilters).
-	StrictListTasks bool
 }
 
 // Result is the outcome of one run.
@@ -353,9 +349,6 @@ func Run(opts Options) (*Result, error) {
 		opts.Factory = RealControlPlane(opts.Logger)
 	}
 	w := NewWorld(opts.Seed)
-	if opts.StrictListTasks {
-		w.tolerateStartedByFilters = false
-	}
 	w.SetOutput(opts.Output)
 	if opts.Faults != nil {
 		w.Faults = *opts.Faults

@@ -69,10 +69,6 @@ type World struct {
 	// Stats are the run's counters.
 	Stats Stats
 
-	// tolerateStartedByFilters lets ListTasks combine startedBy with other
-	// filters (see validateListTasks).
-	tolerateStartedByFilters bool
-
 	inv       *invocation // innermost running control-plane invocation
 	invSeq    int
 	oracle    *oracle
@@ -137,18 +133,10 @@ func NewWorld(seed uint64) *World {
 		traceHash: sha256.New(),
 		keepTrace: true,
 		Stats:     Stats{Faults: map[string]int{}, Calls: map[string]int{}},
-
-		tolerateStartedByFilters: tolerateStartedByFilters,
 	}
 	w.oracle = newOracle(w)
 	return w
 }
-
-// tolerateStartedByFilters is true while the control plane still sends
-// ListTasks with startedBy and family together (issue 8, defect 3, fixed on
-// another branch); set it to false once that fix is merged.
-// Options.StrictListTasks turns the strict rule on for one run.
-var tolerateStartedByFilters = true
 
 // Now is the simulated time; pass it to the control plane as its clock.
 func (w *World) Now() time.Time { return w.now }

@@ -298,7 +298,9 @@ func TestBuildProject(t *testing.T) {
 	env := apptest.JSON(p["Environment"])
 	for _, want := range []string{`"PrivilegedMode":true`, `"Image":"aws/codebuild/standard:7.0"`, `"Name":"WHARF_APP","Type":"PLAINTEXT","Value":"api"`,
 		`"Name":"WHARF_PREFIX","Type":"PLAINTEXT","Value":"wharf"`, `"Name":"WHARF_IMAGE_REPO"`, `"Name":"WHARF_PACK_VERSION","Type":"PLAINTEXT","Value":"` + app.PackVersion + `"`,
-		`"Name":"WHARF_DOCKERHUB_PARAMETER","Type":"PLAINTEXT","Value":"/wharf/account/dockerhub"`} {
+		`"Name":"WHARF_DOCKERHUB_PARAMETER","Type":"PLAINTEXT","Value":"/wharf/account/dockerhub"`,
+		`"Name":"WHARF_BRANCH","Type":"PLAINTEXT","Value":"main"`, `"Name":"WHARF_PACK_SHA256","Type":"PLAINTEXT","Value":"` + app.PackSHA256 + `"`,
+		`"Name":"WHARF_TRUSTED_BUILDERS","Type":"PLAINTEXT","Value":"` + app.DefaultTrustedBuilder + `"`} {
 		if !strings.Contains(env, want) {
 			t.Errorf("environment %s lacks %s", env, want)
 		}
@@ -313,7 +315,7 @@ func TestBuildProject(t *testing.T) {
 	if src["Type"] != "GITHUB" || src["Location"] != "https://github.com/acme/api.git" || apptest.JSON(src["Auth"]) != `{"Resource":"`+connectionArn+`","Type":"CODECONNECTIONS"}` {
 		t.Errorf("source %s", apptest.JSON(src))
 	}
-	if tr := apptest.JSON(p["Triggers"]); tr != `{"FilterGroups":[[{"Pattern":"PUSH","Type":"EVENT"},{"Pattern":"refs/heads/main","Type":"HEAD_REF"}]],"Webhook":true}` {
+	if tr := apptest.JSON(p["Triggers"]); tr != `{"FilterGroups":[[{"Pattern":"PUSH","Type":"EVENT"},{"Pattern":"^refs/heads/main$","Type":"HEAD_REF"}]],"Webhook":true}` {
 		t.Errorf("triggers %s", tr)
 	}
 	if p["SourceVersion"] != "main" {

@@ -241,7 +241,7 @@ func (a *App) settingsArn() *string {
 
 // newUserRole creates <prefix>-app-<app>-user for the allowed users.
 func (a *App) newUserRole(props *AppProps) {
-	if len(props.AllowedUsers) == 0 {
+	if len(props.AllowedUsers) == 0 && len(props.AllowedSubjects) == 0 {
 		return
 	}
 	r := a.arns()
@@ -259,10 +259,22 @@ func (a *App) newUserRole(props *AppProps) {
 		users = append(users, strings.ToLower(strings.TrimSpace(u)))
 	}
 	sort.Strings(users)
-	principal := awsiam.NewWebIdentityPrincipal(provider.OidcProviderArn(), &map[string]interface{}{
-		"StringEquals":           map[string]interface{}{issuer + ":aud": props.OIDCClientIDs},
-		"StringEqualsIgnoreCase": map[string]interface{}{issuer + ":email": users},
-	})
+	subjects := append([]string(nil), props.AllowedSubjects...)
+	sort.Strings(subjects)
+	// Two forms of allowed user, one trust statement each (conditions in
+	// one statement are ANDed): the email claim, case-insensitively, and
+	// the issuer's stable user ID (sub), exactly. Both require aud to be
+	// a Wharf client ID. docs/security.md cites IAM's condition keys.
+	bySubject := map[string]interface{}{
+		"StringEquals": map[string]interface{}{issuer + ":aud": props.OIDCClientIDs, issuer + ":sub": subjects},
+	}
+	principal := awsiam.NewWebIdentityPrincipal(provider.OidcProviderArn(), &bySubject)
+	if len(users) > 0 {
+		principal = awsiam.NewWebIdentityPrincipal(provider.OidcProviderArn(), &map[string]interface{}{
+			"StringEquals":           map[string]interface{}{issuer + ":aud": props.OIDCClientIDs},
+			"StringEqualsIgnoreCase": map[string]interface{}{issuer + ":email": users},
+		})
+	}
 	config := ConfigPrefix(a.Prefix, a.Name)
 	doc := document(
 		statement("BuildOwnProject", []string{"codebuild:StartBuild", "codebuild:StopBuild", "codebuild:BatchGetBuilds", "codebuild:ListBuildsForProject"},
@@ -294,4 +306,11 @@ func (a *App) newUserRole(props *AppProps) {
 		MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(1)),
 		InlinePolicies:     &map[string]awsiam.PolicyDocument{"wharf-user": doc},
 	})
+	if len(users) > 0 && len(subjects) > 0 {
+		a.UserRole.AssumeRolePolicy().AddStatements(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:    jsii.Strings("sts:AssumeRoleWithWebIdentity"),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewFederatedPrincipal(provider.OidcProviderArn(), nil, jsii.String("sts:AssumeRoleWithWebIdentity"))},
+			Conditions: &bySubject,
+		}))
+	}
 }

@@ -167,7 +167,7 @@ func TestManagementRole(t *testing.T) {
 	}
 	wantStatement(t, tpl, mgmt, "ReadOwnBuildMetadata", []string{"s3:GetObject"}, "<AppArtifacts84A44C7D.Arn>/*")
 	wantStatement(t, tpl, mgmt, "ReadOwnBuilds", []string{"codebuild:BatchGetBuilds", "codebuild:ListBuildsForProject"}, "<AppBuildC4D5B8FE.Arn>")
-	wantStatement(t, tpl, mgmt, "ManageOwnSchedules", []string{"events:PutRule", "events:DeleteRule", "events:DescribeRule", "events:PutTargets", "events:RemoveTargets", "events:ListTargetsByRule"},
+	wantStatement(t, tpl, mgmt, "ManageOwnSchedules", []string{"events:PutRule", "events:DeleteRule", "events:PutTargets", "events:RemoveTargets", "events:ListTargetsByRule"},
 		"arn:<AWS::Partition>:events"+acct+"rule/wharf-api_schedule-*")
 	wantStatement(t, tpl, mgmt, "ListRules", []string{"events:ListRules"}, "*")
 	wantStatement(t, tpl, mgmt, "ReadOwnSettings", []string{"ssm:GetParameter"}, "arn:<AWS::Partition>:ssm"+acct+"parameter/wharf/apps/api/settings")

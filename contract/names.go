@@ -287,3 +287,15 @@ func ParseReleaseStartedBy(startedBy string) (int64, bool) {
 	n, err := strconv.ParseInt(s, 10, 64)
 	return n, err == nil && n > 0
 }
+
+// Attribute names of the control plane's state table: the store
+// (controlplane.DynamoStore) writes items with them and the construct
+// creates the table with them.
+const (
+	// StateTablePartitionKey is the partition key (S).
+	StateTablePartitionKey = "pk"
+	// StateTableSortKey is the sort key (S).
+	StateTableSortKey = "sk"
+	// StateTableTTLAttribute is the TTL attribute (a Unix time in seconds).
+	StateTableTTLAttribute = "ttl"
+)

@@ -14,8 +14,8 @@ func TestRules(t *testing.T) {
 		path      string
 		fragments []string
 	}{
-		{"prefix pattern", func(m map[string]any) { m["prefix"] = "Wharf" }, "prefix", []string{`"Wharf" must match ^[a-z][a-z0-9]*$`}},
-		{"prefix length", func(m map[string]any) { m["prefix"] = "abcdefghijklmnopq" }, "prefix", []string{"1-16 characters"}},
+		{"prefix pattern", func(m map[string]any) { m["prefix"] = "Wharf" }, "prefix", []string{`"Wharf" must be a lowercase letter followed by lowercase letters or digits (^[a-z][a-z0-9]*$)`}},
+		{"prefix length", func(m map[string]any) { m["prefix"] = "abcdefghijklmnopq" }, "prefix", []string{"is 17 characters; at most 16"}},
 		{"account id", func(m map[string]any) { m["accountId"] = "1234" }, "accountId", []string{`"1234" must be a 12-digit AWS account ID`}},
 		{"account id required", func(m map[string]any) { delete(m, "accountId") }, "accountId", []string{"is required"}},
 		{"region", func(m map[string]any) { m["region"] = "europe" }, "region", []string{`"europe" must be an AWS region name`}},

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // Repository types and launch types.
@@ -20,7 +22,7 @@ const (
 
 // Limits enforced by Validate.
 const (
-	MaxPrefixLength      = 16
+	MaxPrefixLength      = contract.MaxPrefixLength
 	MaxClusterNameLength = 20
 	MaxAppNameLength     = 30
 	MaxDatabaseNameLen   = 30
@@ -69,7 +71,6 @@ func (e Errors) err() error {
 }
 
 var (
-	prefixRE       = regexp.MustCompile(`^[a-z][a-z0-9]*$`)
 	nameRE         = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$`)
 	accountRE      = regexp.MustCompile(`^[0-9]{12}$`)
 	regionRE       = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
@@ -104,8 +105,8 @@ func (p *Platform) Validate() error {
 }
 
 func (p *Platform) validateTop(e *Errors) {
-	if len(p.Prefix) > MaxPrefixLength || !prefixRE.MatchString(p.Prefix) {
-		e.add("prefix", "%q must match %s and be 1-%d characters (a lowercase letter, then lowercase letters or digits)", p.Prefix, prefixRE, MaxPrefixLength)
+	if err := contract.ValidatePrefix(p.Prefix); err != nil {
+		e.add("prefix", "%s", contract.AsFieldError(err).Msg)
 	}
 	checkAccountID(e, "accountId", p.AccountID)
 	regionOK := checkRegion(e, "region", p.Region)

@@ -250,6 +250,14 @@ func (n Names) AppOfParameter(name string) (app, rest string, ok bool) {
 	return app, rest, ok && ValidateAppName(app) == nil
 }
 
+// StatusParameter is /<prefix>/apps/<app>/status, the app's status
+// document written by the control plane.
+func (n Names) StatusParameter(app string) string { return n.AppParameterPath(app) + "status" }
+
+// ActivityLogGroup is /<prefix>/apps/<app>/activity, the app's deploy
+// activity log.
+func (n Names) ActivityLogGroup(app string) string { return n.LogGroup(app) + "/activity" }
+
 // LogGroup is the app's container log group /<prefix>/apps/<app>.
 func (n Names) LogGroup(app string) string { return "/" + n.Prefix + "/apps/" + app }
 

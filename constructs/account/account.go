@@ -20,6 +20,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // AdminMaxSessionHours is the longest session the admin and observer roles
@@ -81,7 +82,7 @@ func NewAccount(scope constructs.Construct, id string, props *AccountProps) *Acc
 
 	admins := normalizeEmails(props.Administrators)
 	a.AdministratorsParameter = awsssm.NewStringParameter(c, jsii.String("AdministratorsParameter"), &awsssm.StringParameterProps{
-		ParameterName: jsii.String("/" + prefix + "/account/administrators"),
+		ParameterName: jsii.String(contract.Names{Prefix: prefix}.AdministratorsParameter()),
 		Description:   jsii.String("Wharf administrators (emails, comma-separated); the admin role trust policy is built from the same list"),
 		StringValue:   jsii.String(strings.Join(admins, ",")),
 	})
@@ -99,7 +100,7 @@ func NewAccount(scope constructs.Construct, id string, props *AccountProps) *Acc
 // SecureString: /<prefix>/account/dockerhub. Its value is
 // <username>:<access token> (docs/security.md).
 func DockerHubParameterName(prefix string) string {
-	return "/" + prefix + "/account/dockerhub"
+	return contract.Names{Prefix: prefix}.DockerHubParameter()
 }
 
 func dockerHubArn(stack awscdk.Stack, prefix string) *string {
@@ -124,7 +125,7 @@ func (a *Account) GrantDockerHubRead(grantee awsiam.IGrantable) awsiam.Grant {
 // Account object (an app stack in another CDK app): it grants read access
 // to /<prefix>/account/dockerhub in the account and region of scope's stack.
 func GrantDockerHubReadByPrefix(scope constructs.Construct, prefix string, grantee awsiam.IGrantable) awsiam.Grant {
-	if err := ValidatePrefix(prefix); err != nil {
+	if err := contract.ValidatePrefix(prefix); err != nil {
 		panic(err)
 	}
 	return grantDockerHubRead(grantee, *dockerHubArn(awscdk.Stack_Of(scope), prefix))
@@ -176,7 +177,7 @@ func newAdminRole(c constructs.Construct, stack awscdk.Stack, prefix, issuer str
 				Resources: jsii.Strings(*stack.FormatArn(&awscdk.ArnComponents{
 					Service:      jsii.String("ssm"),
 					Resource:     jsii.String("parameter"),
-					ResourceName: jsii.String(prefix + "/*"),
+					ResourceName: jsii.String(strings.TrimPrefix(contract.Names{Prefix: prefix}.ParameterRoot(), "/") + "*"),
 					ArnFormat:    awscdk.ArnFormat_SLASH_RESOURCE_NAME,
 				})),
 			}),
@@ -196,7 +197,7 @@ func newAdminRole(c constructs.Construct, stack awscdk.Stack, prefix, issuer str
 		managed = &m
 	}
 	role := awsiam.NewRole(c, jsii.String("AdminRole"), &awsiam.RoleProps{
-		RoleName:           jsii.String(prefix + "-account-admin"),
+		RoleName:           jsii.String(contract.Names{Prefix: prefix}.AdminRole()),
 		Description:        jsii.String("Wharf administrators (web identity, listed emails only)"),
 		AssumedBy:          principal,
 		MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(AdminMaxSessionHours)),
@@ -261,7 +262,7 @@ func newObserverRole(c constructs.Construct, stack awscdk.Stack, prefix string, 
 		},
 	})
 	role := awsiam.NewRole(c, jsii.String("ObserverRole"), &awsiam.RoleProps{
-		RoleName:           jsii.String(prefix + "-account-observer"),
+		RoleName:           jsii.String(contract.Names{Prefix: prefix}.ObserverRole()),
 		Description:        jsii.String("Wharf control plane: read-only view of ECS tasks and services in Wharf clusters"),
 		AssumedBy:          awsiam.NewAccountPrincipal(props.ControlPlaneAccountID),
 		ExternalIds:        jsii.Strings(*props.ObserverExternalID),
@@ -316,10 +317,10 @@ func newParameterChangeRule(c constructs.Construct, prefix string, props *Accoun
 	rule := awsevents.NewRule(c, jsii.String("ParameterChangeRule"), &awsevents.RuleProps{
 		Description: jsii.String("Forward Parameter Store changes under /" + prefix + "/ to the Wharf control plane"),
 		EventPattern: &awsevents.EventPattern{
-			Source:     jsii.Strings("aws.ssm"),
-			DetailType: jsii.Strings("Parameter Store Change"),
+			Source:     jsii.Strings(contract.SourceSSM),
+			DetailType: jsii.Strings(contract.DetailParameterChange),
 			Detail: &map[string]interface{}{
-				"name": []interface{}{map[string]interface{}{"prefix": "/" + prefix + "/"}},
+				"name": []interface{}{map[string]interface{}{"prefix": contract.Names{Prefix: prefix}.ParameterRoot()}},
 			},
 		},
 		Targets: &[]awsevents.IRuleTarget{

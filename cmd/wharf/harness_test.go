@@ -150,10 +150,10 @@ func newWorld(t *testing.T) *world {
 	w.oidc, err = testoidc.Start(testoidc.Options{
 		Issuer: testIssuer,
 		Users: []testoidc.User{
-			{ID: "alice-0001", Email: "alice@example.com", Password: "pw"},   // on api by email
-			{ID: "sam-0002", Email: "sam@example.com", Password: "pw"},       // on api by sub only
+			{ID: "alice-0001", Email: "alice@example.com", Password: "pw"},     // on api by email
+			{ID: "sam-0002", Email: "sam@example.com", Password: "pw"},         // on api by sub only
 			{ID: "mallory-0003", Email: "mallory@example.com", Password: "pw"}, // on web only
-			{ID: "noemail-0004", Password: "pw"},                              // no email claim
+			{ID: "noemail-0004", Password: "pw"},                               // no email claim
 		},
 		Clients: []testoidc.Client{{ID: testClient}},
 	})

@@ -464,6 +464,19 @@ func (w *world) authorize(rw http.ResponseWriter, r *http.Request) {
 	httputil.NewSingleHostReverseProxy(u).ServeHTTP(rw, r)
 }
 
+// sawAllowed checks the guard authorized (and so evaluated) this call.
+func (w *world) sawAllowed(t *testing.T, call string) {
+	t.Helper()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, a := range w.allowed {
+		if a == call {
+			return
+		}
+	}
+	t.Errorf("the guard never authorized %s", call)
+}
+
 func (w *world) record(denied bool, s string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()

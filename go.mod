@@ -101,3 +101,5 @@ require (
 )
 
 ignore ./node_modules
+
+ignore ./web/node_modules

@@ -213,7 +213,10 @@ func (r *run) adopt(ctx context.Context, b TrackedBuild, meta *BuildMetadata) (a
 		r.skipOlder(b.Number, fmt.Sprintf("build %d was adopted as deployed", b.Number))
 		st.HighWater = b.Number
 		r.forget(b.ID)
-		st.Deployed = &Deployment{Build: b.Number, BuildID: b.ID, Metadata: meta, ConfigVersion: cfgVersion, TaskDefs: defs, At: r.now}
+		// The services are taken as they run, with the current settings
+		// (the next deploy aligns every field of their spec).
+		st.Deployed = &Deployment{Build: b.Number, BuildID: b.ID, Metadata: meta, ConfigVersion: cfgVersion,
+			SettingsHash: settingsHash(set), TaskDefs: defs, At: r.now}
 		rec := r.finalRecord(b, OutcomeDeployed, "", ad.Detail)
 		rec.TaskDefinitions, rec.ConfigVersion = defs, cfgVersion
 		r.pending = append(r.pending, rec)

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/smithy-go"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // apiCode returns the AWS error code of err, or "".
@@ -97,7 +98,7 @@ func (r *run) readMetadata(ctx context.Context, b TrackedBuild) (*BuildMetadata,
 	if len(data) > maxMetadataBytes {
 		return nil, permanent(ReasonMetadataInvalid, "build %d: %s is larger than %d bytes", b.Number, MetadataFile, maxMetadataBytes)
 	}
-	m, err := ParseBuildMetadata(data, r.reg.Name, b.Number)
+	m, err := contract.Names{Prefix: r.c.reg.Prefix}.ParseBuildMetadata(data, r.reg.Name, b.Number)
 	if err != nil {
 		return nil, permanent(ReasonMetadataInvalid, "build %d: %v", b.Number, err)
 	}
@@ -185,7 +186,7 @@ func (r *run) config(ctx context.Context, set *Settings) (*configSnapshot, error
 		for _, p := range out.Parameters {
 			name := aws.ToString(p.Name)
 			v, ok := strings.CutPrefix(name, set.ConfigPrefix)
-			if !ok || !envNameRE.MatchString(v) {
+			if !ok || contract.ValidateConfigVar(v) != nil {
 				continue
 			}
 			if _, dup := versions[name]; dup {
@@ -494,33 +495,20 @@ func (r *run) deploymentConfig() *ecstypes.DeploymentConfiguration {
 	}
 }
 
+// serviceSpec is the desired spec of the service of proc in the
+// operation.
+func (r *run) serviceSpec(set *Settings, op *Operation, proc string) serviceSpec {
+	return desiredServiceSpec(set, proc, op.TaskDefs[proc], op.Metadata.Processes[proc].DesiredCount())
+}
+
 func (r *run) createService(ctx context.Context, set *Settings, op *Operation, proc string) error {
-	p := op.Metadata.Processes[proc]
 	name := FamilyName(r.c.reg.Prefix, r.reg.Name, proc)
-	in := &ecs.CreateServiceInput{
-		ServiceName:             aws.String(name),
-		Cluster:                 aws.String(set.ClusterARN),
-		TaskDefinition:          aws.String(op.TaskDefs[proc]),
-		DesiredCount:            aws.Int32(p.DesiredCount()),
-		LaunchType:              ecstypes.LaunchType(set.LaunchType),
-		NetworkConfiguration:    r.networkConfig(set),
-		DeploymentConfiguration: r.deploymentConfig(),
-		DeploymentController:    &ecstypes.DeploymentController{Type: ecstypes.DeploymentControllerTypeEcs},
-		PropagateTags:           ecstypes.PropagateTagsTaskDefinition,
-		EnableECSManagedTags:    true,
-		ClientToken: aws.String(token(32, r.reg.AccountID, r.reg.Name, proc,
-			strconv.FormatInt(op.Build, 10), string(op.Kind), strconv.Itoa(op.Seq))),
-		Tags: []ecstypes.Tag{
-			{Key: aws.String(TagApp), Value: aws.String(r.reg.Name)},
-			{Key: aws.String(TagProcess), Value: aws.String(proc)},
-		},
-	}
-	if proc == "web" && set.TargetGroupARN != "" {
-		in.LoadBalancers = []ecstypes.LoadBalancer{{
-			TargetGroupArn: aws.String(set.TargetGroupARN), ContainerName: aws.String(ContainerName),
-			ContainerPort: aws.Int32(set.ContainerPort),
-		}}
-		in.HealthCheckGracePeriodSeconds = aws.Int32(30)
+	in := r.serviceSpec(set, op, proc).createInput(set.ClusterARN, name)
+	in.ClientToken = aws.String(token(32, r.reg.AccountID, r.reg.Name, proc,
+		strconv.FormatInt(op.Build, 10), string(op.Kind), strconv.Itoa(op.Seq)))
+	in.Tags = []ecstypes.Tag{
+		{Key: aws.String(TagApp), Value: aws.String(r.reg.Name)},
+		{Key: aws.String(TagProcess), Value: aws.String(proc)},
 	}
 	r.awsTouched = true
 	out, err := r.cl.ECS.CreateService(ctx, in)
@@ -536,18 +524,12 @@ func (r *run) createService(ctx context.Context, set *Settings, op *Operation, p
 	return nil
 }
 
-// updateService points a service at the operation's task definition; a
-// service that vanished meanwhile is created.
-func (r *run) updateService(ctx context.Context, set *Settings, op *Operation, proc string, before *ecstypes.Service) error {
+// updateService sends the fields of the service's desired spec that differ
+// from what ECS reported (before); a service that vanished meanwhile is
+// created.
+func (r *run) updateService(ctx context.Context, set *Settings, op *Operation, proc string, before *ecstypes.Service, fields []string) error {
 	name := FamilyName(r.c.reg.Prefix, r.reg.Name, proc)
-	in := &ecs.UpdateServiceInput{
-		Cluster: aws.String(set.ClusterARN), Service: aws.String(name),
-		TaskDefinition:          aws.String(op.TaskDefs[proc]),
-		DeploymentConfiguration: r.deploymentConfig(),
-	}
-	// The declared count is the desired state (level-triggered): a failed
-	// or rolled-back deploy may have left another count behind.
-	in.DesiredCount = aws.Int32(op.Metadata.Processes[proc].DesiredCount())
+	in := r.serviceSpec(set, op, proc).updateInput(set.ClusterARN, name, fields)
 	r.awsTouched = true
 	out, err := r.cl.ECS.UpdateService(ctx, in)
 	if err != nil {
@@ -560,7 +542,8 @@ func (r *run) updateService(ctx context.Context, set *Settings, op *Operation, p
 		return fmt.Errorf("ecs UpdateService %s: %w", name, err)
 	}
 	op.recordDeployment(proc, out.Service, before)
-	r.log.Info("service updated", "build", op.Build, "service", name, "task_definition", op.TaskDefs[proc])
+	r.log.Info("service updated", "build", op.Build, "service", name, "task_definition", op.TaskDefs[proc],
+		"fields", strings.Join(fields, ","))
 	return nil
 }
 

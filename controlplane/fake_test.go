@@ -780,6 +780,9 @@ func (c *twECS) CreateService(_ context.Context, in *ecs.CreateServiceInput, _ .
 		ServiceName: in.ServiceName, ServiceArn: aws.String("arn:aws:ecs:eu-west-1:111122223333:service/wharf-main/" + name),
 		Status: aws.String("ACTIVE"), TaskDefinition: in.TaskDefinition, DesiredCount: aws.ToInt32(in.DesiredCount),
 		LoadBalancers: in.LoadBalancers, DeploymentConfiguration: in.DeploymentConfiguration, Tags: in.Tags,
+		NetworkConfiguration: in.NetworkConfiguration, LaunchType: in.LaunchType, CapacityProviderStrategy: in.CapacityProviderStrategy,
+		HealthCheckGracePeriodSeconds: in.HealthCheckGracePeriodSeconds, EnableExecuteCommand: in.EnableExecuteCommand,
+		PropagateTags: in.PropagateTags, DeploymentController: in.DeploymentController,
 		Deployments: []ecstypes.Deployment{{
 			Id: aws.String(fmt.Sprintf("ecs-svc/%d", w.seq)), Status: aws.String("PRIMARY"), TaskDefinition: in.TaskDefinition,
 			RolloutState: ecstypes.DeploymentRolloutStateInProgress, DesiredCount: aws.ToInt32(in.DesiredCount),
@@ -817,19 +820,53 @@ func (c *twECS) UpdateService(_ context.Context, in *ecs.UpdateServiceInput, _ .
 	if in.DesiredCount != nil {
 		s.DesiredCount = *in.DesiredCount
 	}
-	if in.TaskDefinition != nil {
+	// ECS API reference, UpdateService: networkConfiguration and
+	// loadBalancers changes start a new deployment ("When you add, update,
+	// or remove a load balancer configuration, Amazon ECS starts new tasks
+	// with the updated Elastic Load Balancing configuration"); the other
+	// fields change the service in place.
+	newDeployment := in.TaskDefinition != nil && aws.ToString(in.TaskDefinition) != aws.ToString(s.TaskDefinition)
+	if in.NetworkConfiguration != nil {
+		s.NetworkConfiguration = in.NetworkConfiguration
+		newDeployment = true
+	}
+	if in.LoadBalancers != nil {
+		s.LoadBalancers = in.LoadBalancers
+		newDeployment = true
+	}
+	if in.CapacityProviderStrategy != nil {
+		s.CapacityProviderStrategy = in.CapacityProviderStrategy
+	}
+	if in.DeploymentConfiguration != nil {
+		s.DeploymentConfiguration = in.DeploymentConfiguration
+	}
+	if in.HealthCheckGracePeriodSeconds != nil {
+		s.HealthCheckGracePeriodSeconds = in.HealthCheckGracePeriodSeconds
+	}
+	if in.EnableExecuteCommand != nil {
+		s.EnableExecuteCommand = *in.EnableExecuteCommand
+	}
+	if in.PropagateTags != "" {
+		s.PropagateTags = in.PropagateTags
+	}
+	td := in.TaskDefinition
+	if td == nil {
+		td = s.TaskDefinition
+	}
+	if newDeployment || in.ForceNewDeployment {
 		w.seq++
 		var deps []ecstypes.Deployment
 		deps = append(deps, ecstypes.Deployment{
-			Id: aws.String(fmt.Sprintf("ecs-svc/%d", w.seq)), Status: aws.String("PRIMARY"), TaskDefinition: in.TaskDefinition,
+			Id: aws.String(fmt.Sprintf("ecs-svc/%d", w.seq)), Status: aws.String("PRIMARY"), TaskDefinition: td,
 			RolloutState: ecstypes.DeploymentRolloutStateInProgress, DesiredCount: s.DesiredCount,
+			NetworkConfiguration: s.NetworkConfiguration,
 		})
 		for _, d := range s.Deployments {
 			d.Status = aws.String("ACTIVE")
 			deps = append(deps, d)
 		}
 		s.Deployments = deps
-		s.TaskDefinition = in.TaskDefinition
+		s.TaskDefinition = td
 	}
 	defer w.done("UpdateService")
 	return &ecs.UpdateServiceOutput{Service: s}, nil

@@ -40,6 +40,7 @@ func (r *run) stepRegister(ctx context.Context) (bool, error) {
 	}
 	op.TaskDefs = defs
 	op.ConfigVersion = cfg.version
+	op.SettingsHash = settingsHash(set)
 	op.Record.TaskDefinitions = defs
 	op.Record.ConfigVersion = cfg.version
 	next := StepServices
@@ -209,20 +210,48 @@ func (r *run) stepServices(ctx context.Context) (bool, error) {
 			if err := r.createService(ctx, set, op, proc); err != nil {
 				return false, err
 			}
+			op.Recreate = slices.DeleteFunc(op.Recreate, func(p string) bool { return p == proc })
 		case aws.ToString(s.Status) == "DRAINING":
+			if slices.Contains(op.Recreate, proc) {
+				// Deleted by this operation to be created again: wait
+				// until ECS lets the name go (INACTIVE).
+				r.log.Info("waiting for the replaced service to drain", "build", op.Build, "process", proc)
+				return false, nil
+			}
 			return false, fmt.Errorf("service %s is draining; retrying later", aws.ToString(s.ServiceName))
 		case op.Deployments[proc] != "" && !visibleAfter(s, op.Deployments[proc], op.Prior[proc]):
 			// Updated by this operation, and the read is from before
 			// the update (ECS is eventually consistent): nothing to do.
-		case primaryTaskDef(s) == op.TaskDefs[proc] && s.DesiredCount == op.Metadata.Processes[proc].DesiredCount():
-			// Already there (a retry, or nothing changed): the rollout
-			// is judged from the deployment that runs it.
-			if op.Deployments[proc] == "" {
-				op.recordDeployment(proc, s, s)
-			}
 		default:
-			if err := r.updateService(ctx, set, op, proc, s); err != nil {
-				return false, err
+			want := r.serviceSpec(set, op, proc)
+			fields := want.diff(observedServiceSpec(s))
+			switch {
+			case len(fields) == 0:
+				// Already there (a retry, or nothing changed): the
+				// rollout is judged from the deployment that runs it.
+				if op.Deployments[proc] == "" {
+					op.recordDeployment(proc, s, s)
+				}
+			case needsRecreate(fields):
+				// A launch type cannot change in place: the intent is
+				// saved, then the service is deleted and created again
+				// once it is gone.
+				if !slices.Contains(op.Recreate, proc) {
+					op.Recreate = append(op.Recreate, proc)
+					if err := r.commit(ctx); err != nil {
+						return false, err
+					}
+				}
+				r.log.Warn("service launch type changed: replacing the service", "build", op.Build, "process", proc,
+					"from", string(s.LaunchType), "to", want.LaunchType)
+				if err := r.deleteService(ctx, set, proc); err != nil {
+					return false, err
+				}
+				return false, nil
+			default:
+				if err := r.updateService(ctx, set, op, proc, s, fields); err != nil {
+					return false, err
+				}
 			}
 		}
 		if !slices.Contains(op.Updated, proc) {

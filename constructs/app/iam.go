@@ -181,6 +181,17 @@ func (a *App) newManagementRole(props *AppProps) {
 			}),
 		statement("RunOwnTasks", []string{"ecs:RunTask"}, []*string{r.taskDefinitions()}, inCluster(a.cluster.arn)),
 		statement("DescribeClusterTasks", []string{"ecs:DescribeTasks"}, []*string{r.tasks()}, nil),
+		// The control plane stops its own superseded or timed-out release
+		// tasks. ecs:StopTask's resource type is task, whose ARN
+		// (task/<cluster>/<id>) does not name the family, so the cluster
+		// is pinned by ecs:cluster and the app by the wharf:app tag the
+		// task inherits from its task definition (RunTask PropagateTags
+		// TASK_DEFINITION); both keys are documented for StopTask in the
+		// Service Authorization Reference for Amazon ECS.
+		statement("StopOwnTasks", []string{"ecs:StopTask"}, []*string{r.tasks()}, map[string]interface{}{
+			"ArnEquals":    map[string]interface{}{"ecs:cluster": a.cluster.arn},
+			"StringEquals": map[string]interface{}{"aws:ResourceTag/" + TagApp: a.Name},
+		}),
 		// ecs:ListServices has no resource type and ecs:ListTasks only
 		// container-instance; both accept the ecs:cluster condition.
 		statement("ListInCluster", []string{"ecs:ListServices", "ecs:ListTasks"}, []*string{jsii.String("*")}, inCluster(a.cluster.arn)),

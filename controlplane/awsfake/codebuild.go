@@ -33,6 +33,9 @@ type Build struct {
 	ResolvedSourceVersion string
 	// Start and End are the build's times (zero End: not finished).
 	Start, End time.Time
+	// LogGroup and LogStream name the build's CloudWatch Logs stream
+	// (logs.groupName and logs.streamName of BatchGetBuilds; empty: none).
+	LogGroup, LogStream string
 }
 
 type buildRecord struct{ b Build }
@@ -125,6 +128,11 @@ type wireArtifacts struct {
 	Location string `json:"location,omitempty"`
 }
 
+type wireLogs struct {
+	GroupName  string `json:"groupName,omitempty"`
+	StreamName string `json:"streamName,omitempty"`
+}
+
 type wireBuild struct {
 	ID                    string         `json:"id"`
 	Arn                   string         `json:"arn"`
@@ -139,6 +147,7 @@ type wireBuild struct {
 	BuildComplete         bool           `json:"buildComplete"`
 	Initiator             string         `json:"initiator,omitempty"`
 	Artifacts             *wireArtifacts `json:"artifacts,omitempty"`
+	Logs                  *wireLogs      `json:"logs,omitempty"`
 }
 
 type wireBatchGetBuildsOutput struct {
@@ -274,6 +283,9 @@ func (s *Server) wire(b Build) wireBuild {
 	}
 	if b.ArtifactsLocation != "" {
 		wb.Artifacts = &wireArtifacts{Location: b.ArtifactsLocation}
+	}
+	if b.LogGroup != "" || b.LogStream != "" {
+		wb.Logs = &wireLogs{GroupName: b.LogGroup, StreamName: b.LogStream}
 	}
 	return wb
 }

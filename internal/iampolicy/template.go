@@ -33,6 +33,7 @@ type Template struct {
 	resources  map[string]map[string]interface{}
 	parameters map[string]map[string]interface{}
 	conditions map[string]interface{}
+	outputs    map[string]interface{}
 	r          Resolver
 }
 
@@ -72,7 +73,36 @@ func NewTemplate(raw map[string]interface{}, r Resolver) (*Template, error) {
 		}
 	}
 	t.conditions, _ = raw["Conditions"].(map[string]interface{})
+	t.outputs, _ = raw["Outputs"].(map[string]interface{})
 	return t, nil
+}
+
+// Exports resolves the template's exported outputs (Export.Name → Value),
+// to resolve another stack's Fn::ImportValue (Resolver.Imports). Exports
+// whose value does not resolve are listed in unresolved (with the reason)
+// and left out: importing one is then an error in the importing template.
+func (t *Template) Exports() (exports map[string]string, unresolved []string) {
+	exports = map[string]string{}
+	for id, o := range t.outputs {
+		om, _ := o.(map[string]interface{})
+		exp, _ := om["Export"].(map[string]interface{})
+		if exp == nil {
+			continue
+		}
+		name, err := t.str(exp["Name"])
+		if err != nil {
+			unresolved = append(unresolved, fmt.Sprintf("output %s export name: %v", id, err))
+			continue
+		}
+		v, err := t.str(om["Value"])
+		if err != nil {
+			unresolved = append(unresolved, fmt.Sprintf("export %s: %v", name, err))
+			continue
+		}
+		exports[name] = v
+	}
+	sort.Strings(unresolved)
+	return exports, unresolved
 }
 
 // Role is one IAM role of a template with its policies resolved.
@@ -734,6 +764,9 @@ func (t *Template) getAtt(id, attr string) (string, error) {
 		case "AWS::KMS::Key":
 			return arn("kms", "r", "key/"+id)
 		}
+	}
+	if typ == "AWS::EC2::SecurityGroup" && attr == "GroupId" {
+		return "sg-" + strings.ToLower(id), nil
 	}
 	if typ == "AWS::IAM::OIDCProvider" && attr == "Arn" {
 		return t.getAtt(id, "Arn")

@@ -177,3 +177,22 @@ func TestTemplateResolverOverrides(t *testing.T) {
 		t.Errorf("SSM-typed parameter: %v", v)
 	}
 }
+
+func TestTemplateExports(t *testing.T) {
+	producer := `{"Resources": {"Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "wharf-main"}}},
+	 "Outputs": {"ClusterArn": {"Value": {"Fn::GetAtt": ["Cluster", "Arn"]}, "Export": {"Name": {"Fn::Sub": "${AWS::StackName}:ClusterArn"}}},
+	             "Plain": {"Value": "x"}}}`
+	r := fixtureResolver
+	r.StackName = "wharf-cluster-main"
+	tpl, err := ParseTemplate([]byte(producer), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, bad := tpl.Exports()
+	if len(bad) != 0 {
+		t.Fatal(bad)
+	}
+	if len(ex) != 1 || ex["wharf-cluster-main:ClusterArn"] != "arn:aws:ecs:eu-west-1:111122223333:cluster/wharf-main" {
+		t.Errorf("exports %v", ex)
+	}
+}

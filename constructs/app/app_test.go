@@ -254,6 +254,11 @@ func TestUserRole(t *testing.T) {
 	if c := apptest.JSON(st.Condition); c != `{"StringEquals":{"aws:ResourceTag/wharf:app":"api"}}` {
 		t.Errorf("ExecIntoOwnTasks condition %s", c)
 	}
+	wantStatement(t, tpl, user, "ReadOwnStatus", []string{"ssm:GetParameter"}, "arn:<AWS::Partition>:ssm"+acct+"parameter/wharf/apps/api/status")
+	activity := statement(t, tpl, user, "ReadOwnActivity")
+	if r := strings.Join(apptest.ResourcesOf(activity), " "); !strings.Contains(r, "log-group:/wharf/apps/api/activity:log-stream:*") {
+		t.Errorf("ReadOwnActivity resources %s", r)
+	}
 	logs := statement(t, tpl, user, "ReadOwnLogs")
 	if r := strings.Join(apptest.ResourcesOf(logs), " "); !strings.Contains(r, "log-group:/wharf/apps/api:log-stream:*") || !strings.Contains(r, "log-group:/wharf/apps/api/deploys:log-stream:*") {
 		t.Errorf("ReadOwnLogs resources %s", r)

@@ -287,6 +287,11 @@ func (a *App) newUserRole(props *AppProps) {
 			"ssm:PutParameter", "ssm:DeleteParameter", "ssm:DeleteParameters", "ssm:AddTagsToResource", "ssm:ListTagsForResource"},
 			[]*string{r.parameter(strings.TrimSuffix(config, "/")), r.configParameters()}, nil),
 		statement("ReadOwnSettings", []string{"ssm:GetParameter"}, []*string{a.settingsArn()}, nil),
+		// The status document and the activity log the control plane
+		// publishes (wharf info, status, deploys; docs/cli.md).
+		statement("ReadOwnStatus", []string{"ssm:GetParameter"}, []*string{r.parameter("/" + a.Prefix + "/apps/" + a.Name + "/status")}, nil),
+		statement("ReadOwnActivity", []string{"logs:FilterLogEvents", "logs:GetLogEvents", "logs:DescribeLogStreams"},
+			[]*string{r.logGroup(LogGroupName(a.Prefix, a.Name) + "/activity"), r.logStreams(LogGroupName(a.Prefix, a.Name) + "/activity")}, nil),
 		// ssm:DescribeParameters has no resource type (names only).
 		statement("ListConfigNames", []string{"ssm:DescribeParameters"}, []*string{jsii.String("*")}, nil),
 		statement("DescribeOwnServices", []string{"ecs:DescribeServices"}, []*string{r.services()}, nil),

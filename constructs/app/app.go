@@ -14,6 +14,8 @@ package app
 
 import (
 	"hash/fnv"
+	"regexp"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodebuild"
@@ -134,6 +136,22 @@ func SettingsParameterName(prefix, app string) string {
 // ConfigPrefix is /<prefix>/apps/<app>/config/, the path of the app's config
 // vars.
 func ConfigPrefix(prefix, app string) string { return "/" + prefix + "/apps/" + app + "/config/" }
+
+// WebhookBranchPattern is the HEAD_REF pattern of the build webhook for a
+// branch: ^refs/heads/<branch>$ with the branch's regular-expression
+// metacharacters quoted, so it matches exactly that branch.
+func WebhookBranchPattern(branch string) string {
+	return "^refs/heads/" + regexp.QuoteMeta(branch) + "$"
+}
+
+// trustedBuildersValue is WHARF_TRUSTED_BUILDERS: the pinned builders
+// separated by spaces, or "-" (which names no image) for none.
+func trustedBuildersValue(builders []string) string {
+	if len(builders) == 0 {
+		return "-"
+	}
+	return strings.Join(builders, " ")
+}
 
 // ProjectName is the CodeBuild project name <prefix>-<app>.
 func ProjectName(prefix, app string) string { return prefix + "-" + app }
@@ -257,7 +275,10 @@ func (a *App) newBuild(props *AppProps) {
 	var filters *[]awscodebuild.FilterGroup
 	if props.webhook() {
 		filters = &[]awscodebuild.FilterGroup{
-			awscodebuild.FilterGroup_InEventOf(awscodebuild.EventAction_PUSH).AndBranchIs(jsii.String(props.branch())),
+			// CodeBuild applies the pattern as a regular expression: it is
+			// anchored and the branch quoted, or "main" would also build
+			// (and deploy) a pushed "main-x" (issue 9, item 4).
+			awscodebuild.FilterGroup_InEventOf(awscodebuild.EventAction_PUSH).AndHeadRefIs(jsii.String(WebhookBranchPattern(props.branch()))),
 		}
 	}
 	var source awscodebuild.ISource
@@ -299,6 +320,11 @@ func (a *App) newBuild(props *AppProps) {
 			"WHARF_APP":          {Value: jsii.String(a.Name)},
 			"WHARF_IMAGE_REPO":   {Value: a.Repository.RepositoryUri()},
 			"WHARF_PACK_VERSION": {Value: jsii.String(PackVersion)},
+			"WHARF_PACK_SHA256":  {Value: jsii.String(PackSHA256)},
+			// The build refuses any other head ref (docs/build-metadata.md).
+			"WHARF_BRANCH": {Value: jsii.String(props.branch())},
+			// Builders pack may trust, pinned by digest; "-" trusts none.
+			"WHARF_TRUSTED_BUILDERS": {Value: jsii.String(trustedBuildersValue(props.trustedBuilders()))},
 			// Read by the build script, which logs in to Docker Hub when
 			// the parameter exists; CodeBuild's PARAMETER_STORE variables
 			// would fail every build while it does not.

@@ -147,6 +147,10 @@ func TestManagementRole(t *testing.T) {
 		t.Errorf("RunOwnTasks not limited to the cluster: %s", c)
 	}
 	wantStatement(t, tpl, mgmt, "DescribeClusterTasks", []string{"ecs:DescribeTasks"}, tasks)
+	st = wantStatement(t, tpl, mgmt, "StopOwnTasks", []string{"ecs:StopTask"}, tasks)
+	if c := apptest.JSON(st.Condition); !strings.Contains(c, `"ecs:cluster"`) || !strings.Contains(c, `"aws:ResourceTag/wharf:app":"api"`) {
+		t.Errorf("StopOwnTasks not limited to the cluster and the app's tag: %s", c)
+	}
 	st = wantStatement(t, tpl, mgmt, "ListInCluster", []string{"ecs:ListServices", "ecs:ListTasks"}, "*")
 	if c := apptest.JSON(st.Condition); !strings.Contains(c, `"ArnEquals":{"ecs:cluster"`) {
 		t.Errorf("ListInCluster condition %s", c)
@@ -175,8 +179,8 @@ func TestManagementRole(t *testing.T) {
 	if strings.Contains(all, "kms:") {
 		t.Error("management role must not have any KMS permission (no decryption of config)")
 	}
-	if n := len(apptest.Statements(map[string]interface{}{"Resources": map[string]interface{}{mgmt: resource(t, tpl, mgmt)}})); n != 14 {
-		t.Errorf("management role has %d statements, want exactly the 14 asserted", n)
+	if n := len(apptest.Statements(map[string]interface{}{"Resources": map[string]interface{}{mgmt: resource(t, tpl, mgmt)}})); n != 15 {
+		t.Errorf("management role has %d statements, want exactly the 15 asserted", n)
 	}
 }
 
@@ -294,7 +298,9 @@ func TestBuildProject(t *testing.T) {
 	env := apptest.JSON(p["Environment"])
 	for _, want := range []string{`"PrivilegedMode":true`, `"Image":"aws/codebuild/standard:7.0"`, `"Name":"WHARF_APP","Type":"PLAINTEXT","Value":"api"`,
 		`"Name":"WHARF_PREFIX","Type":"PLAINTEXT","Value":"wharf"`, `"Name":"WHARF_IMAGE_REPO"`, `"Name":"WHARF_PACK_VERSION","Type":"PLAINTEXT","Value":"` + app.PackVersion + `"`,
-		`"Name":"WHARF_DOCKERHUB_PARAMETER","Type":"PLAINTEXT","Value":"/wharf/account/dockerhub"`} {
+		`"Name":"WHARF_DOCKERHUB_PARAMETER","Type":"PLAINTEXT","Value":"/wharf/account/dockerhub"`,
+		`"Name":"WHARF_BRANCH","Type":"PLAINTEXT","Value":"main"`, `"Name":"WHARF_PACK_SHA256","Type":"PLAINTEXT","Value":"` + app.PackSHA256 + `"`,
+		`"Name":"WHARF_TRUSTED_BUILDERS","Type":"PLAINTEXT","Value":"` + app.DefaultTrustedBuilder + `"`} {
 		if !strings.Contains(env, want) {
 			t.Errorf("environment %s lacks %s", env, want)
 		}
@@ -309,7 +315,7 @@ func TestBuildProject(t *testing.T) {
 	if src["Type"] != "GITHUB" || src["Location"] != "https://github.com/acme/api.git" || apptest.JSON(src["Auth"]) != `{"Resource":"`+connectionArn+`","Type":"CODECONNECTIONS"}` {
 		t.Errorf("source %s", apptest.JSON(src))
 	}
-	if tr := apptest.JSON(p["Triggers"]); tr != `{"FilterGroups":[[{"Pattern":"PUSH","Type":"EVENT"},{"Pattern":"refs/heads/main","Type":"HEAD_REF"}]],"Webhook":true}` {
+	if tr := apptest.JSON(p["Triggers"]); tr != `{"FilterGroups":[[{"Pattern":"PUSH","Type":"EVENT"},{"Pattern":"^refs/heads/main$","Type":"HEAD_REF"}]],"Webhook":true}` {
 		t.Errorf("triggers %s", tr)
 	}
 	if p["SourceVersion"] != "main" {

@@ -15,6 +15,21 @@ import (
 // downloads when the app builds with Cloud Native Buildpacks.
 const PackVersion = "0.38.2"
 
+// PackSHA256 is the SHA-256 of pack-v<PackVersion>-linux.tgz. The build
+// checks the download against it; it is pinned here, never fetched from
+// where the binary comes from. Change it together with PackVersion.
+const PackSHA256 = "a00765572b7d464b1691d64fd264d9a807b066a7e7805db32b9918d9be16e228"
+
+// DefaultBuilder is the buildpacks builder a repository gets when its
+// wharf.json names none.
+const DefaultBuilder = "heroku/builder:24"
+
+// DefaultTrustedBuilder is DefaultBuilder pinned by digest: the one builder
+// pack trusts (--trust-builder) unless the platform config says otherwise
+// (AppProps.TrustedBuilders). Check it against the registry when updating
+// (docker buildx imagetools inspect heroku/builder:24).
+const DefaultTrustedBuilder = DefaultBuilder + "@sha256:c855fe9810b29dc60e0a0b1ddbbdd815ea5973c9dd754bf539218296fe3f4af2"
+
 // BuildScriptDir is where the buildspec unpacks the build scripts.
 const BuildScriptDir = "/tmp/wharf"
 
@@ -95,8 +110,14 @@ func buildSpec() (map[string]interface{}, error) {
 					"bash " + BuildScriptDir + "/wharf-build.sh prepare",
 				},
 			},
+			// Three commands, so that the phase context of a failed build
+			// names the step (the control plane reads it).
 			"build": map[string]interface{}{
-				"commands": []string{"bash " + BuildScriptDir + "/wharf-build.sh build"},
+				"commands": []string{
+					"bash " + BuildScriptDir + "/wharf-build.sh image",
+					"bash " + BuildScriptDir + "/wharf-build.sh test",
+					"bash " + BuildScriptDir + "/wharf-build.sh publish",
+				},
 			},
 		},
 		"artifacts": map[string]interface{}{

@@ -272,7 +272,7 @@ func TestBuildSpecCarriesTheScripts(t *testing.T) {
 	if a, _ := json.Marshal(spec.Artifacts); string(a) != `{"base-directory":".wharf","discard-paths":"yes","files":["wharf-build.json"]}` {
 		t.Errorf("artifacts %s", a)
 	}
-	if b := spec.Phases["build"]["commands"]; len(b) != 1 || b[0] != "bash /tmp/wharf/wharf-build.sh build" {
+	if b := spec.Phases["build"]["commands"]; strings.Join(b, "|") != "bash /tmp/wharf/wharf-build.sh image|bash /tmp/wharf/wharf-build.sh test|bash /tmp/wharf/wharf-build.sh publish" {
 		t.Errorf("build phase %v", b)
 	}
 	pre := spec.Phases["pre_build"]["commands"]
@@ -323,7 +323,7 @@ func TestBuildSpecCarriesTheScripts(t *testing.T) {
 	}
 }
 
-// TestBuildScriptDockerHubLogin runs the prepare phase with the aws CLI
+// TestBuildScriptDockerHubLogin runs the prepare and image steps with the aws CLI
 // stubbed to return the Docker Hub parameter, to say it does not exist, or
 // to refuse access: the script logs in with the stored user and never
 // prints the token, pulls anonymously without the parameter, and stops the
@@ -364,7 +364,7 @@ esac
 					t.Fatal(err)
 				}
 			}
-			cmd := exec.Command("bash", filepath.Join(scripts, "wharf-build.sh"), "prepare")
+			cmd := exec.Command("bash", "-c", `bash "$0" prepare && bash "$0" image`, filepath.Join(scripts, "wharf-build.sh"))
 			cmd.Dir = repo
 			cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "WHARF_PREFIX=wharf", "WHARF_APP=api",
 				"WHARF_IMAGE_REPO=111122223333.dkr.ecr.eu-west-1.amazonaws.com/wharf-api", "CODEBUILD_BUILD_NUMBER=42",
@@ -372,7 +372,7 @@ esac
 				"WHARF_DOCKERHUB_PARAMETER=/wharf/account/dockerhub")
 			out, err := cmd.CombinedOutput()
 			if (err != nil) != c.wantErr {
-				t.Fatalf("prepare: err = %v, want error %v\n%s", err, c.wantErr, out)
+				t.Fatalf("prepare, image: err = %v, want error %v\n%s", err, c.wantErr, out)
 			}
 			if !strings.Contains(string(out), c.wantOut) {
 				t.Errorf("output lacks %q:\n%s", c.wantOut, out)

@@ -83,6 +83,13 @@ type AppProps struct {
 	// BuildWebhook starts a build on every push to Branch.
 	// Default: true.
 	BuildWebhook *bool
+	// TrustedBuilders are the Cloud Native Buildpacks builders pack may
+	// trust (--trust-builder), each pinned by digest
+	// (<name>[:<tag>]@sha256:<64 hex>). A repository naming one of them (by
+	// the name or the exact reference) builds with it by its digest; any
+	// other builder runs untrusted. An empty, non-nil list trusts none.
+	// Default: [DefaultTrustedBuilder].
+	TrustedBuilders []string
 
 	// Domains are extra host names routed to the app besides
 	// <name>.<cluster domain>; at most 4. Their certificates and DNS
@@ -139,6 +146,11 @@ type AppProps struct {
 	// OIDCClientIDs are required.
 	// Default: none; no user role is created.
 	AllowedUsers []string
+	// AllowedSubjects are issuer user IDs (the OIDC `sub` claim, stable
+	// per issuer) of further users who may assume the user role. When set,
+	// OIDCIssuerURL and OIDCClientIDs are required.
+	// Default: none.
+	AllowedSubjects []string
 	// OIDCIssuerURL is the login issuer, exactly as the Account construct
 	// got it (AccountProps.OIDCIssuerURL).
 	// Default: none (required with AllowedUsers).
@@ -183,18 +195,19 @@ type AppProps struct {
 }
 
 var (
-	nameRe        = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$`)
-	accountIDRe   = regexp.MustCompile(`^[0-9]{12}$`)
-	busArnRe      = regexp.MustCompile(`^arn:aws[a-z-]*:events:[a-z0-9-]+:([0-9]{12}):event-bus/[A-Za-z0-9._-]{1,256}$`)
-	externalIDRe  = regexp.MustCompile(`^[A-Za-z0-9+=,.@:/_-]+$`)
-	connectionRe  = regexp.MustCompile(`^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:[0-9]{12}:connection/[A-Za-z0-9-]+$`)
-	policyArnRe   = regexp.MustCompile(`^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/[A-Za-z0-9+=,.@_/-]+$`)
-	emailRe       = regexp.MustCompile(`^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$`)
-	labelRe       = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-	branchRe      = regexp.MustCompile(`^[A-Za-z0-9._/-]{1,200}$`)
-	repoPathRe    = regexp.MustCompile(`^/([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+?)(\.git)?/?$`)
-	healthPathRe  = regexp.MustCompile(`^/[A-Za-z0-9/._~%!$&'()*+,;=:@-]*$`)
-	reservedNames = map[string]string{
+	nameRe          = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$`)
+	accountIDRe     = regexp.MustCompile(`^[0-9]{12}$`)
+	busArnRe        = regexp.MustCompile(`^arn:aws[a-z-]*:events:[a-z0-9-]+:([0-9]{12}):event-bus/[A-Za-z0-9._-]{1,256}$`)
+	externalIDRe    = regexp.MustCompile(`^[A-Za-z0-9+=,.@:/_-]+$`)
+	connectionRe    = regexp.MustCompile(`^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:[0-9]{12}:connection/[A-Za-z0-9-]+$`)
+	policyArnRe     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/[A-Za-z0-9+=,.@_/-]+$`)
+	emailRe         = regexp.MustCompile(`^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$`)
+	labelRe         = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	pinnedBuilderRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$`)
+	branchRe        = regexp.MustCompile(`^[A-Za-z0-9._/-]{1,200}$`)
+	repoPathRe      = regexp.MustCompile(`^/([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+?)(\.git)?/?$`)
+	healthPathRe    = regexp.MustCompile(`^/[A-Za-z0-9/._~%!$&'()*+,;=:@-]*$`)
+	reservedNames   = map[string]string{
 		"postgres": "the PostgreSQL maintenance database", "template0": "a PostgreSQL template", "template1": "a PostgreSQL template",
 		"rdsadmin": "the RDS admin database", database.AdminUser: "the Wharf admin user",
 	}
@@ -237,6 +250,11 @@ func (p *AppProps) Validate() error {
 	}
 	if b := p.branch(); !branchRe.MatchString(b) || strings.Contains(b, "..") || strings.HasPrefix(b, "/") || strings.HasSuffix(b, "/") {
 		add("branch %q: must be a git branch name (letters, digits, '.', '_', '-', '/', at most 200 characters)", b)
+	}
+	for i, b := range p.TrustedBuilders {
+		if !pinnedBuilderRe.MatchString(b) {
+			add("trustedBuilders[%d] %q: must be an image reference pinned by digest (<name>[:<tag>]@sha256:<64 hex>)", i, b)
+		}
 	}
 	if len(p.Domains) > MaxDomains {
 		add("domains: %d given, at most %d allowed (an ALB host-header condition takes 5 values, one is <app>.<cluster domain>)", len(p.Domains), MaxDomains)
@@ -329,14 +347,27 @@ func (p *AppProps) validateUsers() []error {
 		}
 		seen[strings.ToLower(e)] = true
 	}
-	if len(p.AllowedUsers) == 0 {
+	seenSub := map[string]bool{}
+	for _, s := range p.AllowedSubjects {
+		// OpenID Connect Core 1.0 section 2: sub "MUST NOT exceed 255
+		// ASCII characters in length".
+		if s == "" || len(s) > 255 || strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r > '~' }) {
+			errs = append(errs, fmt.Errorf("allowedSubjects: %q is not an OIDC subject (1-255 printable ASCII characters, no spaces)", s))
+			continue
+		}
+		if seenSub[s] {
+			errs = append(errs, fmt.Errorf("allowedSubjects: %q is listed twice", s))
+		}
+		seenSub[s] = true
+	}
+	if len(p.AllowedUsers) == 0 && len(p.AllowedSubjects) == 0 {
 		return errs
 	}
 	if _, err := p.issuerKey(); err != nil {
 		errs = append(errs, err)
 	}
 	if len(p.OIDCClientIDs) == 0 {
-		errs = append(errs, errors.New("oidcClientIds: at least one client ID is required when allowedUsers is set"))
+		errs = append(errs, errors.New("oidcClientIds: at least one client ID is required when allowedUsers or allowedSubjects is set"))
 	}
 	return errs
 }
@@ -413,6 +444,13 @@ func (p *AppProps) branch() string {
 		return DefaultBranch
 	}
 	return *p.Branch
+}
+
+func (p *AppProps) trustedBuilders() []string {
+	if p.TrustedBuilders == nil {
+		return []string{DefaultTrustedBuilder}
+	}
+	return p.TrustedBuilders
 }
 
 func (p *AppProps) healthCheckPath() string {

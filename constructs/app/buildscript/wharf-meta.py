@@ -230,6 +230,8 @@ def cmd_generate(args):
         "commit": args.commit,
         "image": args.image,
     }
+    if args.branch:
+        doc["branch"] = args.branch
     if release:
         doc["releaseCommand"] = release
     doc["processes"] = processes
@@ -249,6 +251,7 @@ def main(argv):
     gen.add_argument("--build-id", required=True)
     gen.add_argument("--commit", required=True)
     gen.add_argument("--image", required=True)
+    gen.add_argument("--branch", default="")
     gen.add_argument("--cnb-metadata", default="")
     args = parser.parse_args(argv)
     try:

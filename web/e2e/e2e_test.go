@@ -135,8 +135,13 @@ func BenchmarkAppsPage(b *testing.B) {
 		MedianMs float64 `json:"medianMs"`
 		AwsCalls float64 `json:"awsCalls"`
 	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
+	var line string
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(l, "{") {
+			line = l
+		}
+	}
+	if err := json.Unmarshal([]byte(line), &res); err != nil {
 		b.Fatalf("%v\n%s", err, out)
 	}
 	b.ReportMetric(res.MedianMs, "ms/apps-page")

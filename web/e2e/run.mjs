@@ -239,6 +239,8 @@ try {
     check((await ctl("POST", "/build/start?app=api&build=43")).status === 200, "start build 43");
     await page.goto(site + "/apps/api/deploys/43");
     await page.locator('[data-stage="build"][data-state="active"]').waitFor();
+    await page.locator("pre.log").waitFor();
+    metrics.callsPerPage.deployFreshLoad = await readCalls();
     check((await text('[data-testid="outcome"]')) === "in progress", "43 in progress");
     await ctl("POST", "/build/advance?app=api&build=43&phase=releasing");
     await page.locator('[data-stage="release"][data-state="active"]').waitFor();

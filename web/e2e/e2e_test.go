@@ -100,11 +100,8 @@ func TestDashboardInChromium(t *testing.T) {
 	if !sawPut || !sawDelete {
 		t.Errorf("config writes did not reach SSM: put=%v delete=%v", sawPut, sawDelete)
 	}
-	if w.STS.Denied[dashfake.RoleARN("billing")] == 0 {
+	if w.Denied()[dashfake.RoleARN("billing")] == 0 {
 		t.Error("STS never refused alice on billing")
-	}
-	if w.OIDC.TokensIssued != 1 {
-		t.Errorf("one sign-in, %d token requests", w.OIDC.TokensIssued)
 	}
 }
 

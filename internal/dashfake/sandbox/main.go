@@ -34,7 +34,7 @@ func run() error {
 		return err
 	}
 	defer w.Close()
-	fmt.Printf("Wharf dashboard sandbox\n  open    %s\n  sign in as alice@example.com (allowed on api and shop; billing shows no access)\n  Ctrl-C to stop\n", w.Site.URL)
+	fmt.Printf("Wharf dashboard sandbox\n  open    %s\n  sign in as alice@example.com, password %s (allowed on api and shop; billing shows no access)\n  Ctrl-C to stop\n", w.Site.URL, dashfake.Password)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	logs := time.NewTicker(2 * time.Second)

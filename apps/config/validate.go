@@ -97,6 +97,7 @@ func (p *Platform) Validate() error {
 	clusters := p.validateClusters(&e)
 	databases := p.validateDatabases(&e, clusters)
 	p.validateApps(&e, clusters, databases)
+	p.validateDashboard(&e)
 	return e.err()
 }
 

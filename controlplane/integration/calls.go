@@ -41,7 +41,7 @@ type APICall struct {
 // Write reports whether the call changes state.
 func (c APICall) Write() bool {
 	switch c.Op {
-	case "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem", "PutParameter":
+	case "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem", "PutParameter", "CreateLogStream", "PutLogEvents":
 		return true
 	}
 	return awsfake.IsWriteOp(c.Op)
@@ -74,6 +74,7 @@ var targetServices = map[string]string{
 	"CodeBuild_20161006":                 "codebuild",
 	"AmazonSSM":                          "ssm",
 	"AWSEvents":                          "events",
+	"Logs_20140328":                      "logs",
 }
 
 var (

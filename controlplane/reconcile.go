@@ -30,7 +30,10 @@ type run struct {
 
 	st       *AppState
 	snapshot []byte
-	pending  []*DeployRecord
+	// loaded is the state as the run loaded it (status publishing
+	// compares the committed state with it).
+	loaded  []byte
+	pending []*DeployRecord
 
 	cl         *AppClients
 	set        *Settings
@@ -89,6 +92,8 @@ func (c *ControlPlane) reconcileMode(ctx context.Context, h Hint, log *slog.Logg
 		mode.preloaded = nil // a retry reloads
 		err := r.do(ctx)
 		if err == nil {
+			// The state is committed: publish it (status.go).
+			r.publishStatus(ctx)
 			if !r.awsTouched {
 				c.count(CountNoAWSCalls)
 			}
@@ -115,6 +120,7 @@ func (r *run) do(ctx context.Context) error {
 	}
 	r.st = st
 	r.snapshot, _ = json.Marshal(st)
+	r.loaded = r.snapshot
 	if r.h.BuildID != "" {
 		r.trackBuild()
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // Cluster is the Wharf Cluster construct. It implements ICluster.
@@ -329,7 +330,7 @@ func (cl *Cluster) publish(props *ClusterProps) {
 // EcsClusterName is the name of the ECS cluster of Wharf cluster name:
 // <prefix>-<name>. The account's observer role relies on the prefix.
 func EcsClusterName(prefix, name string) string {
-	return prefix + "-" + name
+	return contract.Names{Prefix: prefix}.ECSCluster(name)
 }
 
 // ClusterName returns the Wharf name of the cluster.

@@ -348,7 +348,7 @@ func TestValidate(t *testing.T) {
 		edit func(*database.DatabaseProps)
 		want string
 	}{
-		"name":                           {func(p *database.DatabaseProps) { p.Name = jsii.String("Main") }, `name "Main"`},
+		"name":                           {func(p *database.DatabaseProps) { p.Name = jsii.String("Main") }, `name: "Main"`},
 		"no name":                        {func(p *database.DatabaseProps) { p.Name = nil }, "name: required"},
 		"cluster":                        {func(p *database.DatabaseProps) { p.Cluster = nil }, "cluster: required"},
 		"prefix":                         {func(p *database.DatabaseProps) { p.Prefix = jsii.String("a-b") }, "prefix"},

@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
-	"github.com/wharf-paas/wharf/constructs/account"
 	"github.com/wharf-paas/wharf/constructs/cluster"
+	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/internal/logretention"
 )
 
@@ -84,19 +84,15 @@ type DatabaseProps struct {
 }
 
 var (
-	nameRe          = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$`)
 	engineVersionRe = regexp.MustCompile(`^([0-9]+)\.([0-9]+)$`)
 	instanceClassRe = regexp.MustCompile(`^db\.([a-z][a-z0-9-]*\.[a-z0-9]+)$`)
 )
 
-// ValidateName checks a Wharf database name: 2-30 characters of lowercase
+// ValidateName is contract.ValidateDatabaseName: 2-30 characters of lowercase
 // letters, digits and single hyphens, starting with a letter and ending with
 // a letter or digit.
 func ValidateName(name string) error {
-	if len(name) < 2 || len(name) > 30 || !nameRe.MatchString(name) || strings.Contains(name, "--") {
-		return fmt.Errorf("name %q: must be 2-30 characters of lowercase letters, digits and single hyphens, starting with a letter and ending with a letter or digit", name)
-	}
-	return nil
+	return contract.ValidateDatabaseName(name)
 }
 
 // Validate checks every field and returns all problems at once, each naming
@@ -106,7 +102,7 @@ func (p *DatabaseProps) Validate() error {
 		return errors.New("database props: must not be nil")
 	}
 	var errs []error
-	if err := account.ValidatePrefix(p.prefix()); err != nil {
+	if err := contract.ValidatePrefix(p.prefix()); err != nil {
 		errs = append(errs, err)
 	}
 	if p.Name == nil {
@@ -138,7 +134,7 @@ func (p *DatabaseProps) Validate() error {
 
 func (p *DatabaseProps) prefix() string {
 	if p.Prefix == nil {
-		return account.DefaultPrefix
+		return contract.DefaultPrefix
 	}
 	return *p.Prefix
 }

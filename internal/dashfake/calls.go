@@ -16,7 +16,9 @@ type IAMRequest struct {
 // other kind), so that a test can evaluate them against the synthesized
 // user role. cluster is the ECS cluster name (<prefix>-<cluster>).
 func BrowserRequests(prefix, app, account, region, cluster string) []IAMRequest {
-	arn := func(service, rest string) string { return fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, region, account, rest) }
+	arn := func(service, rest string) string {
+		return fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, region, account, rest)
+	}
 	base := "/" + prefix + "/apps/" + app
 	clusterARN := arn("ecs", "cluster/"+cluster)
 	onCluster := map[string][]string{"ecs:cluster": {clusterARN}}

@@ -41,6 +41,7 @@ import (
 	controlplanestack "github.com/wharf-paas/wharf/constructs/controlplane"
 	"github.com/wharf-paas/wharf/constructs/dashboard"
 	"github.com/wharf-paas/wharf/constructs/database"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // Platform is the assembled platform: its stacks and the constructs in them.
@@ -79,19 +80,25 @@ type Platform struct {
 // Stack names (docs/conventions.md).
 
 // AccountStackName is <prefix>-account.
-func AccountStackName(prefix string) string { return prefix + "-account" }
+func AccountStackName(prefix string) string { return contract.Names{Prefix: prefix}.AccountStack() }
 
 // ClusterStackName is <prefix>-cluster-<name>.
-func ClusterStackName(prefix, name string) string { return prefix + "-cluster-" + name }
+func ClusterStackName(prefix, name string) string {
+	return contract.Names{Prefix: prefix}.ClusterStack(name)
+}
 
 // AppStackName is <prefix>-app-<name>.
-func AppStackName(prefix, name string) string { return prefix + "-app-" + name }
+func AppStackName(prefix, name string) string { return contract.Names{Prefix: prefix}.AppStack(name) }
 
 // DatabaseStackName is <prefix>-database-<name>.
-func DatabaseStackName(prefix, name string) string { return prefix + "-database-" + name }
+func DatabaseStackName(prefix, name string) string {
+	return contract.Names{Prefix: prefix}.DatabaseStack(name)
+}
 
 // ControlPlaneStackName is <prefix>-controlplane.
-func ControlPlaneStackName(prefix string) string { return prefix + "-controlplane" }
+func ControlPlaneStackName(prefix string) string {
+	return contract.Names{Prefix: prefix}.ControlPlaneStack()
+}
 
 // StackNames lists the names of the stacks Build creates for cfg, in
 // creation order.
@@ -281,14 +288,12 @@ func clusterProps(cfg *config.Platform, c config.Cluster) *cluster.ClusterProps 
 // account (apps/controlplane) needs the same entries.
 func Registry(cfg *config.Platform) *controlplanestack.Registry {
 	partition := config.Partition(cfg.Region)
-	role := func(name string) string {
-		return "arn:" + partition + ":iam::" + cfg.AccountID + ":role/" + name
-	}
+	names := contract.Names{Prefix: cfg.Prefix}
 	r := &controlplanestack.Registry{
 		Prefix: cfg.Prefix,
 		Accounts: []controlplanestack.AccountRegistration{{
 			AccountID:       cfg.AccountID,
-			ObserverRoleARN: role(cfg.Prefix + "-account-observer"),
+			ObserverRoleARN: names.ObserverRoleARN(partition, cfg.AccountID),
 			ExternalID:      cfg.Account.ObserverExternalID,
 		}},
 	}
@@ -297,7 +302,7 @@ func Registry(cfg *config.Platform) *controlplanestack.Registry {
 			Name:              a.Name,
 			AccountID:         cfg.AccountID,
 			Region:            cfg.Region,
-			ManagementRoleARN: role(cfg.Prefix + "-app-" + a.Name + "-management"),
+			ManagementRoleARN: names.ManagementRoleARN(partition, cfg.AccountID, a.Name),
 			ExternalID:        a.ManagementExternalID,
 		})
 	}

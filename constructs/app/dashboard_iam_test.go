@@ -7,15 +7,11 @@ import (
 	"github.com/wharf-paas/wharf/internal/iampolicy"
 )
 
-// userRoleGaps are dashboard calls the user role does not allow yet: the
-// status document and the activity log are being added with the control
-// plane's status publishing (SHARED-SCHEMAS.md), which grants the user role
-// their reads. Until then the dashboard shows those parts as errors. A gap
-// that closes is logged; any other denied call fails.
-var userRoleGaps = map[string]string{
-	"ssm:GetParameter arn:aws:ssm:eu-west-1:111122223333:parameter/wharf/apps/api/status":         "status document read",
-	"logs:FilterLogEvents arn:aws:logs:eu-west-1:111122223333:log-group:/wharf/apps/api/activity": "activity log read",
-}
+// userRoleGaps are dashboard calls the user role does not allow yet, by
+// "action resource", with the reason; a gap that closes is logged, any
+// other denied call fails. (The status document and activity log reads
+// were the last ones; the user role has ReadOwnStatus and ReadOwnActivity.)
+var userRoleGaps = map[string]string{}
 
 // Every call the web dashboard makes for an app (internal/dashfake
 // BrowserRequests, the calls of web/src/api.ts) is allowed by that app's

@@ -101,5 +101,4 @@ require (
 )
 
 ignore ./node_modules
-
 ignore ./web/node_modules

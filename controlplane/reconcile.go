@@ -31,7 +31,10 @@ type run struct {
 
 	st       *AppState
 	snapshot []byte
-	pending  []*DeployRecord
+	// loaded is the state as the run loaded it (status publishing
+	// compares the committed state with it).
+	loaded  []byte
+	pending []*DeployRecord
 
 	cl         *AppClients
 	set        *Settings
@@ -96,6 +99,8 @@ func (c *ControlPlane) reconcileMode(ctx context.Context, h Hint, log *slog.Logg
 		mode.preloaded = nil // a retry reloads
 		err := r.do(ctx)
 		if err == nil {
+			// The state is committed: publish it (status.go).
+			r.publishStatus(ctx)
 			if !r.awsTouched {
 				c.count(CountNoAWSCalls)
 			}
@@ -122,6 +127,7 @@ func (r *run) do(ctx context.Context) error {
 	}
 	r.st = st
 	r.snapshot, _ = json.Marshal(st)
+	r.loaded = r.snapshot
 	if r.h.BuildID != "" {
 		r.trackBuild()
 	}

@@ -849,37 +849,20 @@ func (st *AppState) clone() *AppState {
 	c.Services = slices.Clone(st.Services)
 	c.Known = slices.Clone(st.Known)
 	if st.Op != nil {
+		// TaskDefs, Deployments, Prior and the record's TaskDefinitions
+		// are only ever replaced whole (recordDeployment copies on
+		// write), so they are shared.
 		op := *st.Op
-		op.TaskDefs = cloneMap(st.Op.TaskDefs)
-		op.Deployments = cloneMap(st.Op.Deployments)
-		if st.Op.Prior != nil {
-			op.Prior = make(map[string][]string, len(st.Op.Prior))
-			for k, v := range st.Op.Prior {
-				op.Prior[k] = slices.Clone(v)
-			}
-		}
 		op.Updated = slices.Clone(st.Op.Updated)
 		op.Recreate = slices.Clone(st.Op.Recreate)
 		if st.Op.Record != nil {
 			rec := *st.Op.Record
 			rec.Phases = slices.Clone(st.Op.Record.Phases)
-			rec.TaskDefinitions = cloneMap(st.Op.Record.TaskDefinitions)
 			op.Record = &rec
 		}
 		c.Op = &op
 	}
 	return &c
-}
-
-func cloneMap[V any](m map[string]V) map[string]V {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]V, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // forget drops a tracked build and remembers its ID as resolved.

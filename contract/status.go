@@ -87,12 +87,7 @@ type ActivityEvent struct {
 	Detail  string `json:"detail,omitempty"`
 }
 
-// StatusParameter is the app's status document parameter
-// /<prefix>/apps/<app>/status.
-func (n Names) StatusParameter(app string) string { return n.AppParameterPath(app) + "status" }
-
-// ActivityLogGroup is the app's activity log group /<prefix>/apps/<app>/activity.
-func (n Names) ActivityLogGroup(app string) string { return n.LogGroup(app) + "/activity" }
+// StatusParameter and ActivityLogGroup are in names.go.
 
 // ActivityStream is the activity log stream of a build: build-<n>.
 func ActivityStream(build int64) string { return "build-" + strconv.FormatInt(build, 10) }

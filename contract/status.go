@@ -87,7 +87,5 @@ type ActivityEvent struct {
 	Detail  string `json:"detail,omitempty"`
 }
 
-// StatusParameter and ActivityLogGroup are in names.go.
-
 // ActivityStream is the activity log stream of a build: build-<n>.
 func ActivityStream(build int64) string { return "build-" + strconv.FormatInt(build, 10) }

@@ -13,6 +13,7 @@
 package app
 
 import (
+	"github.com/wharf-paas/wharf/contract"
 	"hash/fnv"
 	"regexp"
 	"strconv"
@@ -33,7 +34,6 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/wharf-paas/wharf/constructs/account"
 	"github.com/wharf-paas/wharf/constructs/database"
-	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/internal/logretention"
 )
 
@@ -77,6 +77,9 @@ type App struct {
 	LogGroup awslogs.LogGroup
 	// DeployLogGroup receives the build logs: /<prefix>/apps/<app>/deploys.
 	DeployLogGroup awslogs.LogGroup
+	// ActivityLogGroup receives the control plane's activity events, one
+	// stream per build (build-<n>): /<prefix>/apps/<app>/activity.
+	ActivityLogGroup awslogs.LogGroup
 	// SecurityGroup is the app's own task security group (all egress, no
 	// ingress); tasks also join the cluster's app security group, which the
 	// load balancer and databases admit.
@@ -205,6 +208,11 @@ func NewApp(scope constructs.Construct, id string, props *AppProps) *App {
 	})
 	a.DeployLogGroup = awslogs.NewLogGroup(c, jsii.String("DeployLogs"), &awslogs.LogGroupProps{
 		LogGroupName:  jsii.String(DeployLogGroupName(a.Prefix, a.Name)),
+		Retention:     retention,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	a.ActivityLogGroup = awslogs.NewLogGroup(c, jsii.String("ActivityLogs"), &awslogs.LogGroupProps{
+		LogGroupName:  jsii.String(contract.Names{Prefix: a.Prefix}.ActivityLogGroup(a.Name)),
 		Retention:     retention,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"github.com/wharf-paas/wharf/contract"
 	"sort"
 	"strings"
 
@@ -9,7 +10,6 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/wharf-paas/wharf/constructs/account"
-	"github.com/wharf-paas/wharf/contract"
 )
 
 // arns builds the ARNs and ARN patterns of this app's resources
@@ -220,6 +220,14 @@ func (a *App) newManagementRole(props *AppProps) {
 		// and patterns only.
 		statement("ListRules", []string{"events:ListRules"}, []*string{jsii.String("*")}, nil),
 		statement("ReadOwnSettings", []string{"ssm:GetParameter"}, []*string{a.settingsArn()}, nil),
+		// Status publishing (controlplane/status.go): the status document is
+		// read before it is written (no write when unchanged), and the
+		// activity events go to the app's activity group only. CreateLogStream
+		// is authorized on the log group and PutLogEvents on the stream; both
+		// ARN forms of the one group are listed.
+		statement("PublishStatus", []string{"ssm:GetParameter", "ssm:PutParameter"}, []*string{a.statusArn()}, nil),
+		statement("AppendActivity", []string{"logs:CreateLogStream", "logs:PutLogEvents"},
+			[]*string{r.logGroup(a.activityGroup()), r.logGroup(a.activityGroup() + ":*")}, nil),
 		// ssm:DescribeParameters has no resource type: it lists names,
 		// types and versions, never values. The control plane filters on
 		// the app's config path; it can decrypt nothing (no kms:Decrypt,
@@ -238,6 +246,14 @@ func (a *App) newManagementRole(props *AppProps) {
 
 func (a *App) settingsArn() *string {
 	return a.arns().parameter(SettingsParameterName(a.Prefix, a.Name))
+}
+
+func (a *App) statusArn() *string {
+	return a.arns().parameter(contract.Names{Prefix: a.Prefix}.StatusParameter(a.Name))
+}
+
+func (a *App) activityGroup() string {
+	return contract.Names{Prefix: a.Prefix}.ActivityLogGroup(a.Name)
 }
 
 // newUserRole creates <prefix>-app-<app>-user for the allowed users.
@@ -285,17 +301,14 @@ func (a *App) newUserRole(props *AppProps) {
 		statement("StartOwnBuildAsConfigured", []string{"codebuild:StartBuild"}, []*string{a.Project.ProjectArn()},
 			map[string]interface{}{"Null": startBuildOverrideKeys()}),
 		statement("ReadOwnLogs", []string{"logs:GetLogEvents", "logs:FilterLogEvents", "logs:DescribeLogStreams", "logs:StartLiveTail", "logs:GetLogGroupFields"},
-			[]*string{r.logGroup(LogGroupName(a.Prefix, a.Name)), r.logGroup(DeployLogGroupName(a.Prefix, a.Name)),
-				r.logStreams(LogGroupName(a.Prefix, a.Name)), r.logStreams(DeployLogGroupName(a.Prefix, a.Name))}, nil),
+			[]*string{r.logGroup(LogGroupName(a.Prefix, a.Name)), r.logGroup(DeployLogGroupName(a.Prefix, a.Name)), r.logGroup(a.activityGroup()),
+				r.logStreams(LogGroupName(a.Prefix, a.Name)), r.logStreams(DeployLogGroupName(a.Prefix, a.Name)), r.logStreams(a.activityGroup())}, nil),
 		statement("ManageOwnConfig", []string{"ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory",
 			"ssm:PutParameter", "ssm:DeleteParameter", "ssm:DeleteParameters", "ssm:AddTagsToResource", "ssm:ListTagsForResource"},
 			[]*string{r.parameter(strings.TrimSuffix(config, "/")), r.configParameters()}, nil),
+		// The status document the control plane publishes (read only).
+		statement("ReadOwnStatus", []string{"ssm:GetParameter"}, []*string{a.statusArn()}, nil),
 		statement("ReadOwnSettings", []string{"ssm:GetParameter"}, []*string{a.settingsArn()}, nil),
-		// The status document and the activity log the control plane
-		// publishes (wharf info, status, deploys; docs/cli.md).
-		statement("ReadOwnStatus", []string{"ssm:GetParameter"}, []*string{r.parameter("/" + a.Prefix + "/apps/" + a.Name + "/status")}, nil),
-		statement("ReadOwnActivity", []string{"logs:FilterLogEvents", "logs:GetLogEvents", "logs:DescribeLogStreams"},
-			[]*string{r.logGroup(LogGroupName(a.Prefix, a.Name) + "/activity"), r.logStreams(LogGroupName(a.Prefix, a.Name) + "/activity")}, nil),
 		// No ssm:DescribeParameters: it has no resource type and would list
 		// every parameter name of the account; GetParametersByPath on the
 		// app's config path (ManageOwnConfig) already returns its names.

@@ -53,6 +53,9 @@ type App struct {
 
 	// Project is the CodeBuild project <prefix>-<app>.
 	Project awscodebuild.Project
+	// TestReportGroup receives the JUnit report of the app's tests:
+	// <prefix>-<app>-tests.
+	TestReportGroup awscodebuild.ReportGroup
 	// BuildRole is the CodeBuild project's service role.
 	BuildRole awsiam.Role
 	// ArtifactBucket receives wharf-build.json of every build.
@@ -299,6 +302,12 @@ func (a *App) newBuild(props *AppProps) {
 			WebhookFilters: filters,
 		})
 	}
+	a.TestReportGroup = awscodebuild.NewReportGroup(a.Construct, jsii.String("TestReports"), &awscodebuild.ReportGroupProps{
+		ReportGroupName: jsii.String(TestReportGroupName(a.Prefix, a.Name)),
+		Type:            awscodebuild.ReportGroupType_TEST,
+		// Test reports are build by-products; CodeBuild keeps them 30 days.
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
 	spec, err := buildSpec()
 	if err != nil {
 		panic(err)

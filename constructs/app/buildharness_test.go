@@ -31,6 +31,8 @@ const sandboxRepo = "111122223333.dkr.ecr.eu-west-1.amazonaws.com/wharf-api"
 //	STUB_CACHE         "present" when the cache tags exist in the registry
 //	STUB_SSM_VALUES    JSON reply of `aws ssm get-parameters` (build config)
 //	STUB_CURL_DIR      folder whose files curl serves by URL base name
+//	STUB_REPORT        content `docker cp` copies out as the test report
+//	                   (unset: the container has no such file)
 //
 // Every docker call's full argument list goes to calls.log; stdin of
 // login, build and run goes to stdin.log. `docker history` prints the
@@ -61,13 +63,18 @@ case "$tool $1" in
   "docker history") cat "$state/history.log" 2>/dev/null ;;
   "docker inspect")
     case "$*" in
+      *WorkingDir*) echo /app ;;
       *RepoDigests*) echo "other.example/x@sha256:ffff"; echo "` + sandboxRepo + `@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" ;;
       *) echo '{"processes":[{"type":"web","command":["bin/web"],"direct":true}]}' ;;
     esac ;;
   "docker run")
+    case " $* " in *" -d "*) exit 0 ;; esac
     env >> "$state/run-env.log"
     exit "${STUB_TEST_EXIT:-0}" ;;
-  "docker pull"|"docker push"|"docker rm"|"docker network"|"docker tag"|"docker exec") ;;
+  "docker cp")
+    [ -n "${STUB_REPORT:-}" ] || exit 1
+    printf '%s' "$STUB_REPORT" > "$3/$(basename "${2#*:}")" ;;
+  "docker pull"|"docker push"|"docker rm"|"docker network"|"docker tag"|"docker exec"|"docker stop") ;;
   curl*)
     out=""; url=""
     while [ $# -gt 0 ]; do

@@ -147,6 +147,10 @@ func (a *App) newBuildRole(props *AppProps) {
 		// ecr:GetAuthorizationToken has no resource type.
 		statement("RegistryLogin", []string{"ecr:GetAuthorizationToken"}, []*string{jsii.String("*")}, nil),
 		statement("UploadBuildMetadata", []string{"s3:PutObject"}, []*string{a.ArtifactBucket.ArnForObjects(jsii.String("builds/*"))}, nil),
+		// The buildspec's reports section: CodeBuild creates a report in
+		// the app's own report group and adds the test cases to it.
+		statement("WriteTestReports", []string{"codebuild:CreateReport", "codebuild:UpdateReport", "codebuild:BatchPutTestCases"},
+			[]*string{a.TestReportGroup.ReportGroupArn()}, nil),
 		statement("LocateArtifactBucket", []string{"s3:GetBucketAcl", "s3:GetBucketLocation"}, []*string{a.ArtifactBucket.BucketArn()}, nil),
 		// The account's Docker Hub credentials (docs/security.md): the one
 		// parameter, read by the build script to log in before pulling base

@@ -132,7 +132,7 @@ image() {
   dockerhub_login
   if [ "$WHARF_SYSTEM" = dockerfile ]; then
     if ! docker build --pull -f "$WHARF_DOCKERFILE" -t "$image" -t "$numbered" \
-      --build-arg "WHARF_COMMIT=$commit" --build-arg "WHARF_BUILD_NUMBER=$CODEBUILD_BUILD_NUMBER" .; then
+      --build-arg "WHARF_COMMIT=$commit" --build-arg "WHARF_BUILD_NUMBER=$CODEBUILD_BUILD_NUMBER" . || ! pull_services; then
       dockerhub_logout
       return 1
     fi
@@ -140,7 +140,7 @@ image() {
   else
     # The builder is pulled while logged in; pack itself, which runs the
     # repository's buildpack code, runs after the logout.
-    docker pull "$WHARF_BUILDER_REF" || { dockerhub_logout; return 1; }
+    if ! docker pull "$WHARF_BUILDER_REF" || ! pull_services; then dockerhub_logout; return 1; fi
     dockerhub_logout
     local trust=()
     if [ "$WHARF_BUILDER_TRUSTED" = 1 ]; then
@@ -158,10 +158,105 @@ image() {
   touch "$out/image.ok"
 }
 
+# pull_services pulls the test services' images while the image step is
+# logged in to Docker Hub; the test step runs them with --pull never.
+pull_services() {
+  local svc
+  for svc in ${WHARF_TEST_SERVICES:-}; do
+    docker pull "$(service_image "$svc")"
+  done
+}
+
+service_image() {
+  local name="${1%%:*}" version="${1#*:}"
+  case "$name" in
+    postgres) echo "postgres:$version" ;;
+    redis) echo "redis:$version" ;;
+    *) die "unknown test service $name" ;;
+  esac
+}
+
+# The test network and containers of this build; stop_services removes
+# them whatever happened (trap).
+test_net="wharf-test-$CODEBUILD_BUILD_NUMBER"
+stop_services() {
+  local svc
+  for svc in ${WHARF_TEST_SERVICES:-}; do
+    docker rm -f "$test_net-${svc%%:*}" >/dev/null 2>&1 || true
+  done
+  docker rm -f "$test_net-app" >/dev/null 2>&1 || true
+  docker network rm "$test_net" >/dev/null 2>&1 || true
+}
+
+# wait_ready waits up to 60 s for a service to accept connections.
+wait_ready() {
+  local name="$1" container="$test_net-$1" i probe
+  case "$name" in
+    postgres) probe=(pg_isready -U postgres -h 127.0.0.1 -q) ;;
+    redis) probe=(redis-cli ping) ;;
+  esac
+  for i in $(seq 1 60); do
+    if docker exec "$container" "${probe[@]}" >/dev/null 2>&1; then return 0; fi
+    sleep 1
+  done
+  die "test service $name did not become ready in 60 s"
+}
+
+# run_tests runs the app's test command in the built image, with the
+# declared services as containers beside it on a network of their own,
+# DATABASE_URL / REDIS_URL and CI=true set. The container gets no Docker
+# socket, no Docker config and no credentials (the Docker Hub login ended
+# with the image step). A failing test fails this step, and with it the
+# build: publish does not run.
 run_tests() {
+  # shellcheck disable=SC1091
+  . "$out/build.env"
   [ -f "$out/image.ok" ] || die "no image was built; run the image step first"
-  say "no test command (wharf.json test, or app.json environments.test.scripts.test): not running tests"
-  touch "$out/tests.ok"
+  rm -f "$out/tests.ok"
+  if [ -z "${WHARF_TEST_COMMAND:-}" ]; then
+    say "no test command (wharf.json \"test\", or app.json environments.test.scripts.test): building without running tests"
+    echo skipped > "$out/tests.ok"
+    return 0
+  fi
+  say "running the tests from $WHARF_TEST_SOURCE in the built image: $WHARF_TEST_COMMAND"
+  trap stop_services EXIT
+  docker network create "$test_net" >/dev/null
+  local env=(-e CI=true) svc name
+  for svc in ${WHARF_TEST_SERVICES:-}; do
+    name="${svc%%:*}"
+    say "starting test service $(service_image "$svc")"
+    case "$name" in
+      postgres)
+        docker run -d --pull never --name "$test_net-postgres" --network "$test_net" --network-alias postgres \
+          -e POSTGRES_USER=postgres -e POSTGRES_PASSWORD=postgres -e POSTGRES_DB=test "$(service_image "$svc")" >/dev/null
+        env+=(-e "DATABASE_URL=postgres://postgres:postgres@postgres:5432/test?sslmode=disable") ;;
+      redis)
+        docker run -d --pull never --name "$test_net-redis" --network "$test_net" --network-alias redis "$(service_image "$svc")" >/dev/null
+        env+=(-e "REDIS_URL=redis://redis:6379/0") ;;
+    esac
+    wait_ready "$name"
+  done
+  local status=0
+  docker run --pull never --name "$test_net-app" --network "$test_net" "${env[@]}" --env-file "$out/test.env" \
+    "$image" /bin/sh -c "$WHARF_TEST_COMMAND" || status=$?
+  if [ -n "${WHARF_TEST_REPORT:-}" ]; then
+    local path="$WHARF_TEST_REPORT" workdir
+    if [ "${path#/}" = "$path" ]; then
+      workdir="$(docker inspect --format '{{ .Config.WorkingDir }}' "$image")"
+      path="${workdir:-/}/$path"
+    fi
+    mkdir -p "$out/reports"
+    if docker cp "$test_net-app:$path" "$out/reports/" >/dev/null 2>&1; then
+      say "test report $path goes to the build's report group"
+    else
+      say "the test command wrote no report at $path"
+    fi
+  fi
+  if [ "$status" -ne 0 ]; then
+    die "the tests failed (exit status $status); nothing is pushed or deployed. Test output is above in this build log."
+  fi
+  say "the tests passed"
+  echo passed > "$out/tests.ok"
 }
 
 publish() {

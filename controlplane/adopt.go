@@ -213,7 +213,10 @@ func (r *run) adopt(ctx context.Context, b TrackedBuild, meta *BuildMetadata) (a
 		r.skipOlder(b.Number, fmt.Sprintf("build %d was adopted as deployed", b.Number))
 		st.HighWater = b.Number
 		r.forget(b.ID)
-		st.Deployed = &Deployment{Build: b.Number, BuildID: b.ID, Metadata: meta, ConfigVersion: cfgVersion, TaskDefs: defs, At: r.now}
+		// The services are taken as they run, with the current settings
+		// (the next deploy aligns every field of their spec).
+		st.Deployed = &Deployment{Build: b.Number, BuildID: b.ID, Metadata: meta, ConfigVersion: cfgVersion,
+			SettingsHash: settingsHash(set), TaskDefs: defs, At: r.now}
 		rec := r.finalRecord(b, OutcomeDeployed, "", ad.Detail)
 		rec.TaskDefinitions, rec.ConfigVersion = defs, cfgVersion
 		r.pending = append(r.pending, rec)
@@ -239,9 +242,13 @@ func (r *run) adopt(ctx context.Context, b TrackedBuild, meta *BuildMetadata) (a
 		return adoptDeploy, true, nil
 	}
 	if meta.ReleaseCommand != "" {
-		task, err := r.findTask(ctx, set.ClusterARN, release, ReleaseStartedBy(b.Number))
-		if err != nil {
-			return adoptNone, false, err
+		// The release tasks listed above: no second listing.
+		task := ""
+		for _, t := range tasks {
+			if aws.ToString(t.StartedBy) == ReleaseStartedBy(b.Number) {
+				task = aws.ToString(t.TaskArn)
+				break
+			}
 		}
 		if task != "" {
 			ad.Outcome = AdoptedDeploying
@@ -286,25 +293,7 @@ func (r *run) adopt(ctx context.Context, b TrackedBuild, meta *BuildMetadata) (a
 // run), then DescribeTasks for their last status, startedBy and age (only
 // when there are some).
 func (r *run) recentReleases(ctx context.Context, set *Settings, family string) ([]ecstypes.Task, error) {
-	r.awsTouched = true
-	var arns []string
-	for _, status := range []ecstypes.DesiredStatus{ecstypes.DesiredStatusRunning, ecstypes.DesiredStatusStopped} {
-		out, err := r.cl.ECS.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(set.ClusterARN), Family: aws.String(family),
-			DesiredStatus: status})
-		if err != nil {
-			return nil, fmt.Errorf("ecs ListTasks %s: %w", family, err)
-		}
-		arns = append(arns, out.TaskArns...)
-	}
-	var tasks []ecstypes.Task
-	for start := 0; start < len(arns); start += 100 {
-		desc, err := r.cl.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(set.ClusterARN), Tasks: arns[start:min(start+100, len(arns))]})
-		if err != nil {
-			return nil, fmt.Errorf("ecs DescribeTasks: %w", err)
-		}
-		tasks = append(tasks, desc.Tasks...)
-	}
-	return tasks, nil
+	return r.familyTasks(ctx, set.ClusterARN, family)
 }
 
 // settled reports whether a service's deployment has ended: its PRIMARY

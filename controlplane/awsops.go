@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/smithy-go"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // apiCode returns the AWS error code of err, or "".
@@ -126,7 +128,7 @@ func (r *run) readMetadata(ctx context.Context, b TrackedBuild) (*BuildMetadata,
 	if len(data) > maxMetadataBytes {
 		return nil, permanent(ReasonMetadataInvalid, "build %d: %s is larger than %d bytes", b.Number, MetadataFile, maxMetadataBytes)
 	}
-	m, err := ParseBuildMetadata(data, r.reg.Name, b.Number)
+	m, err := contract.Names{Prefix: r.c.reg.Prefix}.ParseBuildMetadata(data, r.reg.Name, b.Number)
 	if err != nil {
 		return nil, permanent(ReasonMetadataInvalid, "build %d: %v", b.Number, err)
 	}
@@ -214,7 +216,7 @@ func (r *run) config(ctx context.Context, set *Settings) (*configSnapshot, error
 		for _, p := range out.Parameters {
 			name := aws.ToString(p.Name)
 			v, ok := strings.CutPrefix(name, set.ConfigPrefix)
-			if !ok || !envNameRE.MatchString(v) {
+			if !ok || contract.ValidateConfigVar(v) != nil {
 				continue
 			}
 			if _, dup := versions[name]; dup {
@@ -390,24 +392,70 @@ func (r *run) describeTask(ctx context.Context, cluster, arn string) (*ecstypes.
 	return nil, nil
 }
 
-// findTask looks up a task of family started by startedBy (running first,
-// then recently stopped).
+// findTask looks up the release task of family started by startedBy
+// (running first, then recently stopped). ECS refuses startedBy with any
+// other ListTasks filter ("When you specify startedBy as the filter, it
+// must be the only filter that you use", ECS API reference), and startedBy
+// alone lists only RUNNING tasks (the default desiredStatus), which misses
+// a release that stopped before a crashed invocation's retry. So it lists
+// the family's tasks by desired status (family and desiredStatus combine)
+// and matches startedBy and the cluster in DescribeTasks' answer (one call
+// per 100 tasks, none when the family has no task).
 func (r *run) findTask(ctx context.Context, cluster, family, startedBy string) (string, error) {
-	r.awsTouched = true
-	for _, status := range []ecstypes.DesiredStatus{ecstypes.DesiredStatusRunning, ecstypes.DesiredStatusStopped} {
-		out, err := r.cl.ECS.ListTasks(ctx, &ecs.ListTasksInput{
-			Cluster: aws.String(cluster), Family: aws.String(family), StartedBy: aws.String(startedBy),
-			DesiredStatus: status,
-		})
-		if err != nil {
-			return "", fmt.Errorf("ecs ListTasks %s startedBy %s: %w", family, startedBy, err)
-		}
-		if len(out.TaskArns) > 0 {
-			return out.TaskArns[0], nil
+	tasks, err := r.familyTasks(ctx, cluster, family)
+	if err != nil {
+		return "", err
+	}
+	for _, t := range tasks {
+		if aws.ToString(t.StartedBy) == startedBy && aws.ToString(t.Group) == "family:"+family {
+			return aws.ToString(t.TaskArn), nil
 		}
 	}
 	return "", nil
 }
+
+// familyTasks returns the tasks of family ECS still lists in the cluster:
+// ListTasks by family with desired status RUNNING and then STOPPED
+// (stopped tasks are listed for about an hour), then DescribeTasks, running
+// ones first.
+func (r *run) familyTasks(ctx context.Context, cluster, family string) ([]ecstypes.Task, error) {
+	r.awsTouched = true
+	var arns []string
+	for _, status := range []ecstypes.DesiredStatus{ecstypes.DesiredStatusRunning, ecstypes.DesiredStatusStopped} {
+		in := &ecs.ListTasksInput{Cluster: aws.String(cluster), Family: aws.String(family), DesiredStatus: status}
+		for page := 0; ; page++ {
+			if page >= maxTaskPages {
+				return nil, fmt.Errorf("ecs ListTasks %s: more than %d pages", family, maxTaskPages)
+			}
+			out, err := r.cl.ECS.ListTasks(ctx, in)
+			if err != nil {
+				return nil, fmt.Errorf("ecs ListTasks %s %s: %w", family, status, err)
+			}
+			for _, a := range out.TaskArns {
+				if !slices.Contains(arns, a) {
+					arns = append(arns, a)
+				}
+			}
+			if aws.ToString(out.NextToken) == "" {
+				break
+			}
+			in.NextToken = out.NextToken
+		}
+	}
+	var tasks []ecstypes.Task
+	for start := 0; start < len(arns); start += 100 {
+		desc, err := r.cl.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: arns[start:min(start+100, len(arns))]})
+		if err != nil {
+			return nil, fmt.Errorf("ecs DescribeTasks: %w", err)
+		}
+		tasks = append(tasks, desc.Tasks...)
+	}
+	return tasks, nil
+}
+
+// maxTaskPages bounds the ListTasks pages (100 tasks each) of one family
+// and desired status.
+const maxTaskPages = 10
 
 // taskStopper is implemented by the SDK's ECS client; fakes may omit it.
 type taskStopper interface {
@@ -477,60 +525,44 @@ func (r *run) deploymentConfig() *ecstypes.DeploymentConfiguration {
 	}
 }
 
+// serviceSpec is the desired spec of the service of proc in the
+// operation.
+func (r *run) serviceSpec(set *Settings, op *Operation, proc string) serviceSpec {
+	return desiredServiceSpec(set, proc, op.TaskDefs[proc], op.Metadata.Processes[proc].DesiredCount())
+}
+
 func (r *run) createService(ctx context.Context, set *Settings, op *Operation, proc string) error {
-	p := op.Metadata.Processes[proc]
 	name := FamilyName(r.c.reg.Prefix, r.reg.Name, proc)
-	in := &ecs.CreateServiceInput{
-		ServiceName:             aws.String(name),
-		Cluster:                 aws.String(set.ClusterARN),
-		TaskDefinition:          aws.String(op.TaskDefs[proc]),
-		DesiredCount:            aws.Int32(p.DesiredCount()),
-		LaunchType:              ecstypes.LaunchType(set.LaunchType),
-		NetworkConfiguration:    r.networkConfig(set),
-		DeploymentConfiguration: r.deploymentConfig(),
-		DeploymentController:    &ecstypes.DeploymentController{Type: ecstypes.DeploymentControllerTypeEcs},
-		PropagateTags:           ecstypes.PropagateTagsTaskDefinition,
-		EnableECSManagedTags:    true,
-		ClientToken: aws.String(token(32, r.reg.AccountID, r.reg.Name, proc,
-			strconv.FormatInt(op.Build, 10), string(op.Kind), strconv.Itoa(op.Seq))),
-		Tags: []ecstypes.Tag{
-			{Key: aws.String(TagApp), Value: aws.String(r.reg.Name)},
-			{Key: aws.String(TagProcess), Value: aws.String(proc)},
-		},
-	}
-	if proc == "web" && set.TargetGroupARN != "" {
-		in.LoadBalancers = []ecstypes.LoadBalancer{{
-			TargetGroupArn: aws.String(set.TargetGroupARN), ContainerName: aws.String(ContainerName),
-			ContainerPort: aws.Int32(set.ContainerPort),
-		}}
-		in.HealthCheckGracePeriodSeconds = aws.Int32(30)
+	in := r.serviceSpec(set, op, proc).createInput(set.ClusterARN, name)
+	in.ClientToken = aws.String(token(32, r.reg.AccountID, r.reg.Name, proc,
+		strconv.FormatInt(op.Build, 10), string(op.Kind), strconv.Itoa(op.Seq)))
+	in.Tags = []ecstypes.Tag{
+		{Key: aws.String(TagApp), Value: aws.String(r.reg.Name)},
+		{Key: aws.String(TagProcess), Value: aws.String(proc)},
 	}
 	r.awsTouched = true
-	if _, err := r.cl.ECS.CreateService(ctx, in); err != nil {
+	out, err := r.cl.ECS.CreateService(ctx, in)
+	if err != nil {
 		switch apiCode(err) {
 		case "InvalidParameterException", "ClientException", "PlatformUnknownException", "PlatformTaskDefinitionIncompatibilityException":
 			return permanent(ReasonServiceRejected, "create service %s: %v", name, err)
 		}
 		return fmt.Errorf("ecs CreateService %s: %w", name, err)
 	}
+	op.recordDeployment(proc, out.Service, nil)
 	r.log.Info("service created", "build", op.Build, "service", name, "task_definition", op.TaskDefs[proc])
 	return nil
 }
 
-// updateService points a service at the operation's task definition; a
-// service that vanished meanwhile is created.
-func (r *run) updateService(ctx context.Context, set *Settings, op *Operation, proc string) error {
+// updateService sends the fields of the service's desired spec that differ
+// from what ECS reported (before); a service that vanished meanwhile is
+// created.
+func (r *run) updateService(ctx context.Context, set *Settings, op *Operation, proc string, before *ecstypes.Service, fields []string) error {
 	name := FamilyName(r.c.reg.Prefix, r.reg.Name, proc)
-	in := &ecs.UpdateServiceInput{
-		Cluster: aws.String(set.ClusterARN), Service: aws.String(name),
-		TaskDefinition:          aws.String(op.TaskDefs[proc]),
-		DeploymentConfiguration: r.deploymentConfig(),
-	}
-	// The declared count is the desired state (level-triggered): a failed
-	// or rolled-back deploy may have left another count behind.
-	in.DesiredCount = aws.Int32(op.Metadata.Processes[proc].DesiredCount())
+	in := r.serviceSpec(set, op, proc).updateInput(set.ClusterARN, name, fields)
 	r.awsTouched = true
-	if _, err := r.cl.ECS.UpdateService(ctx, in); err != nil {
+	out, err := r.cl.ECS.UpdateService(ctx, in)
+	if err != nil {
 		switch apiCode(err) {
 		case "ServiceNotFoundException", "ServiceNotActiveException":
 			return r.createService(ctx, set, op, proc)
@@ -539,7 +571,9 @@ func (r *run) updateService(ctx context.Context, set *Settings, op *Operation, p
 		}
 		return fmt.Errorf("ecs UpdateService %s: %w", name, err)
 	}
-	r.log.Info("service updated", "build", op.Build, "service", name, "task_definition", op.TaskDefs[proc])
+	op.recordDeployment(proc, out.Service, before)
+	r.log.Info("service updated", "build", op.Build, "service", name, "task_definition", op.TaskDefs[proc],
+		"fields", strings.Join(fields, ","))
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // samplesDir holds the real EventBridge samples AWS publishes (see its
@@ -39,12 +40,12 @@ func sampleHarness(t *testing.T) (*ControlPlane, *twProvider) {
 	t.Helper()
 	reg := Registry{Prefix: "my",
 		Accounts: []AccountRegistration{
-			{AccountID: "123456789012", ObserverRoleARN: "arn:aws:iam::123456789012:role/my-account-observer", ExternalID: "x"},
-			{AccountID: "111122223333", ObserverRoleARN: "arn:aws:iam::111122223333:role/my-account-observer", ExternalID: "y"},
+			{AccountID: "123456789012", ObserverRoleARN: "arn:aws:iam::123456789012:role/my-account-observer", ExternalID: "xx"},
+			{AccountID: "111122223333", ObserverRoleARN: "arn:aws:iam::111122223333:role/my-account-observer", ExternalID: "yy"},
 		},
 		Apps: []AppRegistration{
-			{Name: "sample-project", AccountID: "123456789012", Region: "us-west-2", ManagementRoleARN: "arn:aws:iam::123456789012:role/m", ExternalID: "x"},
-			{Name: "api", AccountID: "111122223333", Region: "us-west-2", ManagementRoleARN: "arn:aws:iam::111122223333:role/m", ExternalID: "y"},
+			{Name: "sample-project", AccountID: "123456789012", Region: "us-west-2", ManagementRoleARN: "arn:aws:iam::123456789012:role/my-app-sample-project-management", ExternalID: "xx"},
+			{Name: "api", AccountID: "111122223333", Region: "us-west-2", ManagementRoleARN: "arn:aws:iam::111122223333:role/my-app-api-management", ExternalID: "yy"},
 		},
 	}
 	w1, w2 := newWorld(), newWorld()
@@ -215,8 +216,8 @@ func TestSweepAccountRestriction(t *testing.T) {
 }
 
 func TestParseRegistry(t *testing.T) {
-	valid := `{"prefix":"wharf","accounts":[{"accountId":"111122223333","observerRoleArn":"arn:aws:iam::111122223333:role/wharf-account-observer","externalId":"e"}],
-	"apps":[{"name":"api","accountId":"111122223333","region":"eu-west-1","managementRoleArn":"arn:aws:iam::111122223333:role/wharf-app-api-management","externalId":"f"}]}`
+	valid := `{"prefix":"wharf","accounts":[{"accountId":"111122223333","observerRoleArn":"arn:aws:iam::111122223333:role/wharf-account-observer","externalId":"ee"}],
+	"apps":[{"name":"api","accountId":"111122223333","region":"eu-west-1","managementRoleArn":"arn:aws:iam::111122223333:role/wharf-app-api-management","externalId":"ff"}]}`
 	r, err := ParseRegistry([]byte(valid))
 	if err != nil || len(r.Apps) != 1 || r.Prefix != "wharf" {
 		t.Fatalf("valid registry: %+v, %v", r, err)
@@ -228,17 +229,17 @@ func TestParseRegistry(t *testing.T) {
 	cases := []struct{ doc, field string }{
 		{`{"prefix":"Wharf"}`, "prefix"},
 		{`{"unknown":1}`, "unknown"},
-		{`{"accounts":[{"accountId":"1234","observerRoleArn":"arn:aws:iam::1234:role/x","externalId":"e"}]}`, "accounts[0].accountId"},
-		{`{"accounts":[{"accountId":"111122223333","observerRoleArn":"arn:aws:iam::999999999999:role/x","externalId":"e"}]}`, "accounts[0].observerRoleArn"},
+		{`{"accounts":[{"accountId":"1234","observerRoleArn":"arn:aws:iam::1234:role/x","externalId":"ee"}]}`, "accounts[0].accountId"},
+		{`{"accounts":[{"accountId":"111122223333","observerRoleArn":"arn:aws:iam::999999999999:role/x","externalId":"ee"}]}`, "accounts[0].observerRoleArn"},
 		{`{"accounts":[{"accountId":"111122223333","observerRoleArn":"arn:aws:iam::111122223333:role/x"}]}`, "accounts[0].externalId"},
-		{`{"accounts":[{"accountId":"111122223333","observerRoleArn":"arn:aws:iam::111122223333:role/x","externalId":"e"},{"accountId":"111122223333","observerRoleArn":"arn:aws:iam::111122223333:role/x","externalId":"e"}]}`, "accounts[1].accountId"},
-		{`{"accounts":[],"apps":[{"name":"api","accountId":"111122223333","region":"eu-west-1","managementRoleArn":"arn:aws:iam::111122223333:role/m","externalId":"f"}]}`, "apps[0].accountId"},
+		{`{"accounts":[{"accountId":"111122223333","observerRoleArn":"arn:aws:iam::111122223333:role/x","externalId":"ee"},{"accountId":"111122223333","observerRoleArn":"arn:aws:iam::111122223333:role/x","externalId":"ee"}]}`, "accounts[1].accountId"},
+		{`{"accounts":[],"apps":[{"name":"api","accountId":"111122223333","region":"eu-west-1","managementRoleArn":"arn:aws:iam::111122223333:role/m","externalId":"ff"}]}`, "apps[0].accountId"},
 		{strings.Replace(valid, `"name":"api"`, `"name":"a--b"`, 1), "apps[0].name"},
 		{strings.Replace(valid, `"name":"api"`, `"name":"Api"`, 1), "apps[0].name"},
 		{strings.Replace(valid, `"region":"eu-west-1"`, `"region":""`, 1), "apps[0].region"},
 		{strings.Replace(valid, `role/wharf-app-api-management`, `user/x`, 1), "apps[0].managementRoleArn"},
-		{strings.Replace(valid, `"externalId":"f"`, `"externalId":""`, 1), "apps[0].externalId"},
-		{strings.Replace(valid, `}]}`, `},{"name":"api","accountId":"111122223333","region":"eu-west-1","managementRoleArn":"arn:aws:iam::111122223333:role/m","externalId":"f"}]}`, 1), "apps[1].name"},
+		{strings.Replace(valid, `"externalId":"ff"`, `"externalId":""`, 1), "apps[0].externalId"},
+		{strings.Replace(valid, `}]}`, `},{"name":"api","accountId":"111122223333","region":"eu-west-1","managementRoleArn":"arn:aws:iam::111122223333:role/m","externalId":"ff"}]}`, 1), "apps[1].name"},
 	}
 	for _, c := range cases {
 		_, err := ParseRegistry([]byte(c.doc))
@@ -258,7 +259,7 @@ func TestParseContracts(t *testing.T) {
 	good := `{"version":1,"app":"api","buildNumber":42,"buildId":"wharf-api:x","commit":"c","image":"i",
 	"releaseCommand":"bin/migrate","processes":{"web":{"command":"bin/web","cpu":512,"memory":1024,"count":2},"worker":{"command":"bin/worker"}},
 	"schedules":[{"name":"nightly","schedule":"cron(0 3 * * ? *)","command":"bin/nightly"}]}`
-	m, err := ParseBuildMetadata([]byte(good), "api", 42)
+	m, err := contract.Names{Prefix: "wharf"}.ParseBuildMetadata([]byte(good), "api", 42)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,8 +278,9 @@ func TestParseContracts(t *testing.T) {
 		"schedule":    strings.Replace(good, `cron(0 3 * * ? *)`, `0 3 * * *`, 1),
 		"name":        strings.Replace(good, `"name":"nightly"`, `"name":"Nightly"`, 1),
 	}
+	wharf := contract.Names{Prefix: "wharf"}
 	for field, doc := range bad {
-		if _, err := ParseBuildMetadata([]byte(doc), "api", 42); err == nil || !strings.Contains(err.Error(), field) {
+		if _, err := wharf.ParseBuildMetadata([]byte(doc), "api", 42); err == nil || !strings.Contains(err.Error(), field) {
 			t.Errorf("%s: err = %v", field, err)
 		}
 	}

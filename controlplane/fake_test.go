@@ -69,7 +69,13 @@ type twWorld struct {
 	rules    map[string]*ebtypes.Rule
 	targets  map[string][]ebtypes.Target
 	seq      int
-	noStop   bool // the ECS fake does not implement StopTask
+	// staleReads > 0: the next DescribeServices of a service updated since
+	// (up to staleReads of them) still show it as it was before its last
+	// UpdateService. The ECS API reference: the result of a command "might
+	// not be immediately visible to all subsequent commands you run".
+	staleReads int
+	stale      map[string]*ecstypes.Service
+	noStop     bool // the ECS fake does not implement StopTask
 	// stopIgnored: StopTask leaves the task running (a hung task).
 	stopIgnored bool
 }
@@ -716,6 +722,17 @@ func (c *twECS) ListTasks(_ context.Context, in *ecs.ListTasksInput, _ ...func(*
 	if err := w.record("ListTasks", in); err != nil {
 		return nil, err
 	}
+	// ECS API reference, ListTasks, startedBy: "When you specify startedBy
+	// as the filter, it must be the only filter that you use." The service
+	// answers InvalidParameterException "cannot specify startedBy with
+	// other arguments" (aws/aws-sdk-go-v2#1893). desiredStatus is a filter
+	// too ("The task desired status to use when filtering the ListTasks
+	// results"), so it is refused with startedBy: stricter than AWS where
+	// the reference is unclear.
+	if in.StartedBy != nil && (in.Family != nil || in.ServiceName != nil || in.ContainerInstance != nil ||
+		in.LaunchType != "" || in.DesiredStatus != "") {
+		return nil, &ecstypes.InvalidParameterException{Message: aws.String("cannot specify startedBy with other arguments")}
+	}
 	out := &ecs.ListTasksOutput{}
 	for _, arn := range sortedKeys(w.tasks) {
 		t := w.tasks[arn]
@@ -763,6 +780,9 @@ func (c *twECS) CreateService(_ context.Context, in *ecs.CreateServiceInput, _ .
 		ServiceName: in.ServiceName, ServiceArn: aws.String("arn:aws:ecs:eu-west-1:111122223333:service/wharf-main/" + name),
 		Status: aws.String("ACTIVE"), TaskDefinition: in.TaskDefinition, DesiredCount: aws.ToInt32(in.DesiredCount),
 		LoadBalancers: in.LoadBalancers, DeploymentConfiguration: in.DeploymentConfiguration, Tags: in.Tags,
+		NetworkConfiguration: in.NetworkConfiguration, LaunchType: in.LaunchType, CapacityProviderStrategy: in.CapacityProviderStrategy,
+		HealthCheckGracePeriodSeconds: in.HealthCheckGracePeriodSeconds, EnableExecuteCommand: in.EnableExecuteCommand,
+		PropagateTags: in.PropagateTags, DeploymentController: in.DeploymentController,
 		Deployments: []ecstypes.Deployment{{
 			Id: aws.String(fmt.Sprintf("ecs-svc/%d", w.seq)), Status: aws.String("PRIMARY"), TaskDefinition: in.TaskDefinition,
 			RolloutState: ecstypes.DeploymentRolloutStateInProgress, DesiredCount: aws.ToInt32(in.DesiredCount),
@@ -789,22 +809,64 @@ func (c *twECS) UpdateService(_ context.Context, in *ecs.UpdateServiceInput, _ .
 	if aws.ToString(s.Status) != "ACTIVE" {
 		return nil, &ecstypes.ServiceNotActiveException{Message: aws.String("Service was not ACTIVE.")}
 	}
+	if w.staleReads > 0 {
+		if w.stale == nil {
+			w.stale = map[string]*ecstypes.Service{}
+		}
+		cp := *s
+		cp.Deployments = append([]ecstypes.Deployment(nil), s.Deployments...)
+		w.stale[name] = &cp
+	}
 	if in.DesiredCount != nil {
 		s.DesiredCount = *in.DesiredCount
 	}
-	if in.TaskDefinition != nil {
+	// ECS API reference, UpdateService: networkConfiguration and
+	// loadBalancers changes start a new deployment ("When you add, update,
+	// or remove a load balancer configuration, Amazon ECS starts new tasks
+	// with the updated Elastic Load Balancing configuration"); the other
+	// fields change the service in place.
+	newDeployment := in.TaskDefinition != nil && aws.ToString(in.TaskDefinition) != aws.ToString(s.TaskDefinition)
+	if in.NetworkConfiguration != nil {
+		s.NetworkConfiguration = in.NetworkConfiguration
+		newDeployment = true
+	}
+	if in.LoadBalancers != nil {
+		s.LoadBalancers = in.LoadBalancers
+		newDeployment = true
+	}
+	if in.CapacityProviderStrategy != nil {
+		s.CapacityProviderStrategy = in.CapacityProviderStrategy
+	}
+	if in.DeploymentConfiguration != nil {
+		s.DeploymentConfiguration = in.DeploymentConfiguration
+	}
+	if in.HealthCheckGracePeriodSeconds != nil {
+		s.HealthCheckGracePeriodSeconds = in.HealthCheckGracePeriodSeconds
+	}
+	if in.EnableExecuteCommand != nil {
+		s.EnableExecuteCommand = *in.EnableExecuteCommand
+	}
+	if in.PropagateTags != "" {
+		s.PropagateTags = in.PropagateTags
+	}
+	td := in.TaskDefinition
+	if td == nil {
+		td = s.TaskDefinition
+	}
+	if newDeployment || in.ForceNewDeployment {
 		w.seq++
 		var deps []ecstypes.Deployment
 		deps = append(deps, ecstypes.Deployment{
-			Id: aws.String(fmt.Sprintf("ecs-svc/%d", w.seq)), Status: aws.String("PRIMARY"), TaskDefinition: in.TaskDefinition,
+			Id: aws.String(fmt.Sprintf("ecs-svc/%d", w.seq)), Status: aws.String("PRIMARY"), TaskDefinition: td,
 			RolloutState: ecstypes.DeploymentRolloutStateInProgress, DesiredCount: s.DesiredCount,
+			NetworkConfiguration: s.NetworkConfiguration,
 		})
 		for _, d := range s.Deployments {
 			d.Status = aws.String("ACTIVE")
 			deps = append(deps, d)
 		}
 		s.Deployments = deps
-		s.TaskDefinition = in.TaskDefinition
+		s.TaskDefinition = td
 	}
 	defer w.done("UpdateService")
 	return &ecs.UpdateServiceOutput{Service: s}, nil
@@ -834,6 +896,13 @@ func (c *twECS) DescribeServices(_ context.Context, in *ecs.DescribeServicesInpu
 	}
 	out := &ecs.DescribeServicesOutput{}
 	for _, n := range in.Services {
+		if st := w.stale[svcName(n)]; st != nil && w.staleReads > 0 {
+			w.staleReads--
+			cp := *st
+			cp.Deployments = append([]ecstypes.Deployment(nil), st.Deployments...)
+			out.Services = append(out.Services, cp)
+			continue
+		}
 		if s := w.services[svcName(n)]; s != nil {
 			cp := *s
 			cp.Deployments = append([]ecstypes.Deployment(nil), s.Deployments...)

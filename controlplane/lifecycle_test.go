@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cbtypes "github.com/aws/aws-sdk-go-v2/service/codebuild/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -440,8 +441,9 @@ func TestRedeployUpdatesRemovesAndScales(t *testing.T) {
 				t.Errorf("web desired count = %v, want 3", in.DesiredCount)
 			}
 		case "wharf-api_worker":
-			if aws.ToInt32(in.DesiredCount) != 1 {
-				t.Errorf("worker desired count = %v, want the declared 1", in.DesiredCount)
+			// The count did not change: only what differs is sent.
+			if in.DesiredCount != nil && aws.ToInt32(in.DesiredCount) != 1 {
+				t.Errorf("worker desired count = %v, want the declared 1 or none", in.DesiredCount)
 			}
 		}
 	}
@@ -959,6 +961,10 @@ func TestDeclaredCountIsRestoredAfterRollback(t *testing.T) {
 	h.handle(h.ev.deployment("api", "web", "SERVICE_DEPLOYMENT_FAILED"))
 	h.wantPhase(PhaseFailed, 2, ReasonDeploymentRolledBack)
 	h.w.completeRollouts()
+	// Scaled by hand meanwhile: the declared count is the only source.
+	h.w.mu.Lock()
+	h.w.services["wharf-api_web"].DesiredCount = 5
+	h.w.mu.Unlock()
 	h.w.resetCalls()
 	h.deployBuild(3, twMeta("api", 3, "", "web"))
 	ups := h.w.Calls("UpdateService")
@@ -1020,4 +1026,207 @@ func TestFailedFirstDeploysLeaveOneBuild(t *testing.T) {
 	if st := h.state(); st.Deployed != nil || !slices.Equal(st.Services, []string{"web"}) {
 		t.Fatalf("state = deployed %+v services %v", st.Deployed, st.Services)
 	}
+}
+
+// Defect 3 of issue 8: the release task of a build is looked up with a
+// ListTasks that ECS accepts. The fake refuses startedBy combined with any
+// other filter, as ECS does ("When you specify startedBy as the filter, it
+// must be the only filter that you use"), so a lookup that sends
+// family + startedBy + desiredStatus fails before RunTask. The crash after
+// RunTask, with the task stopped before the retry, checks that the lookup
+// still finds a task ECS lists only as STOPPED, so it is not started again.
+func TestReleaseTaskLookupIsOneECSAccepts(t *testing.T) {
+	armed := false
+	h := newHarness(t, &crashStore{MemoryStore: NewMemoryStore(), armed: &armed}, nil)
+	h.w.finishBuild("api", 1, cbtypes.StatusTypeSucceeded, twMeta("api", 1, "bin/migrate", "web"))
+	ev := h.ev.build("api", 1, "SUCCEEDED")
+	h.w.after["RunTask"] = func() { armed = true }
+	if err := h.cp.Handle(context.Background(), ev); err == nil {
+		t.Fatalf("the crash was not reported")
+	}
+	h.w.after = map[string]func(){}
+	task := h.releaseTask()
+	h.w.stopTask(aws.ToString(task.TaskArn), ecstypes.TaskStopCodeEssentialContainerExited, aws.Int32(0), "Essential container in task exited")
+	h.handle(ev) // EventBridge's retry
+	if n := len(h.w.Calls("RunTask")); n != 1 {
+		t.Fatalf("RunTask called %d times; the stopped release task was not found", n)
+	}
+	for _, c := range h.w.Calls("ListTasks") {
+		in := c.Input.(*ecs.ListTasksInput)
+		if in.StartedBy != nil && (in.Family != nil || in.DesiredStatus != "" || in.ServiceName != nil) {
+			t.Errorf("ListTasks combines startedBy with another filter: %+v", in)
+		}
+	}
+	h.wantPhase(PhaseDeploying, 1, "")
+	h.w.completeRollouts()
+	h.handle(h.ev.deployment("api", "web", "SERVICE_DEPLOYMENT_COMPLETED"))
+	h.wantPhase(PhaseDeployed, 1, "")
+	if rec, _ := h.store.History(context.Background(), twAccount, "api", 1); len(rec) != 1 || rec[0].ReleaseTask != aws.ToString(task.TaskArn) {
+		t.Fatalf("history = %+v", rec)
+	}
+}
+
+// Defect 4 of issue 8: a DescribeServices right after UpdateService may
+// still show the previous deployment as PRIMARY (ECS is eventually
+// consistent). That is "not visible yet", not a circuit-breaker rollback:
+// the deploy goes on and completes, and no service is put back on the
+// previous build. A real rollback (the circuit breaker's new deployment
+// replaced ours, even once ours is gone from the list) is still one.
+func TestStaleReadAfterUpdateIsNotARollback(t *testing.T) {
+	t.Run("stale read", func(t *testing.T) {
+		h := newHarness(t, nil, nil)
+		h.deployBuild(1, twMeta("api", 1, "", "web"))
+		before := h.w.serviceTaskDef("wharf-api_web")
+		h.w.staleReads = 2
+		h.w.resetCalls()
+		h.w.finishBuild("api", 2, cbtypes.StatusTypeSucceeded, twMeta("api", 2, "", "web"))
+		h.handle(h.ev.build("api", 2, "SUCCEEDED"))
+		h.wantPhase(PhaseDeploying, 2, "")
+		h.handle(h.ev.deployment("api", "web", "SERVICE_DEPLOYMENT_IN_PROGRESS"))
+		h.wantPhase(PhaseDeploying, 2, "")
+		if h.w.staleReads != 0 {
+			t.Fatalf("the stale reads were not served (%d left)", h.w.staleReads)
+		}
+		ups := h.w.Calls("UpdateService")
+		if len(ups) != 1 {
+			t.Fatalf("UpdateService called %d times, want 1 (no rollback)", len(ups))
+		}
+		h.w.completeRollouts()
+		h.handle(h.ev.deployment("api", "web", "SERVICE_DEPLOYMENT_COMPLETED"))
+		h.wantPhase(PhaseDeployed, 2, "")
+		if got := h.w.serviceTaskDef("wharf-api_web"); got == before {
+			t.Fatalf("web is back on build 1's %s", got)
+		}
+	})
+	t.Run("rollback whose failed deployment is gone", func(t *testing.T) {
+		h := newHarness(t, nil, nil)
+		h.deployBuild(1, twMeta("api", 1, "", "web"))
+		before := h.w.serviceTaskDef("wharf-api_web")
+		h.w.finishBuild("api", 2, cbtypes.StatusTypeSucceeded, twMeta("api", 2, "", "web"))
+		h.handle(h.ev.build("api", 2, "SUCCEEDED"))
+		h.w.failRollout("wharf-api_web", true)
+		h.w.completeRollouts() // the rollback completes; build 2's deployment is dropped
+		h.handle(h.ev.deployment("api", "web", "SERVICE_DEPLOYMENT_FAILED"))
+		h.wantPhase(PhaseFailed, 2, ReasonDeploymentRolledBack)
+		if got := h.w.serviceTaskDef("wharf-api_web"); got != before {
+			t.Fatalf("web runs %s, want build 1's %s", got, before)
+		}
+	})
+}
+
+// settingsEvent is the Parameter Store Change of the app's settings.
+func (e *twEvents) settings(app string) events.CloudWatchEvent {
+	return e.envelope("aws.ssm", "Parameter Store Change",
+		[]string{"arn:aws:ssm:eu-west-1:111122223333:parameter/wharf/apps/" + app + "/settings"},
+		map[string]any{"operation": "Update", "name": "/wharf/apps/" + app + "/settings", "type": "String"})
+}
+
+// Defect 1 of issue 8: a change of the app's settings reaches the running
+// services and the schedule targets without a new build: subnets,
+// security groups, public IP, target group and container port reach
+// ECS with an UpdateService of what differs, and the schedule rule's
+// target gets the new network configuration. Fields that did not change
+// are not sent.
+func TestSettingsChangeReachesServicesAndSchedules(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	meta := twMeta("api", 1, "", "web", "worker")
+	meta.Schedules = []Schedule{{Name: "nightly", Schedule: "cron(0 3 * * ? *)", Command: "bin/nightly"}}
+	h.deployBuild(1, meta)
+	h.w.resetCalls()
+
+	const tg2 = "arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/wharf-api-2/def"
+	h.w.putSettings("api", func(s *Settings) {
+		s.Subnets = []string{"subnet-3", "subnet-4"}
+		s.SecurityGroups = []string{"sg-2"}
+		s.AssignPublicIP = false
+		s.TargetGroupARN = tg2
+		s.ContainerPort = 9090
+	})
+	h.handle(h.ev.settings("api"))
+	ups := map[string]*ecs.UpdateServiceInput{}
+	for _, c := range h.w.Calls("UpdateService") {
+		in := c.Input.(*ecs.UpdateServiceInput)
+		ups[aws.ToString(in.Service)] = in
+	}
+	if len(ups) != 2 {
+		t.Fatalf("UpdateService for %d services, want web and worker", len(ups))
+	}
+	for name, in := range ups {
+		nc := in.NetworkConfiguration
+		if nc == nil || nc.AwsvpcConfiguration == nil || !slices.Equal(nc.AwsvpcConfiguration.Subnets, []string{"subnet-3", "subnet-4"}) ||
+			!slices.Equal(nc.AwsvpcConfiguration.SecurityGroups, []string{"sg-2"}) || nc.AwsvpcConfiguration.AssignPublicIp != ecstypes.AssignPublicIpDisabled {
+			t.Errorf("%s: network configuration = %+v", name, nc)
+		}
+		if in.DesiredCount != nil {
+			t.Errorf("%s: desired count sent although it did not change", name)
+		}
+	}
+	web := ups["wharf-api_web"]
+	if web == nil || len(web.LoadBalancers) != 1 || aws.ToString(web.LoadBalancers[0].TargetGroupArn) != tg2 ||
+		aws.ToInt32(web.LoadBalancers[0].ContainerPort) != 9090 || aws.ToString(web.LoadBalancers[0].ContainerName) != ContainerName {
+		t.Fatalf("web load balancers = %+v", web)
+	}
+	if web.TaskDefinition == nil {
+		t.Errorf("web: the container port changed, so its task definition must (port mapping)")
+	}
+	if w := ups["wharf-api_worker"]; w != nil && w.LoadBalancers != nil {
+		t.Errorf("worker got load balancers %+v", w.LoadBalancers)
+	}
+	h.w.completeRollouts()
+	h.handle(h.ev.deployment("api", "web", "SERVICE_DEPLOYMENT_COMPLETED"))
+	h.wantPhase(PhaseDeployed, 1, "")
+	pts := h.w.Calls("PutTargets")
+	if len(pts) != 1 {
+		t.Fatalf("PutTargets called %d times, want 1 (the schedule's network changed)", len(pts))
+	}
+	tgt := pts[0].Input.(*eventbridge.PutTargetsInput).Targets[0]
+	if vpc := tgt.EcsParameters.NetworkConfiguration.AwsvpcConfiguration; !slices.Equal(vpc.Subnets, []string{"subnet-3", "subnet-4"}) ||
+		!slices.Equal(vpc.SecurityGroups, []string{"sg-2"}) || vpc.AssignPublicIp != "DISABLED" {
+		t.Errorf("schedule target network = %+v", vpc)
+	}
+
+	// Settled: another settings event (nothing changed) writes nothing.
+	h.w.resetCalls()
+	h.handle(h.ev.settings("api"))
+	if n := len(h.w.Calls(writeOps...)); n != 0 {
+		t.Fatalf("an unchanged setting made %d write calls: %v", n, h.w.Calls(writeOps...))
+	}
+}
+
+// A launch type cannot change in place (UpdateService has no launchType
+// and the reference lists no launch type to launch type transition): the
+// service is deleted, and created again with the new one once ECS lets
+// the name go.
+func TestLaunchTypeChangeRecreatesTheService(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	h.deployBuild(1, twMeta("api", 1, "", "web"))
+	h.w.resetCalls()
+	h.w.putSettings("api", func(s *Settings) { s.LaunchType = "EC2" })
+	h.handle(h.ev.settings("api"))
+	if dels := h.w.Calls("DeleteService"); len(dels) != 1 {
+		t.Fatalf("DeleteService calls = %d, want 1", len(dels))
+	}
+	if n := len(h.w.Calls("UpdateService", "CreateService")); n != 0 {
+		t.Fatalf("%d service calls before the old service is gone", n)
+	}
+	h.wantPhase(PhaseDeploying, 1, "")
+	h.w.mu.Lock()
+	h.w.services["wharf-api_web"].Status = aws.String("DRAINING")
+	h.w.mu.Unlock()
+	h.handle(h.ev.deployment("api", "web", "SERVICE_DEPLOYMENT_IN_PROGRESS"))
+	if n := len(h.w.Calls("CreateService")); n != 0 {
+		t.Fatalf("created while the old service drains")
+	}
+	h.w.mu.Lock()
+	h.w.services["wharf-api_web"].Status = aws.String("INACTIVE")
+	h.w.mu.Unlock()
+	h.clock.Advance(DefaultStuckAfter) // no event says the name is free: the sweep looks
+	h.handle(h.ev.sweep())
+	cs := h.w.Calls("CreateService")
+	if len(cs) != 1 || cs[0].Input.(*ecs.CreateServiceInput).LaunchType != ecstypes.LaunchTypeEc2 {
+		t.Fatalf("CreateService = %+v, want one with launch type EC2", cs)
+	}
+	h.w.completeRollouts()
+	h.handle(h.ev.deployment("api", "web", "SERVICE_DEPLOYMENT_COMPLETED"))
+	h.wantPhase(PhaseDeployed, 1, "")
 }

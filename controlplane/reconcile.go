@@ -413,7 +413,10 @@ func (r *run) maybeStart(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if cfg.version == st.Deployed.ConfigVersion || cfg.version == st.FailedConfig {
+	configChanged := cfg.version != st.Deployed.ConfigVersion && cfg.version != st.FailedConfig
+	sh := settingsHash(set)
+	settingsChanged := sh != st.Deployed.SettingsHash && sh != st.FailedSettings
+	if !configChanged && !settingsChanged {
 		return false, nil
 	}
 	st.NextSeq++
@@ -428,8 +431,12 @@ func (r *run) maybeStart(ctx context.Context) (bool, error) {
 		Phases: []PhaseRecord{{Name: string(StepRegister), Start: r.now}},
 	}
 	st.Op = op
-	r.setPhase(PhaseDeploying, d.Build, "", "configuration changed")
-	r.log.Info("configuration changed, restarting services", "build", d.Build, "config_version", cfg.version)
+	why := "configuration changed"
+	if !configChanged {
+		why = "settings changed"
+	}
+	r.setPhase(PhaseDeploying, d.Build, "", why)
+	r.log.Info(why+", restarting services", "build", d.Build, "config_version", cfg.version, "settings", sh)
 	return true, r.commit(ctx)
 }
 
@@ -543,6 +550,7 @@ func (r *run) endFailed(ctx context.Context, reason Reason, detail string) error
 	r.pending = append(r.pending, rec)
 	if op.Kind == OpConfig {
 		st.FailedConfig = op.ConfigVersion
+		st.FailedSettings = op.SettingsHash
 	}
 	st.Op = nil
 	r.setPhase(PhaseFailed, op.Build, reason, detail)
@@ -567,10 +575,10 @@ func (r *run) succeed(ctx context.Context, reason Reason, detail string) error {
 	r.pending = append(r.pending, rec)
 	st.Deployed = &Deployment{
 		Build: op.Build, BuildID: op.BuildID, Seq: op.Seq, Metadata: op.Metadata,
-		ConfigVersion: op.ConfigVersion, TaskDefs: op.TaskDefs, At: r.now,
+		ConfigVersion: op.ConfigVersion, SettingsHash: op.SettingsHash, TaskDefs: op.TaskDefs, At: r.now,
 	}
 	st.Services = sortedKeys(op.Metadata.Processes)
-	st.FailedConfig = ""
+	st.FailedConfig, st.FailedSettings = "", ""
 	st.Op = nil
 	if reason != "" {
 		r.setPhase(PhaseFailed, op.Build, reason, detail)

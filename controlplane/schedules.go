@@ -139,13 +139,3 @@ func (r *run) scheduleTarget(set *Settings, op *Operation, s Schedule) ebtypes.T
 		},
 	}
 }
-
-func sameTarget(a, b ebtypes.Target) bool {
-	if aws.ToString(a.Id) != aws.ToString(b.Id) || aws.ToString(a.Arn) != aws.ToString(b.Arn) ||
-		aws.ToString(a.RoleArn) != aws.ToString(b.RoleArn) || aws.ToString(a.Input) != aws.ToString(b.Input) ||
-		a.EcsParameters == nil || b.EcsParameters == nil {
-		return false
-	}
-	return aws.ToString(a.EcsParameters.TaskDefinitionArn) == aws.ToString(b.EcsParameters.TaskDefinitionArn) &&
-		a.EcsParameters.LaunchType == b.EcsParameters.LaunchType
-}

@@ -40,6 +40,7 @@ func (r *run) stepRegister(ctx context.Context) (bool, error) {
 	}
 	op.TaskDefs = defs
 	op.ConfigVersion = cfg.version
+	op.SettingsHash = settingsHash(set)
 	op.Record.TaskDefinitions = defs
 	op.Record.ConfigVersion = cfg.version
 	next := StepServices
@@ -209,13 +210,48 @@ func (r *run) stepServices(ctx context.Context) (bool, error) {
 			if err := r.createService(ctx, set, op, proc); err != nil {
 				return false, err
 			}
+			op.Recreate = slices.DeleteFunc(op.Recreate, func(p string) bool { return p == proc })
 		case aws.ToString(s.Status) == "DRAINING":
+			if slices.Contains(op.Recreate, proc) {
+				// Deleted by this operation to be created again: wait
+				// until ECS lets the name go (INACTIVE).
+				r.log.Info("waiting for the replaced service to drain", "build", op.Build, "process", proc)
+				return false, nil
+			}
 			return false, fmt.Errorf("service %s is draining; retrying later", aws.ToString(s.ServiceName))
-		case primaryTaskDef(s) == op.TaskDefs[proc] && s.DesiredCount == op.Metadata.Processes[proc].DesiredCount():
-			// Already there (a retry, or nothing changed).
+		case op.Deployments[proc] != "" && !visibleAfter(s, op.Deployments[proc], op.Prior[proc]):
+			// Updated by this operation, and the read is from before
+			// the update (ECS is eventually consistent): nothing to do.
 		default:
-			if err := r.updateService(ctx, set, op, proc); err != nil {
-				return false, err
+			want := r.serviceSpec(set, op, proc)
+			fields := want.diff(observedServiceSpec(s))
+			switch {
+			case len(fields) == 0:
+				// Already there (a retry, or nothing changed): the
+				// rollout is judged from the deployment that runs it.
+				if op.Deployments[proc] == "" {
+					op.recordDeployment(proc, s, s)
+				}
+			case needsRecreate(fields):
+				// A launch type cannot change in place: the intent is
+				// saved, then the service is deleted and created again
+				// once it is gone.
+				if !slices.Contains(op.Recreate, proc) {
+					op.Recreate = append(op.Recreate, proc)
+					if err := r.commit(ctx); err != nil {
+						return false, err
+					}
+				}
+				r.log.Warn("service launch type changed: replacing the service", "build", op.Build, "process", proc,
+					"from", string(s.LaunchType), "to", want.LaunchType)
+				if err := r.deleteService(ctx, set, proc); err != nil {
+					return false, err
+				}
+				return false, nil
+			default:
+				if err := r.updateService(ctx, set, op, proc, s, fields); err != nil {
+					return false, err
+				}
 			}
 		}
 		if !slices.Contains(op.Updated, proc) {
@@ -262,34 +298,17 @@ func (r *run) stepRollout(ctx context.Context) (bool, error) {
 			op.Updated = slices.DeleteFunc(op.Updated, func(p string) bool { return p == proc })
 			return r.advance(ctx, StepServices)
 		}
-		d := primary(s)
-		if d == nil || aws.ToString(d.TaskDefinition) != want {
-			// The update was issued (StepServices ran), so the service was
-			// rolled back, by the circuit breaker or by hand.
-			detail := fmt.Sprintf("service %s was rolled back from %s", aws.ToString(s.ServiceName), revisionLabel(want))
-			for _, dep := range s.Deployments {
-				if aws.ToString(dep.TaskDefinition) == want && aws.ToString(dep.RolloutStateReason) != "" {
-					detail += ": " + aws.ToString(dep.RolloutStateReason)
-				}
-			}
+		verdict, detail := judgeRollout(s, want, op.Deployments[proc], op.Prior[proc])
+		switch verdict {
+		case rolloutRolledBack:
 			return false, permanent(ReasonDeploymentRolledBack, "%s", detail)
-		}
-		switch d.RolloutState {
-		case ecstypes.DeploymentRolloutStateCompleted:
-		case ecstypes.DeploymentRolloutStateFailed:
-			return false, permanent(ReasonDeploymentFailed, "service %s deployment failed: %s",
-				aws.ToString(s.ServiceName), aws.ToString(d.RolloutStateReason))
-		case "":
-			// No rollout state (a service behind a classic load balancer):
-			// steady when the primary is the only deployment and full.
-			if len(s.Deployments) != 1 || d.RunningCount != d.DesiredCount {
-				pending = proc
-			}
-		default:
+		case rolloutFailed:
+			return false, permanent(ReasonDeploymentFailed, "%s", detail)
+		case rolloutPending:
 			pending = proc
-		}
-		if pending != "" && pending == proc && strings.Contains(aws.ToString(d.RolloutStateReason), "circuit breaker") {
-			r.log.Info("circuit breaker engaged", "build", op.Build, "process", proc, "reason", aws.ToString(d.RolloutStateReason))
+			if d := primary(s); d != nil && strings.Contains(aws.ToString(d.RolloutStateReason), "circuit breaker") {
+				r.log.Info("circuit breaker engaged", "build", op.Build, "process", proc, "reason", aws.ToString(d.RolloutStateReason))
+			}
 		}
 	}
 	if pending != "" {
@@ -379,7 +398,11 @@ func (r *run) stepRollback(ctx context.Context) (bool, error) {
 			continue
 		}
 		count := d.Metadata.Processes[proc].DesiredCount()
-		if primaryTaskDef(s) == want && s.DesiredCount == count {
+		// Already back (the circuit breaker's rollback), unless the read
+		// is from before this operation's update: then it shows the
+		// deployed build although ECS runs the failed one.
+		ours := op.Deployments[proc]
+		if primaryTaskDef(s) == want && s.DesiredCount == count && (ours == "" || visibleAfter(s, ours, op.Prior[proc])) {
 			continue
 		}
 		name := FamilyName(r.c.reg.Prefix, r.reg.Name, proc)

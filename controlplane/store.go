@@ -132,6 +132,23 @@ type Operation struct {
 	// Updated lists process types whose service was created or updated to
 	// TaskDefs by this operation.
 	Updated []string `json:"updated,omitempty"`
+	// Deployments maps a process type to the ID of the deployment that
+	// this operation's CreateService or UpdateService answer named as
+	// PRIMARY: the rollout is judged from that deployment alone, never from
+	// whichever deployment a (possibly lagging) read shows as PRIMARY.
+	Deployments map[string]string `json:"deployments,omitempty"`
+	// Prior maps a process type to the IDs of the deployments its service
+	// had when this operation updated it. A read that shows none but those
+	// is one from before the update (not visible yet); a deployment that
+	// is neither ours nor prior came after ours (a circuit-breaker
+	// rollback, or an update by hand).
+	Prior map[string][]string `json:"prior,omitempty"`
+	// Recreate lists process types whose service this operation deletes
+	// to create it again (a launch type cannot change in place).
+	Recreate []string `json:"recreate,omitempty"`
+	// SettingsHash identifies the settings the task definitions were
+	// registered with (see settingsHash).
+	SettingsHash string `json:"settingsHash,omitempty"`
 	// FailReason and FailDetail are the failure being rolled back
 	// (StepRollback).
 	FailReason Reason `json:"failReason,omitempty"`
@@ -143,13 +160,17 @@ type Operation struct {
 
 // Deployment is what the app's services run.
 type Deployment struct {
-	Build         int64             `json:"build"`
-	BuildID       string            `json:"buildId"`
-	Seq           int               `json:"seq,omitempty"`
-	Metadata      *BuildMetadata    `json:"metadata"`
-	ConfigVersion string            `json:"configVersion,omitempty"`
-	TaskDefs      map[string]string `json:"taskDefs,omitempty"`
-	At            time.Time         `json:"at"`
+	Build         int64          `json:"build"`
+	BuildID       string         `json:"buildId"`
+	Seq           int            `json:"seq,omitempty"`
+	Metadata      *BuildMetadata `json:"metadata"`
+	ConfigVersion string         `json:"configVersion,omitempty"`
+	// SettingsHash identifies the settings the services were aligned
+	// with; other settings restart the deployed build (a settings
+	// change reaches the services). Empty: not known (an older state).
+	SettingsHash string            `json:"settingsHash,omitempty"`
+	TaskDefs     map[string]string `json:"taskDefs,omitempty"`
+	At           time.Time         `json:"at"`
 }
 
 // AppState is the control plane's record of one app. It is written only
@@ -189,6 +210,9 @@ type AppState struct {
 	// FailedConfig is a configuration version whose restart failed; it is
 	// not retried until the configuration changes again.
 	FailedConfig string `json:"failedConfig,omitempty"`
+	// FailedSettings is a settings hash whose restart failed; it is not
+	// retried until the settings change again.
+	FailedSettings string `json:"failedSettings,omitempty"`
 	// Known are the IDs of recently resolved builds (newest last, at most
 	// knownBuildsKept), so late events about them cost no AWS call.
 	Known []string `json:"known,omitempty"`

@@ -96,29 +96,50 @@ func (m *Manager) connString(db, user string) string {
 	return strings.Join(parts, " ")
 }
 
-func (m *Manager) connectWith(ctx context.Context, db, password string) (*pgx.Conn, error) {
-	cc, err := pgx.ParseConfig(m.connString(db, m.cfg.AdminUser))
+// pinnedSearchPath is the search_path of every admin session, given in the
+// startup packet: a client's startup parameter outranks the per-database
+// and per-role defaults (ALTER DATABASE ... SET search_path), which the
+// owner of an app database may set. pg_catalog comes first and nothing an
+// app role can create in is on the path; pg_temp, listed last, holds only
+// the session's own temporary objects.
+const pinnedSearchPath = "pg_catalog, pg_temp"
+
+// connectWith logs in to db as user with password. The manager's own
+// sessions get the pinned search_path (pin); a one-off script's session
+// keeps the database's defaults, which are its owner's to choose.
+func (m *Manager) connectWith(ctx context.Context, db, user, password string, pin bool) (*pgx.Conn, error) {
+	cc, err := pgx.ParseConfig(m.connString(db, user))
 	if err != nil {
 		return nil, fmt.Errorf("parse connection settings: %w", err)
 	}
 	cc.Password = password
+	if pin {
+		cc.RuntimeParams["search_path"] = pinnedSearchPath
+	}
 	conn, err := pgx.ConnectConfig(ctx, cc)
 	if err != nil {
-		return nil, fmt.Errorf("connect to database %q at %s as %q: %w", db, m.cfg.endpoint(), m.cfg.AdminUser, err)
+		return nil, fmt.Errorf("connect to database %q at %s as %q: %w", db, m.cfg.endpoint(), user, err)
 	}
 	return conn, nil
 }
 
 // connectIAM logs in as the admin with an IAM authentication token.
 func (m *Manager) connectIAM(ctx context.Context, db string) (*pgx.Conn, error) {
-	tok, err := m.tokens.AuthToken(ctx, m.cfg.endpoint(), m.cfg.AdminUser)
+	return m.connectIAMAs(ctx, db, m.cfg.AdminUser, true)
+}
+
+// connectIAMAs logs in as user with an IAM authentication token.
+func (m *Manager) connectIAMAs(ctx context.Context, db, user string, pin bool) (*pgx.Conn, error) {
+	tok, err := m.tokens.AuthToken(ctx, m.cfg.endpoint(), user)
 	if err != nil {
 		return nil, &Error{Rule: RuleCredentials, Message: err.Error(), err: err}
 	}
-	conn, err := m.connectWith(ctx, db, tok)
+	conn, err := m.connectWith(ctx, db, user, tok, pin)
 	if err != nil && isAuthError(err) {
 		e := asError("", "iam authentication", err)
-		e.Message += "; if the cluster is new, run enable-iam-auth first"
+		if user == m.cfg.AdminUser {
+			e.Message += "; if the cluster is new, run enable-iam-auth first"
+		}
 		return nil, e
 	}
 	return conn, err
@@ -395,7 +416,7 @@ func (m *Manager) EnableIAMAuth(ctx context.Context) (Response, error) {
 		if perr != nil {
 			return resp, &Error{Rule: RuleCredentials, Message: perr.Error(), err: perr}
 		}
-		conn, err = m.connectWith(ctx, m.cfg.MaintenanceDatabase, pw)
+		conn, err = m.connectWith(ctx, m.cfg.MaintenanceDatabase, m.cfg.AdminUser, pw, true)
 		if err != nil {
 			return resp, asError("", "log in with the admin password", err)
 		}
@@ -415,12 +436,20 @@ func (m *Manager) EnableIAMAuth(ctx context.Context) (Response, error) {
 	return resp, nil
 }
 
-// RunSQL runs script as the admin in database db inside one transaction: if
-// any statement fails, nothing of the script remains. id is the idempotency
-// key: it is recorded in the table wharf_manager.sql_runs of db in the same
-// transaction, and a repeat with the same id and script returns success
-// without running it again (Changed false, AppliedAt set). Reusing an id for
-// a different script is an error.
+// RunSQL runs script in database db inside one transaction, as the
+// database's owner: for an app database that is the app's own role, logged
+// in with its own IAM token, so the script (and every trigger, view or
+// function of the app's that it reaches) can do no more than the app
+// itself. If any statement fails, nothing of the script remains. id is the
+// idempotency key: it is recorded in the table wharf_manager.sql_runs of db
+// in the same transaction, and a repeat with the same id and script returns
+// success without running it again (Changed false, AppliedAt set). Reusing
+// an id for a different script is an error.
+//
+// The admin enters db only to look up its owner and to create or verify
+// the ledger: with a pinned search_path, after checking that the session
+// runs as the admin and that the ledger's schema and table are the
+// admin's, without triggers or rules (see docs/dbmanager.md).
 func (m *Manager) RunSQL(ctx context.Context, db, id, script string) (Response, error) {
 	resp := Response{OK: true, Action: ActionRunSQL, Database: db}
 	if err := checkScript(script); err != nil {
@@ -429,7 +458,12 @@ func (m *Manager) RunSQL(ctx context.Context, db, id, script string) (Response, 
 	sum := sha256.Sum256([]byte(script))
 	digest := hex.EncodeToString(sum[:])
 
-	conn, err := m.connectIAM(ctx, db)
+	runAs, err := m.prepareRun(ctx, db)
+	if err != nil {
+		return resp, err
+	}
+	resp.Role = runAs
+	conn, err := m.connectIAMAs(ctx, db, runAs, false)
 	if err != nil {
 		return resp, err
 	}
@@ -440,9 +474,6 @@ func (m *Manager) RunSQL(ctx context.Context, db, id, script string) (Response, 
 	}
 	defer func() { _ = tx.Rollback(context.Background()) }()
 
-	if err := ensureLedger(ctx, tx); err != nil {
-		return resp, err
-	}
 	tag, err := tx.Exec(ctx, `INSERT INTO `+ledgerSchema+`.sql_runs (id, sql_sha256) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, id, digest)
 	if err != nil {
 		return resp, asError("", "record run "+id, err)
@@ -502,35 +533,126 @@ func (m *Manager) RunSQL(ctx context.Context, db, id, script string) (Response, 
 	return resp, nil
 }
 
-// ensureLedger creates wharf_manager.sql_runs if needed. The database owner
-// may read it, so that the app's own tools (pg_dump) are not blocked by it.
-func ensureLedger(ctx context.Context, tx pgx.Tx) error {
-	var exists bool
-	if err := tx.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, ledgerSchema+".sql_runs").Scan(&exists); err != nil {
-		return asError("", "look up the run ledger", err)
+// prepareRun connects to db as the admin, decides which role a one-off
+// script runs as (the database's owner) and makes sure the ledger exists,
+// belongs to the admin and lets that role record runs. Nothing here
+// resolves a name through a search_path the app controls.
+func (m *Manager) prepareRun(ctx context.Context, db string) (string, error) {
+	conn, err := m.connectIAM(ctx, db)
+	if err != nil {
+		return "", err
 	}
-	if exists {
-		return nil
+	defer closeConn(conn)
+	// A database default (ALTER DATABASE ... SET role) could make the
+	// admin's session act as another role.
+	var cur, sess, path string
+	if err := conn.QueryRow(ctx, `SELECT CURRENT_USER, SESSION_USER, pg_catalog.current_setting('search_path')`).
+		Scan(&cur, &sess, &path); err != nil {
+		return "", asError("", "check the admin session", err)
+	}
+	if cur != m.cfg.AdminUser || sess != m.cfg.AdminUser || path != pinnedSearchPath {
+		return "", fieldErr("database", RuleConflict,
+			"database %q changes the admin's session (current_user %q, search_path %q): a database default set by its owner? refusing to work in it", db, cur, path)
 	}
 	var owner string
-	if err := tx.QueryRow(ctx, `SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()`).Scan(&owner); err != nil {
-		return asError("", "look up the database owner", err)
+	if err := conn.QueryRow(ctx, `SELECT pg_catalog.pg_get_userbyid(d.datdba) FROM pg_catalog.pg_database d
+		WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()`).Scan(&owner); err != nil {
+		return "", asError("", "look up the database owner", err)
 	}
-	stmts := []string{
-		`CREATE SCHEMA IF NOT EXISTS ` + ledgerSchema,
-		`CREATE TABLE IF NOT EXISTS ` + ledgerSchema + `.sql_runs (
-			id text PRIMARY KEY,
-			sql_sha256 text NOT NULL,
-			applied_at timestamptz NOT NULL DEFAULT now(),
-			applied_by text NOT NULL DEFAULT current_user)`,
-		`COMMENT ON TABLE ` + ledgerSchema + `.sql_runs IS 'one-off SQL applied by the Wharf database manager (run-sql)'`,
-		`GRANT USAGE ON SCHEMA ` + ledgerSchema + ` TO ` + quote(owner),
-		`GRANT SELECT ON ` + ledgerSchema + `.sql_runs TO ` + quote(owner),
+	if owner != m.cfg.AdminUser {
+		role, err := getRole(ctx, conn, owner)
+		if err != nil {
+			return "", err
+		}
+		if !role.ok || !role.canLogin || role.privileged {
+			return "", fieldErr("database", RuleConflict,
+				"database %q is owned by %q, which is not a plain login role; one-off SQL runs as the database's owner, and the manager will not log in as %q", db, owner, owner)
+		}
 	}
-	for _, s := range stmts {
-		if _, err := tx.Exec(ctx, s); err != nil {
+	if err := m.ensureLedger(ctx, conn, db, owner); err != nil {
+		return "", err
+	}
+	return owner, nil
+}
+
+// ensureLedger creates wharf_manager.sql_runs if needed, owned by the admin,
+// and lets runAs (the database owner) read it and add rows. The owner of a
+// database may create schemas in it, so an existing schema or table of that
+// name is trusted only if the admin owns it and it carries no trigger, rule
+// or row security: the admin never inserts into anything the app made.
+func (m *Manager) ensureLedger(ctx context.Context, conn *pgx.Conn, db, runAs string) error {
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return asError("", "begin transaction", err)
+	}
+	defer func() { _ = tx.Rollback(context.Background()) }()
+	// Serialise concurrent first runs in this database.
+	if _, err := tx.Exec(ctx, `SELECT pg_catalog.pg_advisory_xact_lock($1)`, lockKey+1); err != nil {
+		return asError("", "lock the run ledger", err)
+	}
+	refuse := func(format string, args ...any) error {
+		return fieldErr("database", RuleConflict, "%s; the manager did not make it and will not trust it (drop it as the database's owner after checking what it is)",
+			fmt.Sprintf(format, args...))
+	}
+	var schemaOwner *string
+	if err := tx.QueryRow(ctx, `SELECT (SELECT pg_catalog.pg_get_userbyid(n.nspowner) FROM pg_catalog.pg_namespace n
+		WHERE n.nspname OPERATOR(pg_catalog.=) $1)`, ledgerSchema).Scan(&schemaOwner); err != nil {
+		return asError("", "look up the run ledger", err)
+	}
+	if schemaOwner != nil && *schemaOwner != m.cfg.AdminUser {
+		return refuse("schema %s in database %q belongs to %q, not the admin", ledgerSchema, db, *schemaOwner)
+	}
+	var (
+		found            bool
+		tableOwner, kind string
+		triggers, rules  int64
+		rowSecurity      bool
+	)
+	err = tx.QueryRow(ctx, `SELECT pg_catalog.pg_get_userbyid(c.relowner), c.relkind::text, c.relrowsecurity,
+			(SELECT pg_catalog.count(*) FROM pg_catalog.pg_trigger t WHERE t.tgrelid OPERATOR(pg_catalog.=) c.oid),
+			(SELECT pg_catalog.count(*) FROM pg_catalog.pg_rewrite r WHERE r.ev_class OPERATOR(pg_catalog.=) c.oid)
+		FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+		WHERE n.nspname OPERATOR(pg_catalog.=) $1 AND c.relname OPERATOR(pg_catalog.=) 'sql_runs'`, ledgerSchema).
+		Scan(&tableOwner, &kind, &rowSecurity, &triggers, &rules)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+	case err != nil:
+		return asError("", "look up the run ledger", err)
+	default:
+		found = true
+	}
+	if found && (tableOwner != m.cfg.AdminUser || kind != "r" || rowSecurity || triggers > 0 || rules > 0) {
+		return refuse("%s.sql_runs in database %q is not the manager's plain table (owner %q, kind %q, row security %v, %d triggers, %d rules)",
+			ledgerSchema, db, tableOwner, kind, rowSecurity, triggers, rules)
+	}
+	var stmts []string
+	if schemaOwner == nil {
+		stmts = append(stmts, `CREATE SCHEMA `+ledgerSchema)
+	}
+	if !found {
+		stmts = append(stmts,
+			`CREATE TABLE `+ledgerSchema+`.sql_runs (
+				id pg_catalog.text PRIMARY KEY,
+				sql_sha256 pg_catalog.text NOT NULL,
+				applied_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+				applied_by pg_catalog.text NOT NULL DEFAULT CURRENT_USER)`,
+			`COMMENT ON TABLE `+ledgerSchema+`.sql_runs IS 'one-off SQL applied by the Wharf database manager (run-sql)'`)
+	}
+	if runAs != m.cfg.AdminUser {
+		// The owner reads the ledger (its pg_dump keeps working) and adds
+		// rows in the script's own transaction; it cannot change or delete
+		// them, nor add triggers to a table it does not own.
+		stmts = append(stmts,
+			`GRANT USAGE ON SCHEMA `+ledgerSchema+` TO `+quote(runAs),
+			`GRANT SELECT, INSERT ON `+ledgerSchema+`.sql_runs TO `+quote(runAs))
+	}
+	for _, q := range stmts {
+		if _, err := tx.Exec(ctx, q); err != nil {
 			return asError("", "create the run ledger", err)
 		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return asError("", "create the run ledger", err)
 	}
 	return nil
 }

@@ -292,8 +292,8 @@ func TestControlPlaneBootstrapRejectsBadRegistry(t *testing.T) {
 		env  map[string]string
 		want []string // in the init failure's log line
 	}{
-		{"env", map[string]string{"WHARF_REGISTRY": bad}, []string{"WHARF_REGISTRY: ", "accountId must be 12 digits"}},
-		{"file", map[string]string{"WHARF_REGISTRY_FILE": file}, []string{"WHARF_REGISTRY_FILE " + file, "accountId must be 12 digits"}},
+		{"env", map[string]string{"WHARF_REGISTRY": bad}, []string{"WHARF_REGISTRY: ", "accounts[0].accountId"}},
+		{"file", map[string]string{"WHARF_REGISTRY_FILE": file}, []string{"WHARF_REGISTRY_FILE " + file, "accounts[0].accountId"}},
 		{"missing file", map[string]string{"WHARF_REGISTRY_FILE": missing, "WHARF_REGISTRY": registryOK},
 			[]string{"WHARF_REGISTRY_FILE " + missing, "cannot read the registry file"}},
 		{"bad account", map[string]string{"WHARF_REGISTRY": registryOK, "WHARF_ACCOUNT_ID": "9999"}, []string{"WHARF_ACCOUNT_ID \\\"9999\\\"", "12-digit"}},
@@ -330,7 +330,7 @@ func TestControlPlaneBootstrapRejectsBadRegistry(t *testing.T) {
 }
 
 // registryOK is a valid registry, for cases where another setting is bad.
-const registryOK = `{"prefix":"wharf","accounts":[{"accountId":"111122223333","observerRoleArn":"arn:aws:iam::111122223333:role/wharf-account-observer","externalId":"x"}],"apps":[]}`
+const registryOK = `{"prefix":"wharf","accounts":[{"accountId":"111122223333","observerRoleArn":"arn:aws:iam::111122223333:role/wharf-account-observer","externalId":"xx"}],"apps":[]}`
 
 // BenchmarkControlPlaneRIE measures the bootstrap under the emulator on
 // this machine's architecture: cold start (emulator start plus the first

@@ -168,6 +168,10 @@ type App struct {
 	// AllowedUsers are the emails of the users who may assume the app's
 	// user role. Default: none.
 	AllowedUsers []string `yaml:"allowedUsers" json:"allowedUsers"`
+	// AllowedSubjects are issuer user IDs (the OIDC `sub` claim) of further
+	// users who may assume the app's user role, for issuers whose emails
+	// are not stable or not emitted (docs/security.md). Default: none.
+	AllowedSubjects []string `yaml:"allowedSubjects" json:"allowedSubjects"`
 	// Database is the name of a database of this platform the app uses.
 	// Default: none.
 	Database string `yaml:"database" json:"database"`

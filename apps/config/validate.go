@@ -373,6 +373,7 @@ func (p *Platform) validateApps(e *Errors, clusters map[string]*Cluster, databas
 			e.add(path+".launchType", "%q must be %q or %q", a.LaunchType, LaunchTypeFargate, LaunchTypeEC2)
 		}
 		checkEmails(e, path+".allowedUsers", a.AllowedUsers)
+		checkSubjects(e, path+".allowedSubjects", a.AllowedSubjects)
 		if a.Database != "" {
 			if db := databases[a.Database]; db == nil {
 				e.add(path+".database", "%q is not a database of this config (databases: %s)", a.Database, names(p.Databases, func(d Database) string { return d.Name }))
@@ -512,6 +513,24 @@ func checkIssuer(issuer string) string {
 		return "must be at most 255 characters"
 	}
 	return ""
+}
+
+// checkSubjects checks OIDC subject identifiers: 1-255 ASCII characters
+// (OpenID Connect Core 1.0 section 2: "It MUST NOT exceed 255 ASCII
+// characters in length"), printable, no spaces, each listed once.
+func checkSubjects(e *Errors, path string, subjects []string) {
+	seen := map[string]int{}
+	for i, sub := range subjects {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		if sub == "" || len(sub) > 255 || strings.ContainsFunc(sub, func(r rune) bool { return r <= ' ' || r > '~' }) {
+			e.add(p, "%q is not an OIDC subject (1-255 printable ASCII characters, no spaces)", sub)
+			continue
+		}
+		if j, dup := seen[sub]; dup {
+			e.add(p, "%q is listed twice (also %s[%d])", sub, path, j)
+		}
+		seen[sub] = i
+	}
 }
 
 func checkEmails(e *Errors, path string, emails []string) {

@@ -1,7 +1,8 @@
 // Command platform is the CDK app that cdk.json runs: it reads the platform
 // config named by WHARF_CONFIG (default apps/platform/wharf.example.yaml),
 // and synthesizes the account, cluster, database, app and control-plane
-// stacks it describes. A bad config stops it before any stack is created,
+// stacks it describes, and writes the platform descriptor
+// (cdk.out/wharf-platform.json) the wharf CLI and the dashboard read. A bad config stops it before any stack is created,
 // with every problem listed by field path.
 package main
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/wharf-paas/wharf/apps/config"
 	"github.com/wharf-paas/wharf/apps/platform/assemble"
+	"github.com/wharf-paas/wharf/apps/platform/descriptor"
 )
 
 // DefaultConfig is the config used when WHARF_CONFIG is not set, relative to
@@ -34,7 +36,12 @@ func main() {
 	if _, err := assemble.Build(app, cfg); err != nil {
 		fail(fmt.Errorf("platform config %s: %w", path, err))
 	}
-	app.Synth(nil)
+	asm := app.Synth(nil)
+	// The platform descriptor for the wharf CLI and the dashboard, next
+	// to the cloud assembly (docs/cli.md): cdk.out/wharf-platform.json.
+	if _, err := descriptor.Write(*asm.Directory(), cfg); err != nil {
+		fail(err)
+	}
 }
 
 func fail(err error) {

@@ -147,6 +147,10 @@ func TestManagementRole(t *testing.T) {
 		t.Errorf("RunOwnTasks not limited to the cluster: %s", c)
 	}
 	wantStatement(t, tpl, mgmt, "DescribeClusterTasks", []string{"ecs:DescribeTasks"}, tasks)
+	st = wantStatement(t, tpl, mgmt, "StopOwnTasks", []string{"ecs:StopTask"}, tasks)
+	if c := apptest.JSON(st.Condition); !strings.Contains(c, `"ecs:cluster"`) || !strings.Contains(c, `"aws:ResourceTag/wharf:app":"api"`) {
+		t.Errorf("StopOwnTasks not limited to the cluster and the app's tag: %s", c)
+	}
 	st = wantStatement(t, tpl, mgmt, "ListInCluster", []string{"ecs:ListServices", "ecs:ListTasks"}, "*")
 	if c := apptest.JSON(st.Condition); !strings.Contains(c, `"ArnEquals":{"ecs:cluster"`) {
 		t.Errorf("ListInCluster condition %s", c)
@@ -175,8 +179,8 @@ func TestManagementRole(t *testing.T) {
 	if strings.Contains(all, "kms:") {
 		t.Error("management role must not have any KMS permission (no decryption of config)")
 	}
-	if n := len(apptest.Statements(map[string]interface{}{"Resources": map[string]interface{}{mgmt: resource(t, tpl, mgmt)}})); n != 14 {
-		t.Errorf("management role has %d statements, want exactly the 14 asserted", n)
+	if n := len(apptest.Statements(map[string]interface{}{"Resources": map[string]interface{}{mgmt: resource(t, tpl, mgmt)}})); n != 15 {
+		t.Errorf("management role has %d statements, want exactly the 15 asserted", n)
 	}
 }
 

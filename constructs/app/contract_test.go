@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/wharf-paas/wharf/constructs/app/apptest"
-	"github.com/wharf-paas/wharf/controlplane"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // The App construct and its build script write the two documents the
@@ -43,7 +43,7 @@ func TestSettingsMatchTheControlPlaneContract(t *testing.T) {
 	for name, tpl := range map[string]map[string]interface{}{"api": f.apiJSON, "worker-v2": f.workerJSON} {
 		t.Run(name, func(t *testing.T) {
 			raw := []byte(apptest.Render(props(t, tpl, "AppSettingsBAC69173")["Value"]))
-			var s controlplane.Settings
+			var s contract.Settings
 			decodeStrict(t, "settings of "+name, raw, &s)
 			var keys map[string]json.RawMessage
 			if err := json.Unmarshal(raw, &keys); err != nil {
@@ -79,9 +79,9 @@ func TestBuildMetadataMatchesTheControlPlaneContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var strict controlplane.BuildMetadata
+	var strict contract.BuildMetadata
 	decodeStrict(t, "wharf-build.json", raw, &strict)
-	m, err := controlplane.ParseBuildMetadata(raw, "api", 42)
+	m, err := contract.Names{Prefix: "wharf"}.ParseBuildMetadata(raw, "api", 42)
 	if err != nil {
 		t.Fatalf("the control plane rejects the build script's metadata: %v\n%s", err, raw)
 	}

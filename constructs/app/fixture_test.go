@@ -31,6 +31,7 @@ type fixture struct {
 	api, worker           *app.App
 	apiTpl, workerTpl     assertions.Template
 	apiJSON, workerJSON   map[string]interface{}
+	clusterJSON           map[string]interface{}
 }
 
 var (
@@ -100,6 +101,7 @@ func getFixture(t *testing.T) *fixture {
 		})
 		f.apiTpl = cdktest.Template(t, f.apiStack)
 		f.workerTpl = cdktest.Template(t, f.workerStack)
+		f.clusterJSON = toMap(cdktest.Template(t, clusterStack))
 		f.apiJSON = toMap(f.apiTpl)
 		f.workerJSON = toMap(f.workerTpl)
 		fix = f

@@ -185,6 +185,17 @@ func (a *App) newManagementRole(props *AppProps) {
 			}),
 		statement("RunOwnTasks", []string{"ecs:RunTask"}, []*string{r.taskDefinitions()}, inCluster(a.cluster.arn)),
 		statement("DescribeClusterTasks", []string{"ecs:DescribeTasks"}, []*string{r.tasks()}, nil),
+		// The control plane stops its own superseded or timed-out release
+		// tasks. ecs:StopTask's resource type is task, whose ARN
+		// (task/<cluster>/<id>) does not name the family, so the cluster
+		// is pinned by ecs:cluster and the app by the wharf:app tag the
+		// task inherits from its task definition (RunTask PropagateTags
+		// TASK_DEFINITION); both keys are documented for StopTask in the
+		// Service Authorization Reference for Amazon ECS.
+		statement("StopOwnTasks", []string{"ecs:StopTask"}, []*string{r.tasks()}, map[string]interface{}{
+			"ArnEquals":    map[string]interface{}{"ecs:cluster": a.cluster.arn},
+			"StringEquals": map[string]interface{}{"aws:ResourceTag/" + TagApp: a.Name},
+		}),
 		// ecs:ListServices has no resource type and ecs:ListTasks only
 		// container-instance; both accept the ecs:cluster condition.
 		statement("ListInCluster", []string{"ecs:ListServices", "ecs:ListTasks"}, []*string{jsii.String("*")}, inCluster(a.cluster.arn)),
@@ -230,7 +241,7 @@ func (a *App) settingsArn() *string {
 
 // newUserRole creates <prefix>-app-<app>-user for the allowed users.
 func (a *App) newUserRole(props *AppProps) {
-	if len(props.AllowedUsers) == 0 {
+	if len(props.AllowedUsers) == 0 && len(props.AllowedSubjects) == 0 {
 		return
 	}
 	r := a.arns()
@@ -248,10 +259,22 @@ func (a *App) newUserRole(props *AppProps) {
 		users = append(users, strings.ToLower(strings.TrimSpace(u)))
 	}
 	sort.Strings(users)
-	principal := awsiam.NewWebIdentityPrincipal(provider.OidcProviderArn(), &map[string]interface{}{
-		"StringEquals":           map[string]interface{}{issuer + ":aud": props.OIDCClientIDs},
-		"StringEqualsIgnoreCase": map[string]interface{}{issuer + ":email": users},
-	})
+	subjects := append([]string(nil), props.AllowedSubjects...)
+	sort.Strings(subjects)
+	// Two forms of allowed user, one trust statement each (conditions in
+	// one statement are ANDed): the email claim, case-insensitively, and
+	// the issuer's stable user ID (sub), exactly. Both require aud to be
+	// a Wharf client ID. docs/security.md cites IAM's condition keys.
+	bySubject := map[string]interface{}{
+		"StringEquals": map[string]interface{}{issuer + ":aud": props.OIDCClientIDs, issuer + ":sub": subjects},
+	}
+	principal := awsiam.NewWebIdentityPrincipal(provider.OidcProviderArn(), &bySubject)
+	if len(users) > 0 {
+		principal = awsiam.NewWebIdentityPrincipal(provider.OidcProviderArn(), &map[string]interface{}{
+			"StringEquals":           map[string]interface{}{issuer + ":aud": props.OIDCClientIDs},
+			"StringEqualsIgnoreCase": map[string]interface{}{issuer + ":email": users},
+		})
+	}
 	config := ConfigPrefix(a.Prefix, a.Name)
 	doc := document(
 		statement("BuildOwnProject", []string{"codebuild:StartBuild", "codebuild:StopBuild", "codebuild:BatchGetBuilds", "codebuild:ListBuildsForProject"},
@@ -283,4 +306,11 @@ func (a *App) newUserRole(props *AppProps) {
 		MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(1)),
 		InlinePolicies:     &map[string]awsiam.PolicyDocument{"wharf-user": doc},
 	})
+	if len(users) > 0 && len(subjects) > 0 {
+		a.UserRole.AssumeRolePolicy().AddStatements(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:    jsii.Strings("sts:AssumeRoleWithWebIdentity"),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewFederatedPrincipal(provider.OidcProviderArn(), nil, jsii.String("sts:AssumeRoleWithWebIdentity"))},
+			Conditions: &bySubject,
+		}))
+	}
 }

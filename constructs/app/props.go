@@ -146,6 +146,11 @@ type AppProps struct {
 	// OIDCClientIDs are required.
 	// Default: none; no user role is created.
 	AllowedUsers []string
+	// AllowedSubjects are issuer user IDs (the OIDC `sub` claim, stable
+	// per issuer) of further users who may assume the user role. When set,
+	// OIDCIssuerURL and OIDCClientIDs are required.
+	// Default: none.
+	AllowedSubjects []string
 	// OIDCIssuerURL is the login issuer, exactly as the Account construct
 	// got it (AccountProps.OIDCIssuerURL).
 	// Default: none (required with AllowedUsers).
@@ -342,14 +347,27 @@ func (p *AppProps) validateUsers() []error {
 		}
 		seen[strings.ToLower(e)] = true
 	}
-	if len(p.AllowedUsers) == 0 {
+	seenSub := map[string]bool{}
+	for _, s := range p.AllowedSubjects {
+		// OpenID Connect Core 1.0 section 2: sub "MUST NOT exceed 255
+		// ASCII characters in length".
+		if s == "" || len(s) > 255 || strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r > '~' }) {
+			errs = append(errs, fmt.Errorf("allowedSubjects: %q is not an OIDC subject (1-255 printable ASCII characters, no spaces)", s))
+			continue
+		}
+		if seenSub[s] {
+			errs = append(errs, fmt.Errorf("allowedSubjects: %q is listed twice", s))
+		}
+		seenSub[s] = true
+	}
+	if len(p.AllowedUsers) == 0 && len(p.AllowedSubjects) == 0 {
 		return errs
 	}
 	if _, err := p.issuerKey(); err != nil {
 		errs = append(errs, err)
 	}
 	if len(p.OIDCClientIDs) == 0 {
-		errs = append(errs, errors.New("oidcClientIds: at least one client ID is required when allowedUsers is set"))
+		errs = append(errs, errors.New("oidcClientIds: at least one client ID is required when allowedUsers or allowedSubjects is set"))
 	}
 	return errs
 }

@@ -341,6 +341,17 @@ func (d *Database) newManager(props *DatabaseProps, retention awslogs.RetentionD
 		Actions:   jsii.Strings("rds-db:connect"),
 		Resources: jsii.Strings(*DBUserArn(stack, d.Cluster.ClusterResourceIdentifier(), AdminUser)),
 	}))
+	// run-sql logs in as the database's owner, an app's own role, so that a
+	// one-off script and whatever the app planted in its database run with
+	// the app's rights, never the admin's (docs/dbmanager.md). App roles
+	// are made at run time (create-database) and their names share no
+	// prefix, so the user part is "*": the cluster's users only, and nothing
+	// the admin, which the manager already logs in as, could not reach.
+	d.ManagerRole.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("ConnectAsAppRolesForOneOffSQL"),
+		Actions:   jsii.Strings("rds-db:connect"),
+		Resources: jsii.Strings(*DBUserArn(stack, d.Cluster.ClusterResourceIdentifier(), "*")),
+	}))
 }
 
 // DBUserArn is the rds-db:connect resource of a database user:
@@ -391,6 +402,12 @@ func (d *Database) suppress(props *DatabaseProps) {
 		Id:        jsii.String("AwsSolutions-IAM5"),
 		Reason:    jsii.String("ENI actions for a VPC Lambda: ec2:DescribeNetworkInterfaces has no resource type and Lambda checks the other ENI actions against Resource * when it creates the function"),
 		AppliesTo: &[]interface{}{"Resource::*"},
+	}, {
+		Id:     jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("rds-db:connect as any database user of this one cluster: run-sql logs in as the app role that owns the target database (created at run time, no common prefix), so one-off SQL never runs with the admin's rights; the manager already logs in as the admin"),
+		AppliesTo: &[]interface{}{&cdknag.RegexAppliesTo{
+			Regex: jsii.String("/^Resource::arn:<AWS::Partition>:rds-db:[^:]+:[^:]+:dbuser:<[A-Za-z0-9]+\\.DBClusterResourceId>\\/\\*$/"),
+		}},
 	}}, jsii.Bool(true))
 }
 

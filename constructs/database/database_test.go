@@ -129,6 +129,10 @@ func TestIAM(t *testing.T) {
 	if r := apptest.ResourcesOf(st); len(r) != 1 || r[0] != "arn:<AWS::Partition>:rds-db:eu-west-1:111122223333:dbuser:<DatabaseCluster5B53A178.DBClusterResourceId>/wharf_admin" {
 		t.Errorf("ConnectAsAdmin resources %v", r)
 	}
+	st = find("ConnectAsAppRolesForOneOffSQL")
+	if r := apptest.ResourcesOf(st); len(r) != 1 || r[0] != "arn:<AWS::Partition>:rds-db:eu-west-1:111122223333:dbuser:<DatabaseCluster5B53A178.DBClusterResourceId>/*" {
+		t.Errorf("ConnectAsAppRolesForOneOffSQL resources %v", r)
+	}
 	st = find("ReadOneTimeAdminPassword")
 	if r := apptest.ResourcesOf(st); len(r) != 1 || !strings.HasPrefix(r[0], "<DatabaseClusterSecretAttachment") {
 		t.Errorf("secret statement resources %v", r)

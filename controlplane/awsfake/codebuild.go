@@ -33,6 +33,9 @@ type Build struct {
 	ResolvedSourceVersion string
 	// Start and End are the build's times (zero End: not finished).
 	Start, End time.Time
+	// LogGroup and LogStream name the build's CloudWatch Logs stream
+	// (logs.groupName and logs.streamName of BatchGetBuilds; empty: none).
+	LogGroup, LogStream string
 }
 
 type buildRecord struct{ b Build }
@@ -65,14 +68,69 @@ func newCodeBuildInput(op string) any {
 		return &codebuild.BatchGetBuildsInput{}
 	case "ListBuildsForProject":
 		return &codebuild.ListBuildsForProjectInput{}
+	case "StartBuild":
+		return &codebuild.StartBuildInput{}
 	}
 	return nil
+}
+
+// startBuild queues a build of an existing project (CodeBuild API
+// reference, StartBuild). "projectName: The name of the AWS CodeBuild
+// build project to start running a build. Required: Yes"; a project that
+// does not exist is a ResourceNotFoundException. The build starts
+// IN_PROGRESS in phase SUBMITTED with the project's next build number
+// ("The number of the build. For each project, the buildNumber of its
+// first build is 1. The buildNumber of each subsequent build is
+// incremented by 1"); tests finish it with PutBuild. Callers hold s.mu.
+func (s *Server) startBuild(v *codebuild.StartBuildInput) ([]byte, *APIError) {
+	project := ""
+	if v.ProjectName != nil {
+		project = *v.ProjectName
+	}
+	if project == "" {
+		return nil, &APIError{Status: http.StatusBadRequest, Code: "InvalidInputException", Message: "1 validation error detected: Value at 'projectName' failed to satisfy constraint: Member must have length greater than or equal to 1"}
+	}
+	if !s.projects[project] {
+		return nil, &APIError{Status: http.StatusBadRequest, Code: "ResourceNotFoundException", Message: "Project cannot be found: arn:aws:codebuild:" + s.region + ":" + s.account + ":project/" + project}
+	}
+	var number int64 = 1
+	for _, id := range s.buildList {
+		if p, _, _ := cutProject(id); p == project && s.builds[id].b.Number >= number {
+			number = s.builds[id].b.Number + 1
+		}
+	}
+	b := Build{ID: project + ":" + s.requestID(), Number: number, Status: cbtypes.StatusTypeInProgress, Phase: "SUBMITTED", Start: s.now()}
+	if v.SourceVersion != nil {
+		b.SourceVersion = *v.SourceVersion
+	}
+	s.buildList = append(s.buildList, b.ID)
+	s.builds[b.ID] = buildRecord{b: b}
+	s.startedBuilds = append(s.startedBuilds, b.ID)
+	body, err := json.Marshal(struct {
+		Build wireBuild `json:"build"`
+	}{Build: s.wire(b)})
+	if err != nil {
+		return nil, serverFault("InternalFailure", err.Error())
+	}
+	return body, nil
+}
+
+// StartedBuilds returns the IDs of the builds StartBuild created, in order.
+func (s *Server) StartedBuilds() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.startedBuilds...)
 }
 
 // Wire shapes of the CodeBuild reply (awsJson1_1; timestamps are epoch
 // seconds).
 type wireArtifacts struct {
 	Location string `json:"location,omitempty"`
+}
+
+type wireLogs struct {
+	GroupName  string `json:"groupName,omitempty"`
+	StreamName string `json:"streamName,omitempty"`
 }
 
 type wireBuild struct {
@@ -89,6 +147,7 @@ type wireBuild struct {
 	BuildComplete         bool           `json:"buildComplete"`
 	Initiator             string         `json:"initiator,omitempty"`
 	Artifacts             *wireArtifacts `json:"artifacts,omitempty"`
+	Logs                  *wireLogs      `json:"logs,omitempty"`
 }
 
 type wireBatchGetBuildsOutput struct {
@@ -172,6 +231,9 @@ func (s *Server) serveCodeBuild(op string, in any) ([]byte, *APIError) {
 	if v, ok := in.(*codebuild.ListBuildsForProjectInput); ok {
 		return s.listBuildsForProject(v)
 	}
+	if v, ok := in.(*codebuild.StartBuildInput); ok {
+		return s.startBuild(v)
+	}
 	v, ok := in.(*codebuild.BatchGetBuildsInput)
 	if !ok {
 		return nil, serverFault("UnknownOperationException", "operation "+op+" is not served")
@@ -186,39 +248,46 @@ func (s *Server) serveCodeBuild(op string, in any) ([]byte, *APIError) {
 			out.BuildsNotFound = append(out.BuildsNotFound, id)
 			continue
 		}
-		b := rec.b
-		project, _, _ := cutProject(b.ID)
-		phase := b.Phase
-		if phase == "" {
-			phase = "COMPLETED"
-			if b.Status == cbtypes.StatusTypeInProgress {
-				phase = "BUILD"
-			}
-		}
-		wb := wireBuild{
-			ID:                    b.ID,
-			Arn:                   fmt.Sprintf("arn:aws:codebuild:%s:%s:build/%s", s.region, s.account, b.ID),
-			BuildNumber:           b.Number,
-			StartTime:             epoch(b.Start),
-			EndTime:               epoch(b.End),
-			CurrentPhase:          phase,
-			BuildStatus:           string(b.Status),
-			SourceVersion:         b.SourceVersion,
-			ResolvedSourceVersion: b.ResolvedSourceVersion,
-			ProjectName:           project,
-			BuildComplete:         b.Status != cbtypes.StatusTypeInProgress,
-			Initiator:             "GitHub-Hookshot/awsfake",
-		}
-		if b.ArtifactsLocation != "" {
-			wb.Artifacts = &wireArtifacts{Location: b.ArtifactsLocation}
-		}
-		out.Builds = append(out.Builds, wb)
+		out.Builds = append(out.Builds, s.wire(rec.b))
 	}
 	body, err := json.Marshal(out)
 	if err != nil {
 		return nil, serverFault("InternalFailure", err.Error())
 	}
 	return body, nil
+}
+
+// wire renders a build as BatchGetBuilds and StartBuild return it.
+func (s *Server) wire(b Build) wireBuild {
+	project, _, _ := cutProject(b.ID)
+	phase := b.Phase
+	if phase == "" {
+		phase = "COMPLETED"
+		if b.Status == cbtypes.StatusTypeInProgress {
+			phase = "BUILD"
+		}
+	}
+	wb := wireBuild{
+		ID:                    b.ID,
+		Arn:                   fmt.Sprintf("arn:aws:codebuild:%s:%s:build/%s", s.region, s.account, b.ID),
+		BuildNumber:           b.Number,
+		StartTime:             epoch(b.Start),
+		EndTime:               epoch(b.End),
+		CurrentPhase:          phase,
+		BuildStatus:           string(b.Status),
+		SourceVersion:         b.SourceVersion,
+		ResolvedSourceVersion: b.ResolvedSourceVersion,
+		ProjectName:           project,
+		BuildComplete:         b.Status != cbtypes.StatusTypeInProgress,
+		Initiator:             "GitHub-Hookshot/awsfake",
+	}
+	if b.ArtifactsLocation != "" {
+		wb.Artifacts = &wireArtifacts{Location: b.ArtifactsLocation}
+	}
+	if b.LogGroup != "" || b.LogStream != "" {
+		wb.Logs = &wireLogs{GroupName: b.LogGroup, StreamName: b.LogStream}
+	}
+	return wb
 }
 
 func cutProject(buildID string) (project, uuid string, ok bool) {

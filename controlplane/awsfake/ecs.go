@@ -560,8 +560,15 @@ func (s *Server) listTasks(in *ecs.ListTasksInput) (*ecs.ListTasksOutput, *APIEr
 	if e != nil {
 		return nil, e
 	}
-	if in.StartedBy != nil && in.ContainerInstance != nil {
-		return nil, apiErr(InvalidParameterError("startedBy cannot be combined with containerInstance."))
+	// ECS API reference, ListTasks, startedBy: "When you specify startedBy
+	// as the filter, it must be the only filter that you use." The service
+	// answers "cannot specify startedBy with other arguments"
+	// (aws/aws-sdk-go-v2#1893). desiredStatus filters too ("The task
+	// desired status to use when filtering the ListTasks results"): refused
+	// with startedBy, stricter than AWS where the reference is unclear.
+	if in.StartedBy != nil && (in.Family != nil || in.ServiceName != nil || in.ContainerInstance != nil ||
+		in.LaunchType != "" || in.DesiredStatus != "") {
+		return nil, apiErr(InvalidParameterError("cannot specify startedBy with other arguments"))
 	}
 	want := string(in.DesiredStatus)
 	if want == "" {

@@ -121,7 +121,9 @@ type Server struct {
 	builds    map[string]buildRecord
 	buildList []string
 	projects  map[string]bool
-	objects   map[string]map[string]object
+	// startedBuilds are the builds StartBuild created.
+	startedBuilds []string
+	objects       map[string]map[string]object
 }
 
 // New starts a server on a loopback port. Close it when done.

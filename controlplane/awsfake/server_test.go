@@ -251,8 +251,23 @@ func TestRunTaskIdempotencyAndLifecycle(t *testing.T) {
 	if got := list(&ecs.ListTasksInput{StartedBy: aws.String("wharf-release-42")}); len(got) != 0 {
 		t.Errorf("stopped task listed as RUNNING: %v", got)
 	}
-	if got := list(&ecs.ListTasksInput{StartedBy: aws.String("wharf-release-42"), DesiredStatus: types.DesiredStatusStopped}); len(got) != 1 {
+	if got := list(&ecs.ListTasksInput{Family: aws.String("wharf-api_release"), DesiredStatus: types.DesiredStatusStopped}); len(got) != 1 {
 		t.Errorf("stopped task not listed as STOPPED: %v", got)
+	}
+	// "When you specify startedBy as the filter, it must be the only filter
+	// that you use" (ECS API reference, ListTasks).
+	for _, in := range []*ecs.ListTasksInput{
+		{StartedBy: aws.String("wharf-release-42"), Family: aws.String("wharf-api_release")},
+		{StartedBy: aws.String("wharf-release-42"), DesiredStatus: types.DesiredStatusStopped},
+		{StartedBy: aws.String("wharf-release-42"), ServiceName: aws.String("wharf-api_web")},
+		{StartedBy: aws.String("wharf-release-42"), LaunchType: types.LaunchTypeFargate},
+	} {
+		in.Cluster = aws.String(cluster)
+		_, err := c.ecs.ListTasks(ctx, in)
+		var ip *types.InvalidParameterException
+		if !errors.As(err, &ip) || !strings.Contains(err.Error(), "cannot specify startedBy with other arguments") {
+			t.Errorf("ListTasks(startedBy + another filter) err = %v, want InvalidParameterException", err)
+		}
 	}
 	rec := c.srv.CallsTo("RunTask")[0].Input.(*ecs.RunTaskInput)
 	if !reflect.DeepEqual(rec, runInput("tok-42", "wharf-release-42")) {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
@@ -93,6 +94,9 @@ type service struct {
 	net                *ecstypes.NetworkConfiguration
 	dc                 *ecstypes.DeploymentConfiguration
 	launchType         ecstypes.LaunchType
+	grace              *int32
+	propagateTags      ecstypes.PropagateTags
+	execCommand        bool
 	createdAt          time.Time
 	inactiveAt         time.Time
 	token              string
@@ -418,6 +422,17 @@ func (c *ECSClient) ListTasks(_ context.Context, in *ecs.ListTasksInput, _ ...fu
 		if in.Family != nil && in.ServiceName != nil {
 			return nil, "", c.errf(op, 400, invalidParam("family and serviceName cannot both be specified."))
 		}
+		// ECS API reference, ListTasks, startedBy: "When you specify
+		// startedBy as the filter, it must be the only filter that you
+		// use." The service answers "cannot specify startedBy with other
+		// arguments" (aws/aws-sdk-go-v2#1893). desiredStatus filters too
+		// ("The task desired status to use when filtering the ListTasks
+		// results"): refused with startedBy, stricter than AWS where the
+		// reference is unclear.
+		if in.StartedBy != nil && (in.Family != nil || in.ServiceName != nil || in.ContainerInstance != nil ||
+			in.LaunchType != "" || in.DesiredStatus != "") {
+			return nil, "", c.errf(op, 400, invalidParam("cannot specify startedBy with other arguments"))
+		}
 		want := "RUNNING"
 		if in.DesiredStatus != "" {
 			want = string(in.DesiredStatus)
@@ -531,20 +546,23 @@ func (c *ECSClient) CreateService(_ context.Context, in *ecs.CreateServiceInput,
 			app = w.appForFamily(td.family)
 		}
 		svc := &service{
-			arn:        fmt.Sprintf("arn:aws:ecs:%s:%s:service/%s/%s", c.c.acct.region, c.c.acct.id, clusterShort(cluster), name),
-			name:       name,
-			cluster:    cluster,
-			app:        app,
-			proc:       procOf(name),
-			status:     "ACTIVE",
-			desired:    desired,
-			lbs:        in.LoadBalancers,
-			net:        in.NetworkConfiguration,
-			dc:         in.DeploymentConfiguration,
-			launchType: in.LaunchType,
-			createdAt:  w.now,
-			token:      deref(in.ClientToken),
-			paramsHash: hash,
+			arn:           fmt.Sprintf("arn:aws:ecs:%s:%s:service/%s/%s", c.c.acct.region, c.c.acct.id, clusterShort(cluster), name),
+			name:          name,
+			cluster:       cluster,
+			app:           app,
+			proc:          procOf(name),
+			status:        "ACTIVE",
+			desired:       desired,
+			lbs:           in.LoadBalancers,
+			net:           in.NetworkConfiguration,
+			dc:            in.DeploymentConfiguration,
+			launchType:    in.LaunchType,
+			grace:         in.HealthCheckGracePeriodSeconds,
+			propagateTags: in.PropagateTags,
+			execCommand:   in.EnableExecuteCommand,
+			createdAt:     w.now,
+			token:         deref(in.ClientToken),
+			paramsHash:    hash,
 		}
 		w.oracle.beforeServiceChange(svc, td, "CreateService")
 		s.services[key] = svc
@@ -636,9 +654,25 @@ func (c *ECSClient) UpdateService(_ context.Context, in *ecs.UpdateServiceInput,
 			return nil, "", c.errf(op, 400, err)
 		}
 		w.oracle.beforeServiceChange(svc, td, "UpdateService")
+		// ECS API reference, UpdateService: a new network configuration
+		// or new load balancers start a new deployment ("When you add,
+		// update, or remove a load balancer configuration, Amazon ECS
+		// starts new tasks with the updated Elastic Load Balancing
+		// configuration").
+		redeploy := in.LoadBalancers != nil && !reflect.DeepEqual(in.LoadBalancers, svc.lbs)
 		svc.lbs = lbs
 		if in.NetworkConfiguration != nil {
+			redeploy = redeploy || !reflect.DeepEqual(in.NetworkConfiguration, svc.net)
 			svc.net = in.NetworkConfiguration
+		}
+		if in.HealthCheckGracePeriodSeconds != nil {
+			svc.grace = in.HealthCheckGracePeriodSeconds
+		}
+		if in.PropagateTags != "" {
+			svc.propagateTags = in.PropagateTags
+		}
+		if in.EnableExecuteCommand != nil {
+			svc.execCommand = *in.EnableExecuteCommand
 		}
 		if in.DeploymentConfiguration != nil {
 			svc.dc = in.DeploymentConfiguration
@@ -647,7 +681,7 @@ func (c *ECSClient) UpdateService(_ context.Context, in *ecs.UpdateServiceInput,
 			svc.desired = *in.DesiredCount
 		}
 		res := "no new deployment"
-		if td != svc.deployments[0].td || in.ForceNewDeployment {
+		if td != svc.deployments[0].td || in.ForceNewDeployment || redeploy {
 			w.newDeployment(svc, td, false, "")
 			res = svc.deployments[0].id
 		} else {
@@ -818,18 +852,21 @@ func containerStatus(t *task) string {
 
 func (svc *service) describe() ecstypes.Service {
 	out := ecstypes.Service{
-		ServiceArn:              ptr(svc.arn),
-		ServiceName:             ptr(svc.name),
-		ClusterArn:              ptr(svc.cluster),
-		Status:                  ptr(svc.status),
-		DesiredCount:            svc.desired,
-		LaunchType:              svc.launchType,
-		LoadBalancers:           svc.lbs,
-		NetworkConfiguration:    svc.net,
-		DeploymentConfiguration: svc.dc,
-		CreatedAt:               ptr(svc.createdAt),
-		SchedulingStrategy:      ecstypes.SchedulingStrategyReplica,
-		DeploymentController:    &ecstypes.DeploymentController{Type: ecstypes.DeploymentControllerTypeEcs},
+		ServiceArn:                    ptr(svc.arn),
+		ServiceName:                   ptr(svc.name),
+		ClusterArn:                    ptr(svc.cluster),
+		Status:                        ptr(svc.status),
+		DesiredCount:                  svc.desired,
+		LaunchType:                    svc.launchType,
+		LoadBalancers:                 svc.lbs,
+		NetworkConfiguration:          svc.net,
+		DeploymentConfiguration:       svc.dc,
+		HealthCheckGracePeriodSeconds: svc.grace,
+		PropagateTags:                 svc.propagateTags,
+		EnableExecuteCommand:          svc.execCommand,
+		CreatedAt:                     ptr(svc.createdAt),
+		SchedulingStrategy:            ecstypes.SchedulingStrategyReplica,
+		DeploymentController:          &ecstypes.DeploymentController{Type: ecstypes.DeploymentControllerTypeEcs},
 	}
 	if svc.status == "INACTIVE" {
 		return out

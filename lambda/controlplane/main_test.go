@@ -18,8 +18,8 @@ import (
 	"github.com/wharf-paas/wharf/controlplane"
 )
 
-const registry = `{"prefix":"wharf","accounts":[{"accountId":"111122223333","observerRoleArn":"arn:aws:iam::111122223333:role/wharf-account-observer","externalId":"x"}],
-"apps":[{"name":"api","accountId":"111122223333","region":"eu-west-1","managementRoleArn":"arn:aws:iam::111122223333:role/wharf-app-api-management","externalId":"y"}]}`
+const registry = `{"prefix":"wharf","accounts":[{"accountId":"111122223333","observerRoleArn":"arn:aws:iam::111122223333:role/wharf-account-observer","externalId":"xx"}],
+"apps":[{"name":"api","accountId":"111122223333","region":"eu-west-1","managementRoleArn":"arn:aws:iam::111122223333:role/wharf-app-api-management","externalId":"yy"}]}`
 
 func env(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
@@ -113,7 +113,7 @@ func TestReadSettingsRegistryFile(t *testing.T) {
 		{"empty file", map[string]string{"WHARF_TABLE": "t", "WHARF_REGISTRY_FILE": writeFile(t, " \n")}, []string{"WHARF_REGISTRY_FILE /", "registry file is empty"}},
 		{"bad json", map[string]string{"WHARF_TABLE": "t", "WHARF_REGISTRY_FILE": writeFile(t, "{")}, []string{"WHARF_REGISTRY_FILE /", "registry.json: registry"}},
 		{"invalid registry", map[string]string{"WHARF_TABLE": "t", "WHARF_REGISTRY_FILE": writeFile(t, `{"accounts":[{"accountId":"12"}]}`)},
-			[]string{"WHARF_REGISTRY_FILE /", "accountId must be 12 digits"}},
+			[]string{"WHARF_REGISTRY_FILE /", "accounts[0].accountId"}},
 		{"file prefix mismatch", map[string]string{"WHARF_TABLE": "t", "WHARF_REGISTRY_FILE": good, "WHARF_PREFIX": "acme"}, []string{"must match"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -91,6 +91,7 @@ func (pl *plan) planParts(cfg *config.Platform, check func(path string, err erro
 			ArtifactRetentionDays:      intp(a.ArtifactRetentionDays),
 			LaunchType:                 jsii.String(strings.ToUpper(a.LaunchType)),
 			AllowedUsers:               a.AllowedUsers,
+			AllowedSubjects:            a.AllowedSubjects,
 			DatabaseName:               optString(a.Database),
 			KeepDatabaseOnDelete:       a.KeepDatabaseOnDelete,
 			TaskPolicyArn:              optString(a.TaskPolicyArn),
@@ -98,7 +99,7 @@ func (pl *plan) planParts(cfg *config.Platform, check func(path string, err erro
 			ControlPlaneEventBusArn:    jsii.String(cfg.ControlPlane.EventBusArn),
 			ManagementExternalID:       jsii.String(a.ManagementExternalID),
 		}
-		if len(a.AllowedUsers) > 0 {
+		if len(a.AllowedUsers) > 0 || len(a.AllowedSubjects) > 0 {
 			// The user role trusts the account's OIDC provider, referenced
 			// by ARN (no reference to the account stack).
 			props.OIDCIssuerURL = jsii.String(cfg.Account.OIDCIssuerURL)

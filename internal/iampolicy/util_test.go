@@ -1,0 +1,5 @@
+package iampolicy
+
+import "encoding/json"
+
+func jsonUnmarshal(s string, v interface{}) error { return json.Unmarshal([]byte(s), v) }

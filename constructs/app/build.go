@@ -30,6 +30,11 @@ const DefaultBuilder = "heroku/builder:24"
 // (docker buildx imagetools inspect heroku/builder:24).
 const DefaultTrustedBuilder = DefaultBuilder + "@sha256:c855fe9810b29dc60e0a0b1ddbbdd815ea5973c9dd754bf539218296fe3f4af2"
 
+// CacheTagPrefix starts the tags of the layer caches in the app's ECR
+// repository (cache-docker for BuildKit, cache-cnb for pack); a lifecycle
+// rule keeps them.
+const CacheTagPrefix = "cache-"
+
 // TestReportGroupSuffix is the report name in the buildspec; the report
 // group is <prefix>-<app>-tests (TestReportGroupName).
 const TestReportGroupSuffix = "tests"

@@ -49,14 +49,15 @@ case "$tool $1" in
       get-parameter)
         if [ -n "${STUB_DOCKERHUB:-}" ]; then echo "$STUB_DOCKERHUB"; else
           echo "An error occurred (ParameterNotFound) when calling the GetParameter operation:" >&2; exit 254; fi ;;
-      get-parameters) echo "${STUB_SSM_VALUES:-{\"Parameters\":[],\"InvalidParameters\":[]}}" ;;
+      get-parameters)
+        if [ -n "${STUB_SSM_VALUES:-}" ]; then printf '%s\n' "$STUB_SSM_VALUES"; else echo '{"Parameters":[],"InvalidParameters":[]}'; fi ;;
     esac ;;
   "docker login") { cat; echo; } >> "$state/stdin.log" ;;
   "docker logout") ;;
   "docker build") cat > /dev/null; echo "$*" >> "$state/history.log" ;;
   "docker buildx")
     case "$2" in
-      build) cat > /dev/null 2>&1 || true; echo "$*" >> "$state/history.log" ;;
+      build) env >> "$state/buildx-env.log"; echo "$*" >> "$state/history.log" ;;
       imagetools) [ "${STUB_CACHE:-}" = present ] || { echo "ERROR: $4: not found" >&2; exit 1; } ;;
       create|use|inspect|rm) ;;
     esac ;;
@@ -71,6 +72,7 @@ case "$tool $1" in
     case " $* " in *" -d "*) exit 0 ;; esac
     env >> "$state/run-env.log"
     exit "${STUB_TEST_EXIT:-0}" ;;
+  "pack build") env >> "$state/pack-env.log" ;;
   "docker cp")
     [ -n "${STUB_REPORT:-}" ] || exit 1
     printf '%s' "$STUB_REPORT" > "$3/$(basename "${2#*:}")" ;;

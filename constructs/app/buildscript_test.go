@@ -227,7 +227,7 @@ esac
 				"docker push " + repoURI + ":build-42",
 			}
 			if system == "dockerfile" {
-				wants = append(wants, "docker build --pull -f Dockerfile -t "+repoURI+":0123abcd -t "+repoURI+":build-42")
+				wants = append(wants, "docker buildx build --pull --load", "-f Dockerfile -t "+repoURI+":0123abcd -t "+repoURI+":build-42")
 			} else {
 				wants = append(wants, "pack build "+repoURI+":cnb-42 --builder heroku/builder:24", "docker build -t "+repoURI+":0123abcd -t "+repoURI+":build-42 -")
 			}

@@ -159,6 +159,16 @@ func (a *App) newBuildRole(props *AppProps) {
 		// no KMS statement is needed.
 		statement("ReadDockerHubCredentials", []string{"ssm:GetParameter"}, []*string{r.parameter(account.DockerHubParameterName(a.Prefix))}, nil),
 	}
+	if len(props.BuildConfig) > 0 {
+		// Exactly the config vars the platform config lets the build see
+		// (AppProps.BuildConfig), one ARN each; SecureStrings use the
+		// aws/ssm key, which account principals decrypt through SSM.
+		var params []*string
+		for _, n := range props.BuildConfig {
+			params = append(params, r.parameter(ConfigPrefix(a.Prefix, a.Name)+n))
+		}
+		statements = append(statements, statement("ReadBuildConfig", []string{"ssm:GetParameters"}, params, nil))
+	}
 	if props.ConnectionArn != nil {
 		statements = append(statements, statement("UseSourceConnection", []string{
 			"codeconnections:UseConnection", "codeconnections:GetConnectionToken", "codeconnections:GetConnection",

@@ -31,6 +31,10 @@ bin_dir="${WHARF_BIN_DIR:-/usr/local/bin}"
 image="$WHARF_IMAGE_REPO:$commit"
 numbered="$WHARF_IMAGE_REPO:build-$CODEBUILD_BUILD_NUMBER"
 cnb_image="$WHARF_IMAGE_REPO:cnb-$CODEBUILD_BUILD_NUMBER"
+# The layer caches live in the app's own repository under tags a lifecycle
+# rule never expires (docs/build-metadata.md).
+docker_cache="$WHARF_IMAGE_REPO:cache-docker"
+cnb_cache="$WHARF_IMAGE_REPO:cache-cnb"
 
 say() { echo "wharf: $*"; }
 die() { echo "wharf: $*" >&2; exit 1; }
@@ -112,6 +116,72 @@ install_pack() {
   rm -f "$tgz"
 }
 
+# load_build_config reads the config vars the platform lets this build
+# see (WHARF_BUILD_CONFIG: names; the build role may read exactly those
+# parameters) into a file of export lines only this user can read. The
+# values are used in subshells (with_build_config) of the image build only:
+# never printed, never passed as arguments, never given to the tests.
+build_config_file=""
+load_build_config() {
+  [ -n "${WHARF_BUILD_CONFIG:-}" ] || return 0
+  local names=() n prefix="/$WHARF_PREFIX/apps/$WHARF_APP/config/"
+  for n in $WHARF_BUILD_CONFIG; do names+=("$prefix$n"); done
+  build_config_file="$(mktemp)"
+  chmod 600 "$build_config_file"
+  if ! aws ssm get-parameters --names "${names[@]}" --with-decryption --output json |
+    python3 "$meta" build-config --prefix "$prefix" > "$build_config_file"; then
+    rm -f "$build_config_file"
+    die "cannot read the build config ($WHARF_BUILD_CONFIG)"
+  fi
+  say "build config available to the image build: $WHARF_BUILD_CONFIG (values not shown)"
+}
+
+with_build_config() {
+  (
+    # shellcheck disable=SC1090
+    if [ -n "$build_config_file" ]; then . "$build_config_file"; fi
+    "$@"
+  )
+}
+
+forget_build_config() {
+  if [ -n "$build_config_file" ]; then rm -f "$build_config_file"; fi
+}
+
+# secret_args are the BuildKit secret flags of the build config: each var
+# is mounted by id from the environment (RUN --mount=type=secret,id=NAME),
+# never a --build-arg, so no value lands in a layer or the image history.
+secret_args() {
+  local n
+  for n in ${WHARF_BUILD_CONFIG:-}; do printf -- '--secret\nid=%s,env=%s\n' "$n" "$n"; done
+}
+
+# cache_readable says whether a cache tag can be read; a build without it
+# builds cold, and says so.
+cache_readable() {
+  if docker buildx imagetools inspect "$1" >/dev/null 2>&1; then
+    say "using the layer cache $1"
+    return 0
+  fi
+  say "no readable layer cache at $1 (first build, expired or unreadable); building cold"
+  return 1
+}
+
+use_builder() {
+  # The docker-container driver exports registry caches; the default
+  # driver cannot.
+  docker buildx inspect wharf >/dev/null 2>&1 || docker buildx create --name wharf --driver docker-container >/dev/null
+  docker buildx use wharf
+}
+
+dockerfile_build() {
+  local extra=("$@") secrets=()
+  mapfile -t secrets < <(secret_args)
+  with_build_config docker buildx build "${extra[@]}" -f "$WHARF_DOCKERFILE" -t "$image" -t "$numbered" \
+    --build-arg "WHARF_COMMIT=$commit" --build-arg "WHARF_BUILD_NUMBER=$CODEBUILD_BUILD_NUMBER" \
+    "${secrets[@]}" .
+}
+
 prepare() {
   check_ref
   mkdir -p "$out"
@@ -131,24 +201,42 @@ image() {
   . "$out/build.env"
   dockerhub_login
   if [ "$WHARF_SYSTEM" = dockerfile ]; then
-    if ! docker build --pull -f "$WHARF_DOCKERFILE" -t "$image" -t "$numbered" \
-      --build-arg "WHARF_COMMIT=$commit" --build-arg "WHARF_BUILD_NUMBER=$CODEBUILD_BUILD_NUMBER" . || ! pull_services; then
+    use_builder
+    local from=()
+    if cache_readable "$docker_cache"; then from=(--cache-from "type=registry,ref=$docker_cache"); fi
+    load_build_config
+    if ! dockerfile_build --pull --load "${from[@]}" || ! pull_services; then
+      forget_build_config
       dockerhub_logout
       return 1
     fi
+    forget_build_config
     dockerhub_logout
   else
     # The builder is pulled while logged in; pack itself, which runs the
     # repository's buildpack code, runs after the logout.
     if ! docker pull "$WHARF_BUILDER_REF" || ! pull_services; then dockerhub_logout; return 1; fi
     dockerhub_logout
-    local trust=()
+    local trust=() cache=(--cache-image "$cnb_cache")
     if [ "$WHARF_BUILDER_TRUSTED" = 1 ]; then
       trust=(--trust-builder)
     else
       say "builder $WHARF_BUILDER_REF is not pinned by the platform (trustedBuilders); it runs untrusted"
     fi
-    pack build "$cnb_image" --builder "$WHARF_BUILDER_REF" "${trust[@]}" --pull-policy if-not-present
+    cache_readable "$cnb_cache" || cache+=(--clear-cache)
+    local envs=() n
+    for n in ${WHARF_BUILD_CONFIG:-}; do envs+=(--env "$n"); done
+    load_build_config
+    # pack keeps a cache image only when it publishes (--publish), so the
+    # candidate goes to the registry as cnb-<n>, a tag nothing deploys; it
+    # becomes <commit> and build-<n> only after the tests pass.
+    if ! with_build_config pack build "$cnb_image" --builder "$WHARF_BUILDER_REF" "${trust[@]}" --pull-policy if-not-present \
+      --publish "${cache[@]}" "${envs[@]}"; then
+      forget_build_config
+      return 1
+    fi
+    forget_build_config
+    docker pull "$cnb_image"
     docker inspect --format '{{ index .Config.Labels "io.buildpacks.build.metadata" }}' "$cnb_image" > "$out/cnb-metadata.json"
     # Run every command through the buildpack launcher, which sets up the
     # buildpacks' environment; the control plane only sets the command.
@@ -265,6 +353,18 @@ publish() {
   [ -f "$out/tests.ok" ] || die "the tests did not pass; not pushing"
   docker push "$image"
   docker push "$numbered"
+  if [ "$WHARF_SYSTEM" = dockerfile ]; then
+    # The layer cache is written only now, after the tests passed: the
+    # same build again, every step a hit in the builder, exported to the
+    # registry (ECR takes cache manifests as image manifests with OCI
+    # media types). A failed export does not fail the build.
+    load_build_config
+    if ! dockerfile_build --output type=cacheonly \
+      --cache-to "type=registry,ref=$docker_cache,mode=max,image-manifest=true,oci-mediatypes=true"; then
+      say "could not write the layer cache $docker_cache; the next build starts cold"
+    fi
+    forget_build_config
+  fi
   local digest cnb=""
   if [ "$WHARF_SYSTEM" = buildpacks ]; then cnb="$out/cnb-metadata.json"; fi
   digest="$(docker inspect --format '{{ range .RepoDigests }}{{ println . }}{{ end }}' "$image" | grep -m1 "^$WHARF_IMAGE_REPO@sha256:")"

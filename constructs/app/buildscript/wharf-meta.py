@@ -4,6 +4,8 @@
   wharf-meta.py detect            print the build settings as shell assignments
                                   after checking wharf.json and the Procfile
   wharf-meta.py generate ARGS     print wharf-build.json
+  wharf-meta.py build-config      turn `aws ssm get-parameters` JSON (stdin)
+                                  into export lines for the build config
 
 Runs in the app's source folder, inside CodeBuild, with the Python 3 of the
 standard build image. Errors go to stderr and exit with status 2.
@@ -333,6 +335,23 @@ def cmd_generate(args):
     sys.stdout.write("\n")
 
 
+def cmd_build_config(args):
+    """Export lines for the build config: `aws ssm get-parameters` JSON on
+    stdin. Values are quoted for the shell and never printed elsewhere."""
+    try:
+        reply = json.load(sys.stdin)
+    except ValueError as e:
+        fail(f"build config: unreadable reply from SSM: {e}")
+    missing = [n[len(args.prefix):] if n.startswith(args.prefix) else n for n in reply.get("InvalidParameters") or []]
+    if missing:
+        fail(f"build config: {', '.join(sorted(missing))} not set; set it with the app's config (the platform config lists it in buildConfig)")
+    for p in reply.get("Parameters") or []:
+        name = p.get("Name", "")
+        if not name.startswith(args.prefix) or not ENV_RE.match(name[len(args.prefix):]):
+            fail(f"build config: unexpected parameter {name!r}")
+        print(f"export {name[len(args.prefix):]}={shlex.quote(p.get('Value', ''))}")
+
+
 def main(argv):
     parser = argparse.ArgumentParser(prog="wharf-meta")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -346,9 +365,11 @@ def main(argv):
     gen.add_argument("--image", required=True)
     gen.add_argument("--branch", default="")
     gen.add_argument("--cnb-metadata", default="")
+    bc = sub.add_parser("build-config")
+    bc.add_argument("--prefix", required=True)
     args = parser.parse_args(argv)
     try:
-        {"detect": cmd_detect, "generate": cmd_generate}[args.cmd](args)
+        {"detect": cmd_detect, "generate": cmd_generate, "build-config": cmd_build_config}[args.cmd](args)
     except MetaError as e:
         print(f"wharf: {e}", file=sys.stderr)
         return 2

@@ -33,6 +33,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/wharf-paas/wharf/controlplane/internal/awsmodel"
 )
 
 const (
@@ -100,6 +102,9 @@ func newWorld() *twWorld {
 // record notes a call and returns the scripted error for it, if any.
 func (w *twWorld) record(op string, in any) error {
 	w.calls = append(w.calls, twCall{Op: op, Input: in})
+	if err := ecsRules(in); err != nil {
+		return err
+	}
 	if errs := w.fail[op]; len(errs) > 0 {
 		w.fail[op] = errs[1:]
 		return errs[0]
@@ -722,17 +727,8 @@ func (c *twECS) ListTasks(_ context.Context, in *ecs.ListTasksInput, _ ...func(*
 	if err := w.record("ListTasks", in); err != nil {
 		return nil, err
 	}
-	// ECS API reference, ListTasks, startedBy: "When you specify startedBy
-	// as the filter, it must be the only filter that you use." The service
-	// answers InvalidParameterException "cannot specify startedBy with
-	// other arguments" (aws/aws-sdk-go-v2#1893). desiredStatus is a filter
-	// too ("The task desired status to use when filtering the ListTasks
-	// results"), so it is refused with startedBy: stricter than AWS where
-	// the reference is unclear.
-	if in.StartedBy != nil && (in.Family != nil || in.ServiceName != nil || in.ContainerInstance != nil ||
-		in.LaunchType != "" || in.DesiredStatus != "") {
-		return nil, &ecstypes.InvalidParameterException{Message: aws.String("cannot specify startedBy with other arguments")}
-	}
+	// record has applied awsmodel's ListTasks rules (startedBy must be the
+	// only filter).
 	out := &ecs.ListTasksOutput{}
 	for _, arn := range sortedKeys(w.tasks) {
 		t := w.tasks[arn]
@@ -1070,4 +1066,33 @@ func (h *harness) deployBuild(n int64, meta *BuildMetadata) {
 	h.w.completeRollouts()
 	h.handle(h.ev.deployment("api", "web", "SERVICE_DEPLOYMENT_COMPLETED"))
 	h.wantPhase(PhaseDeployed, n, "")
+}
+
+// ecsRules checks an ECS request against the shared model of ECS's
+// documented parameter rules (controlplane/internal/awsmodel), the same
+// rules the simulator and the wire fake apply.
+func ecsRules(in any) error {
+	switch v := in.(type) {
+	case *ecs.RegisterTaskDefinitionInput:
+		return awsmodel.ValidateRegisterTaskDefinition(v)
+	case *ecs.DescribeTaskDefinitionInput:
+		return awsmodel.ValidateDescribeTaskDefinition(v)
+	case *ecs.RunTaskInput:
+		return awsmodel.ValidateRunTask(v, nil)
+	case *ecs.StopTaskInput:
+		return awsmodel.ValidateStopTask(v)
+	case *ecs.DescribeTasksInput:
+		return awsmodel.ValidateDescribeTasks(v)
+	case *ecs.ListTasksInput:
+		return awsmodel.ValidateListTasks(v)
+	case *ecs.CreateServiceInput:
+		return awsmodel.ValidateCreateService(v, nil)
+	case *ecs.DeleteServiceInput:
+		return awsmodel.ValidateDeleteService(v)
+	case *ecs.DescribeServicesInput:
+		return awsmodel.ValidateDescribeServices(v)
+	case *ecs.ListServicesInput:
+		return awsmodel.ValidateListServices(v)
+	}
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/wharf-paas/wharf/constructs/account"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // arns builds the ARNs and ARN patterns of this app's resources
@@ -32,12 +33,12 @@ func (r arns) format(service, resource string, name *string, sep awscdk.ArnForma
 
 // services: arn:...:service/<cluster>/<prefix>-<app>_*
 func (r arns) services() *string {
-	return r.format("ecs", "service", awscdk.Fn_Join(jsii.String(""), &[]*string{r.cluster.name, jsii.String("/" + r.prefix + "-" + r.app + "_*")}), awscdk.ArnFormat_SLASH_RESOURCE_NAME)
+	return r.format("ecs", "service", awscdk.Fn_Join(jsii.String(""), &[]*string{r.cluster.name, jsii.String("/" + contract.Names{Prefix: r.prefix}.FamilyPrefix(r.app) + "*")}), awscdk.ArnFormat_SLASH_RESOURCE_NAME)
 }
 
 // taskDefinitions: arn:...:task-definition/<prefix>-<app>_* (any revision).
 func (r arns) taskDefinitions() *string {
-	return r.format("ecs", "task-definition", jsii.String(r.prefix+"-"+r.app+"_*"), awscdk.ArnFormat_SLASH_RESOURCE_NAME)
+	return r.format("ecs", "task-definition", jsii.String(contract.Names{Prefix: r.prefix}.FamilyPrefix(r.app)+"*"), awscdk.ArnFormat_SLASH_RESOURCE_NAME)
 }
 
 // tasks: arn:...:task/<cluster>/* (task ARNs carry no family).
@@ -47,7 +48,7 @@ func (r arns) tasks() *string {
 
 // scheduleRules: arn:...:rule/<prefix>-<app>_schedule-* on the default bus.
 func (r arns) scheduleRules() *string {
-	return r.format("events", "rule", jsii.String(r.prefix+"-"+r.app+"_schedule-*"), awscdk.ArnFormat_SLASH_RESOURCE_NAME)
+	return r.format("events", "rule", jsii.String(contract.Names{Prefix: r.prefix}.ScheduleRulePrefix(r.app)+"*"), awscdk.ArnFormat_SLASH_RESOURCE_NAME)
 }
 
 func (r arns) parameter(path string) *string {
@@ -223,7 +224,11 @@ func (a *App) newManagementRole(props *AppProps) {
 		// ListBuildsForProject lets the sweep find builds whose every event
 		// was lost; both act on this app's project only.
 		statement("ReadOwnBuilds", []string{"codebuild:BatchGetBuilds", "codebuild:ListBuildsForProject"}, []*string{a.Project.ProjectArn()}, nil),
-		statement("ManageOwnSchedules", []string{"events:PutRule", "events:DeleteRule", "events:DescribeRule", "events:PutTargets",
+		// The control plane finds its rules with ListRules and reads
+		// their targets with ListTargetsByRule; it never calls
+		// DescribeRule (the IAM contract test, test/iam, checks that every
+		// action granted here is called).
+		statement("ManageOwnSchedules", []string{"events:PutRule", "events:DeleteRule", "events:PutTargets",
 			"events:RemoveTargets", "events:ListTargetsByRule"}, []*string{r.scheduleRules()}, nil),
 		// events:ListRules has no resource type; it returns rule names
 		// and patterns only.
@@ -241,7 +246,7 @@ func (a *App) newManagementRole(props *AppProps) {
 		AssumedBy:          awsiam.NewAccountPrincipal(props.ControlPlaneAccountID),
 		ExternalIds:        jsii.Strings(*props.ManagementExternalID),
 		MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(1)),
-		InlinePolicies:     &map[string]awsiam.PolicyDocument{"wharf-management": doc},
+		InlinePolicies:     &map[string]awsiam.PolicyDocument{contract.ManagementPolicyName: doc},
 	})
 }
 
@@ -296,6 +301,11 @@ func (a *App) newUserRole(props *AppProps) {
 			"ssm:PutParameter", "ssm:DeleteParameter", "ssm:DeleteParameters", "ssm:AddTagsToResource", "ssm:ListTagsForResource"},
 			[]*string{r.parameter(strings.TrimSuffix(config, "/")), r.configParameters()}, nil),
 		statement("ReadOwnSettings", []string{"ssm:GetParameter"}, []*string{a.settingsArn()}, nil),
+		// The status document and the activity log the control plane
+		// publishes (wharf info, status, deploys; docs/cli.md).
+		statement("ReadOwnStatus", []string{"ssm:GetParameter"}, []*string{r.parameter("/" + a.Prefix + "/apps/" + a.Name + "/status")}, nil),
+		statement("ReadOwnActivity", []string{"logs:FilterLogEvents", "logs:GetLogEvents", "logs:DescribeLogStreams"},
+			[]*string{r.logGroup(LogGroupName(a.Prefix, a.Name) + "/activity"), r.logStreams(LogGroupName(a.Prefix, a.Name) + "/activity")}, nil),
 		// ssm:DescribeParameters has no resource type (names only).
 		statement("ListConfigNames", []string{"ssm:DescribeParameters"}, []*string{jsii.String("*")}, nil),
 		statement("DescribeOwnServices", []string{"ecs:DescribeServices"}, []*string{r.services()}, nil),
@@ -314,7 +324,7 @@ func (a *App) newUserRole(props *AppProps) {
 		Description:        jsii.String("Wharf app " + a.Name + ": allowed users (web identity, listed emails only)"),
 		AssumedBy:          principal,
 		MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(1)),
-		InlinePolicies:     &map[string]awsiam.PolicyDocument{"wharf-user": doc},
+		InlinePolicies:     &map[string]awsiam.PolicyDocument{contract.UserPolicyName: doc},
 	})
 	if len(users) > 0 && len(subjects) > 0 {
 		a.UserRole.AssumeRolePolicy().AddStatements(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{

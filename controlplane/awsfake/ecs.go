@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,6 +17,8 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
+
+	"github.com/wharf-paas/wharf/controlplane/internal/awsmodel"
 )
 
 // ECS deployment rollout states and service statuses, as ECS spells them.
@@ -33,8 +34,6 @@ const (
 	TaskRunning      = "RUNNING"
 	TaskStopped      = "STOPPED"
 )
-
-var familyRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,255}$`)
 
 // TaskOutcome is how a task ends when it stops. The zero value is a
 // successful run: stop code EssentialContainerExited, every container
@@ -82,6 +81,7 @@ type tokenRecord struct {
 
 type serviceRecord struct {
 	svc         types.Service
+	cfg         awsmodel.ServiceConfig
 	clientToken string
 	fingerprint string
 }
@@ -245,42 +245,13 @@ func (s *Server) resolveCluster(c *string) (name, arn string, e *APIError) {
 // ---- task definitions ----
 
 func (s *Server) registerTaskDefinition(in *ecs.RegisterTaskDefinitionInput) (*ecs.RegisterTaskDefinitionOutput, *APIError) {
+	if err := awsmodel.ValidateRegisterTaskDefinition(in); err != nil {
+		return nil, modelErr(err)
+	}
 	family := aws.ToString(in.Family)
-	if family == "" {
-		return nil, apiErr(ClientError("Family is required."))
-	}
-	if !familyRE.MatchString(family) {
-		return nil, apiErr(ClientError("Family contains invalid characters: " + family))
-	}
-	if len(in.ContainerDefinitions) == 0 {
-		return nil, apiErr(ClientError("Container list cannot be empty."))
-	}
-	names := map[string]bool{}
-	for _, c := range in.ContainerDefinitions {
-		if aws.ToString(c.Name) == "" || aws.ToString(c.Image) == "" {
-			return nil, apiErr(ClientError("Container.name and Container.image should not be null or empty."))
-		}
-		if names[*c.Name] {
-			return nil, apiErr(ClientError("Duplicate container name found: " + *c.Name))
-		}
-		names[*c.Name] = true
-	}
 	fargate := false
 	for _, c := range in.RequiresCompatibilities {
-		if c == types.CompatibilityFargate {
-			fargate = true
-		}
-	}
-	if fargate {
-		if in.NetworkMode != types.NetworkModeAwsvpc {
-			return nil, apiErr(ClientError("Fargate only supports network mode 'awsvpc'."))
-		}
-		if aws.ToString(in.Cpu) == "" {
-			return nil, apiErr(ClientError("Fargate requires that 'cpu' be defined at the task level."))
-		}
-		if aws.ToString(in.Memory) == "" {
-			return nil, apiErr(ClientError("Fargate requires that 'memory' be defined at the task level."))
-		}
+		fargate = fargate || c == types.CompatibilityFargate
 	}
 	rev := int32(len(s.ecs.families[family]) + 1)
 	now := s.now()
@@ -336,6 +307,9 @@ func (s *Server) lookupTaskDef(ref string) *taskDef {
 }
 
 func (s *Server) describeTaskDefinition(in *ecs.DescribeTaskDefinitionInput) (*ecs.DescribeTaskDefinitionOutput, *APIError) {
+	if err := awsmodel.ValidateDescribeTaskDefinition(in); err != nil {
+		return nil, modelErr(err)
+	}
 	td := s.lookupTaskDef(aws.ToString(in.TaskDefinition))
 	if td == nil {
 		return nil, apiErr(ClientError("Unable to describe task definition."))
@@ -412,10 +386,14 @@ func (s *Server) runTask(in *ecs.RunTaskInput) ([]byte, *APIError) {
 	if e != nil {
 		return nil, e
 	}
-	token := aws.ToString(in.ClientToken)
-	if len(token) > 64 {
-		return nil, apiErr(InvalidParameterError("clientToken must be at most 64 characters."))
+	td := s.lookupTaskDef(aws.ToString(in.TaskDefinition))
+	if td == nil {
+		return nil, apiErr(ClientError("TaskDefinition not found."))
 	}
+	if err := awsmodel.ValidateRunTask(in, &td.td); err != nil {
+		return nil, modelErr(err)
+	}
+	token := aws.ToString(in.ClientToken)
 	fp := func() string { c := *in; c.ClientToken = nil; return fingerprint(&c) }()
 	if token != "" {
 		if rec, ok := s.ecs.runTokens[token]; ok {
@@ -425,22 +403,9 @@ func (s *Server) runTask(in *ecs.RunTaskInput) ([]byte, *APIError) {
 			return rec.output, nil
 		}
 	}
-	if sb := aws.ToString(in.StartedBy); len(sb) > 128 {
-		return nil, apiErr(InvalidParameterError("startedBy must be at most 128 characters."))
-	}
-	td := s.lookupTaskDef(aws.ToString(in.TaskDefinition))
-	if td == nil {
-		return nil, apiErr(ClientError("TaskDefinition not found."))
-	}
-	if in.LaunchType == types.LaunchTypeFargate && in.NetworkConfiguration == nil {
-		return nil, apiErr(InvalidParameterError("Network Configuration must be provided when networkMode 'awsvpc' is specified."))
-	}
 	count := int(aws.ToInt32(in.Count))
 	if count == 0 {
 		count = 1
-	}
-	if count > 10 {
-		return nil, apiErr(InvalidParameterError("count must be between 1 and 10."))
 	}
 	if len(s.ecs.runFailures) > 0 {
 		f := s.ecs.runFailures[0]
@@ -533,11 +498,8 @@ func (s *Server) describeTasks(in *ecs.DescribeTasksInput) (*ecs.DescribeTasksOu
 	if e != nil {
 		return nil, e
 	}
-	if len(in.Tasks) == 0 {
-		return nil, apiErr(InvalidParameterError("Tasks cannot be empty."))
-	}
-	if len(in.Tasks) > 100 {
-		return nil, apiErr(InvalidParameterError("Tasks can have at most 100 items."))
+	if err := awsmodel.ValidateDescribeTasks(in); err != nil {
+		return nil, modelErr(err)
 	}
 	out := &ecs.DescribeTasksOutput{Tasks: []types.Task{}, Failures: []types.Failure{}}
 	for _, ref := range in.Tasks {
@@ -560,74 +522,22 @@ func (s *Server) listTasks(in *ecs.ListTasksInput) (*ecs.ListTasksOutput, *APIEr
 	if e != nil {
 		return nil, e
 	}
-	// ECS API reference, ListTasks, startedBy: "When you specify startedBy
-	// as the filter, it must be the only filter that you use." The service
-	// answers "cannot specify startedBy with other arguments"
-	// (aws/aws-sdk-go-v2#1893). desiredStatus filters too ("The task
-	// desired status to use when filtering the ListTasks results"): refused
-	// with startedBy, stricter than AWS where the reference is unclear.
-	if in.StartedBy != nil && (in.Family != nil || in.ServiceName != nil || in.ContainerInstance != nil ||
-		in.LaunchType != "" || in.DesiredStatus != "") {
-		return nil, apiErr(InvalidParameterError("cannot specify startedBy with other arguments"))
-	}
-	want := string(in.DesiredStatus)
-	if want == "" {
-		want = TaskRunning
+	if err := awsmodel.ValidateListTasks(in); err != nil {
+		return nil, modelErr(err)
 	}
 	var arns []string
 	for _, arn := range s.ecs.taskOrder {
 		t := s.ecs.tasks[arn].task
-		if clusterName(aws.ToString(t.ClusterArn)) != cname {
-			continue
-		}
-		if in.StartedBy != nil && aws.ToString(t.StartedBy) != *in.StartedBy {
-			continue
-		}
-		if in.Family != nil && familyOf(aws.ToString(t.TaskDefinitionArn)) != *in.Family {
-			continue
-		}
-		if in.ServiceName != nil && aws.ToString(t.Group) != "service:"+*in.ServiceName {
-			continue
-		}
-		if in.LaunchType != "" && t.LaunchType != in.LaunchType {
-			continue
-		}
-		ds := aws.ToString(t.DesiredStatus)
-		if want == TaskRunning && ds != TaskRunning || want == TaskStopped && ds != TaskStopped ||
-			want == "PENDING" && aws.ToString(t.LastStatus) != TaskProvisioning {
+		if clusterName(aws.ToString(t.ClusterArn)) != cname || !awsmodel.ListTasksMatch(in, &t) {
 			continue
 		}
 		arns = append(arns, arn)
 	}
-	page, next, e := paginate(arns, in.NextToken, in.MaxResults)
-	if e != nil {
-		return nil, e
+	page, next, err := awsmodel.Page(arns, in.NextToken, in.MaxResults, 100)
+	if err != nil {
+		return nil, modelErr(err)
 	}
 	return &ecs.ListTasksOutput{TaskArns: page, NextToken: next}, nil
-}
-
-func paginate(all []string, token *string, max *int32) ([]string, *string, *APIError) {
-	start := 0
-	if token != nil {
-		n, err := strconv.Atoi(*token)
-		if err != nil || n < 0 || n > len(all) {
-			return nil, nil, apiErr(InvalidParameterError("Invalid nextToken."))
-		}
-		start = n
-	}
-	size := 100
-	if max != nil {
-		if *max < 1 || *max > 100 {
-			return nil, nil, apiErr(InvalidParameterError("maxResults must be between 1 and 100."))
-		}
-		size = int(*max)
-	}
-	end := min(start+size, len(all))
-	page := append([]string{}, all[start:end]...)
-	if end < len(all) {
-		return page, aws.String(strconv.Itoa(end)), nil
-	}
-	return page, nil, nil
 }
 
 func familyOf(taskDefARN string) string {
@@ -640,6 +550,9 @@ func familyOf(taskDefARN string) string {
 }
 
 func (s *Server) stopTask(in *ecs.StopTaskInput) (*ecs.StopTaskOutput, *APIError) {
+	if err := awsmodel.ValidateStopTask(in); err != nil {
+		return nil, modelErr(err)
+	}
 	cname, _, e := s.resolveCluster(in.Cluster)
 	if e != nil {
 		return nil, e

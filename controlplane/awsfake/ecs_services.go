@@ -2,13 +2,14 @@ package awsfake
 
 import (
 	"fmt"
-	"reflect"
 	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/wharf-paas/wharf/controlplane/internal/awsmodel"
 )
 
 // Deployment statuses.
@@ -49,14 +50,11 @@ func (s *Server) createService(in *ecs.CreateServiceInput) (*ecs.CreateServiceOu
 	if e != nil {
 		return nil, e
 	}
+	if err := awsmodel.ValidateCreateService(in, nil); err != nil {
+		return nil, modelErr(err)
+	}
 	name := aws.ToString(in.ServiceName)
-	if name == "" {
-		return nil, apiErr(InvalidParameterError("serviceName is required."))
-	}
 	token := aws.ToString(in.ClientToken)
-	if len(token) > 36 {
-		return nil, apiErr(InvalidParameterError("clientToken must be at most 36 characters."))
-	}
 	fp := func() string { c := *in; c.ClientToken = nil; return fingerprint(&c) }()
 	key := serviceKey(cname, name)
 	if rec, ok := s.ecs.services[key]; ok && aws.ToString(rec.svc.Status) != StatusInactive {
@@ -69,23 +67,10 @@ func (s *Server) createService(in *ecs.CreateServiceInput) (*ecs.CreateServiceOu
 	if td == nil {
 		return nil, apiErr(ClientError("TaskDefinition not found."))
 	}
-	if in.LaunchType == types.LaunchTypeFargate && in.NetworkConfiguration == nil {
-		return nil, apiErr(InvalidParameterError("Network Configuration must be provided when networkMode 'awsvpc' is specified."))
+	if err := awsmodel.ValidateCreateService(in, &td.td); err != nil {
+		return nil, modelErr(err)
 	}
-	for _, lb := range in.LoadBalancers {
-		if aws.ToString(lb.ContainerName) == "" || lb.ContainerPort == nil {
-			return nil, apiErr(InvalidParameterError("containerName and containerPort must be specified for load balancers."))
-		}
-		found := false
-		for _, cd := range td.td.ContainerDefinitions {
-			if aws.ToString(cd.Name) == *lb.ContainerName {
-				found = true
-			}
-		}
-		if !found {
-			return nil, apiErr(InvalidParameterError(fmt.Sprintf("The container %s does not exist in the task definition.", *lb.ContainerName)))
-		}
-	}
+	cfg := awsmodel.NewServiceConfig(in, aws.ToString(td.td.TaskDefinitionArn))
 	now := s.now()
 	desired := aws.ToInt32(in.DesiredCount)
 	svc := types.Service{
@@ -121,8 +106,9 @@ func (s *Server) createService(in *ecs.CreateServiceInput) (*ecs.CreateServiceOu
 			DeploymentCircuitBreaker: &types.DeploymentCircuitBreaker{Enable: false, Rollback: false},
 		}
 	}
+	cfg.Describe(&svc)
 	svc.Deployments = []types.Deployment{s.newDeployment(&svc, *td.td.TaskDefinitionArn)}
-	rec := &serviceRecord{svc: svc, clientToken: token, fingerprint: fp}
+	rec := &serviceRecord{svc: svc, cfg: cfg, clientToken: token, fingerprint: fp}
 	if _, existed := s.ecs.services[key]; !existed {
 		s.ecs.svcOrder = append(s.ecs.svcOrder, key)
 	}
@@ -147,40 +133,31 @@ func (s *Server) updateService(in *ecs.UpdateServiceInput) (*ecs.UpdateServiceOu
 		return nil, apiErr(ServiceNotActiveError())
 	}
 	svc := &rec.svc
-	newDeployment := in.ForceNewDeployment
 	taskDef := aws.ToString(svc.TaskDefinition)
+	td := s.lookupTaskDef(taskDef)
 	if in.TaskDefinition != nil {
-		td := s.lookupTaskDef(*in.TaskDefinition)
+		td = s.lookupTaskDef(*in.TaskDefinition)
 		if td == nil {
 			return nil, apiErr(ClientError("TaskDefinition not found."))
 		}
-		if *td.td.TaskDefinitionArn != taskDef {
-			taskDef = *td.td.TaskDefinitionArn
-			newDeployment = true
-		}
 	}
-	if in.NetworkConfiguration != nil && !reflect.DeepEqual(in.NetworkConfiguration, svc.NetworkConfiguration) {
-		svc.NetworkConfiguration = in.NetworkConfiguration
-		newDeployment = true
+	var tdef *types.TaskDefinition
+	if td != nil {
+		tdef = &td.td
 	}
-	if in.LoadBalancers != nil && !reflect.DeepEqual(in.LoadBalancers, svc.LoadBalancers) {
-		svc.LoadBalancers = in.LoadBalancers
-		newDeployment = true
+	cfg := rec.cfg
+	cfg.TaskDefinition = taskDef // a circuit-breaker rollback may have moved it
+	res, err := awsmodel.ApplyUpdateService(&cfg, in, tdef)
+	if err != nil {
+		return nil, modelErr(err)
 	}
-	if in.DeploymentConfiguration != nil {
-		svc.DeploymentConfiguration = in.DeploymentConfiguration
-	}
-	if in.HealthCheckGracePeriodSeconds != nil {
-		svc.HealthCheckGracePeriodSeconds = in.HealthCheckGracePeriodSeconds
-	}
-	if in.EnableExecuteCommand != nil {
-		svc.EnableExecuteCommand = *in.EnableExecuteCommand
-	}
-	if in.PropagateTags != "" {
-		svc.PropagateTags = in.PropagateTags
-	}
+	rec.cfg = cfg
+	taskDef = cfg.TaskDefinition
+	newDeployment := res.NewDeployment
+	cur := svc.TaskDefinition
+	cfg.Describe(svc)
+	svc.TaskDefinition = cur
 	if in.DesiredCount != nil {
-		svc.DesiredCount = *in.DesiredCount
 		for i := range svc.Deployments {
 			if aws.ToString(svc.Deployments[i].Status) == deploymentPrimary {
 				svc.Deployments[i].DesiredCount = *in.DesiredCount
@@ -200,6 +177,9 @@ func (s *Server) updateService(in *ecs.UpdateServiceInput) (*ecs.UpdateServiceOu
 }
 
 func (s *Server) deleteService(in *ecs.DeleteServiceInput) (*ecs.DeleteServiceOutput, *APIError) {
+	if err := awsmodel.ValidateDeleteService(in); err != nil {
+		return nil, modelErr(err)
+	}
 	cname, _, e := s.resolveCluster(in.Cluster)
 	if e != nil {
 		return nil, e
@@ -216,6 +196,7 @@ func (s *Server) deleteService(in *ecs.DeleteServiceInput) (*ecs.DeleteServiceOu
 	}
 	rec.svc.Status = aws.String(StatusDraining)
 	rec.svc.DesiredCount = 0
+	rec.cfg.DesiredCount = 0
 	return &ecs.DeleteServiceOutput{Service: &rec.svc}, nil
 }
 
@@ -224,11 +205,8 @@ func (s *Server) describeServices(in *ecs.DescribeServicesInput) (*ecs.DescribeS
 	if e != nil {
 		return nil, e
 	}
-	if len(in.Services) == 0 {
-		return nil, apiErr(InvalidParameterError("Services cannot be empty."))
-	}
-	if len(in.Services) > 10 {
-		return nil, apiErr(InvalidParameterError("Services can have at most 10 items."))
+	if err := awsmodel.ValidateDescribeServices(in); err != nil {
+		return nil, modelErr(err)
 	}
 	out := &ecs.DescribeServicesOutput{Services: []types.Service{}, Failures: []types.Failure{}}
 	for _, ref := range in.Services {
@@ -250,6 +228,9 @@ func (s *Server) listServices(in *ecs.ListServicesInput) (*ecs.ListServicesOutpu
 	if e != nil {
 		return nil, e
 	}
+	if err := awsmodel.ValidateListServices(in); err != nil {
+		return nil, modelErr(err)
+	}
 	var arns []string
 	for _, key := range s.ecs.svcOrder {
 		rec := s.ecs.services[key]
@@ -264,9 +245,9 @@ func (s *Server) listServices(in *ecs.ListServicesInput) (*ecs.ListServicesOutpu
 		}
 		arns = append(arns, aws.ToString(rec.svc.ServiceArn))
 	}
-	page, next, e := paginate(arns, in.NextToken, in.MaxResults)
-	if e != nil {
-		return nil, e
+	page, next, err := awsmodel.Page(arns, in.NextToken, in.MaxResults, 10)
+	if err != nil {
+		return nil, modelErr(err)
 	}
 	return &ecs.ListServicesOutput{ServiceArns: page, NextToken: next}, nil
 }

@@ -3,7 +3,10 @@ package awsfake
 import (
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"net/http"
+
+	"github.com/aws/smithy-go"
 )
 
 // APIError is an error response in the service's real shape: for awsJson
@@ -112,4 +115,17 @@ func writeS3Error(w http.ResponseWriter, r *http.Request, e APIError, bucket, ke
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(append([]byte(xml.Header), body...))
 	}
+}
+
+// modelErr turns an error of the shared ECS model (controlplane/internal/
+// awsmodel), a typed SDK exception, into the wire error.
+func modelErr(err error) *APIError {
+	if err == nil {
+		return nil
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return &APIError{Status: http.StatusBadRequest, Code: ae.ErrorCode(), Message: ae.ErrorMessage()}
+	}
+	return &APIError{Status: http.StatusInternalServerError, Code: "ServerException", Message: err.Error()}
 }

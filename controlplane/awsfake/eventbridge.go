@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -240,4 +241,30 @@ func (s *Server) Targets(rule string) []ebtypes.Target {
 		return nil
 	}
 	return append([]ebtypes.Target(nil), rec.targets...)
+}
+
+// paginate cuts one page of an EventBridge listing: Limit "The maximum
+// number of results to return." (1-100), NextToken as handed out before.
+func paginate(all []string, token *string, max *int32) ([]string, *string, *APIError) {
+	start := 0
+	if token != nil {
+		n, err := strconv.Atoi(*token)
+		if err != nil || n < 0 || n > len(all) {
+			return nil, nil, apiErr(InvalidParameterError("Invalid nextToken."))
+		}
+		start = n
+	}
+	size := 100
+	if max != nil {
+		if *max < 1 || *max > 100 {
+			return nil, nil, apiErr(InvalidParameterError("Limit must be between 1 and 100."))
+		}
+		size = int(*max)
+	}
+	end := min(start+size, len(all))
+	page := append([]string{}, all[start:end]...)
+	if end < len(all) {
+		return page, aws.String(strconv.Itoa(end)), nil
+	}
+	return page, nil, nil
 }

@@ -6,8 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"reflect"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +15,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/wharf-paas/wharf/controlplane"
+	"github.com/wharf-paas/wharf/controlplane/internal/awsmodel"
 )
 
 // Task and service timings of the simulated ECS.
@@ -32,6 +31,85 @@ type ecsState struct {
 	taskOrder []*task
 	services  map[string]*service // cluster ARN + "/" + name → newest service of that name
 	runTokens map[string]*runTokenRecord
+
+	// The read-lag fault: until a view's time, Describe and List calls
+	// see the view from before a write (nil: the resource is not visible
+	// yet).
+	svcLag  map[string]lagView[ecstypes.Service] // by service ARN
+	taskLag map[string]lagView[ecstypes.Task]    // by task ARN
+}
+
+// lagView is what a lagging read returns until the lag ends. The ECS API
+// reference, on every operation: "The Amazon ECS API follows an eventual
+// consistency model. This is because of the distributed nature of the
+// system supporting the API. This means that the result of an API command
+// you run that affects your Amazon ECS resources might not be immediately
+// visible to all subsequent commands you run."
+type lagView[T any] struct {
+	view  *T
+	until time.Time
+}
+
+// readLag draws the read-lag fault for a write that is about to succeed
+// and returns how long its result stays invisible.
+func (w *World) readLag() (time.Duration, bool) {
+	if !w.faultsOn || !w.chance(w.Faults.ReadLag) {
+		return 0, false
+	}
+	w.fault("read-lag")
+	return w.between(time.Second, 20*time.Second), true
+}
+
+// lagService hides a service write behind the view before it (prev nil:
+// the service did not exist) for a while, if the fault is drawn. An older
+// lag still running is kept: reads never move backwards past it.
+func (w *World) lagService(s *ecsState, arn string, prev *ecstypes.Service) {
+	if l, ok := s.svcLag[arn]; ok && w.now.Before(l.until) {
+		return
+	}
+	if d, ok := w.readLag(); ok {
+		s.svcLag[arn] = lagView[ecstypes.Service]{view: prev, until: w.now.Add(d)}
+		w.tracef("  FAULT read lag: %s reads as before this write for %s", shortNames([]string{arn})[0], d.Round(time.Millisecond))
+	}
+}
+
+func (w *World) lagTask(s *ecsState, arn string, prev *ecstypes.Task) {
+	if l, ok := s.taskLag[arn]; ok && w.now.Before(l.until) {
+		return
+	}
+	if d, ok := w.readLag(); ok {
+		s.taskLag[arn] = lagView[ecstypes.Task]{view: prev, until: w.now.Add(d)}
+		w.tracef("  FAULT read lag: %s reads as before this write for %s", shortTask(arn), d.Round(time.Millisecond))
+	}
+}
+
+// seenService is the service as a read sees it now: its description, or
+// the lagging view (ok false: not visible).
+func (w *World) seenService(s *ecsState, svc *service) (ecstypes.Service, bool) {
+	if l, ok := s.svcLag[svc.arn]; ok {
+		if w.now.Before(l.until) {
+			if l.view == nil {
+				return ecstypes.Service{}, false
+			}
+			return cloneJSON(*l.view), true
+		}
+		delete(s.svcLag, svc.arn)
+	}
+	return svc.describe(), true
+}
+
+// seenTask is the task as a read sees it now (ok false: not visible).
+func (w *World) seenTask(s *ecsState, t *task) (ecstypes.Task, bool) {
+	if l, ok := s.taskLag[t.arn]; ok {
+		if w.now.Before(l.until) {
+			if l.view == nil {
+				return ecstypes.Task{}, false
+			}
+			return cloneJSON(*l.view), true
+		}
+		delete(s.taskLag, t.arn)
+	}
+	return t.describe(), true
 }
 
 type runTokenRecord struct {
@@ -45,6 +123,8 @@ func newECSState() *ecsState {
 		tasks:     map[string]*task{},
 		services:  map[string]*service{},
 		runTokens: map[string]*runTokenRecord{},
+		svcLag:    map[string]lagView[ecstypes.Service]{},
+		taskLag:   map[string]lagView[ecstypes.Task]{},
 	}
 }
 
@@ -74,13 +154,16 @@ type task struct {
 	startedAt     time.Time
 	stoppingAt    time.Time
 	stoppedAt     time.Time
-	svc           *service
-	dep           *deployment
-	plan          string
-	launchType    ecstypes.LaunchType
-	overrides     *ecstypes.TaskOverride
-	release       bool
-	app           *appWorld
+	// tags are the tags RunTask gave the task: its request's tags and,
+	// with PropagateTags TASK_DEFINITION, its task definition's.
+	tags       map[string]string
+	svc        *service
+	dep        *deployment
+	plan       string
+	launchType ecstypes.LaunchType
+	overrides  *ecstypes.TaskOverride
+	release    bool
+	app        *appWorld
 }
 
 type service struct {
@@ -88,15 +171,8 @@ type service struct {
 	app                *appWorld
 	proc               string
 	status             string
-	desired            int32
-	deployments        []*deployment // [0] is PRIMARY
-	lbs                []ecstypes.LoadBalancer
-	net                *ecstypes.NetworkConfiguration
-	dc                 *ecstypes.DeploymentConfiguration
-	launchType         ecstypes.LaunchType
-	grace              *int32
-	propagateTags      ecstypes.PropagateTags
-	execCommand        bool
+	cfg                awsmodel.ServiceConfig // what the service runs with (awsmodel's rules)
+	deployments        []*deployment          // [0] is PRIMARY
 	createdAt          time.Time
 	inactiveAt         time.Time
 	token              string
@@ -119,9 +195,6 @@ type deployment struct {
 	desired  int32
 	rollback bool // started by the circuit breaker
 }
-
-var familyRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
-var startedByRe = regexp.MustCompile(`^[A-Za-z0-9/_-]{1,128}$`)
 
 // ECSClient is the simulated controlplane.ECSAPI (plus StopTask and
 // DeregisterTaskDefinition, which a control plane may also want).
@@ -183,32 +256,14 @@ func (s *ecsState) resolveTD(ref string) *taskDef {
 // RegisterTaskDefinition implements controlplane.ECSAPI.
 func (c *ECSClient) RegisterTaskDefinition(_ context.Context, in *ecs.RegisterTaskDefinitionInput, _ ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error) {
 	fam := deref(in.Family)
-	return call(c.c, "ECS", "RegisterTaskDefinition", true, "family="+fam+" content="+contentHash(in), func() (*ecs.RegisterTaskDefinitionOutput, string, error) {
+	return call(c.c, in, "ECS", "RegisterTaskDefinition", true, "family="+fam+" content="+contentHash(in), func() (*ecs.RegisterTaskDefinitionOutput, string, error) {
 		w, s := c.c.w, c.c.acct.ecs
 		const op = "RegisterTaskDefinition"
-		if !familyRe.MatchString(fam) {
-			return nil, "", c.errf(op, 400, clientExc("Family contains invalid characters or is longer than 255 characters."))
+		if err := awsmodel.ValidateRegisterTaskDefinition(in); err != nil {
+			return nil, "", c.errf(op, 400, err)
 		}
 		if !c.c.allowed(fam) {
 			return nil, "", c.errf(op, 400, &ecstypes.AccessDeniedException{Message: ptr("not authorized to register family " + fam)})
-		}
-		if len(in.ContainerDefinitions) == 0 {
-			return nil, "", c.errf(op, 400, clientExc("Container list cannot be empty."))
-		}
-		for _, cd := range in.ContainerDefinitions {
-			if deref(cd.Name) == "" || deref(cd.Image) == "" {
-				return nil, "", c.errf(op, 400, clientExc("Container.name and Container.image should not be null or empty."))
-			}
-		}
-		for _, comp := range in.RequiresCompatibilities {
-			if comp == ecstypes.CompatibilityFargate {
-				if in.NetworkMode != ecstypes.NetworkModeAwsvpc {
-					return nil, "", c.errf(op, 400, clientExc("Fargate only supports network mode 'awsvpc'."))
-				}
-				if in.Cpu == nil || in.Memory == nil {
-					return nil, "", c.errf(op, 400, clientExc("Fargate requires that 'cpu' and 'memory' be defined at the task level."))
-				}
-			}
 		}
 		rev := int32(len(s.families[fam]) + 1)
 		arn := fmt.Sprintf("arn:aws:ecs:%s:%s:task-definition/%s:%d", c.c.acct.region, c.c.acct.id, fam, rev)
@@ -236,9 +291,12 @@ func (c *ECSClient) RegisterTaskDefinition(_ context.Context, in *ecs.RegisterTa
 // DeregisterTaskDefinition marks a revision INACTIVE.
 func (c *ECSClient) DeregisterTaskDefinition(_ context.Context, in *ecs.DeregisterTaskDefinitionInput, _ ...func(*ecs.Options)) (*ecs.DeregisterTaskDefinitionOutput, error) {
 	ref := deref(in.TaskDefinition)
-	return call(c.c, "ECS", "DeregisterTaskDefinition", true, ref, func() (*ecs.DeregisterTaskDefinitionOutput, string, error) {
+	return call(c.c, in, "ECS", "DeregisterTaskDefinition", true, ref, func() (*ecs.DeregisterTaskDefinitionOutput, string, error) {
+		if err := awsmodel.ValidateDeregisterTaskDefinition(in); err != nil {
+			return nil, "", c.errf("DeregisterTaskDefinition", 400, err)
+		}
 		td := c.c.acct.ecs.resolveTD(ref)
-		if td == nil || !strings.Contains(ref, ":") {
+		if td == nil {
 			return nil, "", c.errf("DeregisterTaskDefinition", 400, clientExc("The specified task definition does not exist."))
 		}
 		td.status = "INACTIVE"
@@ -250,7 +308,10 @@ func (c *ECSClient) DeregisterTaskDefinition(_ context.Context, in *ecs.Deregist
 // DescribeTaskDefinition implements controlplane.ECSAPI.
 func (c *ECSClient) DescribeTaskDefinition(_ context.Context, in *ecs.DescribeTaskDefinitionInput, _ ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error) {
 	ref := deref(in.TaskDefinition)
-	return call(c.c, "ECS", "DescribeTaskDefinition", false, ref, func() (*ecs.DescribeTaskDefinitionOutput, string, error) {
+	return call(c.c, in, "ECS", "DescribeTaskDefinition", false, ref, func() (*ecs.DescribeTaskDefinitionOutput, string, error) {
+		if err := awsmodel.ValidateDescribeTaskDefinition(in); err != nil {
+			return nil, "", c.errf("DescribeTaskDefinition", 400, err)
+		}
 		td := c.c.acct.ecs.resolveTD(ref)
 		if td == nil {
 			return nil, "", c.errf("DescribeTaskDefinition", 400, clientExc("Unable to describe task definition."))
@@ -284,7 +345,7 @@ func runParamsHash(in *ecs.RunTaskInput) string {
 // RunTask implements controlplane.ECSAPI.
 func (c *ECSClient) RunTask(_ context.Context, in *ecs.RunTaskInput, _ ...func(*ecs.Options)) (*ecs.RunTaskOutput, error) {
 	detail := fmt.Sprintf("td=%s startedBy=%s token=%s", deref(in.TaskDefinition), deref(in.StartedBy), deref(in.ClientToken))
-	return call(c.c, "ECS", "RunTask", true, detail, func() (*ecs.RunTaskOutput, string, error) {
+	return call(c.c, in, "ECS", "RunTask", true, detail, func() (*ecs.RunTaskOutput, string, error) {
 		w, s := c.c.w, c.c.acct.ecs
 		const op = "RunTask"
 		cluster, err := c.cluster(op, deref(in.Cluster))
@@ -298,23 +359,14 @@ func (c *ECSClient) RunTask(_ context.Context, in *ecs.RunTaskInput, _ ...func(*
 		if !c.c.allowed(td.family) {
 			return nil, "", c.errf(op, 400, &ecstypes.AccessDeniedException{Message: ptr("not authorized to run " + td.family)})
 		}
-		if in.StartedBy != nil && !startedByRe.MatchString(*in.StartedBy) {
-			return nil, "", c.errf(op, 400, invalidParam("startedBy must be up to 128 letters, numbers, hyphens, forward slashes and underscores."))
-		}
-		if td.def.NetworkMode == ecstypes.NetworkModeAwsvpc && (in.NetworkConfiguration == nil || in.NetworkConfiguration.AwsvpcConfiguration == nil) {
-			return nil, "", c.errf(op, 400, invalidParam("Network Configuration must be provided when networkMode 'awsvpc' is specified."))
+		if err := awsmodel.ValidateRunTask(in, &td.def); err != nil {
+			return nil, "", c.errf(op, 400, err)
 		}
 		count := int32(1)
 		if in.Count != nil {
 			count = *in.Count
 		}
-		if count < 1 || count > 10 {
-			return nil, "", c.errf(op, 400, invalidParam("count must be between 1 and 10."))
-		}
 		token := deref(in.ClientToken)
-		if len(token) > 64 {
-			return nil, "", c.errf(op, 400, invalidParam("clientToken must be at most 64 characters."))
-		}
 		hash := runParamsHash(in)
 		if token != "" {
 			if rec, ok := s.runTokens[token]; ok {
@@ -338,8 +390,18 @@ func (c *ECSClient) RunTask(_ context.Context, in *ecs.RunTaskInput, _ ...func(*
 		var tasks []*task
 		for range count {
 			t := w.launchTask(c.c.acct, td, cluster, deref(in.StartedBy), "family:"+td.family, nil, nil, in.LaunchType, in.Overrides)
+			t.tags = map[string]string{}
+			if in.PropagateTags == ecstypes.PropagateTagsTaskDefinition {
+				for _, tag := range td.tags {
+					t.tags[deref(tag.Key)] = deref(tag.Value)
+				}
+			}
+			for _, tag := range in.Tags {
+				t.tags[deref(tag.Key)] = deref(tag.Value)
+			}
 			tasks = append(tasks, t)
 			out.Tasks = append(out.Tasks, t.describe())
+			w.lagTask(s, t.arn, nil)
 		}
 		if token != "" {
 			s.runTokens[token] = &runTokenRecord{hash: hash, tasks: tasks}
@@ -348,11 +410,33 @@ func (c *ECSClient) RunTask(_ context.Context, in *ecs.RunTaskInput, _ ...func(*
 	})
 }
 
+// TaskTags returns the tags of the task with ARN arn in account acct (as
+// RunTask gave them), for tests that evaluate IAM conditions on a task's
+// tags (aws:ResourceTag/...); false if the world has no such task.
+func (w *World) TaskTags(acct, arn string) (map[string]string, bool) {
+	a, ok := w.accounts[acct]
+	if !ok {
+		return nil, false
+	}
+	t, ok := a.ecs.tasks[arn]
+	if !ok {
+		return nil, false
+	}
+	out := map[string]string{}
+	for k, v := range t.tags {
+		out[k] = v
+	}
+	return out, true
+}
+
 func shortTask(arn string) string { return "task/" + arn[strings.LastIndex(arn, "/")+1:][:8] }
 
 // StopTask stops a task (UserInitiated).
 func (c *ECSClient) StopTask(_ context.Context, in *ecs.StopTaskInput, _ ...func(*ecs.Options)) (*ecs.StopTaskOutput, error) {
-	return call(c.c, "ECS", "StopTask", true, deref(in.Task), func() (*ecs.StopTaskOutput, string, error) {
+	return call(c.c, in, "ECS", "StopTask", true, deref(in.Task), func() (*ecs.StopTaskOutput, string, error) {
+		if err := awsmodel.ValidateStopTask(in); err != nil {
+			return nil, "", c.errf("StopTask", 400, err)
+		}
 		t := c.c.acct.ecs.findTask(deref(in.Task))
 		if t == nil {
 			return nil, "", c.errf("StopTask", 400, invalidParam("The referenced task was not found."))
@@ -364,7 +448,9 @@ func (c *ECSClient) StopTask(_ context.Context, in *ecs.StopTaskInput, _ ...func
 		if reason == "" {
 			reason = "Task stopped by user"
 		}
+		prev := t.describe()
 		c.c.w.stopTask(t, ecstypes.TaskStopCodeUserInitiated, reason, ptr(int32(143)))
+		c.c.w.lagTask(c.c.acct.ecs, t.arn, &prev)
 		return &ecs.StopTaskOutput{Task: ptr(t.describe())}, "", nil
 	})
 }
@@ -385,26 +471,31 @@ func (s *ecsState) findTask(ref string) *task {
 
 // DescribeTasks implements controlplane.ECSAPI.
 func (c *ECSClient) DescribeTasks(_ context.Context, in *ecs.DescribeTasksInput, _ ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error) {
-	return call(c.c, "ECS", "DescribeTasks", false, fmt.Sprintf("%d tasks", len(in.Tasks)), func() (*ecs.DescribeTasksOutput, string, error) {
+	return call(c.c, in, "ECS", "DescribeTasks", false, fmt.Sprintf("%d tasks", len(in.Tasks)), func() (*ecs.DescribeTasksOutput, string, error) {
 		const op = "DescribeTasks"
 		cluster, err := c.cluster(op, deref(in.Cluster))
 		if err != nil {
 			return nil, "", err
 		}
-		if len(in.Tasks) == 0 || len(in.Tasks) > 100 {
-			return nil, "", c.errf(op, 400, invalidParam("Tasks must contain between 1 and 100 items."))
+		if err := awsmodel.ValidateDescribeTasks(in); err != nil {
+			return nil, "", c.errf(op, 400, err)
 		}
 		out := &ecs.DescribeTasksOutput{}
 		var res []string
 		for _, ref := range in.Tasks {
 			t := c.c.acct.ecs.findTask(ref)
-			if t == nil || t.cluster != cluster {
+			var seen ecstypes.Task
+			visible := t != nil && t.cluster == cluster
+			if visible {
+				seen, visible = c.c.w.seenTask(c.c.acct.ecs, t)
+			}
+			if !visible {
 				out.Failures = append(out.Failures, ecstypes.Failure{Arn: ptr(ref), Reason: ptr("MISSING")})
 				res = append(res, "MISSING")
 				continue
 			}
-			out.Tasks = append(out.Tasks, t.describe())
-			res = append(res, t.lastStatus)
+			out.Tasks = append(out.Tasks, seen)
+			res = append(res, deref(seen.LastStatus))
 		}
 		return out, strings.Join(res, ","), nil
 	})
@@ -413,49 +504,28 @@ func (c *ECSClient) DescribeTasks(_ context.Context, in *ecs.DescribeTasksInput,
 // ListTasks implements controlplane.ECSAPI.
 func (c *ECSClient) ListTasks(_ context.Context, in *ecs.ListTasksInput, _ ...func(*ecs.Options)) (*ecs.ListTasksOutput, error) {
 	detail := fmt.Sprintf("family=%s startedBy=%s service=%s desired=%s", deref(in.Family), deref(in.StartedBy), deref(in.ServiceName), in.DesiredStatus)
-	return call(c.c, "ECS", "ListTasks", false, detail, func() (*ecs.ListTasksOutput, string, error) {
+	return call(c.c, in, "ECS", "ListTasks", false, detail, func() (*ecs.ListTasksOutput, string, error) {
 		const op = "ListTasks"
 		cluster, err := c.cluster(op, deref(in.Cluster))
 		if err != nil {
 			return nil, "", err
 		}
-		if in.Family != nil && in.ServiceName != nil {
-			return nil, "", c.errf(op, 400, invalidParam("family and serviceName cannot both be specified."))
-		}
-		// ECS API reference, ListTasks, startedBy: "When you specify
-		// startedBy as the filter, it must be the only filter that you
-		// use." The service answers "cannot specify startedBy with other
-		// arguments" (aws/aws-sdk-go-v2#1893). desiredStatus filters too
-		// ("The task desired status to use when filtering the ListTasks
-		// results"): refused with startedBy, stricter than AWS where the
-		// reference is unclear.
-		if in.StartedBy != nil && (in.Family != nil || in.ServiceName != nil || in.ContainerInstance != nil ||
-			in.LaunchType != "" || in.DesiredStatus != "") {
-			return nil, "", c.errf(op, 400, invalidParam("cannot specify startedBy with other arguments"))
-		}
-		want := "RUNNING"
-		if in.DesiredStatus != "" {
-			want = string(in.DesiredStatus)
+		if err := awsmodel.ValidateListTasks(in); err != nil {
+			return nil, "", c.errf(op, 400, err)
 		}
 		var arns []string
 		for _, t := range c.c.acct.ecs.taskOrder {
-			if _, live := c.c.acct.ecs.tasks[t.arn]; !live || t.cluster != cluster || t.desiredStatus != want {
+			if _, live := c.c.acct.ecs.tasks[t.arn]; !live || t.cluster != cluster {
 				continue
 			}
-			if in.Family != nil && t.td.family != *in.Family {
-				continue
-			}
-			if in.StartedBy != nil && t.startedBy != *in.StartedBy {
-				continue
-			}
-			if in.ServiceName != nil && (t.svc == nil || (t.svc.name != *in.ServiceName && t.svc.arn != *in.ServiceName)) {
+			if d, visible := c.c.w.seenTask(c.c.acct.ecs, t); !visible || !awsmodel.ListTasksMatch(in, &d) {
 				continue
 			}
 			arns = append(arns, t.arn)
 		}
-		page, next, err := paginate(arns, in.MaxResults, in.NextToken, 100, 100)
+		page, next, err := awsmodel.Page(arns, in.NextToken, in.MaxResults, 100)
 		if err != nil {
-			return nil, "", c.errf(op, 400, invalidParam(err.Error()))
+			return nil, "", c.errf(op, 400, err)
 		}
 		return &ecs.ListTasksOutput{TaskArns: page, NextToken: next}, fmt.Sprintf("%d tasks", len(page)), nil
 	})
@@ -498,21 +568,18 @@ func createParamsHash(in *ecs.CreateServiceInput) string {
 func (c *ECSClient) CreateService(_ context.Context, in *ecs.CreateServiceInput, _ ...func(*ecs.Options)) (*ecs.CreateServiceOutput, error) {
 	name := deref(in.ServiceName)
 	detail := fmt.Sprintf("service=%s td=%s desired=%d token=%s", name, deref(in.TaskDefinition), deref(in.DesiredCount), deref(in.ClientToken))
-	return call(c.c, "ECS", "CreateService", true, detail, func() (*ecs.CreateServiceOutput, string, error) {
+	return call(c.c, in, "ECS", "CreateService", true, detail, func() (*ecs.CreateServiceOutput, string, error) {
 		w, s := c.c.w, c.c.acct.ecs
 		const op = "CreateService"
 		cluster, err := c.cluster(op, deref(in.Cluster))
 		if err != nil {
 			return nil, "", err
 		}
-		if !familyRe.MatchString(name) {
-			return nil, "", c.errf(op, 400, invalidParam("Service name is invalid."))
+		if err := awsmodel.ValidateCreateService(in, nil); err != nil {
+			return nil, "", c.errf(op, 400, err)
 		}
 		if !c.c.allowed(name) {
 			return nil, "", c.errf(op, 400, &ecstypes.AccessDeniedException{Message: ptr("not authorized to create service " + name)})
-		}
-		if len(deref(in.ClientToken)) > 36 {
-			return nil, "", c.errf(op, 400, invalidParam("clientToken must be at most 36 characters."))
 		}
 		hash := createParamsHash(in)
 		key := cluster + "/" + name
@@ -529,69 +596,35 @@ func (c *ECSClient) CreateService(_ context.Context, in *ecs.CreateServiceInput,
 		if !c.c.allowed(td.family) {
 			return nil, "", c.errf(op, 400, &ecstypes.AccessDeniedException{Message: ptr("not authorized to use " + td.family)})
 		}
-		if err := validateLBs(td, in.LoadBalancers); err != nil {
+		if err := awsmodel.ValidateCreateService(in, &td.def); err != nil {
 			return nil, "", c.errf(op, 400, err)
-		}
-		if td.def.NetworkMode == ecstypes.NetworkModeAwsvpc && (in.NetworkConfiguration == nil || in.NetworkConfiguration.AwsvpcConfiguration == nil) {
-			return nil, "", c.errf(op, 400, invalidParam("Network Configuration must be provided when networkMode 'awsvpc' is specified."))
-		}
-		desired := int32(0)
-		if in.DesiredCount != nil {
-			desired = *in.DesiredCount
-		} else if in.SchedulingStrategy != ecstypes.SchedulingStrategyDaemon {
-			return nil, "", c.errf(op, 400, invalidParam("desiredCount is required for the REPLICA scheduling strategy."))
 		}
 		app := c.c.app
 		if app == nil {
 			app = w.appForFamily(td.family)
 		}
 		svc := &service{
-			arn:           fmt.Sprintf("arn:aws:ecs:%s:%s:service/%s/%s", c.c.acct.region, c.c.acct.id, clusterShort(cluster), name),
-			name:          name,
-			cluster:       cluster,
-			app:           app,
-			proc:          procOf(name),
-			status:        "ACTIVE",
-			desired:       desired,
-			lbs:           in.LoadBalancers,
-			net:           in.NetworkConfiguration,
-			dc:            in.DeploymentConfiguration,
-			launchType:    in.LaunchType,
-			grace:         in.HealthCheckGracePeriodSeconds,
-			propagateTags: in.PropagateTags,
-			execCommand:   in.EnableExecuteCommand,
-			createdAt:     w.now,
-			token:         deref(in.ClientToken),
-			paramsHash:    hash,
+			arn:        fmt.Sprintf("arn:aws:ecs:%s:%s:service/%s/%s", c.c.acct.region, c.c.acct.id, clusterShort(cluster), name),
+			name:       name,
+			cluster:    cluster,
+			app:        app,
+			proc:       procOf(name),
+			status:     "ACTIVE",
+			cfg:        awsmodel.NewServiceConfig(in, td.arn),
+			createdAt:  w.now,
+			token:      deref(in.ClientToken),
+			paramsHash: hash,
 		}
 		w.oracle.beforeServiceChange(svc, td, "CreateService")
+		var prev *ecstypes.Service
+		if old, ok := s.services[key]; ok {
+			prev = ptr(old.describe()) // the INACTIVE service of that name
+		}
 		s.services[key] = svc
 		w.newDeployment(svc, td, false, "")
+		w.lagService(s, svc.arn, prev)
 		return &ecs.CreateServiceOutput{Service: ptr(svc.describe())}, svc.deployments[0].id, nil
 	})
-}
-
-func validateLBs(td *taskDef, lbs []ecstypes.LoadBalancer) error {
-	for _, lb := range lbs {
-		if lb.TargetGroupArn == nil || lb.ContainerName == nil || lb.ContainerPort == nil {
-			return invalidParam("loadBalancers need targetGroupArn, containerName and containerPort.")
-		}
-		found := false
-		for _, cd := range td.def.ContainerDefinitions {
-			if deref(cd.Name) != *lb.ContainerName {
-				continue
-			}
-			for _, pm := range cd.PortMappings {
-				if deref(pm.ContainerPort) == *lb.ContainerPort {
-					found = true
-				}
-			}
-		}
-		if !found {
-			return invalidParam(fmt.Sprintf("The container %s did not have a container port %d defined.", *lb.ContainerName, *lb.ContainerPort))
-		}
-	}
-	return nil
 }
 
 func procOf(name string) string {
@@ -619,7 +652,7 @@ func (c *ECSClient) UpdateService(_ context.Context, in *ecs.UpdateServiceInput,
 	if in.DesiredCount != nil {
 		detail += fmt.Sprintf(" desired=%d", *in.DesiredCount)
 	}
-	return call(c.c, "ECS", "UpdateService", true, detail, func() (*ecs.UpdateServiceOutput, string, error) {
+	return call(c.c, in, "ECS", "UpdateService", true, detail, func() (*ecs.UpdateServiceOutput, string, error) {
 		w, s := c.c.w, c.c.acct.ecs
 		const op = "UpdateService"
 		cluster, err := c.cluster(op, deref(in.Cluster))
@@ -646,47 +679,26 @@ func (c *ECSClient) UpdateService(_ context.Context, in *ecs.UpdateServiceInput,
 				return nil, "", c.errf(op, 400, &ecstypes.AccessDeniedException{Message: ptr("not authorized to use " + td.family)})
 			}
 		}
-		lbs := svc.lbs
-		if in.LoadBalancers != nil {
-			lbs = in.LoadBalancers
-		}
-		if err := validateLBs(td, lbs); err != nil {
+		cfg := svc.cfg
+		cfg.TaskDefinition = svc.deployments[0].td.arn
+		upd, err := awsmodel.ApplyUpdateService(&cfg, in, &td.def)
+		if err != nil {
 			return nil, "", c.errf(op, 400, err)
 		}
 		w.oracle.beforeServiceChange(svc, td, "UpdateService")
-		// ECS API reference, UpdateService: a new network configuration
-		// or new load balancers start a new deployment ("When you add,
-		// update, or remove a load balancer configuration, Amazon ECS
-		// starts new tasks with the updated Elastic Load Balancing
-		// configuration").
-		redeploy := in.LoadBalancers != nil && !reflect.DeepEqual(in.LoadBalancers, svc.lbs)
-		svc.lbs = lbs
-		if in.NetworkConfiguration != nil {
-			redeploy = redeploy || !reflect.DeepEqual(in.NetworkConfiguration, svc.net)
-			svc.net = in.NetworkConfiguration
-		}
-		if in.HealthCheckGracePeriodSeconds != nil {
-			svc.grace = in.HealthCheckGracePeriodSeconds
-		}
-		if in.PropagateTags != "" {
-			svc.propagateTags = in.PropagateTags
-		}
-		if in.EnableExecuteCommand != nil {
-			svc.execCommand = *in.EnableExecuteCommand
-		}
-		if in.DeploymentConfiguration != nil {
-			svc.dc = in.DeploymentConfiguration
-		}
-		if in.DesiredCount != nil {
-			svc.desired = *in.DesiredCount
-		}
+		prev := svc.describe()
+		defer w.lagService(s, svc.arn, &prev)
+		svc.cfg = cfg
 		res := "no new deployment"
-		if td != svc.deployments[0].td || in.ForceNewDeployment || redeploy {
+		if upd.NewDeployment {
 			w.newDeployment(svc, td, false, "")
 			res = svc.deployments[0].id
 		} else {
-			svc.deployments[0].desired = svc.desired
+			svc.deployments[0].desired = svc.cfg.DesiredCount
 			w.kick(svc)
+		}
+		if len(upd.Changed) > 0 {
+			res += " changed=" + strings.Join(upd.Changed, ",")
 		}
 		return &ecs.UpdateServiceOutput{Service: ptr(svc.describe())}, res, nil
 	})
@@ -695,9 +707,12 @@ func (c *ECSClient) UpdateService(_ context.Context, in *ecs.UpdateServiceInput,
 // DeleteService implements controlplane.ECSAPI.
 func (c *ECSClient) DeleteService(_ context.Context, in *ecs.DeleteServiceInput, _ ...func(*ecs.Options)) (*ecs.DeleteServiceOutput, error) {
 	detail := fmt.Sprintf("service=%s force=%v", deref(in.Service), deref(in.Force))
-	return call(c.c, "ECS", "DeleteService", true, detail, func() (*ecs.DeleteServiceOutput, string, error) {
+	return call(c.c, in, "ECS", "DeleteService", true, detail, func() (*ecs.DeleteServiceOutput, string, error) {
 		w, s := c.c.w, c.c.acct.ecs
 		const op = "DeleteService"
+		if err := awsmodel.ValidateDeleteService(in); err != nil {
+			return nil, "", c.errf(op, 400, err)
+		}
 		cluster, err := c.cluster(op, deref(in.Cluster))
 		if err != nil {
 			return nil, "", err
@@ -715,12 +730,14 @@ func (c *ECSClient) DeleteService(_ context.Context, in *ecs.DeleteServiceInput,
 		if svc.status == "DRAINING" {
 			return &ecs.DeleteServiceOutput{Service: ptr(svc.describe())}, "already draining", nil
 		}
-		if svc.desired > 0 && !deref(in.Force) {
+		if svc.cfg.DesiredCount > 0 && !deref(in.Force) {
 			return nil, "", c.errf(op, 400, invalidParam("The service cannot be stopped while it is scaled above 0."))
 		}
 		w.oracle.beforeServiceDelete(svc)
+		prev := svc.describe()
+		defer w.lagService(s, svc.arn, &prev)
 		svc.status = "DRAINING"
-		svc.desired = 0
+		svc.cfg.DesiredCount = 0
 		w.kick(svc)
 		return &ecs.DeleteServiceOutput{Service: ptr(svc.describe())}, "DRAINING", nil
 	})
@@ -728,20 +745,25 @@ func (c *ECSClient) DeleteService(_ context.Context, in *ecs.DeleteServiceInput,
 
 // DescribeServices implements controlplane.ECSAPI.
 func (c *ECSClient) DescribeServices(_ context.Context, in *ecs.DescribeServicesInput, _ ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error) {
-	return call(c.c, "ECS", "DescribeServices", false, strings.Join(shortNames(in.Services), ","), func() (*ecs.DescribeServicesOutput, string, error) {
+	return call(c.c, in, "ECS", "DescribeServices", false, strings.Join(shortNames(in.Services), ","), func() (*ecs.DescribeServicesOutput, string, error) {
 		const op = "DescribeServices"
 		cluster, err := c.cluster(op, deref(in.Cluster))
 		if err != nil {
 			return nil, "", err
 		}
-		if len(in.Services) == 0 || len(in.Services) > 10 {
-			return nil, "", c.errf(op, 400, invalidParam("services must contain between 1 and 10 items."))
+		if err := awsmodel.ValidateDescribeServices(in); err != nil {
+			return nil, "", c.errf(op, 400, err)
 		}
 		out := &ecs.DescribeServicesOutput{}
 		var res []string
 		for _, ref := range in.Services {
 			svc := c.c.acct.ecs.findService(cluster, ref)
-			if svc == nil || (svc.status == "INACTIVE" && c.c.w.now.Sub(svc.inactiveAt) > inactiveRetention) {
+			var seen ecstypes.Service
+			visible := svc != nil && !(svc.status == "INACTIVE" && c.c.w.now.Sub(svc.inactiveAt) > inactiveRetention)
+			if visible {
+				seen, visible = c.c.w.seenService(c.c.acct.ecs, svc)
+			}
+			if !visible {
 				arn := ref
 				if !strings.HasPrefix(ref, "arn:") {
 					arn = fmt.Sprintf("arn:aws:ecs:%s:%s:service/%s/%s", c.c.acct.region, c.c.acct.id, clusterShort(cluster), ref)
@@ -750,8 +772,14 @@ func (c *ECSClient) DescribeServices(_ context.Context, in *ecs.DescribeServices
 				res = append(res, "MISSING")
 				continue
 			}
-			out.Services = append(out.Services, svc.describe())
-			res = append(res, svc.status+"/"+string(svc.deployments[0].rollout))
+			out.Services = append(out.Services, seen)
+			rollout := ""
+			for _, d := range seen.Deployments {
+				if deref(d.Status) == "PRIMARY" {
+					rollout = string(d.RolloutState)
+				}
+			}
+			res = append(res, deref(seen.Status)+"/"+rollout)
 		}
 		return out, strings.Join(res, ","), nil
 	})
@@ -767,11 +795,14 @@ func shortNames(refs []string) []string {
 
 // ListServices implements controlplane.ECSAPI.
 func (c *ECSClient) ListServices(_ context.Context, in *ecs.ListServicesInput, _ ...func(*ecs.Options)) (*ecs.ListServicesOutput, error) {
-	return call(c.c, "ECS", "ListServices", false, "token="+deref(in.NextToken), func() (*ecs.ListServicesOutput, string, error) {
+	return call(c.c, in, "ECS", "ListServices", false, "token="+deref(in.NextToken), func() (*ecs.ListServicesOutput, string, error) {
 		const op = "ListServices"
 		cluster, err := c.cluster(op, deref(in.Cluster))
 		if err != nil {
 			return nil, "", err
+		}
+		if err := awsmodel.ValidateListServices(in); err != nil {
+			return nil, "", c.errf(op, 400, err)
 		}
 		var arns []string
 		for _, svc := range c.c.acct.ecs.services {
@@ -780,9 +811,9 @@ func (c *ECSClient) ListServices(_ context.Context, in *ecs.ListServicesInput, _
 			}
 		}
 		sort.Strings(arns)
-		page, next, err := paginate(arns, in.MaxResults, in.NextToken, 10, 100)
+		page, next, err := awsmodel.Page(arns, in.NextToken, in.MaxResults, 10)
 		if err != nil {
-			return nil, "", c.errf(op, 400, invalidParam(err.Error()))
+			return nil, "", c.errf(op, 400, err)
 		}
 		return &ecs.ListServicesOutput{ServiceArns: page, NextToken: next}, fmt.Sprintf("%d services", len(page)), nil
 	})
@@ -852,22 +883,15 @@ func containerStatus(t *task) string {
 
 func (svc *service) describe() ecstypes.Service {
 	out := ecstypes.Service{
-		ServiceArn:                    ptr(svc.arn),
-		ServiceName:                   ptr(svc.name),
-		ClusterArn:                    ptr(svc.cluster),
-		Status:                        ptr(svc.status),
-		DesiredCount:                  svc.desired,
-		LaunchType:                    svc.launchType,
-		LoadBalancers:                 svc.lbs,
-		NetworkConfiguration:          svc.net,
-		DeploymentConfiguration:       svc.dc,
-		HealthCheckGracePeriodSeconds: svc.grace,
-		PropagateTags:                 svc.propagateTags,
-		EnableExecuteCommand:          svc.execCommand,
-		CreatedAt:                     ptr(svc.createdAt),
-		SchedulingStrategy:            ecstypes.SchedulingStrategyReplica,
-		DeploymentController:          &ecstypes.DeploymentController{Type: ecstypes.DeploymentControllerTypeEcs},
+		ServiceArn:           ptr(svc.arn),
+		ServiceName:          ptr(svc.name),
+		ClusterArn:           ptr(svc.cluster),
+		Status:               ptr(svc.status),
+		CreatedAt:            ptr(svc.createdAt),
+		SchedulingStrategy:   ecstypes.SchedulingStrategyReplica,
+		DeploymentController: &ecstypes.DeploymentController{Type: ecstypes.DeploymentControllerTypeEcs},
 	}
+	svc.cfg.Describe(&out)
 	if svc.status == "INACTIVE" {
 		return out
 	}
@@ -887,7 +911,7 @@ func (svc *service) describe() ecstypes.Service {
 			RolloutState:   d.rollout,
 			CreatedAt:      ptr(d.created),
 			UpdatedAt:      ptr(d.updated),
-			LaunchType:     svc.launchType,
+			LaunchType:     svc.cfg.LaunchType,
 		}
 		if d.reason != "" {
 			dd.RolloutStateReason = ptr(d.reason)

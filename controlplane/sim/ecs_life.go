@@ -197,7 +197,7 @@ func (p BuildPlan) brokenFor(proc string) bool {
 }
 
 func (svc *service) breakerOn() bool {
-	return svc.dc != nil && svc.dc.DeploymentCircuitBreaker != nil && svc.dc.DeploymentCircuitBreaker.Enable
+	return svc.cfg.DeploymentConfiguration != nil && svc.cfg.DeploymentConfiguration.DeploymentCircuitBreaker != nil && svc.cfg.DeploymentConfiguration.DeploymentCircuitBreaker.Enable
 }
 
 func breakerThreshold(desired int32) int32 {
@@ -212,12 +212,13 @@ func (w *World) newDeployment(svc *service, td *taskDef, rollback bool, reason s
 		rollout:  ecstypes.DeploymentRolloutStateInProgress,
 		created:  w.now,
 		updated:  w.now,
-		desired:  svc.desired,
+		desired:  svc.cfg.DesiredCount,
 		rollback: rollback,
 	}
 	for _, old := range svc.deployments {
 		old.status = "ACTIVE"
 	}
+	svc.cfg.TaskDefinition = td.arn
 	svc.deployments = append([]*deployment{d}, svc.deployments...)
 	if reason == "" {
 		reason = fmt.Sprintf("ECS deployment %s in progress.", d.id)
@@ -261,7 +262,7 @@ func (w *World) reconcileService(svc *service) {
 		return
 	}
 	p := svc.deployments[0]
-	p.desired = svc.desired
+	p.desired = svc.cfg.DesiredCount
 	if p.rollout != ecstypes.DeploymentRolloutStateFailed {
 		var live []*task
 		for _, t := range svc.tasks {
@@ -270,7 +271,7 @@ func (w *World) reconcileService(svc *service) {
 			}
 		}
 		for n := int32(len(live)); n < p.desired; n++ {
-			w.launchTask(svc.app.acct, p.td, svc.cluster, p.id, "service:"+svc.name, svc, p, svc.launchType, nil)
+			w.launchTask(svc.app.acct, p.td, svc.cluster, p.id, "service:"+svc.name, svc, p, svc.cfg.LaunchType, nil)
 		}
 		for i := int32(len(live)) - 1; i >= p.desired; i-- {
 			w.stopTask(live[i], ecstypes.TaskStopCodeServiceSchedulerInitiated, "Scaling activity initiated by (deployment "+p.id+")", ptr(int32(0)))
@@ -319,7 +320,7 @@ func (w *World) failDeployment(svc *service, d *deployment) {
 		}
 	}
 	w.oracle.onDeploymentFailed(svc, d)
-	dc := svc.dc.DeploymentCircuitBreaker
+	dc := svc.cfg.DeploymentConfiguration.DeploymentCircuitBreaker
 	if dc.Rollback && svc.lastCompleted != nil && svc.lastCompleted != d {
 		svc.rollbacks++
 		w.newDeployment(svc, svc.lastCompleted.td, true,

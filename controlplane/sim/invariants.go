@@ -502,8 +502,8 @@ func (o *oracle) deployedProblem(app *appWorld, target *build) string {
 		case app.configChanges > 0 && d.created.Before(app.lastConfigChange):
 			problems = append(problems, fmt.Sprintf("%s was deployed at %s, before the config change at %s", p, d.created.Format("15:04:05"), app.lastConfigChange.Format("15:04:05")))
 		}
-		if want := target.plan.Processes[p].DesiredCount(); s.desired != want {
-			problems = append(problems, fmt.Sprintf("%s desiredCount %d, want %d", p, s.desired, want))
+		if want := target.plan.Processes[p].DesiredCount(); s.cfg.DesiredCount != want {
+			problems = append(problems, fmt.Sprintf("%s desiredCount %d, want %d", p, s.cfg.DesiredCount, want))
 		}
 	}
 	for _, key := range sortedKeys(app.acct.ecs.services) {

@@ -96,6 +96,7 @@ type appWorld struct {
 
 	lastConfigChange time.Time
 	configChanges    int
+	settingsChanges  int
 }
 
 type build struct {

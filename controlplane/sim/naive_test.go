@@ -91,7 +91,7 @@ func (n *naive) Handle(ctx context.Context, ev events.CloudWatchEvent) error {
 	if err := json.Unmarshal([]byte(*p.Parameter.Value), &s); err != nil {
 		return err
 	}
-	net := &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{Subnets: s.Subnets}}
+	net := &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{Subnets: s.Subnets, SecurityGroups: s.SecurityGroups}}
 	if m.ReleaseCommand != "" {
 		// Fire and forget: no waiting for the release, no ordering.
 		family := fmt.Sprintf("%s-%s_release", Prefix, name)

@@ -172,6 +172,10 @@ func (r *Result) relevant(apps map[string]bool) []string {
 }
 
 // DefaultFaults is the base fault mix; a seed scales it by 0, ½, 1 or 2.
+// ReadLag stays 0 here until the control plane stops taking a lagging
+// DescribeServices for a circuit-breaker rollback (issue 8, defect 4): at
+// 0.05, 16 of seeds 1-60 broke an invariant, each time by moving a service
+// back to an older build (see docs/simulation.md).
 var DefaultFaults = FaultConfig{
 	Drop: 0.04, Duplicate: 0.06, Delay: 0.04, Reorder: 0.04,
 	Throttle: 0.02, ServerError: 0.015, LostResponse: 0.01,
@@ -187,6 +191,7 @@ func (f FaultConfig) scaled(k float64) FaultConfig {
 		Crash: f.Crash * k, Concurrent: f.Concurrent * k,
 		RunTaskFailure: f.RunTaskFailure * k, TaskFailStart: f.TaskFailStart * k,
 		Foreign: f.Foreign * k, BuildEventsLost: f.BuildEventsLost * k, StateLost: f.StateLost * k,
+		ReadLag: f.ReadLag * k, SettingsChange: f.SettingsChange * k,
 	}
 }
 
@@ -386,6 +391,7 @@ func Run(opts Options) (*Result, error) {
 	}
 	w.now = end
 	w.oracle.finalCheck(target.View)
+	w.oracle.settingsCheck()
 	res := &Result{Seed: opts.Seed, Stats: w.Stats, TraceHash: w.TraceHash(), Wall: time.Since(start)}
 	if opts.KeepTrace || res.Violated() {
 		res.Trace = w.Trace()
@@ -421,7 +427,7 @@ func (w *World) summaries(view StoreView) []AppSummary {
 			}
 			s.Rollbacks += svc.rollbacks
 			if svc.status == "ACTIVE" {
-				s.Services = append(s.Services, fmt.Sprintf("%s×%d", svc.proc, svc.desired))
+				s.Services = append(s.Services, fmt.Sprintf("%s×%d", svc.proc, svc.cfg.DesiredCount))
 			}
 		}
 		_, s.Expect, _ = w.oracle.expectation(app)
@@ -479,6 +485,7 @@ func RandomScenario(active time.Duration) Scenario {
 					v := []string{"DATABASE_URL", "SECRET_KEY", "FEATURE_FLAGS"}[w.rng.IntN(3)]
 					w.at(cat, "config", func() { w.PutConfig(app, v) })
 				}
+				w.scheduleSettingsChange(app, func() time.Time { return at.Add(plan.Duration + w.between(10*time.Second, 3*time.Minute)) }, true)
 				t += w.between(4*time.Minute, 35*time.Minute)
 			}
 			for range w.rng.IntN(3) {
@@ -486,6 +493,7 @@ func RandomScenario(active time.Duration) Scenario {
 				app := name
 				w.at(Epoch.Add(w.between(0, active-5*time.Minute)), "config", func() { w.PutConfig(app, v) })
 			}
+			w.scheduleSettingsChange(name, func() time.Time { return Epoch.Add(w.between(0, active-5*time.Minute)) }, false)
 		}
 	}
 }

@@ -138,7 +138,7 @@ func registerTD(t *testing.T, w *World, cl *controlplane.AppClients, family, ima
 }
 
 func netCfg(s Settings) *ecstypes.NetworkConfiguration {
-	return &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{Subnets: s.Subnets}}
+	return &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{Subnets: s.Subnets, SecurityGroups: s.SecurityGroups}}
 }
 
 func buildImage(w *World, app string, plan BuildPlan) string {

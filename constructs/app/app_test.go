@@ -219,9 +219,18 @@ func TestExecutionTaskEventsAndBuildRoles(t *testing.T) {
 	if got := apptest.FindStatement(f.workerJSON, build, "UseSourceConnection"); len(got) != 0 {
 		t.Error("worker has no connection but its build role can use one")
 	}
+	// The tests' report group, and no other.
+	wantStatement(t, tpl, build, "WriteTestReports", []string{"codebuild:CreateReport", "codebuild:UpdateReport", "codebuild:BatchPutTestCases"},
+		"<AppTestReports752EA0A2.Arn>")
+	if rg := props(t, tpl, "AppTestReports752EA0A2"); rg["Name"] != "wharf-api-tests" || rg["Type"] != "TEST" {
+		t.Errorf("report group %s", apptest.JSON(rg))
+	}
 	// CDK's own CodeBuild grants (wildcard S3 actions, /aws/codebuild
-	// groups) must not reach the role.
+	// groups, report groups) must not reach the role.
 	for _, st := range apptest.Statements(tpl) {
+		if st.Sid == "WriteTestReports" {
+			continue
+		}
 		for _, r := range apptest.ResourcesOf(st) {
 			if strings.Contains(r, "/aws/codebuild/") || strings.Contains(r, "report-group") {
 				t.Errorf("%s grants %v on %s", st.Where, st.Actions, r)

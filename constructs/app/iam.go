@@ -148,6 +148,10 @@ func (a *App) newBuildRole(props *AppProps) {
 		// ecr:GetAuthorizationToken has no resource type.
 		statement("RegistryLogin", []string{"ecr:GetAuthorizationToken"}, []*string{jsii.String("*")}, nil),
 		statement("UploadBuildMetadata", []string{"s3:PutObject"}, []*string{a.ArtifactBucket.ArnForObjects(jsii.String("builds/*"))}, nil),
+		// The buildspec's reports section: CodeBuild creates a report in
+		// the app's own report group and adds the test cases to it.
+		statement("WriteTestReports", []string{"codebuild:CreateReport", "codebuild:UpdateReport", "codebuild:BatchPutTestCases"},
+			[]*string{a.TestReportGroup.ReportGroupArn()}, nil),
 		statement("LocateArtifactBucket", []string{"s3:GetBucketAcl", "s3:GetBucketLocation"}, []*string{a.ArtifactBucket.BucketArn()}, nil),
 		// The account's Docker Hub credentials (docs/security.md): the one
 		// parameter, read by the build script to log in before pulling base
@@ -155,6 +159,16 @@ func (a *App) newBuildRole(props *AppProps) {
 		// key policy lets the account's principals decrypt through SSM, so
 		// no KMS statement is needed.
 		statement("ReadDockerHubCredentials", []string{"ssm:GetParameter"}, []*string{r.parameter(account.DockerHubParameterName(a.Prefix))}, nil),
+	}
+	if len(props.BuildConfig) > 0 {
+		// Exactly the config vars the platform config lets the build see
+		// (AppProps.BuildConfig), one ARN each; SecureStrings use the
+		// aws/ssm key, which account principals decrypt through SSM.
+		var params []*string
+		for _, n := range props.BuildConfig {
+			params = append(params, r.parameter(ConfigPrefix(a.Prefix, a.Name)+n))
+		}
+		statements = append(statements, statement("ReadBuildConfig", []string{"ssm:GetParameters"}, params, nil))
 	}
 	if props.ConnectionArn != nil {
 		statements = append(statements, statement("UseSourceConnection", []string{

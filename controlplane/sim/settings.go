@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 )
 
@@ -60,7 +61,12 @@ func (w *World) ChangeSettings(appName, kind string) {
 		}
 	}
 	if i < 0 {
-		i = w.rng.IntN(len(settingsChanges))
+		// The first four kinds change only the services; the last two
+		// what the task definitions carry.
+		i = w.rng.IntN(4)
+		if w.chance(w.Faults.TaskDefSettings) {
+			i = 4 + w.rng.IntN(2)
+		}
 	}
 	c := settingsChanges[i]
 	c.mutate(w, &app.settings)
@@ -115,9 +121,24 @@ func (o *oracle) settingsCheck() {
 			if svc.app != app || svc.status != "ACTIVE" {
 				continue
 			}
+			if o.stateLost && svc.deployments[0].created.Before(o.stateLostAt) {
+				// Adoption takes the services as they run and records the
+				// settings current at adoption; the next deploy aligns them
+				// (docs/controlplane.md). Not checked until redeployed.
+				continue
+			}
+			if svc.deployments[0].rollout == ecstypes.DeploymentRolloutStateFailed {
+				// A first deployment the circuit breaker failed with
+				// nothing to roll back to: no build runs here, so there is
+				// no deployed spec to align it with.
+				continue
+			}
 			problems = append(problems, serviceVsSettings(svc, s)...)
 		}
 		for _, rn := range sortedKeys(app.acct.rules) {
+			if o.stateLost && app.acct.rules[rn].targetsAt.Before(o.stateLostAt) {
+				continue // taken over as it was (see above)
+			}
 			for _, id := range sortedKeys(app.acct.rules[rn].targets) {
 				tg := app.acct.rules[rn].targets[id]
 				if tg.EcsParameters == nil {

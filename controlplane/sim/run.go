@@ -396,7 +396,7 @@ func Run(opts Options) (*Result, error) {
 	}
 	w.now = end
 	w.oracle.finalCheck(target.View)
-	w.oracle.settingsCheck()
+	w.oracle.settingsCheck(target.View)
 	res := &Result{Seed: opts.Seed, Stats: w.Stats, TraceHash: w.TraceHash(), Wall: time.Since(start)}
 	if opts.KeepTrace || res.Violated() {
 		res.Trace = w.Trace()

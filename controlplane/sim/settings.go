@@ -107,12 +107,21 @@ func (w *World) scheduleSettingsChange(app string, when func() time.Time, during
 // with the settings' roles and log group and (web) the container port; and
 // every scheduled-task target of the app launches with the same launch
 // type and network, the events role and such a task definition.
-func (o *oracle) settingsCheck() {
+func (o *oracle) settingsCheck(view StoreView) {
 	w := o.w
 	for _, name := range w.appNames() {
 		app := w.apps[name]
 		if _, interrupted := o.interrupted[name]; interrupted {
 			continue // left as the interrupted operation left it (see finalCheck)
+		}
+		if o.stateLost && view != nil {
+			if st, found, err := view.AppState(name); err == nil && (!found || st.DeployedBuild == 0) {
+				// After the state loss the control plane has recorded no
+				// deployed build (e.g. its first deploy since then was
+				// rolled back): it knows no spec to align what runs with.
+				w.tracef("%s: no deployed build recorded since the state was lost; settings not checked", name)
+				continue
+			}
 		}
 		s := app.settings
 		var problems []string

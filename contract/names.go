@@ -250,6 +250,14 @@ func (n Names) AppOfParameter(name string) (app, rest string, ok bool) {
 	return app, rest, ok && ValidateAppName(app) == nil
 }
 
+// StatusParameter is /<prefix>/apps/<app>/status, the app's status
+// document written by the control plane.
+func (n Names) StatusParameter(app string) string { return n.AppParameterPath(app) + "status" }
+
+// ActivityLogGroup is /<prefix>/apps/<app>/activity, the app's deploy
+// activity log.
+func (n Names) ActivityLogGroup(app string) string { return n.LogGroup(app) + "/activity" }
+
 // LogGroup is the app's container log group /<prefix>/apps/<app>.
 func (n Names) LogGroup(app string) string { return "/" + n.Prefix + "/apps/" + app }
 
@@ -287,3 +295,15 @@ func ParseReleaseStartedBy(startedBy string) (int64, bool) {
 	n, err := strconv.ParseInt(s, 10, 64)
 	return n, err == nil && n > 0
 }
+
+// Attribute names of the control plane's state table: the store
+// (controlplane.DynamoStore) writes items with them and the construct
+// creates the table with them.
+const (
+	// StateTablePartitionKey is the partition key (S).
+	StateTablePartitionKey = "pk"
+	// StateTableSortKey is the sort key (S).
+	StateTableSortKey = "sk"
+	// StateTableTTLAttribute is the TTL attribute (a Unix time in seconds).
+	StateTableTTLAttribute = "ttl"
+)

@@ -109,7 +109,7 @@ func validateName(field, kind, name string, maxLen int) error {
 	case name == "":
 		return Errorf(field, RuleRequired, "is required: a %s name of 2-%d lowercase letters, digits and single hyphens", kind, maxLen)
 	case len(name) < 2 || len(name) > maxLen:
-		return Errorf(field, RuleLength, "%q is %d characters; a %s name has 2-%d", name, len(name), kind, maxLen)
+		return Errorf(field, RuleLength, "%q is %d characters; %s names have 2-%d characters", name, len(name), kind, maxLen)
 	case !nameRE.MatchString(name) || strings.Contains(name, "--"):
 		return Errorf(field, RulePattern, "%q must be lowercase letters, digits and single hyphens, a letter first and no hyphen last (%s, no \"--\")", name, NamePattern)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // DynamoDBAPI is the subset of the DynamoDB client the store uses.
@@ -29,9 +30,9 @@ type DynamoDBAPI interface {
 //	APP#<account>#<app>   DEPLOY#<build>[#config#n]  deploy record: build, outcome, reason, data (JSON)
 //	EVENT#<account>/<id>  EVENT                      processed event: ttl (epoch seconds)
 const (
-	DynamoPartitionKey = "pk"
-	DynamoSortKey      = "sk"
-	DynamoTTLAttribute = "ttl"
+	DynamoPartitionKey = contract.StateTablePartitionKey
+	DynamoSortKey      = contract.StateTableSortKey
+	DynamoTTLAttribute = contract.StateTableTTLAttribute
 )
 
 const (

@@ -148,6 +148,12 @@ func TestSynthExamplePlatformWithCLI(t *testing.T) {
 			"AWS::Lambda::Function": 1,
 			"AWS::DynamoDB::Table":  1,
 		},
+		"wharf-dashboard": {
+			"AWS::S3::Bucket":                        1,
+			"AWS::CloudFront::Distribution":          1,
+			"AWS::CloudFront::ResponseHeadersPolicy": 1,
+			"Custom::CDKBucketDeployment":            2,
+		},
 	}
 	stacks := map[string]string{} // stack name -> template file
 	for id, a := range m.Artifacts {
@@ -244,7 +250,7 @@ func TestSynthRejectsBadConfig(t *testing.T) {
 	if err == nil {
 		t.Fatalf("cdk synth succeeded on a bad config:\n%s", log)
 	}
-	for _, want := range []string{`apps[1].name: "Web" must match`, `clusters[0].cidr: "10.100.0.0/33" must be an IPv4 CIDR block`} {
+	for _, want := range []string{`apps[1].name: "Web" must be lowercase letters`, `clusters[0].cidr: "10.100.0.0/33" must be an IPv4 CIDR block`} {
 		if !strings.Contains(log, want) {
 			t.Errorf("synth output does not contain %q:\n%s", want, log)
 		}

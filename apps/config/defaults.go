@@ -1,6 +1,6 @@
 package config
 
-import "fmt"
+import "github.com/wharf-paas/wharf/contract"
 
 // ApplyDefaults fills every field left out with its documented default.
 // Defaults derived from other fields (availability zones, the control plane
@@ -136,7 +136,7 @@ func (p *Platform) ApplyDefaults() {
 // DefaultEventBusArn is the control plane event bus ARN used when the config
 // gives none: arn:aws:events:<region>:<account>:event-bus/<prefix>-controlplane.
 func DefaultEventBusArn(region, account, prefix string) string {
-	return fmt.Sprintf("arn:%s:events:%s:%s:event-bus/%s-controlplane", Partition(region), region, account, prefix)
+	return contract.Names{Prefix: prefix}.EventBusARN(Partition(region), region, account)
 }
 
 // Partition returns the AWS partition of a region name.

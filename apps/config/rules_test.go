@@ -14,8 +14,8 @@ func TestRules(t *testing.T) {
 		path      string
 		fragments []string
 	}{
-		{"prefix pattern", func(m map[string]any) { m["prefix"] = "Wharf" }, "prefix", []string{`"Wharf" must match ^[a-z][a-z0-9]*$`}},
-		{"prefix length", func(m map[string]any) { m["prefix"] = "abcdefghijklmnopq" }, "prefix", []string{"1-16 characters"}},
+		{"prefix pattern", func(m map[string]any) { m["prefix"] = "Wharf" }, "prefix", []string{`"Wharf" must be a lowercase letter followed by lowercase letters or digits (^[a-z][a-z0-9]*$)`}},
+		{"prefix length", func(m map[string]any) { m["prefix"] = "abcdefghijklmnopq" }, "prefix", []string{"is 17 characters; at most 16"}},
 		{"account id", func(m map[string]any) { m["accountId"] = "1234" }, "accountId", []string{`"1234" must be a 12-digit AWS account ID`}},
 		{"account id required", func(m map[string]any) { delete(m, "accountId") }, "accountId", []string{"is required"}},
 		{"region", func(m map[string]any) { m["region"] = "europe" }, "region", []string{`"europe" must be an AWS region name`}},
@@ -49,7 +49,7 @@ func TestRules(t *testing.T) {
 			at(m, "clusters", 0)["name"] = "Main"
 			m["apps"] = []any{}
 			m["databases"] = []any{}
-		}, "clusters[0].name", []string{`"Main" must match ^[a-z][a-z0-9-]*[a-z0-9]$`}},
+		}, "clusters[0].name", []string{`"Main" must be lowercase letters, digits and single hyphens, a letter first and no hyphen last (^[a-z][a-z0-9-]*[a-z0-9]$`}},
 		{"cluster duplicate", func(m map[string]any) {
 			m["clusters"] = append(m["clusters"].([]any), at(m, "clusters", 0))
 		}, "clusters[1].name", []string{`"main" is already the name of clusters[0]`}},
@@ -67,8 +67,12 @@ func TestRules(t *testing.T) {
 		{"ec2 capacity", func(m map[string]any) {
 			at(m, "clusters", 0)["ec2"] = map[string]any{"minCapacity": 4, "maxCapacity": 2}
 		}, "clusters[0].ec2.maxCapacity", []string{"must not be below minCapacity 4"}},
-		{"app name", func(m map[string]any) { at(m, "apps", 0)["name"] = "Api" }, "apps[0].name", []string{`"Api" must match ^[a-z][a-z0-9-]*[a-z0-9]$`}},
-		{"app name double hyphen", func(m map[string]any) { at(m, "apps", 0)["name"] = "my--api" }, "apps[0].name", []string{`contain no "--"`}},
+		{"app name", func(m map[string]any) { at(m, "apps", 0)["name"] = "Api" }, "apps[0].name", []string{`"Api" must be lowercase letters, digits and single hyphens, a letter first and no hyphen last (^[a-z][a-z0-9-]*[a-z0-9]$`}},
+		{"app name under a long prefix", func(m map[string]any) {
+			m["prefix"] = "abcdefghijklmnop"
+			at(m, "apps", 0)["name"] = "a2345678901234567890-2"
+		}, "apps[0].name", []string{`under prefix "abcdefghijklmnop" an app name has at most 21`, "leave 16 characters for schedule names"}},
+		{"app name double hyphen", func(m map[string]any) { at(m, "apps", 0)["name"] = "my--api" }, "apps[0].name", []string{`no "--"`}},
 		{"app name length", func(m map[string]any) { at(m, "apps", 0)["name"] = strings.Repeat("a", 31) }, "apps[0].name", []string{"2-30 characters"}},
 		{"app duplicate", func(m map[string]any) {
 			second := map[string]any{}
@@ -124,13 +128,13 @@ func TestRules(t *testing.T) {
 		}, "apps[0].database", []string{`"main" is in cluster "second" but the app runs in cluster "main"`}},
 		{"task policy", func(m map[string]any) { at(m, "apps", 0)["taskPolicyArn"] = "arn:aws:iam::111122223333:role/x" }, "apps[0].taskPolicyArn", []string{"must be an IAM managed policy ARN"}},
 		{"management external id", func(m map[string]any) { delete(at(m, "apps", 0), "managementExternalId") }, "apps[0].managementExternalId", []string{"2-1224 characters", "got 0 characters"}},
-		{"database name", func(m map[string]any) { at(m, "databases", 0)["name"] = "main_db" }, "databases[0].name", []string{`"main_db" must match`}},
+		{"database name", func(m map[string]any) { at(m, "databases", 0)["name"] = "main_db" }, "databases[0].name", []string{`"main_db" must be lowercase letters`}},
 		{"database duplicate", func(m map[string]any) {
 			m["databases"] = append(m["databases"].([]any), map[string]any{"name": "main", "cluster": "main"})
 		}, "databases[1].name", []string{`"main" is already the name of databases[0]`}},
 		{"database cluster", func(m map[string]any) { at(m, "databases", 0)["cluster"] = "nope" }, "databases[0].cluster", []string{`"nope" is not a cluster of this config`}},
 		{"engine version", func(m map[string]any) { at(m, "databases", 0)["engineVersion"] = "16" }, "databases[0].engineVersion", []string{"must be an Aurora PostgreSQL version major.minor"}},
-		{"engine too old", func(m map[string]any) { at(m, "databases", 0)["engineVersion"] = "11.9" }, "databases[0].engineVersion", []string{"13 or later"}},
+		{"engine too old", func(m map[string]any) { at(m, "databases", 0)["engineVersion"] = "11.9" }, "databases[0].engineVersion", []string{"15 or later"}},
 		{"instance class", func(m map[string]any) { at(m, "databases", 0)["instanceClass"] = "t4g.medium" }, "databases[0].instanceClass", []string{"must be a DB instance class"}},
 	}
 	for _, c := range cases {

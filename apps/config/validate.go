@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // Repository types and launch types.
@@ -20,10 +22,10 @@ const (
 
 // Limits enforced by Validate.
 const (
-	MaxPrefixLength      = 16
-	MaxClusterNameLength = 20
-	MaxAppNameLength     = 30
-	MaxDatabaseNameLen   = 30
+	MaxPrefixLength      = contract.MaxPrefixLength
+	MaxClusterNameLength = contract.MaxClusterNameLength
+	MaxAppNameLength     = contract.MaxAppNameLength
+	MaxDatabaseNameLen   = contract.MaxDatabaseNameLength
 	MaxAppDomains        = 4
 	MinCIDRPrefixLength  = 16
 	MaxCIDRPrefixLength  = 24
@@ -69,17 +71,12 @@ func (e Errors) err() error {
 }
 
 var (
-	prefixRE       = regexp.MustCompile(`^[a-z][a-z0-9]*$`)
-	nameRE         = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$`)
-	accountRE      = regexp.MustCompile(`^[0-9]{12}$`)
-	regionRE       = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 	labelRE        = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 	zoneIDRE       = regexp.MustCompile(`^Z[A-Z0-9]{1,32}$`)
 	instanceTypeRE = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9]+$`)
 	busArnRE       = regexp.MustCompile(`^arn:(aws[a-z-]*):events:([a-z0-9-]+):([0-9]{12}):event-bus/[A-Za-z0-9._-]{1,256}$`)
 	connectionRE   = regexp.MustCompile(`^arn:aws[a-z-]*:(codeconnections|codestar-connections):([a-z0-9-]+):[0-9]{12}:connection/[0-9a-f-]{36}$`)
 	policyArnRE    = regexp.MustCompile(`^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/[A-Za-z0-9+=,.@/_-]{1,512}$`)
-	externalIDRE   = regexp.MustCompile(`^[A-Za-z0-9+=,.@:/_-]+$`)
 	emailRE        = regexp.MustCompile(`^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$`)
 	clientIDRE     = regexp.MustCompile(`^[\x21-\x7e]{1,255}$`)
 	thumbprintRE   = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
@@ -100,12 +97,13 @@ func (p *Platform) Validate() error {
 	clusters := p.validateClusters(&e)
 	databases := p.validateDatabases(&e, clusters)
 	p.validateApps(&e, clusters, databases)
+	p.validateDashboard(&e)
 	return e.err()
 }
 
 func (p *Platform) validateTop(e *Errors) {
-	if len(p.Prefix) > MaxPrefixLength || !prefixRE.MatchString(p.Prefix) {
-		e.add("prefix", "%q must match %s and be 1-%d characters (a lowercase letter, then lowercase letters or digits)", p.Prefix, prefixRE, MaxPrefixLength)
+	if err := contract.ValidatePrefix(p.Prefix); err != nil {
+		e.add("prefix", "%s", contract.AsFieldError(err).Msg)
 	}
 	checkAccountID(e, "accountId", p.AccountID)
 	regionOK := checkRegion(e, "region", p.Region)
@@ -130,12 +128,12 @@ func (p *Platform) validateControlPlane(e *Errors) {
 	// A value derived from an invalid field is reported at that field only.
 	var acctOK, regionOK bool
 	if p.derived["controlPlane.accountId"] {
-		acctOK = accountRE.MatchString(cp.AccountID)
+		acctOK = contract.ValidateAccountID(cp.AccountID) == nil
 	} else {
 		acctOK = checkAccountID(e, "controlPlane.accountId", cp.AccountID)
 	}
 	if p.derived["controlPlane.region"] {
-		regionOK = regionRE.MatchString(cp.Region)
+		regionOK = contract.ValidateRegion(cp.Region) == nil
 	} else {
 		regionOK = checkRegion(e, "controlPlane.region", cp.Region)
 	}
@@ -210,7 +208,7 @@ func (p *Platform) validateClusters(e *Errors) map[string]*Cluster {
 	for i := range p.Clusters {
 		c := &p.Clusters[i]
 		path := fmt.Sprintf("clusters[%d]", i)
-		if checkName(e, path+".name", c.Name, MaxClusterNameLength) {
+		if checkName(e, path+".name", contract.ValidateClusterName(c.Name)) {
 			if j, dup := index[c.Name]; dup {
 				e.add(path+".name", "%q is already the name of clusters[%d]; cluster names must be unique", c.Name, j)
 			} else {
@@ -264,7 +262,7 @@ func (p *Platform) validateDatabases(e *Errors, clusters map[string]*Cluster) ma
 	for i := range p.Databases {
 		d := &p.Databases[i]
 		path := fmt.Sprintf("databases[%d]", i)
-		if checkName(e, path+".name", d.Name, MaxDatabaseNameLen) {
+		if checkName(e, path+".name", contract.ValidateDatabaseName(d.Name)) {
 			if j, dup := index[d.Name]; dup {
 				e.add(path+".name", "%q is already the name of databases[%d]; database names must be unique", d.Name, j)
 			} else {
@@ -275,8 +273,8 @@ func (p *Platform) validateDatabases(e *Errors, clusters map[string]*Cluster) ma
 		checkClusterRef(e, path+".cluster", d.Cluster, clusters)
 		if m := engineRE.FindStringSubmatch(d.EngineVersion); m == nil {
 			e.add(path+".engineVersion", "%q must be an Aurora PostgreSQL version major.minor, e.g. 16.6", d.EngineVersion)
-		} else if major, _ := strconv.Atoi(m[1]); major < 13 {
-			e.add(path+".engineVersion", "%q is too old: Aurora PostgreSQL 13 or later is required", d.EngineVersion)
+		} else if major, _ := strconv.Atoi(m[1]); major < 15 {
+			e.add(path+".engineVersion", "%q is too old: Aurora PostgreSQL 15 or later is required (before 15 every role may create objects in template1's public schema)", d.EngineVersion)
 		}
 		if !instanceClsRE.MatchString(d.InstanceClass) {
 			e.add(path+".instanceClass", "%q must be a DB instance class like db.t4g.medium", d.InstanceClass)
@@ -292,18 +290,19 @@ func (p *Platform) validateDatabases(e *Errors, clusters map[string]*Cluster) ma
 }
 
 func (p *Platform) validateApps(e *Errors, clusters map[string]*Cluster, databases map[string]*Database) {
+	cn := contract.Names{Prefix: p.Prefix}
 	index := map[string]int{}
 	hosts := map[string]string{} // host name -> field path that claims it
 	for i := range p.Apps {
 		a := &p.Apps[i]
-		if c := clusters[a.Cluster]; c != nil && checkNameQuiet(a.Name, MaxAppNameLength) {
+		if c := clusters[a.Cluster]; c != nil && cn.ValidateApp(a.Name) == nil {
 			hosts[a.Name+"."+c.Domain] = fmt.Sprintf("apps[%d] (its default host name)", i)
 		}
 	}
 	for i := range p.Apps {
 		a := &p.Apps[i]
 		path := fmt.Sprintf("apps[%d]", i)
-		if checkName(e, path+".name", a.Name, MaxAppNameLength) {
+		if checkName(e, path+".name", cn.ValidateApp(a.Name)) {
 			if j, dup := index[a.Name]; dup {
 				e.add(path+".name", "%q is already the name of apps[%d]; app names must be unique", a.Name, j)
 			} else {
@@ -397,7 +396,7 @@ func checkRetention(e *Errors, path string, days int) {
 }
 
 func checkAccountID(e *Errors, path, id string) bool {
-	if !accountRE.MatchString(id) {
+	if contract.ValidateAccountID(id) != nil {
 		if id == "" {
 			e.add(path, "is required: a 12-digit AWS account ID")
 		} else {
@@ -409,7 +408,7 @@ func checkAccountID(e *Errors, path, id string) bool {
 }
 
 func checkRegion(e *Errors, path, region string) bool {
-	if !regionRE.MatchString(region) {
+	if contract.ValidateRegion(region) != nil {
 		if region == "" {
 			e.add(path, "is required: an AWS region name like eu-west-1")
 		} else {
@@ -420,22 +419,14 @@ func checkRegion(e *Errors, path, region string) bool {
 	return true
 }
 
-// checkName applies the naming contract of docs/conventions.md (app names)
-// to cluster, app and database names, with a per-kind length limit.
-func checkName(e *Errors, path, name string, maxLen int) bool {
-	if checkNameQuiet(name, maxLen) {
+// checkName reports the error of a name rule of the contract package
+// (cluster, app and database names) at path, and whether there was none.
+func checkName(e *Errors, path string, err error) bool {
+	if err == nil {
 		return true
 	}
-	if name == "" {
-		e.add(path, "is required")
-	} else {
-		e.add(path, "%q must match %s, be 2-%d characters and contain no \"--\"", name, nameRE, maxLen)
-	}
+	e.add(path, "%s", contract.AsFieldError(err).Msg)
 	return false
-}
-
-func checkNameQuiet(name string, maxLen int) bool {
-	return len(name) >= 2 && len(name) <= maxLen && nameRE.MatchString(name) && !strings.Contains(name, "--")
 }
 
 func checkClusterRef(e *Errors, path, name string, clusters map[string]*Cluster) *Cluster {
@@ -616,6 +607,4 @@ func deref(p *int) int {
 
 // validExternalID applies the sts:AssumeRole rule for external IDs: 2-1224
 // characters of letters, digits and +=,.@:/_-.
-func validExternalID(id string) bool {
-	return len(id) >= 2 && len(id) <= 1224 && externalIDRE.MatchString(id)
-}
+func validExternalID(id string) bool { return contract.ValidateExternalID(id) == nil }

@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	controlplanestack "github.com/wharf-paas/wharf/constructs/controlplane"
+	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/internal/logretention"
 )
 
@@ -75,9 +76,7 @@ type AppConfig struct {
 }
 
 var (
-	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
-	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
-	topicRE   = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$`)
+	topicRE = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$`)
 )
 
 // LoadConfig reads, defaults and validates the config file at path.
@@ -123,18 +122,18 @@ func (c *Config) Partition() string {
 
 func (c *Config) applyDefaults() {
 	if c.Prefix == "" {
-		c.Prefix = controlplanestack.DefaultPrefix
+		c.Prefix = contract.DefaultPrefix
 	}
 	for i := range c.Accounts {
 		a := &c.Accounts[i]
 		if a.ObserverRoleArn == "" && a.AccountID != "" {
-			a.ObserverRoleArn = controlplanestack.ObserverRoleARN(c.Partition(), a.AccountID, c.Prefix)
+			a.ObserverRoleArn = contract.Names{Prefix: c.Prefix}.ObserverRoleARN(c.Partition(), a.AccountID)
 		}
 	}
 	for i := range c.Apps {
 		a := &c.Apps[i]
 		if a.ManagementRoleArn == "" && a.AccountID != "" && a.Name != "" {
-			a.ManagementRoleArn = controlplanestack.ManagementRoleARN(c.Partition(), a.AccountID, c.Prefix, a.Name)
+			a.ManagementRoleArn = contract.Names{Prefix: c.Prefix}.ManagementRoleARN(c.Partition(), a.AccountID, a.Name)
 		}
 	}
 }
@@ -161,13 +160,13 @@ func (c *Config) Registry() *controlplanestack.Registry {
 func (c *Config) Validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if err := controlplanestack.ValidatePrefix(c.Prefix); err != nil {
+	if err := contract.ValidatePrefix(c.Prefix); err != nil {
 		return err
 	}
-	if !accountRE.MatchString(c.Account) {
+	if contract.ValidateAccountID(c.Account) != nil {
 		add("account: %q must be the control plane's 12-digit account ID", c.Account)
 	}
-	if !regionRE.MatchString(c.Region) {
+	if contract.ValidateRegion(c.Region) != nil {
 		add("region: %q is not a region name like eu-west-1", c.Region)
 	}
 	if d, err := minutes("sweepInterval", c.SweepInterval); err != nil {

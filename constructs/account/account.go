@@ -20,6 +20,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // AdminMaxSessionHours is the longest session the admin and observer roles
@@ -81,7 +82,7 @@ func NewAccount(scope constructs.Construct, id string, props *AccountProps) *Acc
 
 	admins := normalizeEmails(props.Administrators)
 	a.AdministratorsParameter = awsssm.NewStringParameter(c, jsii.String("AdministratorsParameter"), &awsssm.StringParameterProps{
-		ParameterName: jsii.String("/" + prefix + "/account/administrators"),
+		ParameterName: jsii.String(contract.Names{Prefix: prefix}.AdministratorsParameter()),
 		Description:   jsii.String("Wharf administrators (emails, comma-separated); the admin role trust policy is built from the same list"),
 		StringValue:   jsii.String(strings.Join(admins, ",")),
 	})
@@ -99,7 +100,7 @@ func NewAccount(scope constructs.Construct, id string, props *AccountProps) *Acc
 // SecureString: /<prefix>/account/dockerhub. Its value is
 // <username>:<access token> (docs/security.md).
 func DockerHubParameterName(prefix string) string {
-	return "/" + prefix + "/account/dockerhub"
+	return contract.Names{Prefix: prefix}.DockerHubParameter()
 }
 
 func dockerHubArn(stack awscdk.Stack, prefix string) *string {
@@ -124,7 +125,7 @@ func (a *Account) GrantDockerHubRead(grantee awsiam.IGrantable) awsiam.Grant {
 // Account object (an app stack in another CDK app): it grants read access
 // to /<prefix>/account/dockerhub in the account and region of scope's stack.
 func GrantDockerHubReadByPrefix(scope constructs.Construct, prefix string, grantee awsiam.IGrantable) awsiam.Grant {
-	if err := ValidatePrefix(prefix); err != nil {
+	if err := contract.ValidatePrefix(prefix); err != nil {
 		panic(err)
 	}
 	return grantDockerHubRead(grantee, *dockerHubArn(awscdk.Stack_Of(scope), prefix))
@@ -176,7 +177,7 @@ func newAdminRole(c constructs.Construct, stack awscdk.Stack, prefix, issuer str
 				Resources: jsii.Strings(*stack.FormatArn(&awscdk.ArnComponents{
 					Service:      jsii.String("ssm"),
 					Resource:     jsii.String("parameter"),
-					ResourceName: jsii.String(prefix + "/*"),
+					ResourceName: jsii.String(strings.TrimPrefix(contract.Names{Prefix: prefix}.ParameterRoot(), "/") + "*"),
 					ArnFormat:    awscdk.ArnFormat_SLASH_RESOURCE_NAME,
 				})),
 			}),
@@ -196,7 +197,7 @@ func newAdminRole(c constructs.Construct, stack awscdk.Stack, prefix, issuer str
 		managed = &m
 	}
 	role := awsiam.NewRole(c, jsii.String("AdminRole"), &awsiam.RoleProps{
-		RoleName:           jsii.String(prefix + "-account-admin"),
+		RoleName:           jsii.String(contract.Names{Prefix: prefix}.AdminRole()),
 		Description:        jsii.String("Wharf administrators (web identity, listed emails only)"),
 		AssumedBy:          principal,
 		MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(AdminMaxSessionHours)),
@@ -233,7 +234,6 @@ func newObserverRole(c constructs.Construct, stack awscdk.Stack, prefix string, 
 	}
 	// Wharf ECS clusters are named <prefix>-<cluster> and services
 	// <prefix>-<app>_<proc>, so these patterns match Wharf resources only.
-	clusterPattern := ecsArn("cluster", prefix+"-*")
 	servicePattern := ecsArn("service", prefix+"-*/"+prefix+"-*")
 	taskPattern := ecsArn("task", prefix+"-*/*")
 	doc := awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{
@@ -248,27 +248,21 @@ func newObserverRole(c constructs.Construct, stack awscdk.Stack, prefix string, 
 				Actions:   jsii.Strings("ecs:DescribeTasks"),
 				Resources: jsii.Strings(taskPattern),
 			}),
+			// The control plane reads tags with DescribeTasks/DescribeServices
+			// include=TAGS; ListTagsForResource stays because the reference
+			// does not say whether include=TAGS is authorized as it (the IAM
+			// contract test, test/iam, lists it as granted but not called).
+			// Nothing lists tasks or services with this role, so it has no
+			// ecs:ListTasks or ecs:ListServices.
 			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Sid:       jsii.String("ReadWharfTags"),
 				Actions:   jsii.Strings("ecs:ListTagsForResource"),
 				Resources: jsii.Strings(servicePattern, taskPattern),
 			}),
-			// ecs:ListServices defines no resource type and ecs:ListTasks
-			// only container-instance (which Fargate tasks do not have), so
-			// both need Resource "*". The ecs:cluster condition key, which
-			// both support, limits them to Wharf clusters.
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:       jsii.String("ListInWharfClusters"),
-				Actions:   jsii.Strings("ecs:ListServices", "ecs:ListTasks"),
-				Resources: jsii.Strings("*"),
-				Conditions: &map[string]interface{}{
-					"ArnLike": map[string]interface{}{"ecs:cluster": clusterPattern},
-				},
-			}),
 		},
 	})
 	role := awsiam.NewRole(c, jsii.String("ObserverRole"), &awsiam.RoleProps{
-		RoleName:           jsii.String(prefix + "-account-observer"),
+		RoleName:           jsii.String(contract.Names{Prefix: prefix}.ObserverRole()),
 		Description:        jsii.String("Wharf control plane: read-only view of ECS tasks and services in Wharf clusters"),
 		AssumedBy:          awsiam.NewAccountPrincipal(props.ControlPlaneAccountID),
 		ExternalIds:        jsii.Strings(*props.ObserverExternalID),
@@ -278,11 +272,10 @@ func newObserverRole(c constructs.Construct, stack awscdk.Stack, prefix string, 
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("observer role: service/" + prefix + "-*/" + prefix + "-* and task/" + prefix +
-			"-*/* match only tasks and services of Wharf clusters (ECS cluster names start with the prefix); ListServices/ListTasks accept only Resource * and are limited by the ecs:cluster condition"),
+			"-*/* match only tasks and services of Wharf clusters (ECS cluster names start with the prefix)"),
 		AppliesTo: &[]interface{}{
 			"Resource::" + servicePatternNag(stack, prefix),
 			"Resource::" + taskPatternNag(stack, prefix),
-			"Resource::*",
 		},
 	}}, jsii.Bool(true))
 	return role
@@ -324,10 +317,10 @@ func newParameterChangeRule(c constructs.Construct, prefix string, props *Accoun
 	rule := awsevents.NewRule(c, jsii.String("ParameterChangeRule"), &awsevents.RuleProps{
 		Description: jsii.String("Forward Parameter Store changes under /" + prefix + "/ to the Wharf control plane"),
 		EventPattern: &awsevents.EventPattern{
-			Source:     jsii.Strings("aws.ssm"),
-			DetailType: jsii.Strings("Parameter Store Change"),
+			Source:     jsii.Strings(contract.SourceSSM),
+			DetailType: jsii.Strings(contract.DetailParameterChange),
 			Detail: &map[string]interface{}{
-				"name": []interface{}{map[string]interface{}{"prefix": "/" + prefix + "/"}},
+				"name": []interface{}{map[string]interface{}{"prefix": contract.Names{Prefix: prefix}.ParameterRoot()}},
 			},
 		},
 		Targets: &[]awsevents.IRuleTarget{

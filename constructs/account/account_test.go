@@ -233,10 +233,6 @@ func TestAccount(t *testing.T) {
 					map[string]interface{}{"Sid": "DescribeWharfServices", "Effect": "Allow", "Action": "ecs:DescribeServices", "Resource": ecs("service/wharf-*/wharf-*")},
 					map[string]interface{}{"Sid": "DescribeWharfTasks", "Effect": "Allow", "Action": "ecs:DescribeTasks", "Resource": ecs("task/wharf-*/*")},
 					map[string]interface{}{"Sid": "ReadWharfTags", "Effect": "Allow", "Action": "ecs:ListTagsForResource", "Resource": []interface{}{ecs("service/wharf-*/wharf-*"), ecs("task/wharf-*/*")}},
-					map[string]interface{}{
-						"Sid": "ListInWharfClusters", "Effect": "Allow", "Action": []interface{}{"ecs:ListServices", "ecs:ListTasks"}, "Resource": "*",
-						"Condition": map[string]interface{}{"ArnLike": map[string]interface{}{"ecs:cluster": ecs("cluster/wharf-*")}},
-					},
 				}},
 			}},
 		}))
@@ -336,8 +332,8 @@ func TestValidateRejects(t *testing.T) {
 		mutate func(*AccountProps)
 		want   string
 	}{
-		{"prefix", func(p *AccountProps) { p.Prefix = jsii.String("wharf-1") }, `prefix "wharf-1": must be 1-16 characters, a lowercase letter followed by lowercase letters or digits`},
-		{"long prefix", func(p *AccountProps) { p.Prefix = jsii.String("abcdefghijklmnopq") }, `prefix "abcdefghijklmnopq": must be 1-16 characters`},
+		{"prefix", func(p *AccountProps) { p.Prefix = jsii.String("wharf-1") }, `prefix: "wharf-1" must be a lowercase letter followed by lowercase letters or digits`},
+		{"long prefix", func(p *AccountProps) { p.Prefix = jsii.String("abcdefghijklmnopq") }, `prefix: "abcdefghijklmnopq" is 17 characters; at most 16`},
 		{"issuer missing", func(p *AccountProps) { p.OIDCIssuerURL = nil }, `oidcIssuerUrl "": must be an https:// URL`},
 		{"issuer http", func(p *AccountProps) { p.OIDCIssuerURL = jsii.String("http://login.example.com") }, `oidcIssuerUrl "http://login.example.com": must be an https:// URL`},
 		{"issuer query", func(p *AccountProps) { p.OIDCIssuerURL = jsii.String("https://login.example.com/?a=b") }, "no query, fragment or credentials"},

@@ -8,10 +8,12 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/wharf-paas/wharf/contract"
 )
 
-// DefaultPrefix is the resource prefix used when AccountProps.Prefix is nil.
-const DefaultPrefix = "wharf"
+// DefaultPrefix is the resource prefix used when AccountProps.Prefix is nil
+// (contract.DefaultPrefix).
+const DefaultPrefix = contract.DefaultPrefix
 
 // DefaultCdkQualifier is the CDK bootstrap qualifier used when
 // AccountProps.CdkBootstrapQualifier is nil (the CDK CLI's default).
@@ -67,7 +69,6 @@ type AccountProps struct {
 }
 
 var (
-	prefixRe     = regexp.MustCompile(`^[a-z][a-z0-9]*$`)
 	accountIDRe  = regexp.MustCompile(`^[0-9]{12}$`)
 	emailRe      = regexp.MustCompile(`^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$`)
 	externalIDRe = regexp.MustCompile(`^[A-Za-z0-9+=,.@:/_-]+$`)
@@ -77,15 +78,9 @@ var (
 	clientIDRe   = regexp.MustCompile(`^[\x21-\x7e]{1,255}$`)
 )
 
-// ValidatePrefix checks a Wharf resource prefix: 1-16 characters, a lowercase
-// letter followed by lowercase letters and digits. It is exported so the
-// platform config and the other constructs apply the same rule.
-func ValidatePrefix(prefix string) error {
-	if len(prefix) < 1 || len(prefix) > 16 || !prefixRe.MatchString(prefix) {
-		return fmt.Errorf("prefix %q: must be 1-16 characters, a lowercase letter followed by lowercase letters or digits", prefix)
-	}
-	return nil
-}
+// ValidatePrefix is contract.ValidatePrefix, kept while the other
+// constructs move to the contract package.
+func ValidatePrefix(prefix string) error { return contract.ValidatePrefix(prefix) }
 
 // Validate checks every field and returns all problems at once, each naming
 // the field and the rule it breaks. NewAccount panics with the same error.
@@ -94,7 +89,7 @@ func (p *AccountProps) Validate() error {
 		return errors.New("account props: must not be nil")
 	}
 	var errs []error
-	if err := ValidatePrefix(p.prefix()); err != nil {
+	if err := contract.ValidatePrefix(p.prefix()); err != nil {
 		errs = append(errs, err)
 	}
 	issuer := deref(p.OIDCIssuerURL)

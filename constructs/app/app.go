@@ -15,6 +15,7 @@ package app
 import (
 	"hash/fnv"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -32,16 +33,17 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/wharf-paas/wharf/constructs/account"
 	"github.com/wharf-paas/wharf/constructs/database"
+	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/internal/logretention"
 )
 
 // SettingsVersion is the version field of the settings JSON.
-const SettingsVersion = 1
+const SettingsVersion = contract.SettingsVersion
 
 // TagApp is the tag key the control plane must put on the app's task
 // definitions, services and tasks (value: the app name). ECS Exec for the
 // user role is limited to tasks carrying it.
-const TagApp = "wharf:app"
+const TagApp = contract.TagApp
 
 // App is the Wharf App construct.
 type App struct {
@@ -50,6 +52,12 @@ type App struct {
 	Name string
 	// Prefix is the resource prefix in use.
 	Prefix string
+	// MaxScheduleNameLength is the longest schedule name the app's
+	// wharf.json may use (contract.MaxScheduleNameLength: the rule
+	// <prefix>-<app>_schedule-<name> must fit EventBridge's 64 characters).
+	// The build script receives it as WHARF_MAX_SCHEDULE_NAME and refuses
+	// longer names before it builds anything.
+	MaxScheduleNameLength int
 
 	// Project is the CodeBuild project <prefix>-<app>.
 	Project awscodebuild.Project
@@ -130,12 +138,12 @@ func RulePriority(app string) int {
 
 // SettingsParameterName is /<prefix>/apps/<app>/settings.
 func SettingsParameterName(prefix, app string) string {
-	return "/" + prefix + "/apps/" + app + "/settings"
+	return contract.Names{Prefix: prefix}.SettingsParameter(app)
 }
 
 // ConfigPrefix is /<prefix>/apps/<app>/config/, the path of the app's config
 // vars.
-func ConfigPrefix(prefix, app string) string { return "/" + prefix + "/apps/" + app + "/config/" }
+func ConfigPrefix(prefix, app string) string { return contract.Names{Prefix: prefix}.ConfigPath(app) }
 
 // WebhookBranchPattern is the HEAD_REF pattern of the build webhook for a
 // branch: ^refs/heads/<branch>$ with the branch's regular-expression
@@ -154,19 +162,28 @@ func trustedBuildersValue(builders []string) string {
 }
 
 // ProjectName is the CodeBuild project name <prefix>-<app>.
-func ProjectName(prefix, app string) string { return prefix + "-" + app }
+func ProjectName(prefix, app string) string {
+	return contract.Names{Prefix: prefix}.CodeBuildProject(app)
+}
 
 // ManagementRoleName is <prefix>-app-<app>-management.
-func ManagementRoleName(prefix, app string) string { return prefix + "-app-" + app + "-management" }
+func ManagementRoleName(prefix, app string) string {
+	return contract.Names{Prefix: prefix}.ManagementRole(app)
+}
 
 // UserRoleName is <prefix>-app-<app>-user.
-func UserRoleName(prefix, app string) string { return prefix + "-app-" + app + "-user" }
+func UserRoleName(prefix, app string) string { return contract.Names{Prefix: prefix}.UserRole(app) }
 
 // LogGroupName is /<prefix>/apps/<app>.
-func LogGroupName(prefix, app string) string { return "/" + prefix + "/apps/" + app }
+func LogGroupName(prefix, app string) string { return contract.Names{Prefix: prefix}.LogGroup(app) }
 
 // DeployLogGroupName is /<prefix>/apps/<app>/deploys.
-func DeployLogGroupName(prefix, app string) string { return LogGroupName(prefix, app) + "/deploys" }
+func DeployLogGroupName(prefix, app string) string {
+	return contract.Names{Prefix: prefix}.DeployLogGroup(app)
+}
+
+// names derives the app's names from its prefix.
+func (a *App) names() contract.Names { return contract.Names{Prefix: a.Prefix} }
 
 // NewApp creates an App. It panics with the error of props.Validate() when
 // the props are invalid.
@@ -176,6 +193,7 @@ func NewApp(scope constructs.Construct, id string, props *AppProps) *App {
 	}
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	a := &App{Construct: c, Name: *props.Name, Prefix: props.prefix()}
+	a.MaxScheduleNameLength = contract.MaxScheduleNameLength(a.Prefix, a.Name)
 	ecs := props.Cluster.EcsCluster()
 	a.cluster = clusterRefs{arn: ecs.ClusterArn(), name: ecs.ClusterName()}
 	retention, _ := logretention.Lookup(intOr(props.LogRetentionDays, DefaultLogRetentionDays)) // validated
@@ -316,11 +334,13 @@ func (a *App) newBuild(props *AppProps) {
 			Privileged: jsii.Bool(true),
 		},
 		EnvironmentVariables: &map[string]*awscodebuild.BuildEnvironmentVariable{
-			"WHARF_PREFIX":       {Value: jsii.String(a.Prefix)},
-			"WHARF_APP":          {Value: jsii.String(a.Name)},
-			"WHARF_IMAGE_REPO":   {Value: a.Repository.RepositoryUri()},
-			"WHARF_PACK_VERSION": {Value: jsii.String(PackVersion)},
-			"WHARF_PACK_SHA256":  {Value: jsii.String(PackSHA256)},
+			"WHARF_PREFIX": {Value: jsii.String(a.Prefix)},
+			"WHARF_APP":    {Value: jsii.String(a.Name)},
+			// The build script refuses longer schedule names, before the build.
+			"WHARF_MAX_SCHEDULE_NAME": {Value: jsii.String(strconv.Itoa(a.MaxScheduleNameLength))},
+			"WHARF_IMAGE_REPO":        {Value: a.Repository.RepositoryUri()},
+			"WHARF_PACK_VERSION":      {Value: jsii.String(PackVersion)},
+			"WHARF_PACK_SHA256":       {Value: jsii.String(PackSHA256)},
 			// The build refuses any other head ref (docs/build-metadata.md).
 			"WHARF_BRANCH": {Value: jsii.String(props.branch())},
 			// Builders pack may trust, pinned by digest; "-" trusts none.
@@ -451,21 +471,21 @@ func (a *App) newEventRules(props *AppProps) {
 	a.BuildEventsRule = awsevents.NewRule(a.Construct, jsii.String("BuildEvents"), &awsevents.RuleProps{
 		Description: jsii.String("Forward Wharf app " + a.Name + " CodeBuild state and phase changes to the control plane"),
 		EventPattern: &awsevents.EventPattern{
-			Source:     jsii.Strings("aws.codebuild"),
-			DetailType: jsii.Strings("CodeBuild Build State Change", "CodeBuild Build Phase Change"),
+			Source:     jsii.Strings(contract.SourceCodeBuild),
+			DetailType: jsii.Strings(contract.DetailBuildState, contract.DetailBuildPhase),
 			Detail:     &map[string]interface{}{"project-name": []interface{}{ProjectName(a.Prefix, a.Name)}},
 		},
 		Targets: target(),
 	})
 	familyPrefix := awscdk.Fn_Join(jsii.String(""), &[]*string{
 		jsii.String("arn:"), stack.Partition(), jsii.String(":ecs:"), stack.Region(), jsii.String(":"), stack.Account(),
-		jsii.String(":task-definition/" + a.Prefix + "-" + a.Name + "_"),
+		jsii.String(":task-definition/" + a.names().FamilyPrefix(a.Name)),
 	})
 	a.TaskEventsRule = awsevents.NewRule(a.Construct, jsii.String("TaskEvents"), &awsevents.RuleProps{
 		Description: jsii.String("Forward Wharf app " + a.Name + " ECS task state changes to the control plane"),
 		EventPattern: &awsevents.EventPattern{
-			Source:     jsii.Strings("aws.ecs"),
-			DetailType: jsii.Strings("ECS Task State Change"),
+			Source:     jsii.Strings(contract.SourceECS),
+			DetailType: jsii.Strings(contract.DetailTaskState),
 			Detail: &map[string]interface{}{
 				"clusterArn":        []interface{}{a.cluster.arn},
 				"taskDefinitionArn": awsevents.Match_Prefix(familyPrefix),
@@ -477,13 +497,13 @@ func (a *App) newEventRules(props *AppProps) {
 	// service ARN in resources, arn:...:service/<cluster>/<prefix>-<app>_.
 	servicePrefix := awscdk.Fn_Join(jsii.String(""), &[]*string{
 		jsii.String("arn:"), stack.Partition(), jsii.String(":ecs:"), stack.Region(), jsii.String(":"), stack.Account(),
-		jsii.String(":service/"), a.cluster.name, jsii.String("/" + a.Prefix + "-" + a.Name + "_"),
+		jsii.String(":service/"), a.cluster.name, jsii.String("/" + a.names().FamilyPrefix(a.Name)),
 	})
 	a.ServiceEventsRule = awsevents.NewRule(a.Construct, jsii.String("ServiceEvents"), &awsevents.RuleProps{
 		Description: jsii.String("Forward Wharf app " + a.Name + " ECS deployment state changes and service actions to the control plane"),
 		EventPattern: &awsevents.EventPattern{
-			Source:     jsii.Strings("aws.ecs"),
-			DetailType: jsii.Strings("ECS Deployment State Change", "ECS Service Action"),
+			Source:     jsii.Strings(contract.SourceECS),
+			DetailType: jsii.Strings(contract.DetailDeploymentState, contract.DetailServiceAction),
 			Resources:  awsevents.Match_Prefix(servicePrefix),
 		},
 		Targets: target(),

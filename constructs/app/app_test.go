@@ -167,7 +167,7 @@ func TestManagementRole(t *testing.T) {
 	}
 	wantStatement(t, tpl, mgmt, "ReadOwnBuildMetadata", []string{"s3:GetObject"}, "<AppArtifacts84A44C7D.Arn>/*")
 	wantStatement(t, tpl, mgmt, "ReadOwnBuilds", []string{"codebuild:BatchGetBuilds", "codebuild:ListBuildsForProject"}, "<AppBuildC4D5B8FE.Arn>")
-	wantStatement(t, tpl, mgmt, "ManageOwnSchedules", []string{"events:PutRule", "events:DeleteRule", "events:DescribeRule", "events:PutTargets", "events:RemoveTargets", "events:ListTargetsByRule"},
+	wantStatement(t, tpl, mgmt, "ManageOwnSchedules", []string{"events:PutRule", "events:DeleteRule", "events:PutTargets", "events:RemoveTargets", "events:ListTargetsByRule"},
 		"arn:<AWS::Partition>:events"+acct+"rule/wharf-api_schedule-*")
 	wantStatement(t, tpl, mgmt, "ListRules", []string{"events:ListRules"}, "*")
 	wantStatement(t, tpl, mgmt, "ReadOwnSettings", []string{"ssm:GetParameter"}, "arn:<AWS::Partition>:ssm"+acct+"parameter/wharf/apps/api/settings")
@@ -245,7 +245,8 @@ func TestUserRole(t *testing.T) {
 			t.Errorf("user trust policy %s lacks %s", trust, want)
 		}
 	}
-	wantStatement(t, tpl, user, "BuildOwnProject", []string{"codebuild:StartBuild", "codebuild:StopBuild", "codebuild:BatchGetBuilds", "codebuild:ListBuildsForProject"}, "<AppBuildC4D5B8FE.Arn>")
+	wantStatement(t, tpl, user, "BuildOwnProject", []string{"codebuild:StopBuild", "codebuild:BatchGetBuilds", "codebuild:ListBuildsForProject"}, "<AppBuildC4D5B8FE.Arn>")
+	wantStatement(t, tpl, user, "StartOwnBuildAsConfigured", []string{"codebuild:StartBuild"}, "<AppBuildC4D5B8FE.Arn>")
 	wantStatement(t, tpl, user, "ManageOwnConfig", []string{"ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory",
 		"ssm:PutParameter", "ssm:DeleteParameter", "ssm:DeleteParameters", "ssm:AddTagsToResource", "ssm:ListTagsForResource"},
 		"arn:<AWS::Partition>:ssm"+acct+"parameter/wharf/apps/api/config", configParams)
@@ -253,6 +254,11 @@ func TestUserRole(t *testing.T) {
 	st := wantStatement(t, tpl, user, "ExecIntoOwnTasks", []string{"ecs:ExecuteCommand"}, tasks)
 	if c := apptest.JSON(st.Condition); c != `{"StringEquals":{"aws:ResourceTag/wharf:app":"api"}}` {
 		t.Errorf("ExecIntoOwnTasks condition %s", c)
+	}
+	wantStatement(t, tpl, user, "ReadOwnStatus", []string{"ssm:GetParameter"}, "arn:<AWS::Partition>:ssm"+acct+"parameter/wharf/apps/api/status")
+	activity := statement(t, tpl, user, "ReadOwnActivity")
+	if r := strings.Join(apptest.ResourcesOf(activity), " "); !strings.Contains(r, "log-group:/wharf/apps/api/activity:log-stream:*") {
+		t.Errorf("ReadOwnActivity resources %s", r)
 	}
 	logs := statement(t, tpl, user, "ReadOwnLogs")
 	if r := strings.Join(apptest.ResourcesOf(logs), " "); !strings.Contains(r, "log-group:/wharf/apps/api:log-stream:*") || !strings.Contains(r, "log-group:/wharf/apps/api/deploys:log-stream:*") {
@@ -297,7 +303,7 @@ func TestBuildProject(t *testing.T) {
 	p := props(t, f.apiJSON, "AppBuildC4D5B8FE")
 	env := apptest.JSON(p["Environment"])
 	for _, want := range []string{`"PrivilegedMode":true`, `"Image":"aws/codebuild/standard:7.0"`, `"Name":"WHARF_APP","Type":"PLAINTEXT","Value":"api"`,
-		`"Name":"WHARF_PREFIX","Type":"PLAINTEXT","Value":"wharf"`, `"Name":"WHARF_IMAGE_REPO"`, `"Name":"WHARF_PACK_VERSION","Type":"PLAINTEXT","Value":"` + app.PackVersion + `"`,
+		`"Name":"WHARF_PREFIX","Type":"PLAINTEXT","Value":"wharf"`, `"Name":"WHARF_MAX_SCHEDULE_NAME","Type":"PLAINTEXT","Value":"32"`, `"Name":"WHARF_IMAGE_REPO"`, `"Name":"WHARF_PACK_VERSION","Type":"PLAINTEXT","Value":"` + app.PackVersion + `"`,
 		`"Name":"WHARF_DOCKERHUB_PARAMETER","Type":"PLAINTEXT","Value":"/wharf/account/dockerhub"`,
 		`"Name":"WHARF_BRANCH","Type":"PLAINTEXT","Value":"main"`, `"Name":"WHARF_PACK_SHA256","Type":"PLAINTEXT","Value":"` + app.PackSHA256 + `"`,
 		`"Name":"WHARF_TRUSTED_BUILDERS","Type":"PLAINTEXT","Value":"` + app.DefaultTrustedBuilder + `"`} {

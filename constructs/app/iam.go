@@ -9,6 +9,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/wharf-paas/wharf/constructs/account"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // arns builds the ARNs and ARN patterns of this app's resources
@@ -32,12 +33,12 @@ func (r arns) format(service, resource string, name *string, sep awscdk.ArnForma
 
 // services: arn:...:service/<cluster>/<prefix>-<app>_*
 func (r arns) services() *string {
-	return r.format("ecs", "service", awscdk.Fn_Join(jsii.String(""), &[]*string{r.cluster.name, jsii.String("/" + r.prefix + "-" + r.app + "_*")}), awscdk.ArnFormat_SLASH_RESOURCE_NAME)
+	return r.format("ecs", "service", awscdk.Fn_Join(jsii.String(""), &[]*string{r.cluster.name, jsii.String("/" + contract.Names{Prefix: r.prefix}.FamilyPrefix(r.app) + "*")}), awscdk.ArnFormat_SLASH_RESOURCE_NAME)
 }
 
 // taskDefinitions: arn:...:task-definition/<prefix>-<app>_* (any revision).
 func (r arns) taskDefinitions() *string {
-	return r.format("ecs", "task-definition", jsii.String(r.prefix+"-"+r.app+"_*"), awscdk.ArnFormat_SLASH_RESOURCE_NAME)
+	return r.format("ecs", "task-definition", jsii.String(contract.Names{Prefix: r.prefix}.FamilyPrefix(r.app)+"*"), awscdk.ArnFormat_SLASH_RESOURCE_NAME)
 }
 
 // tasks: arn:...:task/<cluster>/* (task ARNs carry no family).
@@ -47,7 +48,7 @@ func (r arns) tasks() *string {
 
 // scheduleRules: arn:...:rule/<prefix>-<app>_schedule-* on the default bus.
 func (r arns) scheduleRules() *string {
-	return r.format("events", "rule", jsii.String(r.prefix+"-"+r.app+"_schedule-*"), awscdk.ArnFormat_SLASH_RESOURCE_NAME)
+	return r.format("events", "rule", jsii.String(contract.Names{Prefix: r.prefix}.ScheduleRulePrefix(r.app)+"*"), awscdk.ArnFormat_SLASH_RESOURCE_NAME)
 }
 
 func (r arns) parameter(path string) *string {
@@ -209,7 +210,11 @@ func (a *App) newManagementRole(props *AppProps) {
 		// ListBuildsForProject lets the sweep find builds whose every event
 		// was lost; both act on this app's project only.
 		statement("ReadOwnBuilds", []string{"codebuild:BatchGetBuilds", "codebuild:ListBuildsForProject"}, []*string{a.Project.ProjectArn()}, nil),
-		statement("ManageOwnSchedules", []string{"events:PutRule", "events:DeleteRule", "events:DescribeRule", "events:PutTargets",
+		// The control plane finds its rules with ListRules and reads
+		// their targets with ListTargetsByRule; it never calls
+		// DescribeRule (the IAM contract test, test/iam, checks that every
+		// action granted here is called).
+		statement("ManageOwnSchedules", []string{"events:PutRule", "events:DeleteRule", "events:PutTargets",
 			"events:RemoveTargets", "events:ListTargetsByRule"}, []*string{r.scheduleRules()}, nil),
 		// events:ListRules has no resource type; it returns rule names
 		// and patterns only.
@@ -227,7 +232,7 @@ func (a *App) newManagementRole(props *AppProps) {
 		AssumedBy:          awsiam.NewAccountPrincipal(props.ControlPlaneAccountID),
 		ExternalIds:        jsii.Strings(*props.ManagementExternalID),
 		MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(1)),
-		InlinePolicies:     &map[string]awsiam.PolicyDocument{"wharf-management": doc},
+		InlinePolicies:     &map[string]awsiam.PolicyDocument{contract.ManagementPolicyName: doc},
 	})
 }
 
@@ -273,8 +278,12 @@ func (a *App) newUserRole(props *AppProps) {
 	}
 	config := ConfigPrefix(a.Prefix, a.Name)
 	doc := document(
-		statement("BuildOwnProject", []string{"codebuild:StartBuild", "codebuild:StopBuild", "codebuild:BatchGetBuilds", "codebuild:ListBuildsForProject"},
+		statement("BuildOwnProject", []string{"codebuild:StopBuild", "codebuild:BatchGetBuilds", "codebuild:ListBuildsForProject"},
 			[]*string{a.Project.ProjectArn()}, nil),
+		// A user starts a build of the project as configured, never with
+		// overrides: see startBuildOverrideKeys.
+		statement("StartOwnBuildAsConfigured", []string{"codebuild:StartBuild"}, []*string{a.Project.ProjectArn()},
+			map[string]interface{}{"Null": startBuildOverrideKeys()}),
 		statement("ReadOwnLogs", []string{"logs:GetLogEvents", "logs:FilterLogEvents", "logs:DescribeLogStreams", "logs:StartLiveTail", "logs:GetLogGroupFields"},
 			[]*string{r.logGroup(LogGroupName(a.Prefix, a.Name)), r.logGroup(DeployLogGroupName(a.Prefix, a.Name)),
 				r.logStreams(LogGroupName(a.Prefix, a.Name)), r.logStreams(DeployLogGroupName(a.Prefix, a.Name))}, nil),
@@ -282,10 +291,22 @@ func (a *App) newUserRole(props *AppProps) {
 			"ssm:PutParameter", "ssm:DeleteParameter", "ssm:DeleteParameters", "ssm:AddTagsToResource", "ssm:ListTagsForResource"},
 			[]*string{r.parameter(strings.TrimSuffix(config, "/")), r.configParameters()}, nil),
 		statement("ReadOwnSettings", []string{"ssm:GetParameter"}, []*string{a.settingsArn()}, nil),
-		// ssm:DescribeParameters has no resource type (names only).
-		statement("ListConfigNames", []string{"ssm:DescribeParameters"}, []*string{jsii.String("*")}, nil),
+		// The status document and the activity log the control plane
+		// publishes (wharf info, status, deploys; docs/cli.md).
+		statement("ReadOwnStatus", []string{"ssm:GetParameter"}, []*string{r.parameter("/" + a.Prefix + "/apps/" + a.Name + "/status")}, nil),
+		statement("ReadOwnActivity", []string{"logs:FilterLogEvents", "logs:GetLogEvents", "logs:DescribeLogStreams"},
+			[]*string{r.logGroup(LogGroupName(a.Prefix, a.Name) + "/activity"), r.logStreams(LogGroupName(a.Prefix, a.Name) + "/activity")}, nil),
+		// No ssm:DescribeParameters: it has no resource type and would list
+		// every parameter name of the account; GetParametersByPath on the
+		// app's config path (ManageOwnConfig) already returns its names.
 		statement("DescribeOwnServices", []string{"ecs:DescribeServices"}, []*string{r.services()}, nil),
-		statement("DescribeClusterTasks", []string{"ecs:DescribeTasks"}, []*string{r.tasks()}, nil),
+		// Task ARNs do not name the family: the app's tasks are those
+		// carrying its wharf:app tag (propagated from the task definition
+		// by the control plane's services and RunTask), in its cluster.
+		statement("DescribeOwnTasks", []string{"ecs:DescribeTasks"}, []*string{r.tasks()}, map[string]interface{}{
+			"ArnEquals":    map[string]interface{}{"ecs:cluster": a.cluster.arn},
+			"StringEquals": map[string]interface{}{"aws:ResourceTag/" + TagApp: a.Name},
+		}),
 		statement("ListInCluster", []string{"ecs:ListServices", "ecs:ListTasks"}, []*string{jsii.String("*")}, inCluster(a.cluster.arn)),
 		// ECS Exec authorizes the cluster and the task. Task ARNs do not
 		// name the family, so tasks are limited by the wharf:app tag the
@@ -300,7 +321,7 @@ func (a *App) newUserRole(props *AppProps) {
 		Description:        jsii.String("Wharf app " + a.Name + ": allowed users (web identity, listed emails only)"),
 		AssumedBy:          principal,
 		MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(1)),
-		InlinePolicies:     &map[string]awsiam.PolicyDocument{"wharf-user": doc},
+		InlinePolicies:     &map[string]awsiam.PolicyDocument{contract.UserPolicyName: doc},
 	})
 	if len(users) > 0 && len(subjects) > 0 {
 		a.UserRole.AssumeRolePolicy().AddStatements(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -309,4 +330,36 @@ func (a *App) newUserRole(props *AppProps) {
 			Conditions: &bySubject,
 		}))
 	}
+}
+
+// startBuildOverrideKeys is the Null condition ("key absent") on every
+// CodeBuild condition key that a StartBuild override sets. CodeBuild sets
+// these keys from the request's override fields (AWS CodeBuild condition
+// keys in the Service Authorization Reference; the CodeBuild user guide's
+// "Prevent unauthorized modifications to project buildspec" denies
+// StartBuild with Null codebuild:source.buildspec false). Without this, an
+// allowed user could run their own commands as the build role
+// (buildspecOverride), which reads the account's Docker Hub token and
+// pushes the app's images, build another repository with the account's
+// source credentials (sourceLocationOverride, sourceAuthOverride), or ask
+// for another image, service role or privileged mode. Keys in one
+// condition are ANDed: the build is allowed only if none is present.
+// sourceVersion has no condition key: a user may build any revision, and
+// the control plane deploys only builds of the app's branch.
+func startBuildOverrideKeys() map[string]interface{} {
+	keys := []string{
+		"codebuild:source", "codebuild:source.buildspec", "codebuild:source.location",
+		"codebuild:source.auth.type", "codebuild:source.auth.resource", "codebuild:source.insecureSsl",
+		"codebuild:secondarySources", "codebuild:artifacts", "codebuild:secondaryArtifacts",
+		"codebuild:environment", "codebuild:environment.image", "codebuild:environment.type",
+		"codebuild:environment.computeType", "codebuild:environment.privilegedMode",
+		"codebuild:environment.certificate", "codebuild:environment.environmentVariables",
+		"codebuild:environment.imagePullCredentialsType", "codebuild:environment.registryCredential",
+		"codebuild:serviceRole", "codebuild:cache", "codebuild:logsConfig", "codebuild:encryptionKey",
+	}
+	m := make(map[string]interface{}, len(keys))
+	for _, k := range keys {
+		m[k] = "true"
+	}
+	return m
 }

@@ -8,9 +8,9 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
-	"github.com/wharf-paas/wharf/constructs/account"
 	"github.com/wharf-paas/wharf/constructs/cluster"
 	"github.com/wharf-paas/wharf/constructs/database"
+	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/internal/logretention"
 )
 
@@ -195,10 +195,7 @@ type AppProps struct {
 }
 
 var (
-	nameRe          = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$`)
-	accountIDRe     = regexp.MustCompile(`^[0-9]{12}$`)
 	busArnRe        = regexp.MustCompile(`^arn:aws[a-z-]*:events:[a-z0-9-]+:([0-9]{12}):event-bus/[A-Za-z0-9._-]{1,256}$`)
-	externalIDRe    = regexp.MustCompile(`^[A-Za-z0-9+=,.@:/_-]+$`)
 	connectionRe    = regexp.MustCompile(`^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:[0-9]{12}:connection/[A-Za-z0-9-]+$`)
 	policyArnRe     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/[A-Za-z0-9+=,.@_/-]+$`)
 	emailRe         = regexp.MustCompile(`^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$`)
@@ -213,16 +210,6 @@ var (
 	}
 )
 
-// ValidateName checks an app name against docs/conventions.md: 2-30
-// characters of lowercase letters, digits and single hyphens, starting with
-// a letter and ending with a letter or digit.
-func ValidateName(name string) error {
-	if len(name) < 2 || len(name) > 30 || !nameRe.MatchString(name) || strings.Contains(name, "--") {
-		return fmt.Errorf("name %q: must be 2-30 characters of lowercase letters, digits and single hyphens, starting with a letter and ending with a letter or digit", name)
-	}
-	return nil
-}
-
 // Validate checks every field and returns all problems at once, each naming
 // the field and the rule it breaks. NewApp panics with the same error.
 func (p *AppProps) Validate() error {
@@ -231,12 +218,19 @@ func (p *AppProps) Validate() error {
 	}
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if err := account.ValidatePrefix(p.prefix()); err != nil {
-		errs = append(errs, err)
+	prefixErr := contract.ValidatePrefix(p.prefix())
+	if prefixErr != nil {
+		errs = append(errs, prefixErr)
 	}
 	if p.Name == nil {
 		add("name: required")
-	} else if err := ValidateName(*p.Name); err != nil {
+	} else if prefixErr == nil {
+		// The app-name rule of the contract, including the room it must
+		// leave for schedule names under this prefix.
+		if err := (contract.Names{Prefix: p.prefix()}).ValidateApp(*p.Name); err != nil {
+			errs = append(errs, err)
+		}
+	} else if err := contract.ValidateAppName(*p.Name); err != nil {
 		errs = append(errs, err)
 	}
 	if p.Cluster == nil {
@@ -320,15 +314,15 @@ func (p *AppProps) Validate() error {
 		add("taskPolicyArn %q: must be an IAM managed policy ARN (arn:aws:iam::<account>:policy/<name>)", *p.TaskPolicyArn)
 	}
 	cpAccount := deref(p.ControlPlaneAccountID)
-	if !accountIDRe.MatchString(cpAccount) {
+	if contract.ValidateAccountID(cpAccount) != nil {
 		add("controlPlaneAccountId %q: must be a 12-digit AWS account ID", cpAccount)
 	}
 	if m := busArnRe.FindStringSubmatch(deref(p.ControlPlaneEventBusArn)); m == nil {
 		add("controlPlaneEventBusArn %q: must be an event bus ARN (arn:aws:events:<region>:<account>:event-bus/<name>)", deref(p.ControlPlaneEventBusArn))
-	} else if accountIDRe.MatchString(cpAccount) && m[1] != cpAccount {
+	} else if contract.ValidateAccountID(cpAccount) == nil && m[1] != cpAccount {
 		add("controlPlaneEventBusArn %q: must be in the control plane account %s", deref(p.ControlPlaneEventBusArn), cpAccount)
 	}
-	if ext := deref(p.ManagementExternalID); len(ext) < 2 || len(ext) > 1224 || !externalIDRe.MatchString(ext) {
+	if ext := deref(p.ManagementExternalID); contract.ValidateExternalID(ext) != nil {
 		add("managementExternalId: must be 2-1224 characters of letters, digits and +=,.@:/_-")
 	}
 	return errors.Join(errs...)
@@ -434,7 +428,7 @@ func validateDomain(d string) error {
 
 func (p *AppProps) prefix() string {
 	if p.Prefix == nil {
-		return account.DefaultPrefix
+		return contract.DefaultPrefix
 	}
 	return *p.Prefix
 }

@@ -32,12 +32,16 @@ func TestValidateNamesTheBadField(t *testing.T) {
 		edit func(p *app.AppProps)
 		want string
 	}{
-		"nil name":          {func(p *app.AppProps) { p.Name = nil }, "name: required"},
-		"upper name":        {func(p *app.AppProps) { p.Name = jsii.String("Api") }, `name "Api"`},
-		"double hyphen":     {func(p *app.AppProps) { p.Name = jsii.String("a--b") }, `name "a--b"`},
-		"underscore":        {func(p *app.AppProps) { p.Name = jsii.String("a_b") }, `name "a_b"`},
-		"too long":          {func(p *app.AppProps) { p.Name = jsii.String(strings.Repeat("a", 31)) }, "name"},
-		"bad prefix":        {func(p *app.AppProps) { p.Prefix = jsii.String("Wharf") }, "prefix"},
+		"nil name":      {func(p *app.AppProps) { p.Name = nil }, "name: required"},
+		"upper name":    {func(p *app.AppProps) { p.Name = jsii.String("Api") }, `name: "Api"`},
+		"double hyphen": {func(p *app.AppProps) { p.Name = jsii.String("a--b") }, `name: "a--b"`},
+		"underscore":    {func(p *app.AppProps) { p.Name = jsii.String("a_b") }, `name: "a_b"`},
+		"too long":      {func(p *app.AppProps) { p.Name = jsii.String(strings.Repeat("a", 31)) }, "name"},
+		"bad prefix":    {func(p *app.AppProps) { p.Prefix = jsii.String("Wharf") }, "prefix"},
+		"name too long for the prefix": {func(p *app.AppProps) {
+			p.Prefix = jsii.String("abcdefghijklmnop")
+			p.Name = jsii.String(strings.Repeat("a", 22))
+		}, "leave 16 characters for schedule names"},
 		"no cluster":        {func(p *app.AppProps) { p.Cluster = nil }, "cluster: required"},
 		"no repo":           {func(p *app.AppProps) { p.RepositoryURL = nil }, "repositoryUrl"},
 		"http repo":         {func(p *app.AppProps) { p.RepositoryURL = jsii.String("http://github.com/a/b") }, "repositoryUrl"},

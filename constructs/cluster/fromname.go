@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/wharf-paas/wharf/constructs/account"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // FromNameProps names the cluster FromName refers to.
@@ -32,12 +32,12 @@ func (p *FromNameProps) Validate() error {
 	if p == nil {
 		return errors.New("from name props: must not be nil")
 	}
-	prefix := account.DefaultPrefix
+	prefix := contract.DefaultPrefix
 	if p.Prefix != nil {
 		prefix = *p.Prefix
 	}
 	var errs []error
-	if err := account.ValidatePrefix(prefix); err != nil {
+	if err := contract.ValidatePrefix(prefix); err != nil {
 		errs = append(errs, err)
 	}
 	if p.Name == nil {
@@ -80,7 +80,7 @@ func FromName(scope constructs.Construct, id string, props *FromNameProps) IClus
 	if err := props.Validate(); err != nil {
 		panic(err)
 	}
-	prefix := account.DefaultPrefix
+	prefix := contract.DefaultPrefix
 	if props.Prefix != nil {
 		prefix = *props.Prefix
 	}

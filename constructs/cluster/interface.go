@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53"
 	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // ICluster is what an app or a database needs from a Wharf cluster. A live
@@ -37,5 +38,5 @@ type ICluster interface {
 // ParameterPrefix is the SSM path under which a cluster publishes its
 // attributes: /<prefix>/clusters/<name>/.
 func ParameterPrefix(prefix, name string) string {
-	return "/" + prefix + "/clusters/" + name + "/"
+	return contract.Names{Prefix: prefix}.ClusterParameterPath(name)
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
-	"github.com/wharf-paas/wharf/constructs/account"
+	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/internal/logretention"
 )
 
@@ -88,7 +88,6 @@ type Ec2CapacityProps struct {
 }
 
 var (
-	nameRe         = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$`)
 	azRe           = regexp.MustCompile(`^([a-z]{2}(-[a-z]+)+-[0-9]+)[a-z]$`)
 	hostedZoneIDRe = regexp.MustCompile(`^Z[A-Z0-9]{1,31}$`)
 	labelRe        = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
@@ -96,14 +95,11 @@ var (
 	accountRe      = regexp.MustCompile(`^[0-9]{12}$`)
 )
 
-// ValidateName checks a Wharf cluster name: 2-20 characters of lowercase
+// ValidateName is contract.ValidateClusterName: 2-20 characters of lowercase
 // letters, digits and single hyphens, starting with a letter and not ending
 // with a hyphen.
 func ValidateName(name string) error {
-	if len(name) < 2 || len(name) > 20 || !nameRe.MatchString(name) || strings.Contains(name, "--") {
-		return fmt.Errorf("name %q: must be 2-20 characters of lowercase letters, digits and single hyphens, starting with a letter and ending with a letter or digit", name)
-	}
-	return nil
+	return contract.ValidateClusterName(name)
 }
 
 // ValidateAvailabilityZones checks that azs names exactly three distinct
@@ -147,7 +143,7 @@ func (p *ClusterProps) Validate() error {
 		return errors.New("cluster props: must not be nil")
 	}
 	var errs []error
-	if err := account.ValidatePrefix(p.prefix()); err != nil {
+	if err := contract.ValidatePrefix(p.prefix()); err != nil {
 		errs = append(errs, err)
 	}
 	if p.Name == nil {
@@ -231,7 +227,7 @@ func (e *Ec2CapacityProps) minMax() (int, int) {
 
 func (p *ClusterProps) prefix() string {
 	if p.Prefix == nil {
-		return account.DefaultPrefix
+		return contract.DefaultPrefix
 	}
 	return *p.Prefix
 }

@@ -27,10 +27,10 @@ func TestValidateRejects(t *testing.T) {
 		want   string
 	}{
 		{"nil name", func(p *ClusterProps) { p.Name = nil }, "name: required"},
-		{"uppercase name", func(p *ClusterProps) { p.Name = jsii.String("Main") }, `name "Main": must be 2-20 characters`},
-		{"long name", func(p *ClusterProps) { p.Name = jsii.String("a23456789012345678901") }, `name "a23456789012345678901": must be 2-20 characters`},
-		{"double hyphen", func(p *ClusterProps) { p.Name = jsii.String("a--b") }, `name "a--b": must be 2-20 characters of lowercase letters, digits and single hyphens`},
-		{"bad prefix", func(p *ClusterProps) { p.Prefix = jsii.String("Wharf") }, `prefix "Wharf": must be 1-16 characters`},
+		{"uppercase name", func(p *ClusterProps) { p.Name = jsii.String("Main") }, `name: "Main" must be lowercase letters, digits and single hyphens`},
+		{"long name", func(p *ClusterProps) { p.Name = jsii.String("a23456789012345678901") }, `name: "a23456789012345678901" is 21 characters; cluster names have 2-20 characters`},
+		{"double hyphen", func(p *ClusterProps) { p.Name = jsii.String("a--b") }, `name: "a--b" must be lowercase letters, digits and single hyphens`},
+		{"bad prefix", func(p *ClusterProps) { p.Prefix = jsii.String("Wharf") }, `prefix: "Wharf" must be a lowercase letter`},
 		{"cidr not a cidr", func(p *ClusterProps) { p.Cidr = jsii.String("10.100.0.0") }, `cidr "10.100.0.0": must be an IPv4 CIDR`},
 		{"cidr mask too large", func(p *ClusterProps) { p.Cidr = jsii.String("10.0.0.0/8") }, `cidr "10.0.0.0/8": mask must be between /16 and /24`},
 		{"cidr mask too small", func(p *ClusterProps) { p.Cidr = jsii.String("10.0.0.0/25") }, `cidr "10.0.0.0/25": mask must be between /16 and /24`},
@@ -128,9 +128,9 @@ func TestFromNamePropsValidate(t *testing.T) {
 		want string
 	}{
 		{&FromNameProps{AvailabilityZones: testAZs}, "name: required"},
-		{&FromNameProps{Name: jsii.String("Main"), AvailabilityZones: testAZs}, `name "Main"`},
+		{&FromNameProps{Name: jsii.String("Main"), AvailabilityZones: testAZs}, `name: "Main"`},
 		{&FromNameProps{Name: jsii.String("main"), AvailabilityZones: testAZs[:2]}, "exactly 3 availability zones are required, got 2"},
-		{&FromNameProps{Prefix: jsii.String(""), Name: jsii.String("main"), AvailabilityZones: testAZs}, `prefix "": must be 1-16 characters`},
+		{&FromNameProps{Prefix: jsii.String(""), Name: jsii.String("main"), AvailabilityZones: testAZs}, `prefix: is required: 1-16 characters`},
 		{nil, "must not be nil"},
 	} {
 		err := tc.p.Validate()
@@ -223,7 +223,7 @@ func TestNewClusterPanics(t *testing.T) {
 		app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
 		st := awscdk.NewStack(app, jsii.String("s"), nil)
 		got := panicOf(func() { FromName(st, "Cluster", &FromNameProps{Name: jsii.String("x")}) })
-		if !strings.Contains(got, `name "x": must be 2-20 characters`) || !strings.Contains(got, "exactly 3 availability zones") {
+		if !strings.Contains(got, `name: "x" is 1 characters; cluster names have 2-20 characters`) || !strings.Contains(got, "exactly 3 availability zones") {
 			t.Errorf("panic %q", got)
 		}
 	})

@@ -38,7 +38,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/wharf-paas/wharf/constructs/internal/lambdabuild"
-	"github.com/wharf-paas/wharf/controlplane"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // Environment variables the construct sets on the control plane Lambda.
@@ -67,12 +67,12 @@ const EnvRegistry = "WHARF_REGISTRY"
 // "Deploying the control plane".
 const (
 	// TablePartitionKey is the name of the table's partition key (S).
-	TablePartitionKey = controlplane.DynamoPartitionKey
+	TablePartitionKey = contract.StateTablePartitionKey
 	// TableSortKey is the name of the table's sort key (S).
-	TableSortKey = controlplane.DynamoSortKey
+	TableSortKey = contract.StateTableSortKey
 	// TableTTLAttribute is the TTL attribute: a Unix time in seconds after
 	// which DynamoDB deletes the item (processed-event records).
-	TableTTLAttribute = controlplane.DynamoTTLAttribute
+	TableTTLAttribute = contract.StateTableTTLAttribute
 )
 
 // The sweep event: the sweep rule sends the Lambda a Scheduled Event whose
@@ -90,24 +90,17 @@ var SweepDetail = map[string]string{"wharf": "sweep"}
 
 // ForwardedSources are the event sources the control plane's rule accepts;
 // the customer accounts' forwarding rules send events of these sources.
-var ForwardedSources = []string{"aws.codebuild", "aws.ecs", "aws.ssm"}
+var ForwardedSources = contract.ForwardedSources()
 
 // ForwardedDetailTypes are the detail-types the control plane's rule
 // accepts; any other forwarded event is dropped by the rule without
 // invoking the Lambda.
-var ForwardedDetailTypes = []string{
-	"CodeBuild Build State Change",
-	"CodeBuild Build Phase Change",
-	"ECS Task State Change",
-	"ECS Deployment State Change",
-	"ECS Service Action",
-	"Parameter Store Change",
-}
+var ForwardedDetailTypes = contract.ForwardedDetailTypes()
 
 // Defaults of ControlPlaneProps.
 const (
 	// DefaultPrefix is the resource prefix when Prefix is nil.
-	DefaultPrefix = "wharf"
+	DefaultPrefix = contract.DefaultPrefix
 	// DefaultSweepMinutes is the sweep interval when SweepInterval is nil.
 	DefaultSweepMinutes = 1
 	// DefaultRetryAttempts is the EventBridge retry count when RetryAttempts
@@ -207,7 +200,7 @@ type ControlPlane struct {
 }
 
 // EventBusName returns the name of the control plane bus for prefix.
-func EventBusName(prefix string) string { return prefix + "-controlplane" }
+func EventBusName(prefix string) string { return contract.Names{Prefix: prefix}.EventBus() }
 
 // NewControlPlane creates the control plane. It panics with a message naming
 // the field when props are invalid (see Validate).
@@ -291,10 +284,10 @@ func NewControlPlane(scope constructs.Construct, id string, props *ControlPlaneP
 	// it matches only Wharf management roles of this prefix.
 	var assumable []*string
 	for _, acct := range sortedAccounts(reg) {
-		base := "arn:" + *partition + ":iam::" + acct + ":role/" + prefix
+		names := contract.Names{Prefix: prefix}
 		assumable = append(assumable,
-			jsii.String(base+"-app-*-management"),
-			jsii.String(base+"-account-observer"))
+			jsii.String(names.ManagementRoleARN(*partition, acct, "*")),
+			jsii.String(names.ObserverRoleARN(*partition, acct)))
 	}
 	cp.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("AssumeWharfRoles"),
@@ -506,7 +499,7 @@ func (p *ControlPlaneProps) Validate() error {
 	if p.Prefix != nil {
 		prefix = *p.Prefix
 	}
-	if err := ValidatePrefix(prefix); err != nil {
+	if err := contract.ValidatePrefix(prefix); err != nil {
 		return err
 	}
 	if p.Registry == nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	cps "github.com/wharf-paas/wharf/constructs/controlplane"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 func TestValidateRegistryAcceptsValid(t *testing.T) {
@@ -25,7 +26,7 @@ func TestValidateRegistryNamesTheField(t *testing.T) {
 		edit func(r *cps.Registry)
 		want string
 	}{
-		"short account": {func(r *cps.Registry) { r.Accounts[0].AccountID = "22223333444" }, `accounts[0].accountId: "22223333444" must be 12 digits`},
+		"short account": {func(r *cps.Registry) { r.Accounts[0].AccountID = "22223333444" }, `accounts[0].accountId: "22223333444" must be a 12-digit AWS account ID`},
 		"duplicate account": {func(r *cps.Registry) { r.Accounts[1] = r.Accounts[0] },
 			"accounts[1].accountId: 222233334444 is already registered as accounts[0]"},
 		"no accounts": {func(r *cps.Registry) { r.Accounts = nil; r.Apps = nil }, "accounts: at least one account must be registered"},
@@ -37,9 +38,9 @@ func TestValidateRegistryNamesTheField(t *testing.T) {
 		}, "accounts[0].observerRoleArn"},
 		"observer not an arn":     {func(r *cps.Registry) { r.Accounts[1].ObserverRoleARN = "wharf-account-observer" }, "accounts[1].observerRoleArn: \"wharf-account-observer\" is not an IAM role ARN"},
 		"observer no external id": {func(r *cps.Registry) { r.Accounts[1].ExternalID = "" }, "accounts[1].externalId: must not be empty"},
-		"external id bad chars":   {func(r *cps.Registry) { r.Apps[0].ExternalID = "has space" }, "apps[0].externalId: must be 2–1224 characters"},
-		"external id too long":    {func(r *cps.Registry) { r.Apps[0].ExternalID = strings.Repeat("a", 1225) }, "apps[0].externalId: must be 2–1224 characters"},
-		"app name":                {func(r *cps.Registry) { r.Apps[1].Name = "API_v2" }, `apps[1].name: "API_v2" must be 2–30 characters`},
+		"external id bad chars":   {func(r *cps.Registry) { r.Apps[0].ExternalID = "has space" }, "apps[0].externalId: must be 2-1224 characters"},
+		"external id too long":    {func(r *cps.Registry) { r.Apps[0].ExternalID = strings.Repeat("a", 1225) }, "apps[0].externalId: must be 2-1224 characters"},
+		"app name":                {func(r *cps.Registry) { r.Apps[1].Name = "API_v2" }, `apps[1].name: "API_v2" must be lowercase letters`},
 		"app name double hyphen": {func(r *cps.Registry) {
 			r.Apps[1].Name = "a--b"
 			r.Apps[1].ManagementRoleARN = "arn:aws:iam::111122223333:role/wharf-app-a--b-management"
@@ -49,7 +50,7 @@ func TestValidateRegistryNamesTheField(t *testing.T) {
 			r.Apps[0].AccountID = "333344445555"
 			r.Apps[0].ManagementRoleARN = "arn:aws:iam::333344445555:role/wharf-app-web-management"
 		}, "apps[0].accountId: 333344445555 is not a registered account"},
-		"app bad region": {func(r *cps.Registry) { r.Apps[0].Region = "Europe" }, `apps[0].region: "Europe" is not a region name`},
+		"app bad region": {func(r *cps.Registry) { r.Apps[0].Region = "Europe" }, `apps[0].region: "Europe" must be an AWS region name`},
 		"management role of other app": {func(r *cps.Registry) {
 			r.Apps[0].ManagementRoleARN = "arn:aws:iam::222233334444:role/wharf-app-api-management"
 		}, "apps[0].managementRoleArn: \"arn:aws:iam::222233334444:role/wharf-app-api-management\" must be arn:aws:iam::222233334444:role/wharf-app-web-management"},
@@ -80,23 +81,30 @@ func TestValidateRegistryReportsEveryProblem(t *testing.T) {
 	}
 }
 
-func TestValidatePrefix(t *testing.T) {
-	for _, ok := range []string{"wharf", "w", "acme-prod", "a1234567890123b4"} {
-		if err := cps.ValidatePrefix(ok); err != nil {
-			t.Errorf("ValidatePrefix(%q) = %v", ok, err)
+func TestValidateRegistryChecksThePrefix(t *testing.T) {
+	for _, ok := range []string{"wharf", "w", "a1234567890123b4"} {
+		r := testRegistry()
+		r.Prefix = ""
+		for i := range r.Accounts {
+			r.Accounts[i].ObserverRoleARN = strings.Replace(r.Accounts[i].ObserverRoleARN, "role/wharf-", "role/"+ok+"-", 1)
+		}
+		for i := range r.Apps {
+			r.Apps[i].ManagementRoleARN = strings.Replace(r.Apps[i].ManagementRoleARN, "role/wharf-", "role/"+ok+"-", 1)
+		}
+		if err := cps.ValidateRegistry(ok, *r); err != nil {
+			t.Errorf("ValidateRegistry(%q) = %v", ok, err)
 		}
 	}
 	for bad, want := range map[string]string{
-		"":                   "prefix: must not be empty",
-		"Wharf":              `prefix: "Wharf" must match`,
-		"wharf-":             `prefix: "wharf-" must match`,
-		"1wharf":             `prefix: "1wharf" must match`,
-		"a--b":               `prefix: "a--b" must match`,
-		"wh_arf":             `prefix: "wh_arf" must match`,
-		"a12345678901234567": "is 18 characters, at most 16 allowed",
+		"":                   "prefix: is required",
+		"Wharf":              `prefix: "Wharf" must be a lowercase letter`,
+		"acme-prod":          `prefix: "acme-prod" must be a lowercase letter`,
+		"1wharf":             `prefix: "1wharf" must be a lowercase letter`,
+		"wh_arf":             `prefix: "wh_arf" must be a lowercase letter`,
+		"a12345678901234567": "is 18 characters; at most 16",
 	} {
-		if err := cps.ValidatePrefix(bad); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("ValidatePrefix(%q) = %v, want %q", bad, err, want)
+		if err := cps.ValidateRegistry(bad, *testRegistry()); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ValidateRegistry(%q, ...) = %v, want %q", bad, err, want)
 		}
 	}
 }
@@ -145,16 +153,11 @@ func registryOf(n, accounts, nameLen, extLen int) cps.Registry {
 }
 
 func TestConventionalRoleARNsValidate(t *testing.T) {
-	if got := cps.ManagementRoleARN("aws", "111122223333", "wharf", "api"); got != "arn:aws:iam::111122223333:role/wharf-app-api-management" {
-		t.Errorf("ManagementRoleARN = %s", got)
-	}
-	if got := cps.ObserverRoleARN("aws-cn", "111122223333", "w"); got != "arn:aws-cn:iam::111122223333:role/w-account-observer" {
-		t.Errorf("ObserverRoleARN = %s", got)
-	}
+	acme := contract.Names{Prefix: "acme"}
 	r := cps.Registry{
-		Accounts: []cps.AccountRegistration{{AccountID: "111122223333", ObserverRoleARN: cps.ObserverRoleARN("aws", "111122223333", "acme"), ExternalID: "xx"}},
+		Accounts: []cps.AccountRegistration{{AccountID: "111122223333", ObserverRoleARN: acme.ObserverRoleARN("aws", "111122223333"), ExternalID: "xx"}},
 		Apps: []cps.AppRegistration{{Name: "api", AccountID: "111122223333", Region: "eu-west-1",
-			ManagementRoleARN: cps.ManagementRoleARN("aws", "111122223333", "acme", "api"), ExternalID: "yy"}},
+			ManagementRoleARN: acme.ManagementRoleARN("aws", "111122223333", "api"), ExternalID: "yy"}},
 	}
 	if err := cps.ValidateRegistry("acme", r); err != nil {
 		t.Errorf("conventional ARNs rejected: %v", err)

@@ -33,6 +33,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/wharf-paas/wharf/constructs/internal/lambdabuild"
+	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/internal/logretention"
 )
 
@@ -69,7 +70,7 @@ const (
 // ParameterPrefix is the SSM path under which a database publishes its
 // attributes: /<prefix>/databases/<name>/.
 func ParameterPrefix(prefix, name string) string {
-	return "/" + prefix + "/databases/" + name + "/"
+	return contract.Names{Prefix: prefix}.DatabaseParameterPath(name)
 }
 
 // ParameterName is the full name of one published parameter.
@@ -78,18 +79,20 @@ func ParameterName(prefix, name, key string) string {
 }
 
 // ClusterIdentifier is the Aurora cluster identifier: <prefix>-<name>.
-func ClusterIdentifier(prefix, name string) string { return prefix + "-" + name }
+func ClusterIdentifier(prefix, name string) string {
+	return contract.Names{Prefix: prefix}.DatabaseCluster(name)
+}
 
 // ManagerFunctionName is the manager Lambda's name:
 // <prefix>-database-<name>-manager.
 func ManagerFunctionName(prefix, name string) string {
-	return prefix + "-database-" + name + "-manager"
+	return contract.Names{Prefix: prefix}.DatabaseManagerFunction(name)
 }
 
 // AppDatabaseName is the PostgreSQL database and role the manager creates for
 // an app: the app name with hyphens replaced by underscores (app names never
 // contain underscores, so the mapping is one-to-one).
-func AppDatabaseName(app string) string { return strings.ReplaceAll(app, "-", "_") }
+func AppDatabaseName(app string) string { return contract.AppDatabase(app) }
 
 // IDatabase is what an app needs from a Wharf database. A live *Database
 // implements it, and so does the value FromName returns.
@@ -203,7 +206,7 @@ func NewDatabase(scope constructs.Construct, id string, props *DatabaseProps) *D
 	})
 
 	d.PostgresLogGroup = awslogs.NewLogGroup(c, jsii.String("PostgresLogs"), &awslogs.LogGroupProps{
-		LogGroupName:  jsii.String("/aws/rds/cluster/" + clusterID + "/postgresql"),
+		LogGroupName:  jsii.String(contract.Names{Prefix: d.prefix}.DatabaseClusterLogGroup(d.name)),
 		Retention:     retention,
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
@@ -269,7 +272,7 @@ func (d *Database) newManager(props *DatabaseProps, retention awslogs.RetentionD
 	stack := awscdk.Stack_Of(c)
 	fnName := ManagerFunctionName(d.prefix, d.name)
 	d.ManagerLogGroup = awslogs.NewLogGroup(c, jsii.String("ManagerLogs"), &awslogs.LogGroupProps{
-		LogGroupName:  jsii.String("/aws/lambda/" + fnName),
+		LogGroupName:  jsii.String(contract.Names{Prefix: d.prefix}.DatabaseManagerLogGroup(d.name)),
 		Retention:     retention,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})

@@ -6,7 +6,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/wharf-paas/wharf/constructs/account"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // FromNameProps names the database FromName refers to.
@@ -24,7 +24,7 @@ func (p *FromNameProps) Validate() error {
 		return errors.New("database from name props: must not be nil")
 	}
 	var errs []error
-	if err := account.ValidatePrefix(p.prefix()); err != nil {
+	if err := contract.ValidatePrefix(p.prefix()); err != nil {
 		errs = append(errs, err)
 	}
 	if p.Name == nil {
@@ -37,7 +37,7 @@ func (p *FromNameProps) Validate() error {
 
 func (p *FromNameProps) prefix() string {
 	if p.Prefix == nil {
-		return account.DefaultPrefix
+		return contract.DefaultPrefix
 	}
 	return *p.Prefix
 }

@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
-	"github.com/wharf-paas/wharf/constructs/account"
 	"github.com/wharf-paas/wharf/constructs/cluster"
+	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/internal/logretention"
 )
 
@@ -53,7 +53,9 @@ type DatabaseProps struct {
 	// Required.
 	Cluster cluster.ICluster
 	// EngineVersion is the Aurora PostgreSQL engine version, major.minor
-	// (for example 16.6), major 13 or later.
+	// (for example 16.6), major 15 or later: before 15 every role may
+	// create objects in the public schema of template1 and postgres
+	// (docs/dbmanager.md).
 	// Default: "16.6".
 	EngineVersion *string
 	// InstanceClass is the DB instance class of the writer and the reader,
@@ -82,19 +84,15 @@ type DatabaseProps struct {
 }
 
 var (
-	nameRe          = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$`)
 	engineVersionRe = regexp.MustCompile(`^([0-9]+)\.([0-9]+)$`)
 	instanceClassRe = regexp.MustCompile(`^db\.([a-z][a-z0-9-]*\.[a-z0-9]+)$`)
 )
 
-// ValidateName checks a Wharf database name: 2-30 characters of lowercase
+// ValidateName is contract.ValidateDatabaseName: 2-30 characters of lowercase
 // letters, digits and single hyphens, starting with a letter and ending with
 // a letter or digit.
 func ValidateName(name string) error {
-	if len(name) < 2 || len(name) > 30 || !nameRe.MatchString(name) || strings.Contains(name, "--") {
-		return fmt.Errorf("name %q: must be 2-30 characters of lowercase letters, digits and single hyphens, starting with a letter and ending with a letter or digit", name)
-	}
-	return nil
+	return contract.ValidateDatabaseName(name)
 }
 
 // Validate checks every field and returns all problems at once, each naming
@@ -104,7 +102,7 @@ func (p *DatabaseProps) Validate() error {
 		return errors.New("database props: must not be nil")
 	}
 	var errs []error
-	if err := account.ValidatePrefix(p.prefix()); err != nil {
+	if err := contract.ValidatePrefix(p.prefix()); err != nil {
 		errs = append(errs, err)
 	}
 	if p.Name == nil {
@@ -117,8 +115,8 @@ func (p *DatabaseProps) Validate() error {
 	}
 	if m := engineVersionRe.FindStringSubmatch(p.engineVersion()); m == nil {
 		errs = append(errs, fmt.Errorf("engineVersion %q: must be an Aurora PostgreSQL version major.minor, like 16.6", p.engineVersion()))
-	} else if major, _ := strconv.Atoi(m[1]); major < 13 {
-		errs = append(errs, fmt.Errorf("engineVersion %q: major version must be 13 or later", p.engineVersion()))
+	} else if major, _ := strconv.Atoi(m[1]); major < 15 {
+		errs = append(errs, fmt.Errorf("engineVersion %q: major version must be 15 or later (before 15 every role may create objects in template1's public schema)", p.engineVersion()))
 	}
 	if !instanceClassRe.MatchString(p.instanceClass()) {
 		errs = append(errs, fmt.Errorf("instanceClass %q: must be a DB instance class like db.t4g.medium", p.instanceClass()))
@@ -136,7 +134,7 @@ func (p *DatabaseProps) Validate() error {
 
 func (p *DatabaseProps) prefix() string {
 	if p.Prefix == nil {
-		return account.DefaultPrefix
+		return contract.DefaultPrefix
 	}
 	return *p.Prefix
 }

@@ -7,6 +7,7 @@
 //	<prefix>-database-<name>     one Database per config database
 //	<prefix>-app-<name>          one App per config app
 //	<prefix>-controlplane        the control plane (when controlPlane.deploy)
+//	<prefix>-dashboard           the web dashboard (when the config has a dashboard section)
 //
 // Every stack carries the config's account and region, and the config's
 // availability zones are set as context on each stack, so synthesis makes
@@ -38,7 +39,9 @@ import (
 	"github.com/wharf-paas/wharf/constructs/app"
 	"github.com/wharf-paas/wharf/constructs/cluster"
 	controlplanestack "github.com/wharf-paas/wharf/constructs/controlplane"
+	"github.com/wharf-paas/wharf/constructs/dashboard"
 	"github.com/wharf-paas/wharf/constructs/database"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // Platform is the assembled platform: its stacks and the constructs in them.
@@ -68,24 +71,34 @@ type Platform struct {
 	ControlPlaneStack awscdk.Stack
 	// ControlPlane is the control plane construct, or nil.
 	ControlPlane *controlplanestack.ControlPlane
+	// DashboardStack is nil unless the config has a dashboard section.
+	DashboardStack awscdk.Stack
+	// Dashboard is the web dashboard construct, or nil.
+	Dashboard *dashboard.Dashboard
 }
 
 // Stack names (docs/conventions.md).
 
 // AccountStackName is <prefix>-account.
-func AccountStackName(prefix string) string { return prefix + "-account" }
+func AccountStackName(prefix string) string { return contract.Names{Prefix: prefix}.AccountStack() }
 
 // ClusterStackName is <prefix>-cluster-<name>.
-func ClusterStackName(prefix, name string) string { return prefix + "-cluster-" + name }
+func ClusterStackName(prefix, name string) string {
+	return contract.Names{Prefix: prefix}.ClusterStack(name)
+}
 
 // AppStackName is <prefix>-app-<name>.
-func AppStackName(prefix, name string) string { return prefix + "-app-" + name }
+func AppStackName(prefix, name string) string { return contract.Names{Prefix: prefix}.AppStack(name) }
 
 // DatabaseStackName is <prefix>-database-<name>.
-func DatabaseStackName(prefix, name string) string { return prefix + "-database-" + name }
+func DatabaseStackName(prefix, name string) string {
+	return contract.Names{Prefix: prefix}.DatabaseStack(name)
+}
 
 // ControlPlaneStackName is <prefix>-controlplane.
-func ControlPlaneStackName(prefix string) string { return prefix + "-controlplane" }
+func ControlPlaneStackName(prefix string) string {
+	return contract.Names{Prefix: prefix}.ControlPlaneStack()
+}
 
 // StackNames lists the names of the stacks Build creates for cfg, in
 // creation order.
@@ -103,6 +116,9 @@ func StackNames(cfg *config.Platform) []string {
 	if deployControlPlane(cfg) {
 		names = append(names, ControlPlaneStackName(cfg.Prefix))
 	}
+	if cfg.Dashboard != nil {
+		names = append(names, DashboardStackName(cfg.Prefix))
+	}
 	return names
 }
 
@@ -116,6 +132,7 @@ type plan struct {
 	account      *account.AccountProps
 	clusters     []*cluster.ClusterProps
 	controlPlane *controlplanestack.ControlPlaneProps
+	dashboard    *dashboard.DashboardProps
 	parts
 }
 
@@ -158,6 +175,9 @@ func Build(scope constructs.Construct, cfg *config.Platform) (*Platform, error) 
 			props.AlarmTopic = alarmTopic(st, cfg.ControlPlane.AlarmEmail)
 		}
 		p.ControlPlane = controlplanestack.NewControlPlane(st, "ControlPlane", &props)
+	}
+	if pl.dashboard != nil {
+		p.buildDashboard(scope, pl.dashboard)
 	}
 	return p, nil
 }
@@ -216,6 +236,9 @@ func newPlan(cfg *config.Platform) (*plan, error) {
 		}
 		check("controlPlane", pl.controlPlane.Validate())
 	}
+	var err error
+	pl.dashboard, err = dashboardProps(cfg)
+	check("dashboard", err)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -265,14 +288,12 @@ func clusterProps(cfg *config.Platform, c config.Cluster) *cluster.ClusterProps 
 // account (apps/controlplane) needs the same entries.
 func Registry(cfg *config.Platform) *controlplanestack.Registry {
 	partition := config.Partition(cfg.Region)
-	role := func(name string) string {
-		return "arn:" + partition + ":iam::" + cfg.AccountID + ":role/" + name
-	}
+	names := contract.Names{Prefix: cfg.Prefix}
 	r := &controlplanestack.Registry{
 		Prefix: cfg.Prefix,
 		Accounts: []controlplanestack.AccountRegistration{{
 			AccountID:       cfg.AccountID,
-			ObserverRoleARN: role(cfg.Prefix + "-account-observer"),
+			ObserverRoleARN: names.ObserverRoleARN(partition, cfg.AccountID),
 			ExternalID:      cfg.Account.ObserverExternalID,
 		}},
 	}
@@ -281,7 +302,7 @@ func Registry(cfg *config.Platform) *controlplanestack.Registry {
 			Name:              a.Name,
 			AccountID:         cfg.AccountID,
 			Region:            cfg.Region,
-			ManagementRoleARN: role(cfg.Prefix + "-app-" + a.Name + "-management"),
+			ManagementRoleARN: names.ManagementRoleARN(partition, cfg.AccountID, a.Name),
 			ExternalID:        a.ManagementExternalID,
 		})
 	}

@@ -16,34 +16,34 @@ import (
 	"sort"
 
 	"github.com/wharf-paas/wharf/apps/config"
-	"github.com/wharf-paas/wharf/constructs/app"
-	"github.com/wharf-paas/wharf/constructs/cluster"
 	"github.com/wharf-paas/wharf/contract"
 )
 
 // StatusParameterName is /<prefix>/apps/<app>/status, the app's status
 // document (docs/conventions.md).
 func StatusParameterName(prefix, name string) string {
-	return "/" + prefix + "/apps/" + name + "/status"
+	return contract.Names{Prefix: prefix}.StatusParameter(name)
 }
 
 // ActivityLogGroupName is /<prefix>/apps/<app>/activity, the app's deploy
 // activity log (docs/conventions.md).
 func ActivityLogGroupName(prefix, name string) string {
-	return "/" + prefix + "/apps/" + name + "/activity"
+	return contract.Names{Prefix: prefix}.ActivityLogGroup(name)
 }
 
 // FromConfig builds the descriptor of a validated config (defaults
 // applied). The first OIDC client ID is the CLI's (device grant), the
 // second, if any, the dashboard's (authorization code with PKCE).
 func FromConfig(cfg *config.Platform) *contract.Platform {
+	names := contract.Names{Prefix: cfg.Prefix}
+	partition := config.Partition(cfg.Region)
 	p := &contract.Platform{
 		Version:      contract.PlatformDescriptorVersion,
 		Prefix:       cfg.Prefix,
 		Issuer:       cfg.Account.OIDCIssuerURL,
 		Region:       cfg.Region,
 		AccountID:    cfg.AccountID,
-		AdminRoleArn: fmt.Sprintf("arn:aws:iam::%s:role/%s-account-admin", cfg.AccountID, cfg.Prefix),
+		AdminRoleArn: names.AdminRoleARN(partition, cfg.AccountID),
 		Apps:         []contract.PlatformApp{},
 	}
 	if ids := cfg.Account.OIDCClientIDs; len(ids) > 0 {
@@ -62,13 +62,13 @@ func FromConfig(cfg *config.Platform) *contract.Platform {
 			AccountID:        cfg.AccountID,
 			Region:           cfg.Region,
 			Cluster:          a.Cluster,
-			LogGroup:         app.LogGroupName(cfg.Prefix, a.Name),
-			DeployLogGroup:   app.DeployLogGroupName(cfg.Prefix, a.Name),
-			ActivityLogGroup: ActivityLogGroupName(cfg.Prefix, a.Name),
-			StatusParameter:  StatusParameterName(cfg.Prefix, a.Name),
-			ConfigPrefix:     app.ConfigPrefix(cfg.Prefix, a.Name),
-			CodeBuildProject: app.ProjectName(cfg.Prefix, a.Name),
-			ECSCluster:       cluster.EcsClusterName(cfg.Prefix, a.Cluster),
+			LogGroup:         names.LogGroup(a.Name),
+			DeployLogGroup:   names.DeployLogGroup(a.Name),
+			ActivityLogGroup: names.ActivityLogGroup(a.Name),
+			StatusParameter:  names.StatusParameter(a.Name),
+			ConfigPrefix:     names.ConfigPath(a.Name),
+			CodeBuildProject: names.CodeBuildProject(a.Name),
+			ECSCluster:       names.ECSCluster(a.Cluster),
 		}
 		if d := domains[a.Cluster]; d != "" {
 			pa.URL = "https://" + a.Name + "." + d
@@ -76,7 +76,7 @@ func FromConfig(cfg *config.Platform) *contract.Platform {
 		// The App construct creates the user role only for an app with
 		// allowed users.
 		if len(a.AllowedUsers) > 0 || len(a.AllowedSubjects) > 0 {
-			pa.UserRoleArn = fmt.Sprintf("arn:aws:iam::%s:role/%s", cfg.AccountID, app.UserRoleName(cfg.Prefix, a.Name))
+			pa.UserRoleArn = names.UserRoleARN(partition, cfg.AccountID, a.Name)
 		}
 		p.Apps = append(p.Apps, pa)
 	}

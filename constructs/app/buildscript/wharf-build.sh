@@ -115,7 +115,7 @@ install_pack() {
 prepare() {
   check_ref
   mkdir -p "$out"
-  python3 "$meta" detect > "$out/build.env"
+  python3 "$meta" detect --prefix "$WHARF_PREFIX" --app "$WHARF_APP" --max-schedule-name "${WHARF_MAX_SCHEDULE_NAME:-0}" > "$out/build.env"
   # shellcheck disable=SC1091
   . "$out/build.env"
   if [ "$WHARF_SYSTEM" = buildpacks ]; then
@@ -173,7 +173,7 @@ publish() {
   local digest cnb=""
   if [ "$WHARF_SYSTEM" = buildpacks ]; then cnb="$out/cnb-metadata.json"; fi
   digest="$(docker inspect --format '{{ range .RepoDigests }}{{ println . }}{{ end }}' "$image" | grep -m1 "^$WHARF_IMAGE_REPO@sha256:")"
-  python3 "$meta" generate --prefix "$WHARF_PREFIX" --app "$WHARF_APP" \
+  python3 "$meta" generate --prefix "$WHARF_PREFIX" --app "$WHARF_APP" --max-schedule-name "${WHARF_MAX_SCHEDULE_NAME:-0}" \
     --build-number "$CODEBUILD_BUILD_NUMBER" --build-id "$CODEBUILD_BUILD_ID" \
     --commit "$commit" --branch "$branch" --image "$digest" --cnb-metadata "$cnb" > "$out/wharf-build.json.tmp"
   mv "$out/wharf-build.json.tmp" "$out/wharf-build.json"

@@ -26,7 +26,18 @@ BUILDER_RE = re.compile(r"^[A-Za-z0-9._/:@-]+$")
 CPU = (256, 512, 1024, 2048, 4096, 8192, 16384)
 # Process types buildpacks declare for tooling, not for running.
 CNB_TOOLING = ("console", "rake", "shell")
+# EventBridge's limit on a rule name, and the longest schedule name under any
+# prefix and app. The App construct passes the bound for its prefix and app
+# (WHARF_MAX_SCHEDULE_NAME, from contract.MaxScheduleNameLength);
+# schedule_name_max computes the same when it is not given.
 RULE_NAME_MAX = 64
+SCHEDULE_NAME_CAP = 32
+
+
+def schedule_name_max(prefix, app, given=0):
+    if given and given > 0:
+        return given
+    return min(SCHEDULE_NAME_CAP, RULE_NAME_MAX - len(f"{prefix}-{app}_schedule-"))
 
 
 class MetaError(Exception):
@@ -176,8 +187,9 @@ def merge(cfg, procfile, cnb):
     return release.strip(), dict(sorted(processes.items()))
 
 
-def schedules(cfg, prefix, app):
+def schedules(cfg, prefix, app, max_name=0):
     out = []
+    limit = schedule_name_max(prefix, app, max_name)
     items = cfg.get("schedules", [])
     if not isinstance(items, list):
         fail(f"{CONFIG_FILE}: schedules must be a list")
@@ -189,6 +201,9 @@ def schedules(cfg, prefix, app):
         name, expr, command = s["name"], s["schedule"], s["command"]
         if not isinstance(name, str) or not SCHEDULE_NAME_RE.match(name) or "--" in name:
             fail(f"{where}.name {name!r}: must be lowercase letters, digits and single hyphens, starting with a letter")
+        if len(name) > limit:
+            fail(f"{where}.name {name!r}: is {len(name)} characters; app {app} under prefix {prefix} allows at most {limit}, "
+                 f"so that the rule name {prefix}-{app}_schedule-<name> fits EventBridge's {RULE_NAME_MAX} characters")
         rule = f"{prefix}-{app}_schedule-{name}"
         if len(rule) > RULE_NAME_MAX:
             fail(f"{where}.name {name!r}: the rule name {rule} would be {len(rule)} characters, EventBridge allows {RULE_NAME_MAX}")
@@ -203,12 +218,14 @@ def schedules(cfg, prefix, app):
     return out
 
 
-def cmd_detect(_args):
+def cmd_detect(args):
     cfg = load_config()
     system, dockerfile, builder = build_settings(cfg)
     # Check commands and schedules now, before spending minutes on a build.
     procfile = load_procfile()
     merge(cfg, dict(procfile), {})
+    if args.prefix and args.app:
+        schedules(cfg, args.prefix, args.app, args.max_schedule_name)
     for key, value in (("WHARF_SYSTEM", system), ("WHARF_DOCKERFILE", dockerfile), ("WHARF_BUILDER", builder)):
         print(f"{key}={shlex.quote(value)}")
 
@@ -217,7 +234,7 @@ def cmd_generate(args):
     cfg = load_config()
     build_settings(cfg)
     release, processes = merge(cfg, load_procfile(), cnb_processes(args.cnb_metadata))
-    scheds = schedules(cfg, args.prefix, args.app)
+    scheds = schedules(cfg, args.prefix, args.app, args.max_schedule_name)
     if not processes and not scheds:
         fail("no process types: add a Procfile or wharf.json processes (web for HTTP)")
     if not re.match(r"^[^\s@]+@sha256:[0-9a-f]{64}$", args.image):
@@ -243,7 +260,10 @@ def cmd_generate(args):
 def main(argv):
     parser = argparse.ArgumentParser(prog="wharf-meta")
     sub = parser.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("detect")
+    det = sub.add_parser("detect")
+    det.add_argument("--prefix", default="")
+    det.add_argument("--app", default="")
+    det.add_argument("--max-schedule-name", type=int, default=0)
     gen = sub.add_parser("generate")
     gen.add_argument("--prefix", required=True)
     gen.add_argument("--app", required=True)
@@ -253,6 +273,7 @@ def main(argv):
     gen.add_argument("--image", required=True)
     gen.add_argument("--branch", default="")
     gen.add_argument("--cnb-metadata", default="")
+    gen.add_argument("--max-schedule-name", type=int, default=0)
     args = parser.parse_args(argv)
     try:
         {"detect": cmd_detect, "generate": cmd_generate}[args.cmd](args)

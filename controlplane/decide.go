@@ -22,6 +22,8 @@ type Policy struct {
 	RolloutTimeout               time.Duration
 	// CanStopTasks: the ECS client offers StopTask.
 	CanStopTasks bool
+	// MaxProcesses, MaxSchedules and MaxCount cap a build (0: no cap).
+	MaxProcesses, MaxSchedules, MaxCount int
 }
 
 // Decision is what Decide returns: the next state, the actions to take
@@ -277,6 +279,15 @@ func (d *decider) startBuild(b TrackedBuild) {
 		return
 	}
 	meta := mr.Meta
+	if err := d.pol.refuse(meta); err != "" {
+		d.note(slog.LevelError, "build refused", "build", b.Number, "build_id", b.ID, "reason", string(ReasonBuildRefused), "error", err)
+		d.skipOlder(b.Number, fmt.Sprintf("build %d was deployed first", b.Number))
+		st.HighWater = b.Number
+		d.record(d.finalRecord(b, OutcomeFailed, ReasonBuildRefused, err))
+		st.forget(b.ID)
+		d.setPhase(PhaseFailed, b.Number, ReasonBuildRefused, err)
+		return
+	}
 	skipRelease := false
 	if st.HighWater == 0 && st.Deployed == nil {
 		// The first deploy this store starts: the app's services may

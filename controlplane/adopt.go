@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // maxServicePages bounds ListServices pages (100 services each) when the
@@ -99,7 +100,7 @@ func (r *run) adopt(ctx context.Context, b TrackedBuild, meta *BuildMetadata) (a
 		return adoptNone, false, err
 	}
 	for _, t := range tasks {
-		n, _ := strconv.ParseInt(strings.TrimPrefix(aws.ToString(t.StartedBy), "wharf-release-"), 10, 64)
+		n, _ := contract.ParseReleaseStartedBy(aws.ToString(t.StartedBy))
 		if n > b.Number {
 			// A late event of an older build: a newer one was released.
 			detail := fmt.Sprintf("the control plane had no state for the app and build %d, newer than build %d, was released", n, b.Number)

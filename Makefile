@@ -14,7 +14,7 @@ STATICCHECK_VERSION := v0.8.2
 # Go test timeout: the CDK tests synthesize whole platforms on 2 shared cores.
 TEST_TIMEOUT ?= 30m
 
-.PHONY: deps node-deps go-deps postgres synth test lint bench bench-synth bench-controlplane bench-dbmanager bench-sim sandbox soak clean
+.PHONY: deps node-deps go-deps postgres chromium web-deps web-build web-test synth test lint bench bench-synth bench-controlplane bench-dbmanager bench-sim bench-dashboard sandbox sandbox-dashboard soak clean
 
 deps: node-deps go-deps
 
@@ -32,6 +32,23 @@ go-deps:
 postgres:
 	bash scripts/ensure-postgres.sh
 
+# Debian's Chromium for the dashboard's end-to-end test (playwright-core
+# drives it and downloads no browser).
+chromium:
+	bash scripts/ensure-chromium.sh
+
+# The dashboard's npm toolchain, exactly as web/package-lock.json pins it.
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+web-deps: web/node_modules/.package-lock.json
+
+web-build: web-deps
+	cd web && npm run build
+
+# Type check and the data layer's unit tests (vitest).
+web-test: web-deps
+	cd web && npx tsc --noEmit && npx vitest run
+
 # Synthesizes the platform in $(WHARF_CONFIG) into cdk.out. Template
 # validation (findings #1) is on unless CDK_VALIDATION=false is set, which
 # makes synth several times faster for the inner loop.
@@ -39,8 +56,10 @@ synth: deps
 	rm -rf cdk.out
 	WHARF_CONFIG=$(WHARF_CONFIG) npx cdk synth --quiet --no-notices
 
-test: deps postgres
-	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+# WHARF_E2E=1: a missing browser or site build fails the dashboard tests
+# instead of skipping them.
+test: deps postgres chromium web-build web-test
+	WHARF_E2E=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 lint: go-deps
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -63,6 +82,11 @@ bench-dbmanager: go-deps postgres
 	@mkdir -p bench/out
 	$(GO) test -run '^$$' -bench . -count $(BENCH_COUNT) ./dbmanager ./internal/pgtest | tee bench/out/dbmanager.txt
 
+# Time to an interactive apps page in Chromium against the local fakes.
+bench-dashboard: go-deps chromium web-build
+	@mkdir -p bench/out
+	$(GO) test -run '^$$' -bench AppsPage -benchtime 20x ./web/e2e | tee bench/out/dashboard.txt
+
 bench-sim: go-deps
 	@mkdir -p bench/out
 	$(GO) test -run '^$$' -bench . -count $(BENCH_COUNT) ./controlplane ./controlplane/sim | tee bench/out/sim.txt
@@ -70,6 +94,11 @@ bench-sim: go-deps
 # Runs the control plane in the local sandbox (see docs/simulation.md).
 sandbox: go-deps
 	$(GO) run ./controlplane/sim/sandbox
+
+# The dashboard against local fakes and a local OIDC provider: sign in as
+# alice@example.com and watch a deploy play out (docs/dashboard.md).
+sandbox-dashboard: go-deps web-build
+	$(GO) run ./internal/dashfake/sandbox
 
 # Soak: SOAK_SEEDS seeded runs of the simulator with faults injected.
 # Replay one seed: go test ./controlplane/sim -run 'TestSeed$$' -seed N -v

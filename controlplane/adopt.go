@@ -3,6 +3,7 @@ package controlplane
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -10,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/wharf-paas/wharf/contract"
 )
 
 // maxServicePages bounds ListServices pages (100 services each) when the
@@ -83,31 +83,30 @@ type runningService struct {
 // before rolls back to) and make the running process types
 // AppState.Services (a later deploy deletes those it no longer declares),
 // and log a warning.
-func (r *run) adopt(ctx context.Context, b TrackedBuild, meta *BuildMetadata) (adoptAction, bool, error) {
-	st := r.st
-	set, err := r.settings(ctx)
-	if err != nil {
-		if isPermanent(err) {
-			return adoptNone, false, nil // the deploy fails on it as usual
-		}
-		return adoptNone, false, err
+func (d *decider) adopt(b TrackedBuild, meta *BuildMetadata) (adoptAction, bool) {
+	st := d.st
+	set, perr, ok := d.settings()
+	if !ok {
+		return adoptWait, false
+	}
+	if perr != nil {
+		return adoptNone, false // the deploy fails on it as usual
 	}
 	// Release tasks of the last hour: the state may have been lost
 	// mid-release, or after a newer build's release.
-	release := FamilyName(r.c.reg.Prefix, r.reg.Name, ReleaseFamilySuffix)
-	tasks, err := r.recentReleases(ctx, set, release)
-	if err != nil {
-		return adoptNone, false, err
+	if !d.obs.ReleaseTasksSeen {
+		d.need(Need{ReleaseTasks: true})
+		return adoptWait, false
 	}
+	tasks := d.obs.ReleaseTasks
 	for _, t := range tasks {
-		n, _ := contract.ParseReleaseStartedBy(aws.ToString(t.StartedBy))
-		if n > b.Number {
+		if n := buildNumberOfRelease(t); n > b.Number {
 			// A late event of an older build: a newer one was released.
 			detail := fmt.Sprintf("the control plane had no state for the app and build %d, newer than build %d, was released", n, b.Number)
-			r.pending = append(r.pending, r.finalRecord(b, OutcomeSkipped, ReasonSuperseded, detail))
-			r.forget(b.ID)
-			r.log.Warn("not deploying an older build than one already released", "build", b.Number, "build_id", b.ID, "reason", detail)
-			return adoptDone, false, nil
+			d.record(d.finalRecord(b, OutcomeSkipped, ReasonSuperseded, detail))
+			st.forget(b.ID)
+			d.note(slog.LevelWarn, "not deploying an older build than one already released", "build", b.Number, "build_id", b.ID, "reason", detail)
+			return adoptDone, false
 		}
 	}
 	for _, t := range tasks {
@@ -117,54 +116,61 @@ func (r *run) adopt(ctx context.Context, b TrackedBuild, meta *BuildMetadata) (a
 		// One release per app at a time: wait for the other build's to
 		// stop (past ReleaseTimeout, ask ECS to stop it).
 		arn := aws.ToString(t.TaskArn)
-		if t.CreatedAt != nil && r.now.Sub(*t.CreatedAt) >= r.c.opts.ReleaseTimeout {
-			r.stopTask(ctx, set.ClusterARN, arn, "wharf: release timed out")
+		if t.CreatedAt != nil && d.now.Sub(*t.CreatedAt) >= d.pol.ReleaseTimeout && d.pol.CanStopTasks {
+			d.act(stopTaskAction(set.ClusterARN, arn, "wharf: release timed out"))
 		}
-		r.log.Info("the control plane has no state for the app and another build's release task runs; deciding once it stops",
+		d.note(slog.LevelInfo, "the control plane has no state for the app and another build's release task runs; deciding once it stops",
 			"build", b.Number, "build_id", b.ID, "task", arn)
-		return adoptWait, false, nil
+		d.done = true
+		return adoptWait, false
 	}
-	procs, err := r.listAppServices(ctx, set)
-	if err != nil {
-		switch apiCode(err) {
-		case "AccessDeniedException", "ClusterNotFoundException":
-			r.log.Warn("cannot list the app's services; deploying as if it had none", "error", err.Error())
-			return adoptNone, false, nil
-		}
-		return adoptNone, false, err
+	if !d.obs.AppServicesSeen {
+		d.need(Need{AppServices: true})
+		return adoptWait, false
 	}
+	if d.obs.AppServicesErr != "" {
+		d.note(slog.LevelWarn, "cannot list the app's services; deploying as if it had none", "error", d.obs.AppServicesErr)
+		return adoptNone, false
+	}
+	procs := d.obs.AppServices
 	if len(procs) == 0 {
-		return adoptNone, false, nil
+		return adoptNone, false
 	}
-	svcs, err := r.describeServices(ctx, set, procs)
-	if err != nil {
-		return adoptNone, false, err
+	if missing := d.obs.missingServices(procs); len(missing) > 0 {
+		d.need(Need{Services: missing})
+		return adoptWait, false
+	}
+	svcs := map[string]*ecstypes.Service{}
+	for _, p := range procs {
+		if s := d.obs.Services[p]; s != nil {
+			svcs[p] = s
+		}
 	}
 	if len(svcs) == 0 {
-		return adoptNone, false, nil
+		return adoptNone, false
 	}
 	running := sortedKeys(svcs)
-	log := r.log.With("build", b.Number, "build_id", b.ID, "services", strings.Join(running, ","))
-	if r.now.Sub(b.SeenAt) < r.c.opts.RolloutTimeout {
+	logArgs := []any{"build", b.Number, "build_id", b.ID, "services", strings.Join(running, ",")}
+	if d.now.Sub(b.SeenAt) < d.pol.RolloutTimeout {
 		for _, proc := range running {
 			if !settled(svcs[proc]) {
-				log.Info("the app's services run but are mid-deployment; deciding once they settle", "process", proc)
-				return adoptWait, false, nil
+				d.note(slog.LevelInfo, "the app's services run but are mid-deployment; deciding once they settle", append(logArgs, "process", proc)...)
+				d.done = true
+				return adoptWait, false
 			}
 		}
 	}
-	seen := map[string]*runningService{}
+	var tds []string
+	for _, proc := range running {
+		tds = append(tds, primaryTaskDef(svcs[proc]))
+	}
+	if missing := unseen(tds, d.obs.Running); len(missing) > 0 {
+		d.need(Need{Running: missing})
+		return adoptWait, false
+	}
 	byProc := map[string]*runningService{}
 	for _, proc := range running {
-		td := primaryTaskDef(svcs[proc])
-		rs := seen[td]
-		if rs == nil {
-			if rs, err = r.describeRunning(ctx, td); err != nil {
-				return adoptNone, false, err
-			}
-			seen[td] = rs
-		}
-		byProc[proc] = rs
+		byProc[proc] = d.obs.Running[primaryTaskDef(svcs[proc])]
 	}
 	var onImage []string
 	var newest int64 // the newest build a service runs (WHARF_BUILD_NUMBER)
@@ -176,12 +182,12 @@ func (r *run) adopt(ctx context.Context, b TrackedBuild, meta *BuildMetadata) (a
 		newest = max(newest, rs.build)
 	}
 	declared := sortedKeys(meta.Processes)
-	ad := &Adoption{Build: b.Number, BuildID: b.ID, Services: running, At: r.now,
+	ad := &Adoption{Build: b.Number, BuildID: b.ID, Services: running, At: d.now,
 		TaskDefs: map[string]string{}, Counts: map[string]int32{}}
 	var failed []string // services whose deployment of the build failed
 	for _, proc := range running {
 		ad.TaskDefs[proc], ad.Counts[proc] = byProc[proc].taskDef, svcs[proc].DesiredCount
-		if d := primary(svcs[proc]); d != nil && d.RolloutState == ecstypes.DeploymentRolloutStateFailed && byProc[proc].image == meta.Image {
+		if dep := primary(svcs[proc]); dep != nil && dep.RolloutState == ecstypes.DeploymentRolloutStateFailed && byProc[proc].image == meta.Image {
 			failed = append(failed, proc)
 		}
 	}
@@ -193,15 +199,15 @@ func (r *run) adopt(ctx context.Context, b TrackedBuild, meta *BuildMetadata) (a
 		ad.Outcome = AdoptedNotDeployed
 		ad.Detail = fmt.Sprintf("the control plane had no state for the app and build %d's deployment had failed on %s: nothing deployed; the next build deploys",
 			b.Number, strings.Join(failed, ", "))
-		detail := fmt.Sprintf("service %s deployment failed (found when the control plane took the app over)", FamilyName(r.c.reg.Prefix, r.reg.Name, failed[0]))
-		r.skipOlder(b.Number, fmt.Sprintf("build %d was deployed first", b.Number))
+		detail := fmt.Sprintf("service %s deployment failed (found when the control plane took the app over)", d.family(failed[0]))
+		d.skipOlder(b.Number, fmt.Sprintf("build %d was deployed first", b.Number))
 		st.HighWater = b.Number
-		r.forget(b.ID)
-		r.pending = append(r.pending, r.finalRecord(b, OutcomeFailed, ReasonDeploymentFailed, detail))
+		st.forget(b.ID)
+		d.record(d.finalRecord(b, OutcomeFailed, ReasonDeploymentFailed, detail))
 		st.Services, st.Adopted = running, ad
-		r.setPhase(PhaseFailed, b.Number, ReasonDeploymentFailed, detail)
-		log.Warn("adopted an app whose services already run: the build's deployment had failed, nothing deployed", "reason", ad.Detail)
-		return adoptDone, false, nil
+		d.setPhase(PhaseFailed, b.Number, ReasonDeploymentFailed, detail)
+		d.note(slog.LevelWarn, "adopted an app whose services already run: the build's deployment had failed, nothing deployed", append(logArgs, "reason", ad.Detail)...)
+		return adoptDone, false
 	case len(onImage) == len(running) && slices.Equal(running, declared):
 		ad.Outcome = AdoptedDeployed
 		ad.Detail = fmt.Sprintf("the control plane had no state for the app and its services (%s) already ran build %d's image: recorded as deployed, nothing deployed",
@@ -211,36 +217,35 @@ func (r *run) adopt(ctx context.Context, b TrackedBuild, meta *BuildMetadata) (a
 			defs[proc] = byProc[proc].taskDef
 		}
 		cfgVersion := byProc[running[0]].configVersion
-		r.skipOlder(b.Number, fmt.Sprintf("build %d was adopted as deployed", b.Number))
+		d.skipOlder(b.Number, fmt.Sprintf("build %d was adopted as deployed", b.Number))
 		st.HighWater = b.Number
-		r.forget(b.ID)
+		st.forget(b.ID)
 		// The services are taken as they run, with the current settings
 		// (the next deploy aligns every field of their spec).
 		st.Deployed = &Deployment{Build: b.Number, BuildID: b.ID, Metadata: meta, ConfigVersion: cfgVersion,
-			SettingsHash: settingsHash(set), TaskDefs: defs, At: r.now}
-		rec := r.finalRecord(b, OutcomeDeployed, "", ad.Detail)
+			SettingsHash: settingsHash(set), TaskDefs: defs, At: d.now}
+		rec := d.finalRecord(b, OutcomeDeployed, "", ad.Detail)
 		rec.TaskDefinitions, rec.ConfigVersion = defs, cfgVersion
-		r.pending = append(r.pending, rec)
+		d.record(rec)
 		st.Services, st.Adopted = running, ad
-		r.setPhase(PhaseDeployed, b.Number, "", "")
-		r.settled = true
-		log.Warn("adopted an app whose services already run: build recorded as deployed, nothing deployed", "reason", ad.Detail)
-		return adoptDone, false, nil
+		d.setPhase(PhaseDeployed, b.Number, "", "")
+		d.note(slog.LevelWarn, "adopted an app whose services already run: build recorded as deployed, nothing deployed", append(logArgs, "reason", ad.Detail)...)
+		return adoptDone, false
 	case newest > b.Number:
 		// A late event of an older build: the services run a newer one,
 		// which the sweep's listing will find and adopt.
 		detail := fmt.Sprintf("the control plane had no state for the app and its services (%s) ran build %d, newer than build %d", services, newest, b.Number)
-		r.pending = append(r.pending, r.finalRecord(b, OutcomeSkipped, ReasonSuperseded, detail))
-		r.forget(b.ID)
-		log.Warn("not deploying an older build than the services run", "reason", detail)
-		return adoptDone, false, nil
+		d.record(d.finalRecord(b, OutcomeSkipped, ReasonSuperseded, detail))
+		st.forget(b.ID)
+		d.note(slog.LevelWarn, "not deploying an older build than the services run", append(logArgs, "reason", detail)...)
+		return adoptDone, false
 	case len(onImage) > 0:
 		ad.Outcome = AdoptedDeploying
 		ad.Detail = fmt.Sprintf("the control plane had no state for the app and build %d's image already ran on %s: deploying it to every service without running its release again",
 			b.Number, strings.Join(onImage, ", "))
 		st.Services, st.Adopted = running, ad
-		log.Warn("adopting an app whose services already run: finishing the build's deploy without its release", "reason", ad.Detail)
-		return adoptDeploy, true, nil
+		d.note(slog.LevelWarn, "adopting an app whose services already run: finishing the build's deploy without its release", append(logArgs, "reason", ad.Detail)...)
+		return adoptDeploy, true
 	}
 	if meta.ReleaseCommand != "" {
 		// The release tasks listed above: no second listing.
@@ -256,8 +261,8 @@ func (r *run) adopt(ctx context.Context, b TrackedBuild, meta *BuildMetadata) (a
 			ad.Detail = fmt.Sprintf("the control plane had no state for the app, its services (%s) ran another image, and build %d's release task %s exists: its deploy goes on (the task is not started again)",
 				services, b.Number, task)
 			st.Services, st.Adopted = running, ad
-			log.Warn("adopting an app whose services already run: resuming the build's deploy", "reason", ad.Detail)
-			return adoptDeploy, false, nil
+			d.note(slog.LevelWarn, "adopting an app whose services already run: resuming the build's deploy", append(logArgs, "reason", ad.Detail)...)
+			return adoptDeploy, false
 		}
 	}
 	if !b.Listed {
@@ -265,36 +270,28 @@ func (r *run) adopt(ctx context.Context, b TrackedBuild, meta *BuildMetadata) (a
 		// state was lost. First let the sweep's listing show the newest
 		// builds (an event may be a late one of an older build; the
 		// newest successful build is the one to decide on).
-		if st.ListedBuild == "" && r.now.Sub(b.SeenAt) < 2*r.c.opts.StuckAfter {
-			log.Info("the app's services run but the control plane has no state for it; waiting for the sweep to list its builds")
-			return adoptWait, false, nil
+		if st.ListedBuild == "" && d.now.Sub(b.SeenAt) < 2*d.pol.StuckAfter {
+			d.note(slog.LevelInfo, "the app's services run but the control plane has no state for it; waiting for the sweep to list its builds", logArgs...)
+			d.done = true
+			return adoptWait, false
 		}
 		ad.Outcome = AdoptedDeploying
 		ad.Detail = fmt.Sprintf("the control plane had no state for the app, its services (%s) ran another image, and a build event named build %d, the newest successful build: deploying it",
 			services, b.Number)
 		st.Services, st.Adopted = running, ad
-		log.Warn("adopting an app whose services already run: deploying the build an event named", "reason", ad.Detail)
-		return adoptDeploy, false, nil
+		d.note(slog.LevelWarn, "adopting an app whose services already run: deploying the build an event named", append(logArgs, "reason", ad.Detail)...)
+		return adoptDeploy, false
 	}
 	ad.Detail = fmt.Sprintf("the control plane had no state for the app and its services (%s) ran another image than build %d, the newest successful build (found by the sweep's listing, not by an event): nothing deployed; the next build deploys",
 		services, b.Number)
 	ad.Outcome = AdoptedNotDeployed
-	r.skipOlder(b.Number, fmt.Sprintf("build %d was adopted without deploying", b.Number))
+	d.skipOlder(b.Number, fmt.Sprintf("build %d was adopted without deploying", b.Number))
 	st.HighWater = b.Number
-	r.forget(b.ID)
+	st.forget(b.ID)
 	st.Services, st.Adopted = running, ad
-	r.setPhase(PhaseNone, b.Number, "", ad.Detail)
-	log.Warn("adopted an app whose services already run: nothing deployed", "reason", ad.Detail)
-	return adoptDone, false, nil
-}
-
-// recentReleases returns the app's release tasks ECS still knows (those
-// running and those stopped within about an hour): ListTasks by family,
-// desired status RUNNING and then STOPPED (a task asked to stop may still
-// run), then DescribeTasks for their last status, startedBy and age (only
-// when there are some).
-func (r *run) recentReleases(ctx context.Context, set *Settings, family string) ([]ecstypes.Task, error) {
-	return r.familyTasks(ctx, set.ClusterARN, family)
+	d.setPhase(PhaseNone, b.Number, "", ad.Detail)
+	d.note(slog.LevelWarn, "adopted an app whose services already run: nothing deployed", append(logArgs, "reason", ad.Detail)...)
+	return adoptDone, false
 }
 
 // settled reports whether a service's deployment has ended: its PRIMARY

@@ -4,13 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -239,116 +237,6 @@ const (
 	TagSpec    = contract.TagSpec
 )
 
-// taskDefInput builds the task definition of a process type (or of the
-// release family when proc is ReleaseFamilySuffix).
-func (r *run) taskDefInput(set *Settings, op *Operation, cfg *configSnapshot, proc string) *ecs.RegisterTaskDefinitionInput {
-	m := op.Metadata
-	prefix := r.c.reg.Prefix
-	var command string
-	var cpu, mem int32
-	if proc == ReleaseFamilySuffix {
-		command = m.ReleaseCommand
-		for _, p := range m.Processes {
-			cpu, mem = max(cpu, p.CPU), max(mem, p.Memory)
-		}
-	} else {
-		p := m.Processes[proc]
-		command, cpu, mem = p.Command, p.CPU, p.Memory
-	}
-	cd := ecstypes.ContainerDefinition{
-		Name:      aws.String(ContainerName),
-		Image:     aws.String(m.Image),
-		Essential: aws.Bool(true),
-		Environment: []ecstypes.KeyValuePair{
-			{Name: aws.String("WHARF_APP"), Value: aws.String(r.reg.Name)},
-			{Name: aws.String("WHARF_BUILD_NUMBER"), Value: aws.String(strconv.FormatInt(op.Build, 10))},
-			{Name: aws.String("WHARF_COMMIT"), Value: aws.String(m.Commit)},
-			{Name: aws.String("WHARF_CONFIG_VERSION"), Value: aws.String(cfg.version)},
-			{Name: aws.String("WHARF_PROCESS"), Value: aws.String(proc)},
-		},
-		LogConfiguration: &ecstypes.LogConfiguration{
-			LogDriver: ecstypes.LogDriverAwslogs,
-			Options: map[string]string{
-				"awslogs-group":         set.LogGroup,
-				"awslogs-region":        r.reg.Region,
-				"awslogs-stream-prefix": proc,
-			},
-		},
-	}
-	if command != "" {
-		cd.Command = []string{"/bin/sh", "-c", command}
-	}
-	if proc == "web" && set.ContainerPort > 0 {
-		cd.PortMappings = []ecstypes.PortMapping{{ContainerPort: aws.Int32(set.ContainerPort), Protocol: ecstypes.TransportProtocolTcp}}
-	}
-	for _, e := range cfg.entries {
-		cd.Secrets = append(cd.Secrets, ecstypes.Secret{Name: aws.String(e.Var), ValueFrom: aws.String(e.ARN)})
-	}
-	return &ecs.RegisterTaskDefinitionInput{
-		Family:                  aws.String(FamilyName(prefix, r.reg.Name, proc)),
-		ContainerDefinitions:    []ecstypes.ContainerDefinition{cd},
-		NetworkMode:             ecstypes.NetworkModeAwsvpc,
-		RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.Compatibility(set.LaunchType)},
-		Cpu:                     aws.String(strconv.Itoa(int(cpu))),
-		Memory:                  aws.String(strconv.Itoa(int(mem))),
-		ExecutionRoleArn:        aws.String(set.ExecutionRoleARN),
-		TaskRoleArn:             aws.String(set.TaskRoleARN),
-	}
-}
-
-// ensureTaskDef reuses the family's latest revision when it carries the
-// same spec hash (a retry after a crash), else registers a new revision.
-func (r *run) ensureTaskDef(ctx context.Context, in *ecs.RegisterTaskDefinitionInput, build int64) (string, error) {
-	spec, err := json.Marshal(in)
-	if err != nil {
-		return "", fmt.Errorf("encode task definition: %w", err)
-	}
-	hash := token(32, string(spec))
-	r.awsTouched = true
-	cur, err := r.cl.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
-		TaskDefinition: in.Family, Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags},
-	})
-	switch {
-	case err == nil && cur.TaskDefinition != nil && cur.TaskDefinition.Status != ecstypes.TaskDefinitionStatusInactive:
-		for _, t := range cur.Tags {
-			if aws.ToString(t.Key) == TagSpec && aws.ToString(t.Value) == hash {
-				return aws.ToString(cur.TaskDefinition.TaskDefinitionArn), nil
-			}
-		}
-	case err != nil && apiCode(err) != "ClientException":
-		return "", fmt.Errorf("ecs DescribeTaskDefinition %s: %w", aws.ToString(in.Family), err)
-	}
-	reg := *in
-	reg.Tags = []ecstypes.Tag{
-		{Key: aws.String(TagApp), Value: aws.String(r.reg.Name)},
-		{Key: aws.String(TagBuild), Value: aws.String(strconv.FormatInt(build, 10))},
-		{Key: aws.String(TagSpec), Value: aws.String(hash)},
-	}
-	out, err := r.cl.ECS.RegisterTaskDefinition(ctx, &reg)
-	if err != nil {
-		switch apiCode(err) {
-		case "ClientException", "InvalidParameterException":
-			return "", permanent(ReasonTaskDefinitionRejected, "register %s: %v", aws.ToString(in.Family), err)
-		}
-		return "", fmt.Errorf("ecs RegisterTaskDefinition %s: %w", aws.ToString(in.Family), err)
-	}
-	if out.TaskDefinition == nil || aws.ToString(out.TaskDefinition.TaskDefinitionArn) == "" {
-		return "", fmt.Errorf("ecs RegisterTaskDefinition %s: no task definition ARN in the reply", aws.ToString(in.Family))
-	}
-	r.log.Info("task definition registered", "build", build, "task_definition", aws.ToString(out.TaskDefinition.TaskDefinitionArn))
-	return aws.ToString(out.TaskDefinition.TaskDefinitionArn), nil
-}
-
-func (r *run) networkConfig(set *Settings) *ecstypes.NetworkConfiguration {
-	ip := ecstypes.AssignPublicIpDisabled
-	if set.AssignPublicIP {
-		ip = ecstypes.AssignPublicIpEnabled
-	}
-	return &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
-		Subnets: set.Subnets, SecurityGroups: set.SecurityGroups, AssignPublicIp: ip,
-	}}
-}
-
 // describeTask returns the task, or nil when ECS does not know it.
 func (r *run) describeTask(ctx context.Context, cluster, arn string) (*ecstypes.Task, error) {
 	r.awsTouched = true
@@ -362,28 +250,6 @@ func (r *run) describeTask(ctx context.Context, cluster, arn string) (*ecstypes.
 		}
 	}
 	return nil, nil
-}
-
-// findTask looks up the release task of family started by startedBy
-// (running first, then recently stopped). ECS refuses startedBy with any
-// other ListTasks filter ("When you specify startedBy as the filter, it
-// must be the only filter that you use", ECS API reference), and startedBy
-// alone lists only RUNNING tasks (the default desiredStatus), which misses
-// a release that stopped before a crashed invocation's retry. So it lists
-// the family's tasks by desired status (family and desiredStatus combine)
-// and matches startedBy and the cluster in DescribeTasks' answer (one call
-// per 100 tasks, none when the family has no task).
-func (r *run) findTask(ctx context.Context, cluster, family, startedBy string) (string, error) {
-	tasks, err := r.familyTasks(ctx, cluster, family)
-	if err != nil {
-		return "", err
-	}
-	for _, t := range tasks {
-		if aws.ToString(t.StartedBy) == startedBy && aws.ToString(t.Group) == "family:"+family {
-			return aws.ToString(t.TaskArn), nil
-		}
-	}
-	return "", nil
 }
 
 // familyTasks returns the tasks of family ECS still lists in the cluster:
@@ -429,23 +295,6 @@ func (r *run) familyTasks(ctx context.Context, cluster, family string) ([]ecstyp
 // and desired status.
 const maxTaskPages = 10
 
-// taskStopper is implemented by the SDK's ECS client; fakes may omit it.
-type taskStopper interface {
-	StopTask(ctx context.Context, in *ecs.StopTaskInput, optFns ...func(*ecs.Options)) (*ecs.StopTaskOutput, error)
-}
-
-func (r *run) stopTask(ctx context.Context, cluster, arn, reason string) {
-	s, ok := r.cl.ECS.(taskStopper)
-	if !ok {
-		r.log.Warn("ECS client cannot stop tasks; the task keeps running", "task", arn)
-		return
-	}
-	r.awsTouched = true
-	if _, err := s.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(cluster), Task: aws.String(arn), Reason: aws.String(reason)}); err != nil {
-		r.log.Warn("stopping task failed", "task", arn, "error", err.Error())
-	}
-}
-
 // describeServices returns the app's services by process type; a missing
 // or INACTIVE service is absent from the map.
 func (r *run) describeServices(ctx context.Context, set *Settings, procs []string) (map[string]*ecstypes.Service, error) {
@@ -489,79 +338,32 @@ func primary(s *ecstypes.Service) *ecstypes.Deployment {
 	return nil
 }
 
-func (r *run) deploymentConfig() *ecstypes.DeploymentConfiguration {
-	return &ecstypes.DeploymentConfiguration{
-		DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true},
-		MaximumPercent:           aws.Int32(200),
-		MinimumHealthyPercent:    aws.Int32(100),
-	}
+// taskStopper is implemented by the SDK's ECS client; fakes may omit it.
+type taskStopper interface {
+	StopTask(ctx context.Context, in *ecs.StopTaskInput, optFns ...func(*ecs.Options)) (*ecs.StopTaskOutput, error)
 }
 
-// serviceSpec is the desired spec of the service of proc in the
-// operation.
-func (r *run) serviceSpec(set *Settings, op *Operation, proc string) serviceSpec {
-	return desiredServiceSpec(set, proc, op.TaskDefs[proc], op.Metadata.Processes[proc].DesiredCount())
-}
-
-func (r *run) createService(ctx context.Context, set *Settings, op *Operation, proc string) error {
-	name := FamilyName(r.c.reg.Prefix, r.reg.Name, proc)
-	in := r.serviceSpec(set, op, proc).createInput(set.ClusterARN, name)
-	in.ClientToken = aws.String(token(32, r.reg.AccountID, r.reg.Name, proc,
-		strconv.FormatInt(op.Build, 10), string(op.Kind), strconv.Itoa(op.Seq)))
-	in.Tags = []ecstypes.Tag{
-		{Key: aws.String(TagApp), Value: aws.String(r.reg.Name)},
-		{Key: aws.String(TagProcess), Value: aws.String(proc)},
-	}
+// describeTaskDefinition reads a family's latest revision with its spec
+// tag; a family ECS does not know has none.
+func (r *run) describeTaskDefinition(ctx context.Context, family string) (taskDefObservation, error) {
 	r.awsTouched = true
-	out, err := r.cl.ECS.CreateService(ctx, in)
-	if err != nil {
-		switch apiCode(err) {
-		case "InvalidParameterException", "ClientException", "PlatformUnknownException", "PlatformTaskDefinitionIncompatibilityException":
-			return permanent(ReasonServiceRejected, "create service %s: %v", name, err)
-		}
-		return fmt.Errorf("ecs CreateService %s: %w", name, err)
-	}
-	op.recordDeployment(proc, out.Service, nil)
-	r.log.Info("service created", "build", op.Build, "service", name, "task_definition", op.TaskDefs[proc])
-	return nil
-}
-
-// updateService sends the fields of the service's desired spec that differ
-// from what ECS reported (before); a service that vanished meanwhile is
-// created.
-func (r *run) updateService(ctx context.Context, set *Settings, op *Operation, proc string, before *ecstypes.Service, fields []string) error {
-	name := FamilyName(r.c.reg.Prefix, r.reg.Name, proc)
-	in := r.serviceSpec(set, op, proc).updateInput(set.ClusterARN, name, fields)
-	r.awsTouched = true
-	out, err := r.cl.ECS.UpdateService(ctx, in)
-	if err != nil {
-		switch apiCode(err) {
-		case "ServiceNotFoundException", "ServiceNotActiveException":
-			return r.createService(ctx, set, op, proc)
-		case "InvalidParameterException", "ClientException", "PlatformUnknownException", "PlatformTaskDefinitionIncompatibilityException":
-			return permanent(ReasonServiceRejected, "update service %s: %v", name, err)
-		}
-		return fmt.Errorf("ecs UpdateService %s: %w", name, err)
-	}
-	op.recordDeployment(proc, out.Service, before)
-	r.log.Info("service updated", "build", op.Build, "service", name, "task_definition", op.TaskDefs[proc],
-		"fields", strings.Join(fields, ","))
-	return nil
-}
-
-func (r *run) deleteService(ctx context.Context, set *Settings, proc string) error {
-	name := FamilyName(r.c.reg.Prefix, r.reg.Name, proc)
-	r.awsTouched = true
-	_, err := r.cl.ECS.DeleteService(ctx, &ecs.DeleteServiceInput{
-		Cluster: aws.String(set.ClusterARN), Service: aws.String(name), Force: aws.Bool(true),
+	cur, err := r.cl.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
+		TaskDefinition: aws.String(family), Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags},
 	})
 	if err != nil {
-		switch apiCode(err) {
-		case "ServiceNotFoundException", "ServiceNotActiveException":
-			return nil
+		if apiCode(err) == "ClientException" {
+			return taskDefObservation{}, nil
 		}
-		return fmt.Errorf("ecs DeleteService %s: %w", name, err)
+		return taskDefObservation{}, fmt.Errorf("ecs DescribeTaskDefinition %s: %w", family, err)
 	}
-	r.log.Info("service deleted", "service", name)
-	return nil
+	if cur.TaskDefinition == nil {
+		return taskDefObservation{}, nil
+	}
+	o := taskDefObservation{ARN: aws.ToString(cur.TaskDefinition.TaskDefinitionArn), Active: cur.TaskDefinition.Status != ecstypes.TaskDefinitionStatusInactive}
+	for _, t := range cur.Tags {
+		if aws.ToString(t.Key) == TagSpec {
+			o.Hash = aws.ToString(t.Value)
+		}
+	}
+	return o, nil
 }

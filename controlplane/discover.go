@@ -99,8 +99,8 @@ func (r *run) discoverBuilds(ctx context.Context) (bool, error) {
 	// Everything down to the newest listed build has now been looked at;
 	// the next listing stops there.
 	st.ListedBuild = buildIDFromARN(out.Ids[0])
-	if r.observed == nil {
-		r.observed = map[string]bool{}
+	if r.obs.Builds == nil {
+		r.obs.Builds = map[string]buildObservation{}
 	}
 	var found []TrackedBuild
 	for _, id := range unknown {
@@ -108,7 +108,9 @@ func (r *run) discoverBuilds(ctx context.Context) (bool, error) {
 			found = append(found, TrackedBuild{ID: id, Number: o.Number, Status: o.Status,
 				Location: o.Location, Commit: o.Commit, SeenAt: r.now, Listed: true})
 		}
-		r.observed[id] = true
+		if o, ok := obs[id]; ok {
+			r.obs.Builds[id] = o
+		}
 	}
 	sort.Slice(found, func(i, j int) bool { return found[i].Number > found[j].Number })
 	tracked := 0

@@ -6,6 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"log/slog"
 	"slices"
 	"sort"
@@ -14,9 +18,6 @@ import (
 
 // knownBuildsKept bounds AppState.Known.
 const knownBuildsKept = 32
-
-// maxStepsPerRun bounds the decide/act iterations of one reconcile.
-const maxStepsPerRun = 24
 
 // run is one reconcile attempt of one app: state loaded once, observations
 // memoised, every AWS write preceded by a conditional save of the intent.
@@ -35,13 +36,11 @@ type run struct {
 	set        *Settings
 	setErr     error
 	cfg        *configSnapshot
-	settled    bool
 	awsTouched bool
+	// obs is what this reconcile has observed so far.
+	obs Observation
 
 	mode runMode
-	// observed are the builds BatchGetBuilds described in this run (the
-	// sweep's discovery), so observeBuilds does not ask again.
-	observed map[string]bool
 	// discoverErr is the discovery's failure; the run goes on without it
 	// and reports it at the end.
 	discoverErr error
@@ -163,32 +162,92 @@ func (r *run) work(ctx context.Context) error {
 			return nil
 		}
 	}
-	if err := r.observeBuilds(ctx); err != nil {
-		return err
+	switch r.h.Kind {
+	case KindConfigChange, KindSettingsChange, KindSweep, KindManual:
+		r.obs.CheckConfig = true
 	}
-	for i := 0; i < maxStepsPerRun; i++ {
-		progressed, err := r.step(ctx)
-		if err != nil {
-			var pe *permanentError
-			if !errors.As(err, &pe) || r.st.Op == nil {
-				return err
-			}
-			if err := r.failOp(ctx, pe.reason, pe.err.Error()); err != nil {
+	return r.loop(ctx)
+}
+
+// policy is what Decide knows of the control plane and the app.
+func (r *run) policy() Policy {
+	_, canStop := r.cl.ECS.(taskStopper)
+	return Policy{
+		Prefix: r.c.reg.Prefix, Account: r.reg.AccountID, App: r.reg.Name, Region: r.reg.Region,
+		StuckAfter: r.c.opts.StuckAfter, ReleaseTimeout: r.c.opts.ReleaseTimeout, RolloutTimeout: r.c.opts.RolloutTimeout,
+		CanStopTasks: canStop,
+	}
+}
+
+// loop is observe -> decide -> commit -> act until the decision has
+// nothing left to do. The state that records an intent is saved (a
+// conditional write) before the actions it calls for, so every AWS write
+// is claimed by exactly one invocation's version.
+func (r *run) loop(ctx context.Context) error {
+	pol := r.policy()
+	for round := 0; round < maxRoundsPerRun; round++ {
+		d := Decide(r.st, &r.obs, r.now, pol)
+		if !d.Need.IsZero() {
+			if err := r.observe(ctx, d.Need); err != nil {
 				return err
 			}
 			continue
 		}
-		if !progressed {
-			break
+		for _, n := range d.Notes {
+			r.log.Log(ctx, n.Level, n.Msg, n.Args...)
+		}
+		before := r.st
+		cur, _ := json.Marshal(d.State)
+		changed := !bytes.Equal(cur, r.snapshot) || len(d.Records) > 0
+		if changed {
+			r.st = d.State
+			r.pending = append(r.pending, d.Records...)
+			if err := r.commit(ctx); err != nil {
+				return err
+			}
+			r.settle(before, r.st)
+		}
+		if len(d.Actions) == 0 {
+			if !changed {
+				return nil
+			}
+			continue
+		}
+		if err := r.act(ctx, d.Actions, &r.obs); err != nil {
+			return err
+		}
+		if d.ActsFor != "" {
+			if r.obs.Acted == nil {
+				r.obs.Acted = map[Step]bool{}
+			}
+			r.obs.Acted[d.ActsFor] = true
 		}
 	}
-	r.summarize()
+	r.log.Warn("reconcile stopped after the maximum number of rounds", "rounds", maxRoundsPerRun)
 	return nil
 }
 
+// settle drops the observations a committed decision made obsolete: the
+// answers it recorded, the services when the step changed (the next step
+// reads them afresh), and, when the operation ended, the configuration
+// (checked once more).
+func (r *run) settle(before, after *AppState) {
+	o := &r.obs
+	o.Ran, o.ServiceAnswers, o.Deleted, o.Failure, o.Acted = nil, nil, nil, nil, nil
+	if (before.Op == nil) != (after.Op == nil) || (before.Op != nil && after.Op != nil && before.Op.Step != after.Op.Step) {
+		o.forgetServices()
+	}
+	if before.Op != nil && after.Op == nil {
+		o.Config = nil
+		o.CheckConfig = true
+	}
+}
+
+// maxRoundsPerRun bounds the observe/decide/act rounds of one reconcile.
+const maxRoundsPerRun = 64
+
 // flush saves the state if it changed.
 func (r *run) flush(ctx context.Context) error {
-	r.summarize()
 	cur, _ := json.Marshal(r.st)
 	if bytes.Equal(cur, r.snapshot) && len(r.pending) == 0 {
 		return nil
@@ -197,8 +256,7 @@ func (r *run) flush(ctx context.Context) error {
 }
 
 // commit saves the state (and pending deploy records) with the conditional
-// write. It is called before every AWS write, so the write is claimed by
-// exactly one invocation's version.
+// write.
 func (r *run) commit(ctx context.Context) error {
 	r.st.UpdatedAt = r.now
 	recs := r.pending
@@ -212,31 +270,6 @@ func (r *run) commit(ctx context.Context) error {
 	r.pending = nil
 	r.snapshot, _ = json.Marshal(r.st)
 	return nil
-}
-
-func (r *run) setPhase(p Phase, build int64, reason Reason, detail string) {
-	st := r.st
-	if st.Phase != p || st.Build != build {
-		st.PhaseSince = r.now
-	}
-	st.Phase, st.Build, st.Reason, st.Detail = p, build, reason, detail
-}
-
-// summarize sets the building phase when idle and a newer build runs.
-func (r *run) summarize() {
-	st := r.st
-	if st.Op != nil {
-		return
-	}
-	var newest int64
-	for _, b := range st.Builds {
-		if (b.Status == "" || b.Status == "IN_PROGRESS") && b.Number > newest {
-			newest = b.Number
-		}
-	}
-	if newest > st.Build && newest > st.HighWater {
-		r.setPhase(PhaseBuilding, newest, "", "")
-	}
 }
 
 // trackBuild adds the hint's build to the tracked builds unless it is
@@ -265,17 +298,6 @@ func (r *run) track(b TrackedBuild) bool {
 	return true
 }
 
-func (r *run) forget(id string) {
-	st := r.st
-	st.Builds = slices.DeleteFunc(st.Builds, func(b TrackedBuild) bool { return b.ID == id })
-	if !slices.Contains(st.Known, id) {
-		st.Known = append(st.Known, id)
-		if len(st.Known) > knownBuildsKept {
-			st.Known = st.Known[len(st.Known)-knownBuildsKept:]
-		}
-	}
-}
-
 func buildDone(status string) bool {
 	switch status {
 	case "SUCCEEDED", "FAILED", "FAULT", "TIMED_OUT", "STOPPED":
@@ -284,300 +306,165 @@ func buildDone(status string) bool {
 	return false
 }
 
-// observeBuilds asks CodeBuild about tracked builds not yet finished, then
-// resolves failed builds and builds older than the newest attempt.
-func (r *run) observeBuilds(ctx context.Context) error {
-	st := r.st
-	var ids []string
-	for _, b := range st.Builds {
-		if (!buildDone(b.Status) || b.Number == 0) && !r.observed[b.ID] {
-			ids = append(ids, b.ID)
-		}
-	}
-	if len(ids) > 0 {
-		obs, missing, err := r.batchGetBuilds(ctx, ids)
+// observe reads what a decision needs.
+func (r *run) observe(ctx context.Context, n Need) error {
+	o := &r.obs
+	if len(n.Builds) > 0 {
+		obs, missing, err := r.batchGetBuilds(ctx, n.Builds)
 		if err != nil {
 			return err
 		}
-		for i := range st.Builds {
-			b := &st.Builds[i]
-			if o, ok := obs[b.ID]; ok {
-				b.Status, b.Number, b.Location, b.Commit = o.Status, o.Number, o.Location, o.Commit
-			}
+		if o.Builds == nil {
+			o.Builds = map[string]buildObservation{}
 		}
-		for _, id := range missing {
-			r.log.Warn("build not found in CodeBuild, forgetting it", "build_id", id)
-			r.forget(id)
+		for id, b := range obs {
+			o.Builds[id] = b
+		}
+		o.BuildsMissing = append(o.BuildsMissing, missing...)
+		for _, id := range n.Builds {
+			if _, ok := obs[id]; !ok && !slices.Contains(o.BuildsMissing, id) {
+				o.BuildsMissing = append(o.BuildsMissing, id)
+			}
 		}
 	}
-	sort.Slice(st.Builds, func(i, j int) bool { return st.Builds[i].Number < st.Builds[j].Number })
-	for _, b := range slices.Clone(st.Builds) {
-		switch {
-		case b.Number > 0 && b.Number == st.HighWater:
-			r.forget(b.ID) // the build in progress or resolved: a late duplicate
-		case b.Status == "SUCCEEDED" && b.Number < st.HighWater:
-			r.pending = append(r.pending, r.finalRecord(b, OutcomeSkipped, ReasonSuperseded,
-				fmt.Sprintf("build %d was deployed first", st.HighWater)))
-			r.forget(b.ID)
-		case buildDone(b.Status) && b.Status != "SUCCEEDED":
-			reason := ReasonBuildFailed
-			if b.Status == "STOPPED" {
-				reason = ReasonBuildStopped
-			}
-			detail := "CodeBuild status " + b.Status
-			r.pending = append(r.pending, r.finalRecord(b, OutcomeFailed, reason, detail))
-			if st.Op == nil && b.Number >= st.Build {
-				r.setPhase(PhaseFailed, b.Number, reason, detail)
-			}
-			r.log.Info("build failed", "build", b.Number, "build_id", b.ID, "reason", string(reason))
-			r.forget(b.ID)
+	if b := n.Metadata; b != nil {
+		m, err := r.readMetadata(ctx, *b)
+		var pe *permanentError
+		if err != nil && !errors.As(err, &pe) {
+			return err
 		}
+		if o.Metadata == nil {
+			o.Metadata = map[string]metadataResult{}
+		}
+		o.Metadata[b.ID] = metadataResult{Meta: m, Err: pe}
+	}
+	var set *Settings
+	if n.Settings || n.Config || len(n.TaskDefs) > 0 || len(n.Tasks) > 0 || n.ReleaseTasks || len(n.Services) > 0 || n.AppServices {
+		s, err := r.settings(ctx)
+		var pe *permanentError
+		if err != nil && !errors.As(err, &pe) {
+			return err
+		}
+		o.Settings, o.SettingsErr, o.SettingsSeen = s, pe, true
+		set = s
+	}
+	if set == nil && (n.Config || len(n.Tasks) > 0 || n.ReleaseTasks || len(n.Services) > 0 || n.AppServices) {
+		return fmt.Errorf("observing the app needs its settings: %w", o.SettingsErr)
+	}
+	if n.Config {
+		cfg, err := r.config(ctx, set)
+		if err != nil {
+			return err
+		}
+		o.Config = cfg
+	}
+	for _, f := range n.TaskDefs {
+		td, err := r.describeTaskDefinition(ctx, f)
+		if err != nil {
+			return err
+		}
+		if o.TaskDefs == nil {
+			o.TaskDefs = map[string]taskDefObservation{}
+		}
+		o.TaskDefs[f] = td
+	}
+	if len(n.Tasks) > 0 {
+		if o.Tasks == nil {
+			o.Tasks = map[string]*ecstypes.Task{}
+		}
+		for _, arn := range n.Tasks {
+			t, err := r.describeTask(ctx, set.ClusterARN, arn)
+			if err != nil {
+				return err
+			}
+			o.Tasks[arn] = t
+		}
+	}
+	if n.ReleaseTasks {
+		tasks, err := r.familyTasks(ctx, set.ClusterARN, FamilyName(r.c.reg.Prefix, r.reg.Name, ReleaseFamilySuffix))
+		if err != nil {
+			return err
+		}
+		o.ReleaseTasks, o.ReleaseTasksSeen = tasks, true
+	}
+	if n.AppServices {
+		procs, err := r.listAppServices(ctx, set)
+		if err != nil {
+			switch code := apiCode(err); code {
+			case "AccessDeniedException", "ClusterNotFoundException":
+				o.AppServicesErr = err.Error()
+			default:
+				return err
+			}
+		}
+		o.AppServices, o.AppServicesSeen = procs, true
+	}
+	if len(n.Services) > 0 {
+		svcs, err := r.describeServices(ctx, set, n.Services)
+		if err != nil {
+			return err
+		}
+		for _, p := range n.Services {
+			o.setService(p, svcs[p])
+		}
+	}
+	for _, td := range n.Running {
+		rs, err := r.describeRunning(ctx, td)
+		if err != nil {
+			return err
+		}
+		if o.Running == nil {
+			o.Running = map[string]*runningService{}
+		}
+		o.Running[td] = rs
+	}
+	if n.Rules {
+		rules, err := r.listRules(ctx)
+		if err != nil {
+			return err
+		}
+		o.Rules, o.RulesSeen = rules, true
+	}
+	for _, name := range n.Targets {
+		r.awsTouched = true
+		cur, err := r.cl.EventBridge.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: aws.String(name)})
+		if err != nil && apiCode(err) != "ResourceNotFoundException" {
+			return fmt.Errorf("eventbridge ListTargetsByRule %s: %w", name, err)
+		}
+		if o.Targets == nil {
+			o.Targets, o.TargetsSeen = map[string][]ebtypes.Target{}, map[string]bool{}
+		}
+		if cur != nil {
+			o.Targets[name] = cur.Targets
+		}
+		o.TargetsSeen[name] = true
 	}
 	return nil
 }
 
-func (r *run) finalRecord(b TrackedBuild, o Outcome, reason Reason, detail string) *DeployRecord {
-	return &DeployRecord{
-		Account: r.reg.AccountID, App: r.reg.Name, Build: b.Number, BuildID: b.ID, Kind: OpBuild,
-		Commit: b.Commit, Outcome: o, Reason: reason, Detail: detail, Created: r.now, Updated: r.now,
-	}
-}
-
-// step takes the next action, if any; it reports whether it progressed.
-func (r *run) step(ctx context.Context) (bool, error) {
-	op := r.st.Op
-	if op == nil {
-		return r.maybeStart(ctx)
-	}
-	switch op.Step {
-	case StepRegister:
-		return r.stepRegister(ctx)
-	case StepRelease:
-		return r.stepRelease(ctx)
-	case StepServices:
-		return r.stepServices(ctx)
-	case StepRollout:
-		return r.stepRollout(ctx)
-	case StepRollback:
-		return r.stepRollback(ctx)
-	}
-	return false, fmt.Errorf("operation step %q is unknown", op.Step)
-}
-
-// maybeStart starts the newest waiting successful build (skipping older
-// ones), or a configuration restart when the config changed.
-func (r *run) maybeStart(ctx context.Context) (bool, error) {
-	st := r.st
-	var cand *TrackedBuild
-	for i := range st.Builds {
-		b := &st.Builds[i]
-		if b.Status == "SUCCEEDED" && b.Number > st.HighWater && (cand == nil || b.Number > cand.Number) {
-			cand = b
+// listRules lists the app's schedule rules.
+func (r *run) listRules(ctx context.Context) (map[string]ebtypes.Rule, error) {
+	prefix := ScheduleRuleName(r.c.reg.Prefix, r.reg.Name, "")
+	existing := map[string]ebtypes.Rule{}
+	in := &eventbridge.ListRulesInput{NamePrefix: aws.String(prefix)}
+	r.awsTouched = true
+	for page := 0; ; page++ {
+		if page > 100 {
+			return nil, fmt.Errorf("eventbridge ListRules %s: more than 100 pages", prefix)
 		}
-	}
-	if cand != nil {
-		return r.startBuild(ctx, *cand)
-	}
-	if st.Deployed == nil {
-		return false, nil
-	}
-	switch r.h.Kind {
-	case KindConfigChange, KindSettingsChange, KindSweep, KindManual:
-	default:
-		if !r.settled {
-			return false, nil
+		out, err := r.cl.EventBridge.ListRules(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("eventbridge ListRules %s: %w", prefix, err)
 		}
-	}
-	set, err := r.settings(ctx)
-	if err != nil {
-		var pe *permanentError
-		if errors.As(err, &pe) {
-			r.log.Error("app settings are invalid; configuration not checked", "error", err.Error())
-			return false, nil
+		for _, rule := range out.Rules {
+			existing[aws.ToString(rule.Name)] = rule
 		}
-		return false, err
-	}
-	cfg, err := r.config(ctx, set)
-	if err != nil {
-		return false, err
-	}
-	configChanged := cfg.version != st.Deployed.ConfigVersion && cfg.version != st.FailedConfig
-	sh := settingsHash(set)
-	settingsChanged := sh != st.Deployed.SettingsHash && sh != st.FailedSettings
-	if !configChanged && !settingsChanged {
-		return false, nil
-	}
-	st.NextSeq++
-	d := st.Deployed
-	op := &Operation{
-		Kind: OpConfig, Build: d.Build, BuildID: d.BuildID, Seq: st.NextSeq, Step: StepRegister,
-		StepSince: r.now, Started: r.now, Metadata: d.Metadata,
-	}
-	op.Record = &DeployRecord{
-		Account: r.reg.AccountID, App: r.reg.Name, Build: d.Build, BuildID: d.BuildID, Kind: OpConfig,
-		Seq: op.Seq, Commit: d.Metadata.Commit, Created: r.now,
-		Phases: []PhaseRecord{{Name: string(StepRegister), Start: r.now}},
-	}
-	st.Op = op
-	why := "configuration changed"
-	if !configChanged {
-		why = "settings changed"
-	}
-	r.setPhase(PhaseDeploying, d.Build, "", why)
-	r.log.Info(why+", restarting services", "build", d.Build, "config_version", cfg.version, "settings", sh)
-	return true, r.commit(ctx)
-}
-
-func (r *run) startBuild(ctx context.Context, b TrackedBuild) (bool, error) {
-	st := r.st
-	log := r.log.With("build", b.Number, "build_id", b.ID)
-	meta, err := r.readMetadata(ctx, b)
-	if err != nil {
-		var pe *permanentError
-		if !errors.As(err, &pe) {
-			return false, err
+		if aws.ToString(out.NextToken) == "" {
+			break
 		}
-		log.Error("build cannot be deployed", "reason", string(pe.reason), "error", err.Error())
-		r.skipOlder(b.Number, fmt.Sprintf("build %d was deployed first", b.Number))
-		st.HighWater = b.Number
-		r.pending = append(r.pending, r.finalRecord(b, OutcomeFailed, pe.reason, err.Error()))
-		r.forget(b.ID)
-		r.setPhase(PhaseFailed, b.Number, pe.reason, err.Error())
-		return true, r.commit(ctx)
+		in.NextToken = out.NextToken
 	}
-	skipRelease := false
-	if st.HighWater == 0 && st.Deployed == nil {
-		// The first deploy this store starts: the app's services may
-		// already run (the state was lost).
-		action, skip, err := r.adopt(ctx, b, meta)
-		switch {
-		case err != nil:
-			return false, err
-		case action == adoptWait:
-			return false, nil
-		case action == adoptDone:
-			return false, r.commit(ctx)
-		}
-		skipRelease = skip
-	}
-	r.skipOlder(b.Number, fmt.Sprintf("build %d was deployed first", b.Number))
-	st.HighWater = b.Number
-	r.forget(b.ID)
-	op := &Operation{
-		Kind: OpBuild, Build: b.Number, BuildID: b.ID, Step: StepRegister,
-		StepSince: r.now, Started: r.now, Metadata: meta, SkipRelease: skipRelease,
-	}
-	op.Record = &DeployRecord{
-		Account: r.reg.AccountID, App: r.reg.Name, Build: b.Number, BuildID: b.ID, Kind: OpBuild,
-		Commit: meta.Commit, Created: r.now,
-		Phases: []PhaseRecord{{Name: string(StepRegister), Start: r.now}},
-	}
-	st.Op = op
-	phase := PhaseDeploying
-	if meta.ReleaseCommand != "" && !skipRelease {
-		phase = PhaseReleasing
-	}
-	r.setPhase(phase, b.Number, "", "")
-	log.Info("deploy started", "release", meta.ReleaseCommand != "" && !skipRelease, "processes", len(meta.Processes))
-	return true, r.commit(ctx)
-}
-
-// skipOlder resolves waiting successful builds older than n as skipped,
-// with detail saying why.
-func (r *run) skipOlder(n int64, detail string) {
-	for _, b := range slices.Clone(r.st.Builds) {
-		if b.Status == "SUCCEEDED" && b.Number < n {
-			r.pending = append(r.pending, r.finalRecord(b, OutcomeSkipped, ReasonSuperseded, detail))
-			r.log.Info("build skipped", "build", b.Number, "build_id", b.ID, "newer", n)
-			r.forget(b.ID)
-		}
-	}
-}
-
-// advance moves the operation to the next step and commits.
-func (r *run) advance(ctx context.Context, next Step) (bool, error) {
-	op := r.st.Op
-	rec := op.Record
-	if n := len(rec.Phases); n > 0 && rec.Phases[n-1].End.IsZero() {
-		rec.Phases[n-1].End = r.now
-	}
-	rec.Phases = append(rec.Phases, PhaseRecord{Name: string(next), Start: r.now})
-	op.Step, op.StepSince = next, r.now
-	if next == StepServices || next == StepRollout {
-		r.setPhase(PhaseDeploying, op.Build, "", r.st.Detail)
-	}
-	return true, r.commit(ctx)
-}
-
-// failOp fails the operation. When it already changed services, it first
-// moves to StepRollback (saved before any
-// call), so the app ends on one build; otherwise it ends the operation.
-func (r *run) failOp(ctx context.Context, reason Reason, detail string) error {
-	op := r.st.Op
-	if len(op.Updated) > 0 && (op.Step == StepServices || op.Step == StepRollout) {
-		op.FailReason, op.FailDetail = reason, detail
-		r.log.Warn("deploy failed, rolling services back", "build", op.Build, "build_id", op.BuildID,
-			"reason", string(reason), "detail", detail)
-		_, err := r.advance(ctx, StepRollback)
-		return err
-	}
-	return r.endFailed(ctx, reason, detail)
-}
-
-// endFailed ends the operation with a failure; the services keep running
-// what they ran (or what the rollback put them back on).
-func (r *run) endFailed(ctx context.Context, reason Reason, detail string) error {
-	st := r.st
-	op := st.Op
-	rec := op.Record
-	if n := len(rec.Phases); n > 0 && rec.Phases[n-1].End.IsZero() {
-		rec.Phases[n-1].End = r.now
-	}
-	rec.Outcome, rec.Reason, rec.Detail = OutcomeFailed, reason, detail
-	rec.Updated = r.now
-	r.pending = append(r.pending, rec)
-	if op.Kind == OpConfig {
-		st.FailedConfig = op.ConfigVersion
-		st.FailedSettings = op.SettingsHash
-	}
-	st.Op = nil
-	r.setPhase(PhaseFailed, op.Build, reason, detail)
-	r.settled = true
-	r.cfg = nil
-	r.log.Warn("deploy failed", "build", op.Build, "build_id", op.BuildID, "op", string(op.Kind),
-		"reason", string(reason), "detail", detail)
-	return r.commit(ctx)
-}
-
-// succeed ends the operation: the services run its task definitions. A
-// non-empty reason (a rejected schedule) marks the app failed all the same.
-func (r *run) succeed(ctx context.Context, reason Reason, detail string) error {
-	st := r.st
-	op := st.Op
-	rec := op.Record
-	if n := len(rec.Phases); n > 0 && rec.Phases[n-1].End.IsZero() {
-		rec.Phases[n-1].End = r.now
-	}
-	rec.Outcome, rec.Reason, rec.Detail = OutcomeDeployed, reason, detail
-	rec.Updated = r.now
-	r.pending = append(r.pending, rec)
-	st.Deployed = &Deployment{
-		Build: op.Build, BuildID: op.BuildID, Seq: op.Seq, Metadata: op.Metadata,
-		ConfigVersion: op.ConfigVersion, SettingsHash: op.SettingsHash, TaskDefs: op.TaskDefs, At: r.now,
-	}
-	st.Services = sortedKeys(op.Metadata.Processes)
-	st.FailedConfig, st.FailedSettings = "", ""
-	st.Op = nil
-	if reason != "" {
-		r.setPhase(PhaseFailed, op.Build, reason, detail)
-	} else {
-		r.setPhase(PhaseDeployed, op.Build, "", "")
-	}
-	r.settled = true
-	r.cfg = nil
-	r.log.Info("deployed", "build", op.Build, "build_id", op.BuildID, "op", string(op.Kind),
-		"duration_ms", r.now.Sub(op.Started).Milliseconds())
-	return r.commit(ctx)
+	return existing, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -1,10 +1,8 @@
 package controlplane
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -14,105 +12,75 @@ import (
 // scheduleTargetID is the ID of the single target of a schedule rule.
 const scheduleTargetID = "wharf-task"
 
-// syncSchedules makes the app's schedule rules (<prefix>-<app>_schedule-
+// scheduleActions makes the app's schedule rules (<prefix>-<app>_schedule-
 // <name>) match the build's schedules: each runs the release family's task
 // definition with the schedule's command, as the app's events role. Rules
-// and targets that already match cost no write call.
-func (r *run) syncSchedules(ctx context.Context, set *Settings, op *Operation) error {
-	eb := r.cl.EventBridge
-	prefix := ScheduleRuleName(r.c.reg.Prefix, r.reg.Name, "")
-	existing := map[string]ebtypes.Rule{}
-	in := &eventbridge.ListRulesInput{NamePrefix: aws.String(prefix)}
-	r.awsTouched = true
-	for page := 0; ; page++ {
-		if page > 100 {
-			return fmt.Errorf("eventbridge ListRules %s: more than 100 pages", prefix)
-		}
-		out, err := eb.ListRules(ctx, in)
-		if err != nil {
-			return fmt.Errorf("eventbridge ListRules %s: %w", prefix, err)
-		}
-		for _, rule := range out.Rules {
-			existing[aws.ToString(rule.Name)] = rule
-		}
-		if aws.ToString(out.NextToken) == "" {
-			break
-		}
-		in.NextToken = out.NextToken
+// and targets that already match cost no write call. ok is false when it
+// needs the rules or their targets observed first (or schedules cannot
+// work: then the deploy ends with schedule_rejected).
+func (d *decider) scheduleActions(set *Settings, op *Operation) ([]Action, bool) {
+	if !d.obs.RulesSeen {
+		d.need(Need{Rules: true})
+		return nil, false
 	}
+	existing := d.obs.Rules
 	want := map[string]Schedule{}
 	for _, s := range op.Metadata.Schedules {
-		want[ScheduleRuleName(r.c.reg.Prefix, r.reg.Name, s.Name)] = s
+		want[ScheduleRuleName(d.pol.Prefix, d.pol.App, s.Name)] = s
 	}
 	if len(want) > 0 && set.EventsRoleARN == "" {
-		return permanent(ReasonScheduleRejected, "schedules need eventsRoleArn in the app settings")
+		d.succeed(ReasonScheduleRejected, "schedules need eventsRoleArn in the app settings")
+		return nil, false
 	}
-	names := sortedKeys(want)
-	for _, name := range names {
+	// The targets of rules that otherwise match, and of rules to delete.
+	var targets []string
+	for _, name := range sortedKeys(want) {
+		rule, ok := existing[name]
+		if ok && aws.ToString(rule.ScheduleExpression) == want[name].Schedule && rule.State == ebtypes.RuleStateEnabled {
+			targets = append(targets, name)
+		}
+	}
+	for _, name := range sortedKeys(existing) {
+		if _, ok := want[name]; !ok {
+			targets = append(targets, name)
+		}
+	}
+	if missing := unseen(targets, d.obs.TargetsSeen); len(missing) > 0 {
+		d.need(Need{Targets: missing})
+		return nil, false
+	}
+	var acts []Action
+	for _, name := range sortedKeys(want) {
 		s := want[name]
-		target := r.scheduleTarget(set, op, s)
+		target := scheduleTarget(d.pol, set, op, s)
 		rule, ok := existing[name]
 		if !ok || aws.ToString(rule.ScheduleExpression) != s.Schedule || rule.State != ebtypes.RuleStateEnabled {
-			if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{
+			acts = append(acts, Action{Kind: ActPutRule, PutRule: &eventbridge.PutRuleInput{
 				Name: aws.String(name), ScheduleExpression: aws.String(s.Schedule), State: ebtypes.RuleStateEnabled,
-				Description: aws.String(fmt.Sprintf("Wharf scheduled task %s of app %s", s.Name, r.reg.Name)),
-			}); err != nil {
-				if apiCode(err) == "ValidationException" {
-					return permanent(ReasonScheduleRejected, "schedule %s: %v", s.Name, err)
-				}
-				return fmt.Errorf("eventbridge PutRule %s: %w", name, err)
-			}
-			r.log.Info("schedule rule put", "build", op.Build, "rule", name)
-		} else {
-			cur, err := eb.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: aws.String(name)})
-			if err != nil {
-				return fmt.Errorf("eventbridge ListTargetsByRule %s: %w", name, err)
-			}
-			if len(cur.Targets) == 1 && sameTarget(cur.Targets[0], target) {
-				continue
-			}
+				Description: aws.String(fmt.Sprintf("Wharf scheduled task %s of app %s", s.Name, d.pol.App)),
+			}})
+		} else if cur := d.obs.Targets[name]; len(cur) == 1 && sameTarget(cur[0], target) {
+			continue
 		}
-		out, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(name), Targets: []ebtypes.Target{target}})
-		if err != nil {
-			return fmt.Errorf("eventbridge PutTargets %s: %w", name, err)
-		}
-		if out.FailedEntryCount > 0 && len(out.FailedEntries) > 0 {
-			f := out.FailedEntries[0]
-			return fmt.Errorf("eventbridge PutTargets %s: %s %s", name, aws.ToString(f.ErrorCode), aws.ToString(f.ErrorMessage))
-		}
+		acts = append(acts, Action{Kind: ActPutTargets, PutTargets: &eventbridge.PutTargetsInput{Rule: aws.String(name), Targets: []ebtypes.Target{target}}})
 	}
-	var stale []string
-	for name := range existing {
-		if _, ok := want[name]; !ok {
-			stale = append(stale, name)
+	for _, name := range sortedKeys(existing) {
+		if _, ok := want[name]; ok {
+			continue
 		}
-	}
-	sort.Strings(stale)
-	for _, name := range stale {
-		cur, err := eb.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: aws.String(name)})
-		if err != nil && apiCode(err) != "ResourceNotFoundException" {
-			return fmt.Errorf("eventbridge ListTargetsByRule %s: %w", name, err)
-		}
-		if cur != nil && len(cur.Targets) > 0 {
-			ids := make([]string, 0, len(cur.Targets))
-			for _, t := range cur.Targets {
+		if cur := d.obs.Targets[name]; len(cur) > 0 {
+			ids := make([]string, 0, len(cur))
+			for _, t := range cur {
 				ids = append(ids, aws.ToString(t.Id))
 			}
-			if _, err := eb.RemoveTargets(ctx, &eventbridge.RemoveTargetsInput{Rule: aws.String(name), Ids: ids}); err != nil &&
-				apiCode(err) != "ResourceNotFoundException" {
-				return fmt.Errorf("eventbridge RemoveTargets %s: %w", name, err)
-			}
+			acts = append(acts, Action{Kind: ActRemoveTargets, RemoveTargets: &eventbridge.RemoveTargetsInput{Rule: aws.String(name), Ids: ids}})
 		}
-		if _, err := eb.DeleteRule(ctx, &eventbridge.DeleteRuleInput{Name: aws.String(name)}); err != nil &&
-			apiCode(err) != "ResourceNotFoundException" {
-			return fmt.Errorf("eventbridge DeleteRule %s: %w", name, err)
-		}
-		r.log.Info("schedule rule deleted", "build", op.Build, "rule", name)
+		acts = append(acts, Action{Kind: ActDeleteRule, DeleteRule: &eventbridge.DeleteRuleInput{Name: aws.String(name)}})
 	}
-	return nil
+	return acts, true
 }
 
-func (r *run) scheduleTarget(set *Settings, op *Operation, s Schedule) ebtypes.Target {
+func scheduleTarget(pol Policy, set *Settings, op *Operation, s Schedule) ebtypes.Target {
 	input, _ := json.Marshal(map[string]any{
 		"containerOverrides": []map[string]any{{
 			"name": ContainerName, "command": []string{"/bin/sh", "-c", s.Command},

@@ -12,6 +12,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/wharf-paas/wharf/dbmanager"
 	"github.com/wharf-paas/wharf/internal/pgtest"
@@ -220,6 +223,159 @@ func TestRunSQLRunsAsTheAppRole(t *testing.T) {
 	} {
 		if _, err := conn.Exec(context.Background(), q); sqlState(err) != "42501" {
 			t.Errorf("%s as the app: want insufficient_privilege, got %v", q, err)
+		}
+	}
+}
+
+// managerLockKey is the manager's advisory-lock key: an attacker reads it in
+// the (public) source.
+const managerLockKey int64 = 0x7768617266646201
+
+// holdLockEverywhere connects as user to every database in dbs that it can
+// reach and takes the manager's lock there; it returns the databases where
+// it holds the lock and a function that releases them.
+func holdLockEverywhere(t *testing.T, connect func(db string) (*pgx.Conn, error), dbs ...string) ([]string, func()) {
+	t.Helper()
+	var (
+		held  []string
+		conns []*pgx.Conn
+	)
+	release := func() {
+		for _, c := range conns {
+			_ = c.Close(context.Background())
+		}
+	}
+	for _, db := range dbs {
+		conn, err := connect(db)
+		if err != nil {
+			continue
+		}
+		conns = append(conns, conn)
+		var ok bool
+		if err := conn.QueryRow(context.Background(), "SELECT pg_try_advisory_lock($1)", managerLockKey).Scan(&ok); err == nil && ok {
+			held = append(held, db)
+		}
+	}
+	return held, release
+}
+
+// An app role connects to the databases every role may connect to by
+// default and takes the manager's lock, stalling every create and destroy.
+func TestAttackAppHoldsManagerLock(t *testing.T) {
+	m := newManager(t)
+	attacker, _ := tenants(t, m)
+	held, release := holdLockEverywhere(t, func(db string) (*pgx.Conn, error) { return connectAs(t, attacker, db) },
+		"postgres", "template1", "wharf_manager")
+	t.Logf("the attacker holds the manager's lock in %v", held)
+	app, _ := appName(t)
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp := m.Do(c, dbmanager.Request{Action: dbmanager.ActionCreateDatabase, App: app})
+	release()
+	t.Cleanup(func() {
+		m.Do(context.Background(), dbmanager.Request{Action: dbmanager.ActionDestroyDatabase, App: app})
+	})
+	if !resp.OK {
+		t.Fatalf("an app holding the lock in %v stalled create-database: %+v", held, resp.Error)
+	}
+}
+
+// An invocation that holds the lock (stuck, or slow) makes the next one
+// fail with a clear "busy" error instead of waiting for its whole run time.
+func TestManagerLockWaitIsBounded(t *testing.T) {
+	m := newManager(t)
+	app, _ := appName(t)
+	mustOK(t, m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionCreateDatabase, App: app}))
+	t.Cleanup(func() {
+		m.Do(context.Background(), dbmanager.Request{Action: dbmanager.ActionDestroyDatabase, App: app})
+	})
+	// The superuser stands in for another invocation of the manager.
+	held, release := holdLockEverywhere(t, func(db string) (*pgx.Conn, error) {
+		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return pgx.Connect(c, srv.SocketDSN(pgtest.Superuser, db))
+	}, "postgres", "wharf_manager")
+	defer release()
+	if len(held) == 0 {
+		t.Fatal("could not take the lock anywhere")
+	}
+	c, cancel := context.WithTimeout(context.Background(), 50*time.Second)
+	defer cancel()
+	resp := m.Do(c, dbmanager.Request{Action: dbmanager.ActionDestroyDatabase, App: app})
+	release()
+	wantErr(t, resp, "", "busy")
+}
+
+// Roles may connect to postgres and template1 by default; an app needs
+// neither. Where the admin owns them (RDS's master user can revoke on them;
+// pgtest's are the bootstrap superuser's, so the test hands them over),
+// create-database revokes CONNECT and TEMPORARY from PUBLIC.
+func TestAttackAppConnectsToSharedDatabases(t *testing.T) {
+	m := newManager(t)
+	srv.Exec(t, "postgres", "ALTER DATABASE postgres OWNER TO "+pgtest.AdminUser, "ALTER DATABASE template1 OWNER TO "+pgtest.AdminUser)
+	t.Cleanup(func() {
+		srv.Exec(t, "postgres", "ALTER DATABASE postgres OWNER TO postgres", "ALTER DATABASE template1 OWNER TO postgres",
+			"GRANT CONNECT, TEMPORARY ON DATABASE postgres TO PUBLIC", "GRANT CONNECT, TEMPORARY ON DATABASE template1 TO PUBLIC")
+	})
+	attacker, _ := tenants(t, m)
+	for _, db := range []string{"postgres", "template1"} {
+		if _, err := connectAs(t, attacker, db); err == nil {
+			t.Errorf("the app role %s connected to %s", attacker, db)
+		} else if sqlState(err) != "42501" {
+			t.Errorf("connecting to %s: want insufficient_privilege, got %v", db, err)
+		}
+	}
+}
+
+// On engines before PostgreSQL 15 every role may create objects in
+// template1's public schema, and every database created afterwards is a
+// copy: an app plants a function there and owns it in every new app's
+// database.
+func TestAttackTemplate1PublicSchema(t *testing.T) {
+	m := newManager(t)
+	attacker, _ := tenants(t, m)
+	execClosed(t, "template1", "GRANT CREATE ON SCHEMA public TO PUBLIC")
+	t.Cleanup(func() {
+		execClosed(t, "template1", "DROP FUNCTION IF EXISTS public.planted()", "REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+	})
+	if conn, err := connectAs(t, attacker, "template1"); err == nil {
+		if _, err := conn.Exec(context.Background(), "CREATE FUNCTION public.planted() RETURNS int LANGUAGE sql AS 'SELECT 1'"); err != nil {
+			t.Logf("planting in template1: %v", err)
+		}
+		_ = conn.Close(context.Background())
+	}
+	app, victim := appName(t)
+	resp := m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionCreateDatabase, App: app})
+	t.Cleanup(func() {
+		m.Do(context.Background(), dbmanager.Request{Action: dbmanager.ActionDestroyDatabase, App: app})
+	})
+	if resp.OK {
+		if n := count(t, victim, "SELECT count(*) FROM pg_proc WHERE pg_get_userbyid(proowner) = '"+attacker+"'"); n != 0 {
+			t.Errorf("the new database %s contains %d functions owned by the app %s", victim, n, attacker)
+		}
+		t.Errorf("create-database succeeded while every role may create in template1.public")
+		return
+	}
+	wantErr(t, resp, "", dbmanager.RuleConfig)
+	if !strings.Contains(resp.Error.Message, "template1") {
+		t.Errorf("refusal does not name template1: %s", resp.Error.Message)
+	}
+}
+
+// execClosed runs stmts as the superuser in db on a connection it closes
+// at once (CREATE DATABASE refuses a template anyone is connected to).
+func execClosed(t *testing.T, db string, stmts ...string) {
+	t.Helper()
+	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(c, srv.SocketDSN(pgtest.Superuser, db))
+	if err != nil {
+		t.Fatalf("connect to %s: %v", db, err)
+	}
+	defer conn.Close(context.Background())
+	for _, q := range stmts {
+		if _, err := conn.Exec(c, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
 		}
 	}
 }

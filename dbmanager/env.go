@@ -16,6 +16,9 @@ const (
 	EnvSSLRootCert    = "WHARF_DB_SSLROOTCERT"      // CA bundle file for sslmode verify-ca/verify-full
 )
 
+// DefaultManagerDatabase is the name of the manager's own database.
+const DefaultManagerDatabase = "wharf_manager"
+
 // ConfigFromEnv reads the manager's configuration through getenv (usually
 // os.Getenv) and returns it with the admin secret ARN.
 func ConfigFromEnv(getenv func(string) string) (Config, string, error) {
@@ -51,9 +54,17 @@ type Config struct {
 	SSLMode string
 	// SSLRootCert is a CA bundle file, used with verify-ca and verify-full.
 	SSLRootCert string
-	// MaintenanceDatabase is where the manager connects to create and drop
-	// databases; default "postgres".
+	// MaintenanceDatabase is where the manager connects to create its own
+	// database and to enable IAM authentication; default "postgres".
 	MaintenanceDatabase string
+	// ManagerDatabase is the manager's own database, created by the admin
+	// with CONNECT revoked from PUBLIC: create and destroy run from there
+	// and take the manager's lock there, out of every app role's reach;
+	// default "wharf_manager".
+	ManagerDatabase string
+	// LockTimeout bounds the wait for the manager's lock; an invocation
+	// that cannot get it in time fails with rule "busy". Default 15 s.
+	LockTimeout time.Duration
 	// ConnectTimeout bounds each connection attempt; default 10 s.
 	ConnectTimeout time.Duration
 }
@@ -68,6 +79,12 @@ func (c *Config) withDefaults() *Error {
 	if c.MaintenanceDatabase == "" {
 		c.MaintenanceDatabase = "postgres"
 	}
+	if c.ManagerDatabase == "" {
+		c.ManagerDatabase = DefaultManagerDatabase
+	}
+	if c.LockTimeout == 0 {
+		c.LockTimeout = 15 * time.Second
+	}
 	if c.ConnectTimeout == 0 {
 		c.ConnectTimeout = 10 * time.Second
 	}
@@ -78,6 +95,8 @@ func (c *Config) withDefaults() *Error {
 		return fieldErr(EnvAdminUser, RuleConfig, "is required: the cluster's admin user")
 	case !nameRE.MatchString(c.AdminUser):
 		return fieldErr(EnvAdminUser, RuleConfig, "%q must match %s", c.AdminUser, NamePattern)
+	case !nameRE.MatchString(c.ManagerDatabase):
+		return fieldErr("ManagerDatabase", RuleConfig, "%q must match %s", c.ManagerDatabase, NamePattern)
 	case c.Port < 1 || c.Port > 65535:
 		return fieldErr(EnvPort, RuleConfig, "%d must be between 1 and 65535", c.Port)
 	}

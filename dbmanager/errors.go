@@ -28,6 +28,7 @@ const (
 	RuleCredentials       = "credentials"         // AWS credentials or the admin secret could not be read
 	RuleInternal          = "internal"            // a bug: panics and unexpected states
 	RuleDependentsPresent = "dependents-present"  // the role still owns objects or holds privileges elsewhere
+	RuleBusy              = "busy"                // another invocation held the manager's lock for longer than the lock timeout
 )
 
 // Error is the structured error the manager returns. Field names the request

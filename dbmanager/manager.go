@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // lockKey serialises the manager's cluster-level actions
@@ -161,8 +162,30 @@ func exec(ctx context.Context, conn *pgx.Conn, what, sql string, args ...any) er
 	return nil
 }
 
-func lock(ctx context.Context, conn *pgx.Conn) error {
-	return exec(ctx, conn, "take the manager's advisory lock", "SELECT pg_advisory_lock($1)", lockKey)
+// lock takes the manager's session advisory lock, waiting at most
+// timeout: PostgreSQL's lock_timeout applies to advisory locks too. A
+// lock that stays held fails with rule busy, naming the holder's pid.
+func lock(ctx context.Context, conn *pgx.Conn, timeout time.Duration) error {
+	ms := timeout.Milliseconds()
+	if ms < 1 {
+		ms = 1
+	}
+	if _, err := conn.Exec(ctx, "SELECT pg_catalog.set_config('lock_timeout', $1, false)", strconv.FormatInt(ms, 10)); err != nil {
+		return asError("", "set lock_timeout", err)
+	}
+	_, err := conn.Exec(ctx, "SELECT pg_catalog.pg_advisory_lock($1)", lockKey)
+	if err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "55P03" {
+			return &Error{Rule: RuleBusy, Message: fmt.Sprintf(
+				"another session has held the manager's lock for more than %s (another invocation still running, or a stuck one: see pg_locks where locktype = 'advisory'); try again later", timeout), err: err}
+		}
+		return asError("", "take the manager's advisory lock", err)
+	}
+	if _, err := conn.Exec(ctx, "SELECT pg_catalog.set_config('lock_timeout', '0', false)"); err != nil {
+		return asError("", "reset lock_timeout", err)
+	}
+	return nil
 }
 
 // roleState describes an existing role; ok is false when it does not exist.
@@ -219,21 +242,142 @@ func getDatabase(ctx context.Context, conn *pgx.Conn, name string) (dbState, err
 }
 
 // lockedAdminConn refuses the admin user's name as an app database, then
-// connects to the maintenance database with an IAM token and takes the
-// manager's lock; the caller closes the connection.
+// connects to the manager's own database with an IAM token (creating it
+// first if needed) and takes the manager's lock; the caller closes the
+// connection.
 func (m *Manager) lockedAdminConn(ctx context.Context, name string) (*pgx.Conn, error) {
-	if name == m.cfg.AdminUser {
-		return nil, fieldErr("database", RuleReserved, "%q is the cluster's admin user", name)
+	if name == m.cfg.AdminUser || name == m.cfg.ManagerDatabase {
+		return nil, fieldErr("database", RuleReserved, "%q is the cluster's admin user or the manager's own database", name)
 	}
-	conn, err := m.connectIAM(ctx, m.cfg.MaintenanceDatabase)
+	conn, err := m.connectHome(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := lock(ctx, conn); err != nil {
+	if err := lock(ctx, conn, m.cfg.LockTimeout); err != nil {
+		closeConn(conn)
+		return nil, err
+	}
+	if err := m.hardenShared(ctx, conn); err != nil {
 		closeConn(conn)
 		return nil, err
 	}
 	return conn, nil
+}
+
+// connectHome connects to the manager's own database, creating it from
+// the maintenance database if it does not exist yet. Advisory locks belong
+// to one database, and only the admin may connect to this one, so no app
+// role can take, or wait on, the manager's lock.
+func (m *Manager) connectHome(ctx context.Context) (*pgx.Conn, error) {
+	home := m.cfg.ManagerDatabase
+	conn, err := m.connectIAM(ctx, home)
+	if err != nil {
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "3D000" { // invalid_catalog_name
+			return nil, err
+		}
+		boot, err := m.connectIAM(ctx, m.cfg.MaintenanceDatabase)
+		if err != nil {
+			return nil, err
+		}
+		// template0: nothing anyone put into template1 comes along.
+		_, err = boot.Exec(ctx, "CREATE DATABASE "+quote(home)+" TEMPLATE template0")
+		closeConn(boot)
+		var dup *pgconn.PgError
+		if err != nil && !(errors.As(err, &dup) && (dup.Code == "42P04" || dup.Code == "23505")) {
+			return nil, asError("", "create the manager's database "+quote(home), err)
+		}
+		if conn, err = m.connectIAM(ctx, home); err != nil {
+			return nil, err
+		}
+	}
+	var owner string
+	var public bool
+	if err := conn.QueryRow(ctx, `SELECT pg_catalog.pg_get_userbyid(d.datdba), pg_catalog.has_database_privilege('public', d.oid, 'CONNECT')
+		FROM pg_catalog.pg_database d WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()`).Scan(&owner, &public); err != nil {
+		closeConn(conn)
+		return nil, asError("", "look up the manager's database", err)
+	}
+	if owner != m.cfg.AdminUser {
+		closeConn(conn)
+		return nil, fieldErr("", RuleConfig, "the manager's database %q is owned by %q, not by the admin %q; refusing to use it", home, owner, m.cfg.AdminUser)
+	}
+	if public {
+		if err := exec(ctx, conn, "revoke access to the manager's database", "REVOKE ALL ON DATABASE "+quote(home)+" FROM PUBLIC"); err != nil {
+			closeConn(conn)
+			return nil, err
+		}
+	}
+	return conn, nil
+}
+
+// sharedDatabases are the databases every role may connect to by default
+// and no app needs.
+var sharedDatabases = []string{"postgres", "template1"}
+
+// hardenShared revokes CONNECT and TEMPORARY from PUBLIC on postgres and
+// template1 where the admin owns them (the owner keeps its own access).
+// Where it does not, PostgreSQL only warns and nothing changes; the
+// manager's lock does not depend on it (docs/dbmanager.md).
+func (m *Manager) hardenShared(ctx context.Context, conn *pgx.Conn) error {
+	rows, err := conn.Query(ctx, `SELECT d.datname FROM pg_catalog.pg_database d
+		WHERE d.datname OPERATOR(pg_catalog.=) ANY ($1) AND d.datdba OPERATOR(pg_catalog.=) (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) $2)
+		  AND (pg_catalog.has_database_privilege('public', d.oid, 'CONNECT') OR pg_catalog.has_database_privilege('public', d.oid, 'TEMPORARY'))`,
+		sharedDatabases, m.cfg.AdminUser)
+	if err != nil {
+		return asError("", "read privileges of the shared databases", err)
+	}
+	dbs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return asError("", "read privileges of the shared databases", err)
+	}
+	for _, db := range dbs {
+		if err := exec(ctx, conn, "revoke connect on "+db+" from public", "REVOKE CONNECT, TEMPORARY ON DATABASE "+quote(db)+" FROM PUBLIC"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkTemplate refuses to go on while PUBLIC may create objects in a
+// schema of template1 (the public schema on engines before PostgreSQL 15)
+// after trying to revoke it: every database created from template1 would
+// start with whatever an app put there. Wharf's own databases are created
+// from template0 regardless; the check protects every other database of
+// the cluster.
+func (m *Manager) checkTemplate(ctx context.Context) error {
+	conn, err := m.connectIAM(ctx, "template1")
+	if err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "42501" {
+			return nil // nobody but its owner can connect: nothing to plant
+		}
+		return err
+	}
+	defer closeConn(conn)
+	open := func() ([]string, error) {
+		rows, err := conn.Query(ctx, `SELECT n.nspname FROM pg_catalog.pg_namespace n
+			WHERE pg_catalog.has_schema_privilege('public', n.oid, 'CREATE') ORDER BY 1`)
+		if err != nil {
+			return nil, asError("", "read schema privileges in template1", err)
+		}
+		return pgx.CollectRows(rows, pgx.RowTo[string])
+	}
+	schemas, err := open()
+	if err != nil || len(schemas) == 0 {
+		return err
+	}
+	for _, sch := range schemas {
+		// Only the schema's owner can revoke; otherwise PostgreSQL warns.
+		if err := exec(ctx, conn, "revoke create on template1."+sch, "REVOKE CREATE ON SCHEMA "+quote(sch)+" FROM PUBLIC"); err != nil {
+			return err
+		}
+	}
+	if schemas, err = open(); err != nil || len(schemas) == 0 {
+		return err
+	}
+	return fieldErr("", RuleConfig,
+		"every role may create objects in template1 (schemas %s; PostgreSQL before 15 allows it in public) and the admin cannot revoke it; use PostgreSQL 15 or later, or revoke it as the schema's owner", strings.Join(schemas, ", "))
 }
 
 // CreateDatabase makes sure the login role name (a member of rds_iam) and
@@ -258,6 +402,11 @@ func (m *Manager) CreateDatabase(ctx context.Context, name string) (Response, er
 	if db.ok && db.owner != name {
 		return resp, fieldErr("database", RuleConflict,
 			"database %q already exists and is owned by %q, not by role %q; refusing to take it over", name, db.owner, name)
+	}
+	if !db.ok {
+		if err := m.checkTemplate(ctx); err != nil {
+			return resp, err
+		}
 	}
 	role, err := getRole(ctx, conn, name)
 	if err != nil {
@@ -300,7 +449,9 @@ func (m *Manager) CreateDatabase(ctx context.Context, name string) (Response, er
 	switch {
 	case !db.ok:
 		// Autocommit: CREATE DATABASE cannot run inside a transaction.
-		if err := exec(ctx, conn, "create database "+q, "CREATE DATABASE "+q+" OWNER "+q); err != nil {
+		// From template0, which nobody can connect to: nothing an app put
+		// into template1 comes along.
+		if err := exec(ctx, conn, "create database "+q, "CREATE DATABASE "+q+" OWNER "+q+" TEMPLATE template0"); err != nil {
 			return resp, err
 		}
 		resp.Changed = true
@@ -422,9 +573,8 @@ func (m *Manager) EnableIAMAuth(ctx context.Context) (Response, error) {
 		}
 	}
 	defer closeConn(conn)
-	if err := lock(ctx, conn); err != nil {
-		return resp, err
-	}
+	// No lock: the grant is idempotent (a repeat only draws a notice), and
+	// a lock in the maintenance database is one an app role could hold.
 	ok, err := directMember(ctx, conn, m.cfg.AdminUser, "rds_iam")
 	if err != nil || ok {
 		return resp, err

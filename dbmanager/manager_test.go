@@ -194,7 +194,11 @@ func TestDestroyDatabaseRefusesForeignObjects(t *testing.T) {
 
 func TestEnableIAMAuth(t *testing.T) {
 	admin, password := srv.NewAdmin(t)
-	cfg := dbmanager.Config{Host: srv.Host, Port: srv.Port, AdminUser: admin, SSLMode: "disable"}
+	// A second admin on the shared test server: its own manager database
+	// (each cluster has one admin, which owns "wharf_manager").
+	home := admin + "_home"
+	cfg := dbmanager.Config{Host: srv.Host, Port: srv.Port, AdminUser: admin, SSLMode: "disable", ManagerDatabase: home}
+	t.Cleanup(func() { srv.Exec(t, "postgres", "DROP DATABASE IF EXISTS "+home+" WITH (FORCE)") })
 
 	// Without a password source the manager cannot get in.
 	noPw, err := dbmanager.NewManager(cfg, staticTokens, nil)

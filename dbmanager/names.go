@@ -23,6 +23,7 @@ var reservedNames = map[string]bool{
 	"rdsadmin": true, "rdsrepladmin": true, "rdstopmgr": true,
 	"public": true, "none": true, "current_user": true, "session_user": true,
 	"current_role": true, "user": true, "all": true,
+	DefaultManagerDatabase: true,
 }
 
 // DatabaseNameForApp maps an app name (docs/conventions.md: lowercase

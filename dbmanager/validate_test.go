@@ -30,6 +30,7 @@ func TestRequestValidation(t *testing.T) {
 		{"app injection", dbmanager.Request{Action: "create-database", App: `x"; DROP DATABASE postgres; --`}, "app", dbmanager.RulePattern},
 		{"app maps to reserved prefix", dbmanager.Request{Action: "create-database", App: "pg-stats"}, "app", dbmanager.RuleReserved},
 		{"app maps to reserved name", dbmanager.Request{Action: "destroy-database", App: "postgres"}, "app", dbmanager.RuleReserved},
+		{"app maps to the manager's own database", dbmanager.Request{Action: "run-sql", App: "wharf-manager", ID: "x", SQL: "SELECT 1"}, "app", dbmanager.RuleReserved},
 		{"app and database disagree", dbmanager.Request{Action: "create-database", App: "shop-api", Database: "shop"}, "database", dbmanager.RuleMismatch},
 		{"database pattern", dbmanager.Request{Action: "create-database", Database: "Shop"}, "database", dbmanager.RulePattern},
 		{"database hyphen", dbmanager.Request{Action: "create-database", Database: "shop-api"}, "database", dbmanager.RulePattern},

@@ -148,6 +148,12 @@ func TestSynthExamplePlatformWithCLI(t *testing.T) {
 			"AWS::Lambda::Function": 1,
 			"AWS::DynamoDB::Table":  1,
 		},
+		"wharf-dashboard": {
+			"AWS::S3::Bucket":                        1,
+			"AWS::CloudFront::Distribution":          1,
+			"AWS::CloudFront::ResponseHeadersPolicy": 1,
+			"Custom::CDKBucketDeployment":            2,
+		},
 	}
 	stacks := map[string]string{} // stack name -> template file
 	for id, a := range m.Artifacts {

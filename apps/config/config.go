@@ -35,6 +35,9 @@ type Platform struct {
 	Apps []App `yaml:"apps" json:"apps"`
 	// Databases are the Aurora PostgreSQL clusters apps can use.
 	Databases []Database `yaml:"databases" json:"databases"`
+	// Dashboard, when present, adds the <prefix>-dashboard stack: the web
+	// dashboard on CloudFront (docs/dashboard.md). Default: none.
+	Dashboard *Dashboard `yaml:"dashboard" json:"dashboard"`
 
 	// derived records the fields ApplyDefaults computed from other fields;
 	// Validate reports a problem at the source field only.

@@ -134,7 +134,7 @@ func TestRules(t *testing.T) {
 		}, "databases[1].name", []string{`"main" is already the name of databases[0]`}},
 		{"database cluster", func(m map[string]any) { at(m, "databases", 0)["cluster"] = "nope" }, "databases[0].cluster", []string{`"nope" is not a cluster of this config`}},
 		{"engine version", func(m map[string]any) { at(m, "databases", 0)["engineVersion"] = "16" }, "databases[0].engineVersion", []string{"must be an Aurora PostgreSQL version major.minor"}},
-		{"engine too old", func(m map[string]any) { at(m, "databases", 0)["engineVersion"] = "11.9" }, "databases[0].engineVersion", []string{"13 or later"}},
+		{"engine too old", func(m map[string]any) { at(m, "databases", 0)["engineVersion"] = "11.9" }, "databases[0].engineVersion", []string{"15 or later"}},
 		{"instance class", func(m map[string]any) { at(m, "databases", 0)["instanceClass"] = "t4g.medium" }, "databases[0].instanceClass", []string{"must be a DB instance class"}},
 	}
 	for _, c := range cases {

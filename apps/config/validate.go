@@ -97,6 +97,7 @@ func (p *Platform) Validate() error {
 	clusters := p.validateClusters(&e)
 	databases := p.validateDatabases(&e, clusters)
 	p.validateApps(&e, clusters, databases)
+	p.validateDashboard(&e)
 	return e.err()
 }
 
@@ -272,8 +273,8 @@ func (p *Platform) validateDatabases(e *Errors, clusters map[string]*Cluster) ma
 		checkClusterRef(e, path+".cluster", d.Cluster, clusters)
 		if m := engineRE.FindStringSubmatch(d.EngineVersion); m == nil {
 			e.add(path+".engineVersion", "%q must be an Aurora PostgreSQL version major.minor, e.g. 16.6", d.EngineVersion)
-		} else if major, _ := strconv.Atoi(m[1]); major < 13 {
-			e.add(path+".engineVersion", "%q is too old: Aurora PostgreSQL 13 or later is required", d.EngineVersion)
+		} else if major, _ := strconv.Atoi(m[1]); major < 15 {
+			e.add(path+".engineVersion", "%q is too old: Aurora PostgreSQL 15 or later is required (before 15 every role may create objects in template1's public schema)", d.EngineVersion)
 		}
 		if !instanceClsRE.MatchString(d.InstanceClass) {
 			e.add(path+".instanceClass", "%q must be a DB instance class like db.t4g.medium", d.InstanceClass)

@@ -233,10 +233,6 @@ func TestAccount(t *testing.T) {
 					map[string]interface{}{"Sid": "DescribeWharfServices", "Effect": "Allow", "Action": "ecs:DescribeServices", "Resource": ecs("service/wharf-*/wharf-*")},
 					map[string]interface{}{"Sid": "DescribeWharfTasks", "Effect": "Allow", "Action": "ecs:DescribeTasks", "Resource": ecs("task/wharf-*/*")},
 					map[string]interface{}{"Sid": "ReadWharfTags", "Effect": "Allow", "Action": "ecs:ListTagsForResource", "Resource": []interface{}{ecs("service/wharf-*/wharf-*"), ecs("task/wharf-*/*")}},
-					map[string]interface{}{
-						"Sid": "ListInWharfClusters", "Effect": "Allow", "Action": []interface{}{"ecs:ListServices", "ecs:ListTasks"}, "Resource": "*",
-						"Condition": map[string]interface{}{"ArnLike": map[string]interface{}{"ecs:cluster": ecs("cluster/wharf-*")}},
-					},
 				}},
 			}},
 		}))

@@ -167,7 +167,7 @@ func TestManagementRole(t *testing.T) {
 	}
 	wantStatement(t, tpl, mgmt, "ReadOwnBuildMetadata", []string{"s3:GetObject"}, "<AppArtifacts84A44C7D.Arn>/*")
 	wantStatement(t, tpl, mgmt, "ReadOwnBuilds", []string{"codebuild:BatchGetBuilds", "codebuild:ListBuildsForProject"}, "<AppBuildC4D5B8FE.Arn>")
-	wantStatement(t, tpl, mgmt, "ManageOwnSchedules", []string{"events:PutRule", "events:DeleteRule", "events:DescribeRule", "events:PutTargets", "events:RemoveTargets", "events:ListTargetsByRule"},
+	wantStatement(t, tpl, mgmt, "ManageOwnSchedules", []string{"events:PutRule", "events:DeleteRule", "events:PutTargets", "events:RemoveTargets", "events:ListTargetsByRule"},
 		"arn:<AWS::Partition>:events"+acct+"rule/wharf-api_schedule-*")
 	wantStatement(t, tpl, mgmt, "ListRules", []string{"events:ListRules"}, "*")
 	wantStatement(t, tpl, mgmt, "ReadOwnSettings", []string{"ssm:GetParameter"}, "arn:<AWS::Partition>:ssm"+acct+"parameter/wharf/apps/api/settings")
@@ -253,6 +253,11 @@ func TestUserRole(t *testing.T) {
 	st := wantStatement(t, tpl, user, "ExecIntoOwnTasks", []string{"ecs:ExecuteCommand"}, tasks)
 	if c := apptest.JSON(st.Condition); c != `{"StringEquals":{"aws:ResourceTag/wharf:app":"api"}}` {
 		t.Errorf("ExecIntoOwnTasks condition %s", c)
+	}
+	wantStatement(t, tpl, user, "ReadOwnStatus", []string{"ssm:GetParameter"}, "arn:<AWS::Partition>:ssm"+acct+"parameter/wharf/apps/api/status")
+	activity := statement(t, tpl, user, "ReadOwnActivity")
+	if r := strings.Join(apptest.ResourcesOf(activity), " "); !strings.Contains(r, "log-group:/wharf/apps/api/activity:log-stream:*") {
+		t.Errorf("ReadOwnActivity resources %s", r)
 	}
 	logs := statement(t, tpl, user, "ReadOwnLogs")
 	if r := strings.Join(apptest.ResourcesOf(logs), " "); !strings.Contains(r, "log-group:/wharf/apps/api:log-stream:*") || !strings.Contains(r, "log-group:/wharf/apps/api/deploys:log-stream:*") {

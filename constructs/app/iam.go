@@ -210,7 +210,11 @@ func (a *App) newManagementRole(props *AppProps) {
 		// ListBuildsForProject lets the sweep find builds whose every event
 		// was lost; both act on this app's project only.
 		statement("ReadOwnBuilds", []string{"codebuild:BatchGetBuilds", "codebuild:ListBuildsForProject"}, []*string{a.Project.ProjectArn()}, nil),
-		statement("ManageOwnSchedules", []string{"events:PutRule", "events:DeleteRule", "events:DescribeRule", "events:PutTargets",
+		// The control plane finds its rules with ListRules and reads
+		// their targets with ListTargetsByRule; it never calls
+		// DescribeRule (the IAM contract test, test/iam, checks that every
+		// action granted here is called).
+		statement("ManageOwnSchedules", []string{"events:PutRule", "events:DeleteRule", "events:PutTargets",
 			"events:RemoveTargets", "events:ListTargetsByRule"}, []*string{r.scheduleRules()}, nil),
 		// events:ListRules has no resource type; it returns rule names
 		// and patterns only.
@@ -283,6 +287,11 @@ func (a *App) newUserRole(props *AppProps) {
 			"ssm:PutParameter", "ssm:DeleteParameter", "ssm:DeleteParameters", "ssm:AddTagsToResource", "ssm:ListTagsForResource"},
 			[]*string{r.parameter(strings.TrimSuffix(config, "/")), r.configParameters()}, nil),
 		statement("ReadOwnSettings", []string{"ssm:GetParameter"}, []*string{a.settingsArn()}, nil),
+		// The status document and the activity log the control plane
+		// publishes (wharf info, status, deploys; docs/cli.md).
+		statement("ReadOwnStatus", []string{"ssm:GetParameter"}, []*string{r.parameter(a.names().StatusParameter(a.Name))}, nil),
+		statement("ReadOwnActivity", []string{"logs:FilterLogEvents", "logs:GetLogEvents", "logs:DescribeLogStreams"},
+			[]*string{r.logGroup(a.names().ActivityLogGroup(a.Name)), r.logStreams(a.names().ActivityLogGroup(a.Name))}, nil),
 		// ssm:DescribeParameters has no resource type (names only).
 		statement("ListConfigNames", []string{"ssm:DescribeParameters"}, []*string{jsii.String("*")}, nil),
 		statement("DescribeOwnServices", []string{"ecs:DescribeServices"}, []*string{r.services()}, nil),

@@ -26,6 +26,7 @@ func (a *App) suppress(props *AppProps) {
 	app := q(a.Prefix) + `-` + q(a.Name)
 	star := "Resource::*"
 	logs := nagResource(arn("logs", `log-group:\/`+q(a.Prefix)+`\/apps\/`+q(a.Name)+`(\/deploys)?:log-stream:\*`))
+	activity := nagResource(arn("logs", `log-group:\/`+q(a.Prefix)+`\/apps\/`+q(a.Name)+`\/activity:log-stream:\*`))
 	config := nagResource(arn("ssm", `parameter\/`+q(a.Prefix)+`\/apps\/`+q(a.Name)+`\/config\/\*`))
 	taskDefs := nagResource(arn("ecs", `task-definition\/`+app+`_\*`))
 	tasks := nagResource(arn("ecs", `task\/.+\/\*`))
@@ -52,9 +53,9 @@ func (a *App) suppress(props *AppProps) {
 		"<prefix>-<app>_schedule-*, build metadata only this app's bucket; task ARNs carry no family so DescribeTasks covers the cluster's tasks (read only); "+
 		"ListServices/ListTasks (ecs:cluster condition), RegisterTaskDefinition/DescribeTaskDefinition, events:ListRules and ssm:DescribeParameters have no resource type",
 		services, taskDefs, tasks, rules, objects, star)
-	iam5(a.UserRole, "user role: log streams and config parameters of this app only; services match <prefix>-<app>_*; task ARNs carry no family so ExecuteCommand "+
+	iam5(a.UserRole, "user role: log streams (app, deploy and activity logs) and config parameters of this app only; services match <prefix>-<app>_*; task ARNs carry no family so ExecuteCommand "+
 		"is limited by the wharf:app tag and DescribeTasks is read only; ListServices/ListTasks and ssm:DescribeParameters have no resource type",
-		logs, config, services, tasks, star)
+		logs, activity, config, services, tasks, star)
 
 	cdknag.NagSuppressions_AddResourceSuppressions(a.ArtifactBucket, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-S1"),

@@ -163,12 +163,23 @@ func (cl *Cluster) newEc2Capacity(e *Ec2CapacityProps) {
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("ec2.amazonaws.com"), nil),
 		Description: jsii.String("Wharf cluster " + cl.name + ": ECS container instances"),
 	})
+	// ECS agent settings (the agent reads /etc/ecs/ecs.config when it
+	// starts, after user data; the capacity provider appends ECS_CLUSTER):
+	// ECS_AWSVPC_BLOCK_IMDS keeps awsvpc tasks away from the instance
+	// metadata service and so from this instance role;
+	// ECS_DISABLE_PRIVILEGED makes the agent refuse containers with
+	// privileged: true, which would own the host.
+	userData := awsec2.UserData_ForLinux(nil)
+	userData.AddCommands(
+		jsii.String("echo ECS_AWSVPC_BLOCK_IMDS=true >> /etc/ecs/ecs.config"),
+		jsii.String("echo ECS_DISABLE_PRIVILEGED=true >> /etc/ecs/ecs.config"),
+	)
 	lt := awsec2.NewLaunchTemplate(cl.Construct, jsii.String("Ec2LaunchTemplate"), &awsec2.LaunchTemplateProps{
 		InstanceType: instanceType,
 		// The image ID is an SSM-parameter CloudFormation parameter resolved
 		// at deploy time, not a synth-time lookup.
 		MachineImage:             awsecs.EcsOptimizedImage_AmazonLinux2023(hw, nil),
-		UserData:                 awsec2.UserData_ForLinux(nil),
+		UserData:                 userData,
 		SecurityGroup:            cl.appSG,
 		AssociatePublicIpAddress: jsii.Bool(true),
 		RequireImdsv2:            jsii.Bool(true),

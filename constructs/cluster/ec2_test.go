@@ -1,6 +1,9 @@
 package cluster
 
 import (
+	"encoding/json"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -113,4 +116,113 @@ func TestClusterEc2(t *testing.T) {
 		s.count(t, "AWS::Lambda::Function", 0)
 		s.count(t, "AWS::SNS::Topic", 0)
 	})
+
+	// A hostile task on an EC2 container instance goes for the instance
+	// role through the instance metadata service, or asks for a privileged
+	// container to take over the host.
+	t.Run("tasks cannot reach the instance or become privileged", func(t *testing.T) {
+		lts := s.ofType("AWS::EC2::LaunchTemplate")
+		if len(lts) != 1 {
+			t.Fatalf("%d launch templates, want 1", len(lts))
+		}
+		var script string
+		for _, p := range lts {
+			script = userDataScript(t, p["LaunchTemplateData"].(map[string]interface{})["UserData"])
+		}
+		config := map[string]string{}
+		for _, line := range strings.Split(script, "\n") {
+			// Lines that append KEY=VALUE to /etc/ecs/ecs.config.
+			if m := ecsConfigLine.FindStringSubmatch(line); m != nil {
+				config[m[1]] = m[2]
+			}
+		}
+		for k, want := range map[string]string{
+			// awsvpc tasks cannot reach the instance metadata service.
+			"ECS_AWSVPC_BLOCK_IMDS": "true",
+			// The agent refuses task definitions with privileged: true.
+			"ECS_DISABLE_PRIVILEGED": "true",
+			"ECS_CLUSTER":            "<ClusterEcs153FAA9A>",
+		} {
+			if got := config[k]; got != want {
+				t.Errorf("ecs.config %s = %q, want %q; user data:\n%s", k, got, want, script)
+			}
+		}
+		// Bridge-mode containers are one hop further than the instance: the
+		// IMDSv2-only metadata options with a hop limit of 1 (checked above)
+		// keep the token response from reaching them. (An iptables rule
+		// would be lost on reboot: user data runs once and AL2023 does not
+		// save iptables rules.)
+	})
+
+	t.Run("the instance role holds only what the ECS agent needs", func(t *testing.T) {
+		roles := 0
+		for id, p := range s.ofType("AWS::IAM::Role") {
+			doc, _ := json.Marshal(p["AssumeRolePolicyDocument"])
+			if !strings.Contains(string(doc), "ec2.amazonaws.com") {
+				continue
+			}
+			roles++
+			if p["ManagedPolicyArns"] != nil || p["Policies"] != nil {
+				t.Errorf("instance role %s has managed or inline policies: %v %v", id, p["ManagedPolicyArns"], p["Policies"])
+			}
+		}
+		if roles != 1 {
+			t.Fatalf("%d instance roles, want 1", roles)
+		}
+		agent := map[string]bool{
+			"ecs:DeregisterContainerInstance": true, "ecs:RegisterContainerInstance": true, "ecs:Submit*": true,
+			"ecs:Poll": true, "ecs:StartTelemetrySession": true, "ecs:DiscoverPollEndpoint": true,
+			"ecr:GetAuthorizationToken": true, "logs:CreateLogStream": true, "logs:PutLogEvents": true,
+		}
+		for id, p := range s.ofType("AWS::IAM::Policy") {
+			doc, _ := json.Marshal(p["Roles"])
+			if !strings.Contains(string(doc), "Ec2InstanceRole") {
+				continue
+			}
+			for _, st := range p["PolicyDocument"].(map[string]interface{})["Statement"].([]interface{}) {
+				acts := st.(map[string]interface{})["Action"]
+				list, ok := acts.([]interface{})
+				if !ok {
+					list = []interface{}{acts}
+				}
+				for _, a := range list {
+					if !agent[a.(string)] {
+						t.Errorf("instance role policy %s grants %v, which the ECS agent does not need", id, a)
+					}
+				}
+			}
+		}
+	})
+}
+
+var ecsConfigLine = regexp.MustCompile(`^\s*(?:sudo\s+)?echo\s+"?([A-Z_]+)=([^"\s]*)"?\s+>>\s*/etc/ecs/ecs\.config\s*$`)
+
+// userDataScript renders a launch template's UserData (Fn::Base64 of a
+// string or an Fn::Join) as text, with each reference shown as <LogicalID>.
+func userDataScript(t *testing.T, ud interface{}) string {
+	t.Helper()
+	var render func(v interface{}) string
+	render = func(v interface{}) string {
+		switch x := v.(type) {
+		case string:
+			return x
+		case map[string]interface{}:
+			if b, ok := x["Fn::Base64"]; ok {
+				return render(b)
+			}
+			if r, ok := x["Ref"]; ok {
+				return "<" + r.(string) + ">"
+			}
+			if j, ok := x["Fn::Join"].([]interface{}); ok {
+				var parts []string
+				for _, p := range j[1].([]interface{}) {
+					parts = append(parts, render(p))
+				}
+				return strings.Join(parts, j[0].(string))
+			}
+		}
+		t.Fatalf("cannot render user data part %v", v)
+		return ""
+	}
+	return render(ud)
 }

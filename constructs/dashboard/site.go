@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 // siteSources are the files of web/ that determine the built site. The
@@ -92,6 +93,24 @@ func BuildSite(webDir string) (string, error) {
 		buildCache[sum] = out
 		return out, nil
 	}
+	// Builds in other processes (go test runs packages in parallel) share
+	// web/ and the cache: one at a time.
+	if err := os.MkdirAll(filepath.Join(cache, "wharf"), 0o755); err != nil {
+		return "", err
+	}
+	lock, err := os.OpenFile(filepath.Join(cache, "wharf", "dashboard-build.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return "", err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return "", err
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) //nolint:errcheck
+	if _, err := os.Stat(filepath.Join(out, "index.html")); err == nil {
+		buildCache[sum] = out
+		return out, nil
+	}
 	src := webDir
 	if !writable(webDir) {
 		src = filepath.Join(cache, "wharf", "web-src-"+sum)
@@ -99,8 +118,10 @@ func BuildSite(webDir string) (string, error) {
 			return "", err
 		}
 	}
-	if err := npm(src, "ci", "--no-audit", "--no-fund", "--loglevel=error"); err != nil {
-		return "", err
+	if !installed(src) {
+		if err := npm(src, "ci", "--no-audit", "--no-fund", "--loglevel=error"); err != nil {
+			return "", err
+		}
 	}
 	tmp := out + ".tmp"
 	_ = os.RemoveAll(tmp)
@@ -113,6 +134,14 @@ func BuildSite(webDir string) (string, error) {
 	}
 	buildCache[sum] = out
 	return out, nil
+}
+
+// installed reports whether node_modules matches package-lock.json (npm
+// writes node_modules/.package-lock.json after an install).
+func installed(dir string) bool {
+	lock, err1 := os.Stat(filepath.Join(dir, "package-lock.json"))
+	done, err2 := os.Stat(filepath.Join(dir, "node_modules", ".package-lock.json"))
+	return err1 == nil && err2 == nil && !done.ModTime().Before(lock.ModTime())
 }
 
 func writable(dir string) bool {

@@ -348,16 +348,17 @@ func TestValidate(t *testing.T) {
 		edit func(*database.DatabaseProps)
 		want string
 	}{
-		"name":       {func(p *database.DatabaseProps) { p.Name = jsii.String("Main") }, `name: "Main"`},
-		"no name":    {func(p *database.DatabaseProps) { p.Name = nil }, "name: required"},
-		"cluster":    {func(p *database.DatabaseProps) { p.Cluster = nil }, "cluster: required"},
-		"prefix":     {func(p *database.DatabaseProps) { p.Prefix = jsii.String("a-b") }, "prefix"},
-		"version":    {func(p *database.DatabaseProps) { p.EngineVersion = jsii.String("16") }, "engineVersion"},
-		"old major":  {func(p *database.DatabaseProps) { p.EngineVersion = jsii.String("12.9") }, "engineVersion \"12.9\": major"},
-		"class":      {func(p *database.DatabaseProps) { p.InstanceClass = jsii.String("t4g.medium") }, "instanceClass"},
-		"serverless": {func(p *database.DatabaseProps) { p.InstanceClass = jsii.String("db.serverless") }, "instanceClass"},
-		"backup":     {func(p *database.DatabaseProps) { p.BackupRetentionDays = ptr(36) }, "backupRetentionDays 36"},
-		"logs":       {func(p *database.DatabaseProps) { p.LogRetentionDays = ptr(2) }, "logRetentionDays 2"},
+		"name":                           {func(p *database.DatabaseProps) { p.Name = jsii.String("Main") }, `name: "Main"`},
+		"no name":                        {func(p *database.DatabaseProps) { p.Name = nil }, "name: required"},
+		"cluster":                        {func(p *database.DatabaseProps) { p.Cluster = nil }, "cluster: required"},
+		"prefix":                         {func(p *database.DatabaseProps) { p.Prefix = jsii.String("a-b") }, "prefix"},
+		"version":                        {func(p *database.DatabaseProps) { p.EngineVersion = jsii.String("16") }, "engineVersion"},
+		"old major":                      {func(p *database.DatabaseProps) { p.EngineVersion = jsii.String("12.9") }, "engineVersion \"12.9\": major"},
+		"public may create in template1": {func(p *database.DatabaseProps) { p.EngineVersion = jsii.String("14.12") }, "engineVersion \"14.12\": major version must be 15 or later"},
+		"class":                          {func(p *database.DatabaseProps) { p.InstanceClass = jsii.String("t4g.medium") }, "instanceClass"},
+		"serverless":                     {func(p *database.DatabaseProps) { p.InstanceClass = jsii.String("db.serverless") }, "instanceClass"},
+		"backup":                         {func(p *database.DatabaseProps) { p.BackupRetentionDays = ptr(36) }, "backupRetentionDays 36"},
+		"logs":                           {func(p *database.DatabaseProps) { p.LogRetentionDays = ptr(2) }, "logRetentionDays 2"},
 	}
 	for name, tc := range cases {
 		p := ok()

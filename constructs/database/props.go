@@ -53,7 +53,9 @@ type DatabaseProps struct {
 	// Required.
 	Cluster cluster.ICluster
 	// EngineVersion is the Aurora PostgreSQL engine version, major.minor
-	// (for example 16.6), major 13 or later.
+	// (for example 16.6), major 15 or later: before 15 every role may
+	// create objects in the public schema of template1 and postgres
+	// (docs/dbmanager.md).
 	// Default: "16.6".
 	EngineVersion *string
 	// InstanceClass is the DB instance class of the writer and the reader,
@@ -113,8 +115,8 @@ func (p *DatabaseProps) Validate() error {
 	}
 	if m := engineVersionRe.FindStringSubmatch(p.engineVersion()); m == nil {
 		errs = append(errs, fmt.Errorf("engineVersion %q: must be an Aurora PostgreSQL version major.minor, like 16.6", p.engineVersion()))
-	} else if major, _ := strconv.Atoi(m[1]); major < 13 {
-		errs = append(errs, fmt.Errorf("engineVersion %q: major version must be 13 or later", p.engineVersion()))
+	} else if major, _ := strconv.Atoi(m[1]); major < 15 {
+		errs = append(errs, fmt.Errorf("engineVersion %q: major version must be 15 or later (before 15 every role may create objects in template1's public schema)", p.engineVersion()))
 	}
 	if !instanceClassRe.MatchString(p.instanceClass()) {
 		errs = append(errs, fmt.Errorf("instanceClass %q: must be a DB instance class like db.t4g.medium", p.instanceClass()))

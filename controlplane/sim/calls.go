@@ -93,12 +93,55 @@ type caller struct {
 
 var errCrashed = fmt.Errorf("sim: invocation crashed (process gone)")
 
-// call runs one simulated API call: it counts it, injects faults, runs fn
-// (which applies the call's effect), traces the result and fires the
-// crash and concurrency hooks after a successful write.
-func call[T any](c caller, svc, op string, write bool, detail string, fn func() (T, string, error)) (T, error) {
+// Call is one API request the control plane sent, as an IAM contract test
+// sees it: which identity sent it, the operation and its input, and the
+// output when it succeeded.
+type Call struct {
+	// Service is "STS", "ECS", "CodeBuild", "S3", "SSM" or "EventBridge";
+	// Op the operation ("RunTask").
+	Service, Op string
+	// Role is the ARN of the role the request was signed with: the app's
+	// management role, the account's observer role, or "" for the control
+	// plane's own role (its AssumeRole calls).
+	Role string
+	// Account and Region are where the request went ("" for STS).
+	Account, Region string
+	// Input is the SDK input (*ecs.RunTaskInput...; the registration for
+	// AssumeRole); Output the SDK output, nil unless the call succeeded.
+	Input, Output any
+	// Err is the error the caller saw, if any.
+	Err error
+}
+
+// RecordCalls makes the world pass every API request the control plane
+// sends to f, in order (nil: stop recording).
+func (w *World) RecordCalls(f func(*Call)) { w.recorder = f }
+
+// call runs one simulated API call: it counts it, records it, injects
+// faults, runs fn (which applies the call's effect), traces the result and
+// fires the crash and concurrency hooks after a successful write.
+func call[T any](c caller, in any, svc, op string, write bool, detail string, fn func() (T, string, error)) (out T, err error) {
 	w := c.w
 	var zero T
+	if w.recorder != nil {
+		rec := &Call{Service: svc, Op: op, Input: in}
+		if c.acct != nil && svc != "STS" {
+			rec.Account, rec.Region = c.acct.id, c.acct.region
+		}
+		switch {
+		case c.app != nil:
+			rec.Role = c.app.reg.ManagementRoleARN
+		case c.observer:
+			rec.Role = fmt.Sprintf("arn:aws:iam::%s:role/%s-account-observer", c.acct.id, Prefix)
+		}
+		defer func() {
+			rec.Err = err
+			if err == nil {
+				rec.Output = out
+			}
+			w.recorder(rec)
+		}()
+	}
 	w.Stats.Calls[svc+"."+op]++
 	inv := w.inv
 	if inv != nil {
@@ -215,7 +258,7 @@ var _ controlplane.ClientProvider = (*Provider)(nil)
 func (p *Provider) ForApp(_ context.Context, reg controlplane.AppRegistration) (*controlplane.AppClients, error) {
 	w := p.w
 	c := caller{w: w}
-	return call(c, "STS", "AssumeRole", false, "role="+reg.ManagementRoleARN, func() (*controlplane.AppClients, string, error) {
+	return call(c, reg, "STS", "AssumeRole", false, "role="+reg.ManagementRoleARN, func() (*controlplane.AppClients, string, error) {
 		app, ok := w.apps[reg.Name]
 		if !ok || app.reg.ManagementRoleARN != reg.ManagementRoleARN || app.reg.AccountID != reg.AccountID {
 			return nil, "", w.apiError("STS", "AssumeRole", 403, generic("AccessDenied", "not authorized to perform sts:AssumeRole on "+reg.ManagementRoleARN, smithy.FaultClient))
@@ -238,7 +281,7 @@ func (p *Provider) ForApp(_ context.Context, reg controlplane.AppRegistration) (
 func (p *Provider) ForObserver(_ context.Context, reg controlplane.AccountRegistration) (*controlplane.ObserverClients, error) {
 	w := p.w
 	c := caller{w: w}
-	return call(c, "STS", "AssumeRole", false, "role="+reg.ObserverRoleARN, func() (*controlplane.ObserverClients, string, error) {
+	return call(c, reg, "STS", "AssumeRole", false, "role="+reg.ObserverRoleARN, func() (*controlplane.ObserverClients, string, error) {
 		a, ok := w.accounts[reg.AccountID]
 		want := fmt.Sprintf("arn:aws:iam::%s:role/%s-account-observer", reg.AccountID, Prefix)
 		if !ok || reg.ObserverRoleARN != want || reg.ExternalID != "ext-account-"+reg.AccountID {

@@ -154,13 +154,16 @@ type task struct {
 	startedAt     time.Time
 	stoppingAt    time.Time
 	stoppedAt     time.Time
-	svc           *service
-	dep           *deployment
-	plan          string
-	launchType    ecstypes.LaunchType
-	overrides     *ecstypes.TaskOverride
-	release       bool
-	app           *appWorld
+	// tags are the tags RunTask gave the task: its request's tags and,
+	// with PropagateTags TASK_DEFINITION, its task definition's.
+	tags       map[string]string
+	svc        *service
+	dep        *deployment
+	plan       string
+	launchType ecstypes.LaunchType
+	overrides  *ecstypes.TaskOverride
+	release    bool
+	app        *appWorld
 }
 
 type service struct {
@@ -253,7 +256,7 @@ func (s *ecsState) resolveTD(ref string) *taskDef {
 // RegisterTaskDefinition implements controlplane.ECSAPI.
 func (c *ECSClient) RegisterTaskDefinition(_ context.Context, in *ecs.RegisterTaskDefinitionInput, _ ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error) {
 	fam := deref(in.Family)
-	return call(c.c, "ECS", "RegisterTaskDefinition", true, "family="+fam+" content="+contentHash(in), func() (*ecs.RegisterTaskDefinitionOutput, string, error) {
+	return call(c.c, in, "ECS", "RegisterTaskDefinition", true, "family="+fam+" content="+contentHash(in), func() (*ecs.RegisterTaskDefinitionOutput, string, error) {
 		w, s := c.c.w, c.c.acct.ecs
 		const op = "RegisterTaskDefinition"
 		if err := awsmodel.ValidateRegisterTaskDefinition(in); err != nil {
@@ -288,7 +291,7 @@ func (c *ECSClient) RegisterTaskDefinition(_ context.Context, in *ecs.RegisterTa
 // DeregisterTaskDefinition marks a revision INACTIVE.
 func (c *ECSClient) DeregisterTaskDefinition(_ context.Context, in *ecs.DeregisterTaskDefinitionInput, _ ...func(*ecs.Options)) (*ecs.DeregisterTaskDefinitionOutput, error) {
 	ref := deref(in.TaskDefinition)
-	return call(c.c, "ECS", "DeregisterTaskDefinition", true, ref, func() (*ecs.DeregisterTaskDefinitionOutput, string, error) {
+	return call(c.c, in, "ECS", "DeregisterTaskDefinition", true, ref, func() (*ecs.DeregisterTaskDefinitionOutput, string, error) {
 		if err := awsmodel.ValidateDeregisterTaskDefinition(in); err != nil {
 			return nil, "", c.errf("DeregisterTaskDefinition", 400, err)
 		}
@@ -305,7 +308,7 @@ func (c *ECSClient) DeregisterTaskDefinition(_ context.Context, in *ecs.Deregist
 // DescribeTaskDefinition implements controlplane.ECSAPI.
 func (c *ECSClient) DescribeTaskDefinition(_ context.Context, in *ecs.DescribeTaskDefinitionInput, _ ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error) {
 	ref := deref(in.TaskDefinition)
-	return call(c.c, "ECS", "DescribeTaskDefinition", false, ref, func() (*ecs.DescribeTaskDefinitionOutput, string, error) {
+	return call(c.c, in, "ECS", "DescribeTaskDefinition", false, ref, func() (*ecs.DescribeTaskDefinitionOutput, string, error) {
 		if err := awsmodel.ValidateDescribeTaskDefinition(in); err != nil {
 			return nil, "", c.errf("DescribeTaskDefinition", 400, err)
 		}
@@ -342,7 +345,7 @@ func runParamsHash(in *ecs.RunTaskInput) string {
 // RunTask implements controlplane.ECSAPI.
 func (c *ECSClient) RunTask(_ context.Context, in *ecs.RunTaskInput, _ ...func(*ecs.Options)) (*ecs.RunTaskOutput, error) {
 	detail := fmt.Sprintf("td=%s startedBy=%s token=%s", deref(in.TaskDefinition), deref(in.StartedBy), deref(in.ClientToken))
-	return call(c.c, "ECS", "RunTask", true, detail, func() (*ecs.RunTaskOutput, string, error) {
+	return call(c.c, in, "ECS", "RunTask", true, detail, func() (*ecs.RunTaskOutput, string, error) {
 		w, s := c.c.w, c.c.acct.ecs
 		const op = "RunTask"
 		cluster, err := c.cluster(op, deref(in.Cluster))
@@ -387,6 +390,15 @@ func (c *ECSClient) RunTask(_ context.Context, in *ecs.RunTaskInput, _ ...func(*
 		var tasks []*task
 		for range count {
 			t := w.launchTask(c.c.acct, td, cluster, deref(in.StartedBy), "family:"+td.family, nil, nil, in.LaunchType, in.Overrides)
+			t.tags = map[string]string{}
+			if in.PropagateTags == ecstypes.PropagateTagsTaskDefinition {
+				for _, tag := range td.tags {
+					t.tags[deref(tag.Key)] = deref(tag.Value)
+				}
+			}
+			for _, tag := range in.Tags {
+				t.tags[deref(tag.Key)] = deref(tag.Value)
+			}
 			tasks = append(tasks, t)
 			out.Tasks = append(out.Tasks, t.describe())
 			w.lagTask(s, t.arn, nil)
@@ -398,11 +410,30 @@ func (c *ECSClient) RunTask(_ context.Context, in *ecs.RunTaskInput, _ ...func(*
 	})
 }
 
+// TaskTags returns the tags of the task with ARN arn in account acct (as
+// RunTask gave them), for tests that evaluate IAM conditions on a task's
+// tags (aws:ResourceTag/...); false if the world has no such task.
+func (w *World) TaskTags(acct, arn string) (map[string]string, bool) {
+	a, ok := w.accounts[acct]
+	if !ok {
+		return nil, false
+	}
+	t, ok := a.ecs.tasks[arn]
+	if !ok {
+		return nil, false
+	}
+	out := map[string]string{}
+	for k, v := range t.tags {
+		out[k] = v
+	}
+	return out, true
+}
+
 func shortTask(arn string) string { return "task/" + arn[strings.LastIndex(arn, "/")+1:][:8] }
 
 // StopTask stops a task (UserInitiated).
 func (c *ECSClient) StopTask(_ context.Context, in *ecs.StopTaskInput, _ ...func(*ecs.Options)) (*ecs.StopTaskOutput, error) {
-	return call(c.c, "ECS", "StopTask", true, deref(in.Task), func() (*ecs.StopTaskOutput, string, error) {
+	return call(c.c, in, "ECS", "StopTask", true, deref(in.Task), func() (*ecs.StopTaskOutput, string, error) {
 		if err := awsmodel.ValidateStopTask(in); err != nil {
 			return nil, "", c.errf("StopTask", 400, err)
 		}
@@ -440,7 +471,7 @@ func (s *ecsState) findTask(ref string) *task {
 
 // DescribeTasks implements controlplane.ECSAPI.
 func (c *ECSClient) DescribeTasks(_ context.Context, in *ecs.DescribeTasksInput, _ ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error) {
-	return call(c.c, "ECS", "DescribeTasks", false, fmt.Sprintf("%d tasks", len(in.Tasks)), func() (*ecs.DescribeTasksOutput, string, error) {
+	return call(c.c, in, "ECS", "DescribeTasks", false, fmt.Sprintf("%d tasks", len(in.Tasks)), func() (*ecs.DescribeTasksOutput, string, error) {
 		const op = "DescribeTasks"
 		cluster, err := c.cluster(op, deref(in.Cluster))
 		if err != nil {
@@ -473,7 +504,7 @@ func (c *ECSClient) DescribeTasks(_ context.Context, in *ecs.DescribeTasksInput,
 // ListTasks implements controlplane.ECSAPI.
 func (c *ECSClient) ListTasks(_ context.Context, in *ecs.ListTasksInput, _ ...func(*ecs.Options)) (*ecs.ListTasksOutput, error) {
 	detail := fmt.Sprintf("family=%s startedBy=%s service=%s desired=%s", deref(in.Family), deref(in.StartedBy), deref(in.ServiceName), in.DesiredStatus)
-	return call(c.c, "ECS", "ListTasks", false, detail, func() (*ecs.ListTasksOutput, string, error) {
+	return call(c.c, in, "ECS", "ListTasks", false, detail, func() (*ecs.ListTasksOutput, string, error) {
 		const op = "ListTasks"
 		cluster, err := c.cluster(op, deref(in.Cluster))
 		if err != nil {
@@ -537,7 +568,7 @@ func createParamsHash(in *ecs.CreateServiceInput) string {
 func (c *ECSClient) CreateService(_ context.Context, in *ecs.CreateServiceInput, _ ...func(*ecs.Options)) (*ecs.CreateServiceOutput, error) {
 	name := deref(in.ServiceName)
 	detail := fmt.Sprintf("service=%s td=%s desired=%d token=%s", name, deref(in.TaskDefinition), deref(in.DesiredCount), deref(in.ClientToken))
-	return call(c.c, "ECS", "CreateService", true, detail, func() (*ecs.CreateServiceOutput, string, error) {
+	return call(c.c, in, "ECS", "CreateService", true, detail, func() (*ecs.CreateServiceOutput, string, error) {
 		w, s := c.c.w, c.c.acct.ecs
 		const op = "CreateService"
 		cluster, err := c.cluster(op, deref(in.Cluster))
@@ -621,7 +652,7 @@ func (c *ECSClient) UpdateService(_ context.Context, in *ecs.UpdateServiceInput,
 	if in.DesiredCount != nil {
 		detail += fmt.Sprintf(" desired=%d", *in.DesiredCount)
 	}
-	return call(c.c, "ECS", "UpdateService", true, detail, func() (*ecs.UpdateServiceOutput, string, error) {
+	return call(c.c, in, "ECS", "UpdateService", true, detail, func() (*ecs.UpdateServiceOutput, string, error) {
 		w, s := c.c.w, c.c.acct.ecs
 		const op = "UpdateService"
 		cluster, err := c.cluster(op, deref(in.Cluster))
@@ -676,7 +707,7 @@ func (c *ECSClient) UpdateService(_ context.Context, in *ecs.UpdateServiceInput,
 // DeleteService implements controlplane.ECSAPI.
 func (c *ECSClient) DeleteService(_ context.Context, in *ecs.DeleteServiceInput, _ ...func(*ecs.Options)) (*ecs.DeleteServiceOutput, error) {
 	detail := fmt.Sprintf("service=%s force=%v", deref(in.Service), deref(in.Force))
-	return call(c.c, "ECS", "DeleteService", true, detail, func() (*ecs.DeleteServiceOutput, string, error) {
+	return call(c.c, in, "ECS", "DeleteService", true, detail, func() (*ecs.DeleteServiceOutput, string, error) {
 		w, s := c.c.w, c.c.acct.ecs
 		const op = "DeleteService"
 		if err := awsmodel.ValidateDeleteService(in); err != nil {
@@ -714,7 +745,7 @@ func (c *ECSClient) DeleteService(_ context.Context, in *ecs.DeleteServiceInput,
 
 // DescribeServices implements controlplane.ECSAPI.
 func (c *ECSClient) DescribeServices(_ context.Context, in *ecs.DescribeServicesInput, _ ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error) {
-	return call(c.c, "ECS", "DescribeServices", false, strings.Join(shortNames(in.Services), ","), func() (*ecs.DescribeServicesOutput, string, error) {
+	return call(c.c, in, "ECS", "DescribeServices", false, strings.Join(shortNames(in.Services), ","), func() (*ecs.DescribeServicesOutput, string, error) {
 		const op = "DescribeServices"
 		cluster, err := c.cluster(op, deref(in.Cluster))
 		if err != nil {
@@ -764,7 +795,7 @@ func shortNames(refs []string) []string {
 
 // ListServices implements controlplane.ECSAPI.
 func (c *ECSClient) ListServices(_ context.Context, in *ecs.ListServicesInput, _ ...func(*ecs.Options)) (*ecs.ListServicesOutput, error) {
-	return call(c.c, "ECS", "ListServices", false, "token="+deref(in.NextToken), func() (*ecs.ListServicesOutput, string, error) {
+	return call(c.c, in, "ECS", "ListServices", false, "token="+deref(in.NextToken), func() (*ecs.ListServicesOutput, string, error) {
 		const op = "ListServices"
 		cluster, err := c.cluster(op, deref(in.Cluster))
 		if err != nil {

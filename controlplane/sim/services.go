@@ -107,7 +107,7 @@ var _ controlplane.CodeBuildAPI = (*CodeBuildClient)(nil)
 
 // BatchGetBuilds implements controlplane.CodeBuildAPI.
 func (c *CodeBuildClient) BatchGetBuilds(_ context.Context, in *codebuild.BatchGetBuildsInput, _ ...func(*codebuild.Options)) (*codebuild.BatchGetBuildsOutput, error) {
-	return call(c.c, "CodeBuild", "BatchGetBuilds", false, strings.Join(shortNames(in.Ids), ","), func() (*codebuild.BatchGetBuildsOutput, string, error) {
+	return call(c.c, in, "CodeBuild", "BatchGetBuilds", false, strings.Join(shortNames(in.Ids), ","), func() (*codebuild.BatchGetBuildsOutput, string, error) {
 		w := c.c.w
 		if len(in.Ids) == 0 || len(in.Ids) > 100 {
 			return nil, "", w.apiError("CodeBuild", "BatchGetBuilds", 400, &cbtypes.InvalidInputException{Message: ptr("ids must contain between 1 and 100 items")})
@@ -145,7 +145,7 @@ const listPageSize = 100
 // app's management role may list its own project only.
 func (c *CodeBuildClient) ListBuildsForProject(_ context.Context, in *codebuild.ListBuildsForProjectInput, _ ...func(*codebuild.Options)) (*codebuild.ListBuildsForProjectOutput, error) {
 	project := deref(in.ProjectName)
-	return call(c.c, "CodeBuild", "ListBuildsForProject", false, project, func() (*codebuild.ListBuildsForProjectOutput, string, error) {
+	return call(c.c, in, "CodeBuild", "ListBuildsForProject", false, project, func() (*codebuild.ListBuildsForProjectOutput, string, error) {
 		w := c.c.w
 		const op = "ListBuildsForProject"
 		if project == "" {
@@ -220,7 +220,7 @@ var _ controlplane.S3API = (*S3Client)(nil)
 // GetObject implements controlplane.S3API.
 func (c *S3Client) GetObject(_ context.Context, in *s3.GetObjectInput, _ ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
 	bucket, key := deref(in.Bucket), deref(in.Key)
-	return call(c.c, "S3", "GetObject", false, bucket+"/"+key, func() (*s3.GetObjectOutput, string, error) {
+	return call(c.c, in, "S3", "GetObject", false, bucket+"/"+key, func() (*s3.GetObjectOutput, string, error) {
 		w := c.c.w
 		if c.c.app != nil && !strings.HasPrefix(key, c.c.app.settings.CodeBuildProject+"/") {
 			return nil, "", w.apiError("S3", "GetObject", 403, generic("AccessDenied", "Access Denied", smithy.FaultClient))
@@ -278,7 +278,7 @@ var _ controlplane.SSMAPI = (*SSMClient)(nil)
 // GetParameter implements controlplane.SSMAPI.
 func (c *SSMClient) GetParameter(_ context.Context, in *ssm.GetParameterInput, _ ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
 	name := deref(in.Name)
-	return call(c.c, "SSM", "GetParameter", false, name, func() (*ssm.GetParameterOutput, string, error) {
+	return call(c.c, in, "SSM", "GetParameter", false, name, func() (*ssm.GetParameterOutput, string, error) {
 		w := c.c.w
 		if c.c.app != nil && !strings.HasPrefix(name, fmt.Sprintf("/%s/apps/%s/", Prefix, c.c.app.name)) {
 			return nil, "", w.apiError("SSM", "GetParameter", 400, generic("AccessDeniedException", "not authorized to read "+name, smithy.FaultClient))
@@ -310,7 +310,7 @@ func (c *SSMClient) GetParameter(_ context.Context, in *ssm.GetParameterInput, _
 // ParameterFilters keys Name (Equals, BeginsWith) and Path (Recursive,
 // OneLevel) and the legacy Filters key Name (begins with).
 func (c *SSMClient) DescribeParameters(_ context.Context, in *ssm.DescribeParametersInput, _ ...func(*ssm.Options)) (*ssm.DescribeParametersOutput, error) {
-	return call(c.c, "SSM", "DescribeParameters", false, describeFilters(in), func() (*ssm.DescribeParametersOutput, string, error) {
+	return call(c.c, in, "SSM", "DescribeParameters", false, describeFilters(in), func() (*ssm.DescribeParametersOutput, string, error) {
 		w := c.c.w
 		bad := func(msg string) error {
 			return w.apiError("SSM", "DescribeParameters", 400, &ssmtypes.InvalidFilterValue{Message: ptr(msg)})
@@ -443,7 +443,7 @@ func (c *EventBridgeClient) denied(op, name string) error {
 
 // ListRules implements controlplane.EventBridgeAPI.
 func (c *EventBridgeClient) ListRules(_ context.Context, in *eventbridge.ListRulesInput, _ ...func(*eventbridge.Options)) (*eventbridge.ListRulesOutput, error) {
-	return call(c.c, "EventBridge", "ListRules", false, "prefix="+deref(in.NamePrefix), func() (*eventbridge.ListRulesOutput, string, error) {
+	return call(c.c, in, "EventBridge", "ListRules", false, "prefix="+deref(in.NamePrefix), func() (*eventbridge.ListRulesOutput, string, error) {
 		var rules []ebtypes.Rule
 		for _, name := range sortedKeys(c.c.acct.rules) {
 			r := c.c.acct.rules[name]
@@ -480,7 +480,7 @@ func (r *rule) describe() ebtypes.Rule {
 // PutRule implements controlplane.EventBridgeAPI.
 func (c *EventBridgeClient) PutRule(_ context.Context, in *eventbridge.PutRuleInput, _ ...func(*eventbridge.Options)) (*eventbridge.PutRuleOutput, error) {
 	name := deref(in.Name)
-	return call(c.c, "EventBridge", "PutRule", true, fmt.Sprintf("%s %s", name, deref(in.ScheduleExpression)), func() (*eventbridge.PutRuleOutput, string, error) {
+	return call(c.c, in, "EventBridge", "PutRule", true, fmt.Sprintf("%s %s", name, deref(in.ScheduleExpression)), func() (*eventbridge.PutRuleOutput, string, error) {
 		if !ruleNameRe.MatchString(name) {
 			return nil, "", c.errf("PutRule", generic("ValidationException", "rule name is invalid", smithy.FaultClient))
 		}
@@ -521,7 +521,7 @@ func (c *EventBridgeClient) rule(op, name string) (*rule, error) {
 // PutTargets implements controlplane.EventBridgeAPI.
 func (c *EventBridgeClient) PutTargets(_ context.Context, in *eventbridge.PutTargetsInput, _ ...func(*eventbridge.Options)) (*eventbridge.PutTargetsOutput, error) {
 	name := deref(in.Rule)
-	return call(c.c, "EventBridge", "PutTargets", true, fmt.Sprintf("%s %d targets", name, len(in.Targets)), func() (*eventbridge.PutTargetsOutput, string, error) {
+	return call(c.c, in, "EventBridge", "PutTargets", true, fmt.Sprintf("%s %d targets", name, len(in.Targets)), func() (*eventbridge.PutTargetsOutput, string, error) {
 		r, err := c.rule("PutTargets", name)
 		if err != nil {
 			return nil, "", err
@@ -542,7 +542,7 @@ func (c *EventBridgeClient) PutTargets(_ context.Context, in *eventbridge.PutTar
 // ListTargetsByRule implements controlplane.EventBridgeAPI.
 func (c *EventBridgeClient) ListTargetsByRule(_ context.Context, in *eventbridge.ListTargetsByRuleInput, _ ...func(*eventbridge.Options)) (*eventbridge.ListTargetsByRuleOutput, error) {
 	name := deref(in.Rule)
-	return call(c.c, "EventBridge", "ListTargetsByRule", false, name, func() (*eventbridge.ListTargetsByRuleOutput, string, error) {
+	return call(c.c, in, "EventBridge", "ListTargetsByRule", false, name, func() (*eventbridge.ListTargetsByRuleOutput, string, error) {
 		r, err := c.rule("ListTargetsByRule", name)
 		if err != nil {
 			return nil, "", err
@@ -567,7 +567,7 @@ func (c *EventBridgeClient) ListTargetsByRule(_ context.Context, in *eventbridge
 // RemoveTargets implements controlplane.EventBridgeAPI.
 func (c *EventBridgeClient) RemoveTargets(_ context.Context, in *eventbridge.RemoveTargetsInput, _ ...func(*eventbridge.Options)) (*eventbridge.RemoveTargetsOutput, error) {
 	name := deref(in.Rule)
-	return call(c.c, "EventBridge", "RemoveTargets", true, fmt.Sprintf("%s %v", name, in.Ids), func() (*eventbridge.RemoveTargetsOutput, string, error) {
+	return call(c.c, in, "EventBridge", "RemoveTargets", true, fmt.Sprintf("%s %v", name, in.Ids), func() (*eventbridge.RemoveTargetsOutput, string, error) {
 		r, err := c.rule("RemoveTargets", name)
 		if err != nil {
 			return nil, "", err
@@ -582,7 +582,7 @@ func (c *EventBridgeClient) RemoveTargets(_ context.Context, in *eventbridge.Rem
 // DeleteRule implements controlplane.EventBridgeAPI.
 func (c *EventBridgeClient) DeleteRule(_ context.Context, in *eventbridge.DeleteRuleInput, _ ...func(*eventbridge.Options)) (*eventbridge.DeleteRuleOutput, error) {
 	name := deref(in.Name)
-	return call(c.c, "EventBridge", "DeleteRule", true, name, func() (*eventbridge.DeleteRuleOutput, string, error) {
+	return call(c.c, in, "EventBridge", "DeleteRule", true, name, func() (*eventbridge.DeleteRuleOutput, string, error) {
 		if err := c.denied("DeleteRule", name); err != nil {
 			return nil, "", err
 		}

@@ -74,6 +74,7 @@ type World struct {
 	oracle    *oracle
 	listeners []func(Event)
 	emitHook  func(Event)
+	recorder  func(*Call)
 }
 
 // Stats counts what happened in a run.

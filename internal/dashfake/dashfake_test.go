@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
 )
 
 func newWorld(t *testing.T) *World {
@@ -28,18 +30,35 @@ func newWorld(t *testing.T) *World {
 	return w
 }
 
-func (w *World) token(t *testing.T, email, aud string) string {
+// token signs email in at the world's provider with the device grant and
+// returns the ID token.
+func (w *World) token(t *testing.T, email string) string {
 	t.Helper()
-	tok, err := w.OIDC.Sign(map[string]any{"iss": w.OIDC.URL, "aud": aud, "sub": "u1", "email": email,
-		"iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix()})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ctx = oidc.ClientContext(ctx, w.OIDC.HTTPClient())
+	prov, err := oidc.NewProvider(ctx, w.OIDC.Issuer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tok
+	cfg := &oauth2.Config{ClientID: ClientID, Endpoint: prov.Endpoint(), Scopes: []string{"openid", "email"}}
+	da, err := cfg.DeviceAuth(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.OIDC.Approve(da.UserCode, email); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := cfg.DeviceAccessToken(ctx, da)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	return raw
 }
 
 func (w *World) assume(ctx context.Context, app, token string) (aws.Credentials, error) {
-	c := sts.New(sts.Options{Region: Region, BaseEndpoint: aws.String(w.AWS.URL)})
+	c := sts.New(sts.Options{Region: Region, BaseEndpoint: aws.String(w.STS.URL)})
 	out, err := c.AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{RoleArn: aws.String(RoleARN(app)),
 		RoleSessionName: aws.String("alice@example.com"), WebIdentityToken: aws.String(token), DurationSeconds: aws.Int32(900)})
 	if err != nil {
@@ -61,7 +80,7 @@ func code(err error) string {
 func TestGatewayConfinesCredentialsToTheirApp(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	creds, err := w.assume(ctx, "api", w.token(t, "alice@example.com", ClientID))
+	creds, err := w.assume(ctx, "api", w.token(t, "alice@example.com"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,25 +126,19 @@ func TestGatewayConfinesCredentialsToTheirApp(t *testing.T) {
 	}
 }
 
-func TestSTSRefusesWrongUserAudienceAndForgedTokens(t *testing.T) {
+// The world's roles trust only their allowed users (token verification
+// itself is internal/teststs's and is tested there).
+func TestRolesTrustOnlyTheirUsers(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	if _, err := w.assume(ctx, "billing", w.token(t, "alice@example.com", ClientID)); code(err) != "AccessDenied" {
+	if _, err := w.assume(ctx, "billing", w.token(t, "alice@example.com")); code(err) != "AccessDenied" {
 		t.Errorf("alice on billing: %v", err)
 	}
-	if _, err := w.assume(ctx, "api", w.token(t, "ALICE@example.com", ClientID)); err != nil {
-		t.Errorf("email comparison is case-insensitive: %v", err)
+	if _, err := w.assume(ctx, "billing", w.token(t, "bob@example.com")); err != nil {
+		t.Errorf("bob on billing: %v", err)
 	}
-	if _, err := w.assume(ctx, "api", w.token(t, "alice@example.com", "other-app")); code(err) != "AccessDenied" {
-		t.Errorf("wrong audience: %v", err)
-	}
-	forged := w.token(t, "alice@example.com", ClientID)
-	forged = forged[:strings.LastIndex(forged, ".")+1] + "AAAA"
-	if _, err := w.assume(ctx, "api", forged); code(err) != "InvalidIdentityToken" {
-		t.Errorf("forged signature: %v", err)
-	}
-	if w.STS.Denied[RoleARN("billing")] != 1 {
-		t.Errorf("denied counts: %v", w.STS.Denied)
+	if d := w.Denied()[RoleARN("billing")]; d != 1 {
+		t.Errorf("denied counts: %v", w.Denied())
 	}
 }
 

@@ -9,8 +9,11 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
+
+	"github.com/wharf-paas/wharf/internal/teststs"
 )
 
 // GatewayCall is one AWS request the browser made through the gateway.
@@ -26,14 +29,15 @@ type GatewayCall struct {
 // Gateway stands in for the AWS endpoints a browser reaches: it answers
 // CORS preflights and adds the CORS response headers the way AWS's
 // endpoints do (any origin, the requested method and headers allowed, no
-// credentials), routes STS to the test STS, SSM and CloudWatch Logs to kumo
+// credentials), routes SSM and CloudWatch Logs to kumo
 // and ECS and CodeBuild to awsfake. Before forwarding, it checks that the
-// request is signed with credentials the test STS issued and that every
+// request is signed with credentials the test STS (internal/teststs) issued and that every
 // resource it names belongs to that role's app, mirroring the user role's
 // policy (docs/security.md): a hostile tenant holding one app's credentials
 // cannot reach another app's config, logs, services or builds.
 type Gateway struct {
-	STS       *STS
+	STS       *teststs.Server
+	Roles     map[string]string // role ARN -> app
 	Kumo      *url.URL
 	Fake      *url.URL
 	Apps      map[string]AppNames
@@ -54,7 +58,7 @@ type AppNames struct {
 }
 
 // NewGateway wires a gateway to its backends.
-func NewGateway(sts *STS, kumoURL, fakeURL string, apps map[string]AppNames) (*Gateway, error) {
+func NewGateway(sts *teststs.Server, roles map[string]string, kumoURL, fakeURL string, apps map[string]AppNames) (*Gateway, error) {
 	k, err := url.Parse(kumoURL)
 	if err != nil {
 		return nil, err
@@ -63,7 +67,7 @@ func NewGateway(sts *STS, kumoURL, fakeURL string, apps map[string]AppNames) (*G
 	if err != nil {
 		return nil, err
 	}
-	return &Gateway{STS: sts, Kumo: k, Fake: f, Apps: apps, kumoProxy: httputil.NewSingleHostReverseProxy(k), fakeProxy: httputil.NewSingleHostReverseProxy(f)}, nil
+	return &Gateway{STS: sts, Roles: roles, Kumo: k, Fake: f, Apps: apps, kumoProxy: httputil.NewSingleHostReverseProxy(k), fakeProxy: httputil.NewSingleHostReverseProxy(f)}, nil
 }
 
 // Calls returns the calls seen so far.
@@ -112,11 +116,6 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	target := r.Header.Get("X-Amz-Target")
-	if target == "" {
-		// awsQuery (STS): no credentials needed for AssumeRoleWithWebIdentity.
-		g.STS.ServeHTTP(w, r)
-		return
-	}
 	svc, op, _ := strings.Cut(target, ".")
 	var service string
 	var proxy *httputil.ReverseProxy
@@ -141,11 +140,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var in map[string]any
 	_ = json.Unmarshal(body, &in)
-	resource, allowed := g.allowed(sess.Role.App, service, op, in)
-	g.record(GatewayCall{Service: service, Op: op, App: sess.Role.App, Email: sess.Email, Resource: resource, Denied: !allowed})
+	app := g.Roles[sess.RoleARN]
+	resource, allowed := g.allowed(app, service, op, in)
+	g.record(GatewayCall{Service: service, Op: op, App: app, Email: sess.Email, Resource: resource, Denied: !allowed})
 	if !allowed {
-		jsonError(w, 400, "AccessDeniedException", fmt.Sprintf("User: arn:aws:sts::%s:assumed-role/%s is not authorized to perform: %s:%s on resource: %s",
-			g.STS.Account, sess.Role.ARN[strings.LastIndex(sess.Role.ARN, "/")+1:], service, op, resource))
+		jsonError(w, 400, "AccessDeniedException", fmt.Sprintf("User: %s is not authorized to perform: %s:%s on resource: %s",
+			sess.AssumedRoleARN, service, op, resource))
 		return
 	}
 	r.Host = ""
@@ -156,13 +156,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 var credRE = regexp.MustCompile(`Credential=([A-Z0-9]+)/`)
 
-func (g *Gateway) session(r *http.Request) (*Session, bool) {
+func (g *Gateway) session(r *http.Request) (*teststs.Session, bool) {
 	m := credRE.FindStringSubmatch(r.Header.Get("Authorization"))
 	if m == nil || !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
 		return nil, false
 	}
-	s, ok := g.STS.Lookup(m[1])
-	if !ok || r.Header.Get("X-Amz-Security-Token") != s.Token {
+	s, ok := g.STS.Session(m[1])
+	if !ok || r.Header.Get("X-Amz-Security-Token") != s.SessionToken {
 		return nil, false
 	}
 	return s, true
@@ -214,7 +214,7 @@ func (g *Gateway) allowed(app, service, op string, in map[string]any) (string, b
 		return p, p == n.ConfigPrefix || p+"/" == n.ConfigPrefix
 	case "logs.FilterLogEvents", "logs.GetLogEvents", "logs.DescribeLogStreams":
 		lg := str(in, "logGroupName")
-		return lg, contains(n.LogGroups, lg)
+		return lg, slices.Contains(n.LogGroups, lg)
 	case "ecs.DescribeServices":
 		svcs := strs(in, "services")
 		for _, s := range svcs {

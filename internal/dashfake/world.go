@@ -1,6 +1,7 @@
 // Package dashfake is a local world for the web dashboard: an OpenID Connect
-// provider doing authorization code + PKCE, a test STS that verifies ID
-// tokens, kumo for SSM and CloudWatch Logs, awsfake for ECS and CodeBuild, a
+// provider doing authorization code + PKCE (internal/testoidc), the test STS
+// that verifies ID tokens against its JWKS (internal/teststs), kumo for SSM
+// and CloudWatch Logs, awsfake for ECS and CodeBuild, a
 // CORS gateway in front of them that checks every call against the caller's
 // app, and a static server for web/dist with the dashboard's security
 // headers. The end-to-end test (web/e2e) and `make sandbox-dashboard` both
@@ -16,6 +17,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,6 +36,8 @@ import (
 	cbtypes "github.com/aws/aws-sdk-go-v2/service/codebuild/types"
 	"github.com/wharf-paas/wharf/constructs/dashboard/csp"
 	"github.com/wharf-paas/wharf/controlplane/awsfake"
+	"github.com/wharf-paas/wharf/internal/testoidc"
+	"github.com/wharf-paas/wharf/internal/teststs"
 )
 
 // Names of the world.
@@ -53,8 +57,8 @@ type App struct {
 
 // World is everything the dashboard talks to.
 type World struct {
-	OIDC    *OIDC
-	STS     *STS
+	OIDC    *testoidc.Provider
+	STS     *teststs.Server
 	Kumo    *kumo.Server
 	Fake    *awsfake.Server
 	Gateway *Gateway
@@ -92,6 +96,9 @@ func RoleARN(app string) string {
 	return fmt.Sprintf("arn:aws:iam::%s:role/%s-app-%s-user", Account, Prefix, app)
 }
 
+// Password is every user's password at the world's OIDC provider.
+const Password = "wharf-sandbox"
+
 // New starts the world and serves the built site in dist (web/dist; ""
 // serves no site files, only /platform.json).
 func New(dist string, apps []App) (*World, error) {
@@ -100,24 +107,36 @@ func New(dist string, apps []App) (*World, error) {
 			return nil, fmt.Errorf("dashboard not built (run npm ci && npm run build in web/): %w", err)
 		}
 	}
-	var users []string
+	w := &World{Kumo: kumo.NewServer(), Fake: awsfake.New(), Apps: apps, builds: map[string]int64{}}
+	// The site first: the provider must know its callback address.
+	w.Site = httptest.NewServer(w.siteHandler(dist))
+	seen := map[string]bool{}
+	var users []testoidc.User
 	for _, a := range apps {
-		users = append(users, a.Users...)
+		for _, u := range a.Users {
+			if !seen[u] {
+				seen[u] = true
+				users = append(users, testoidc.User{ID: u, Email: u, Password: Password})
+			}
+		}
 	}
-	users = append(users, "nobody@example.com")
-	o, err := NewOIDC(map[string][]string{ClientID: nil}, users)
+	o, err := testoidc.Start(testoidc.Options{Users: users, Clients: []testoidc.Client{{ID: ClientID, RedirectURIs: []string{w.Site.URL + "/callback"}}}})
 	if err != nil {
+		w.Site.Close()
 		return nil, err
 	}
-	w := &World{OIDC: o, Kumo: kumo.NewServer(), Fake: awsfake.New(), Apps: apps, builds: map[string]int64{}}
-	var roles []Role
+	w.OIDC = o
+	w.STS = teststs.New()
+	w.STS.AddProvider(teststs.Provider{ARN: ProviderARN(o.Issuer), IssuerURL: o.Issuer, ClientIDs: []string{ClientID}, HTTPClient: o.HTTPClient()})
 	names := map[string]AppNames{}
+	roles := map[string]string{}
 	for _, a := range apps {
-		roles = append(roles, Role{ARN: RoleARN(a.Name), App: a.Name, Audience: []string{ClientID}, Emails: a.Users})
+		allowed := a.Users
+		w.STS.AddRole(teststs.Role{ARN: RoleARN(a.Name), Trust: trustPolicy(ProviderARN(o.Issuer), allowed)})
 		names[a.Name] = appNames(a.Name)
+		roles[RoleARN(a.Name)] = a.Name
 	}
-	w.STS = NewSTS(o.URL, o.PublicKey(), Account, roles...)
-	w.Gateway, err = NewGateway(w.STS, w.Kumo.URL, w.Fake.URL, names)
+	w.Gateway, err = NewGateway(w.STS, roles, w.Kumo.URL, w.Fake.URL, names)
 	if err != nil {
 		return nil, err
 	}
@@ -138,18 +157,44 @@ func New(dist string, apps []App) (*World, error) {
 		})
 	}
 	w.Platform = map[string]any{
-		"version": 1, "prefix": Prefix, "issuer": o.URL, "clientId": "wharf-cli", "dashboardClientId": ClientID,
+		"version": 1, "prefix": Prefix, "issuer": o.Issuer, "clientId": "wharf-cli", "dashboardClientId": ClientID,
 		"region": Region, "accountId": Account, "apps": papps,
-		"endpoints": map[string]string{"sts": w.AWS.URL, "ssm": w.AWS.URL, "logs": w.AWS.URL, "ecs": w.AWS.URL, "codebuild": w.AWS.URL},
+		"endpoints": map[string]string{"sts": w.STS.URL, "ssm": w.AWS.URL, "logs": w.AWS.URL, "ecs": w.AWS.URL, "codebuild": w.AWS.URL},
 	}
-	w.Site = httptest.NewServer(w.siteHandler(dist))
-	o.AddRedirect(ClientID, w.Site.URL+"/callback")
 	w.Control = httptest.NewServer(w.controlHandler())
 	if err := w.setup(context.Background()); err != nil {
 		w.Close()
 		return nil, err
 	}
 	return w, nil
+}
+
+// ProviderARN is the IAM OIDC provider of an issuer (its URL without the scheme).
+func ProviderARN(issuer string) string {
+	return fmt.Sprintf("arn:aws:iam::%s:oidc-provider/%s", Account, strings.TrimPrefix(strings.TrimPrefix(issuer, "https://"), "http://"))
+}
+
+// trustPolicy mirrors the user role's trust conditions (docs/security.md):
+// the token comes from the provider, StringEquals <issuer>:aud on the
+// dashboard's client ID and StringEqualsIgnoreCase <issuer>:email on the
+// allowed users.
+func trustPolicy(provider string, allowed []string) teststs.TrustPolicy {
+	return teststs.TrustFunc(func(p string, claims map[string][]string) (bool, string, error) {
+		if p != provider {
+			return false, "untrusted provider", nil
+		}
+		if !slices.Contains(claims["aud"], ClientID) {
+			return false, "aud is not a Wharf client", nil
+		}
+		for _, e := range claims["email"] {
+			for _, a := range allowed {
+				if strings.EqualFold(e, a) {
+					return true, "", nil
+				}
+			}
+		}
+		return false, "email is not an allowed user", nil
+	})
 }
 
 // Close stops every server.
@@ -159,7 +204,12 @@ func (w *World) Close() {
 			s.Close()
 		}
 	}
-	w.OIDC.Close()
+	if w.OIDC != nil {
+		w.OIDC.Close()
+	}
+	if w.STS != nil {
+		w.STS.Close()
+	}
 	w.Kumo.Close()
 	w.Fake.Close()
 }
@@ -167,9 +217,10 @@ func (w *World) Close() {
 // CSP is the policy the site is served with: the construct's, with the
 // local issuer and gateway in connect-src.
 func (w *World) CSP() string {
-	iss, _ := csp.Origin(w.OIDC.URL)
+	iss, _ := csp.Origin(w.OIDC.Issuer)
 	gw, _ := csp.Origin(w.AWS.URL)
-	return csp.Policy([]string{iss, gw})
+	sts, _ := csp.Origin(w.STS.URL)
+	return csp.Policy([]string{iss, sts, gw})
 }
 
 func (w *World) siteHandler(dist string) http.Handler {
@@ -456,16 +507,25 @@ func (w *World) controlHandler() http.Handler {
 		_ = json.NewEncoder(rw).Encode(w.Gateway.Calls())
 	})
 	mux.HandleFunc("GET /denied", func(rw http.ResponseWriter, _ *http.Request) {
-		w.STS.mu.Lock()
-		defer w.STS.mu.Unlock()
-		_ = json.NewEncoder(rw).Encode(w.STS.Denied)
+		_ = json.NewEncoder(rw).Encode(w.Denied())
 	})
 	return mux
 }
 
+// Denied counts the AssumeRoleWithWebIdentity calls STS refused, by role ARN.
+func (w *World) Denied() map[string]int {
+	out := map[string]int{}
+	for _, c := range w.STS.Calls() {
+		if c.ErrorCode == "AccessDenied" {
+			out[c.RoleARN]++
+		}
+	}
+	return out
+}
+
 // Env is what the browser script needs, as environment variables.
 func (w *World) Env() []string {
-	return []string{"WHARF_SITE=" + w.Site.URL, "WHARF_CONTROL=" + w.Control.URL, "WHARF_ISSUER=" + w.OIDC.URL, "WHARF_AWS=" + w.AWS.URL,
+	return []string{"WHARF_SITE=" + w.Site.URL, "WHARF_CONTROL=" + w.Control.URL, "WHARF_ISSUER=" + w.OIDC.Issuer, "WHARF_PASSWORD=" + Password, "WHARF_AWS=" + w.AWS.URL,
 		"WHARF_APPS=" + strings.Join(func() []string {
 			var s []string
 			for _, a := range w.Apps {

@@ -668,10 +668,16 @@ var nameProps = map[string]string{
 	"AWS::ECS::TaskDefinition": "Family", "AWS::ECS::Service": "ServiceName",
 }
 
-// physicalName is the name property if set, otherwise the logical ID (the
-// deterministic stand-in for a CloudFormation-generated name).
+// physicalName is the name given in Resolver.Refs, else the name property
+// if set, else the logical ID (the deterministic stand-in for a
+// CloudFormation-generated name).
 func (t *Template) physicalName(id string) (string, error) {
 	res := t.resources[id]
+	if v, ok := t.r.Refs[id]; ok && !strings.HasPrefix(v, "arn:") {
+		// A Ref override that is a name names the physical resource, so
+		// its ARN (Fn::GetAtt Arn) follows it.
+		return v, nil
+	}
 	typ, _ := res["Type"].(string)
 	props, _ := res["Properties"].(map[string]interface{})
 	if p, ok := nameProps[typ]; ok && props[p] != nil {

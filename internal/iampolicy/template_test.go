@@ -169,6 +169,9 @@ func TestTemplateResolverOverrides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if a, _ := tpl.Resolve(map[string]interface{}{"Fn::GetAtt": []interface{}{"Bucket", "Arn"}}); a != "arn:aws:s3:::wharf-artifacts-abc" {
+		t.Errorf("the Arn does not follow the Ref override: %v", a)
+	}
 	if v != "wharf-artifacts-abc|arn:aws:ecs:eu-west-1:111122223333:cluster/real|${Literal}|amazonaws.com" {
 		t.Errorf("got %v", v)
 	}

@@ -64,6 +64,7 @@ export function clientsFor(p: Platform, app: PlatformApp, tokens: TokenSource): 
   let pending: Promise<AwsCredentialIdentity> | undefined;
   const credentials = async (): Promise<AwsCredentialIdentity> => {
     if (current?.expiration && current.expiration.getTime() - 60_000 > Date.now()) return current;
+    if (!app.userRoleArn) throw new NoAccessError(`${app.name} has no allowed users, so no user role`);
     if (!pending) {
       pending = (async () => {
         try {

@@ -170,9 +170,14 @@ describe("parsePlatform", () => {
   it("names the bad field", () => {
     expect(() => parsePlatform({ ...base, version: 2 })).toThrow(/version/);
     expect(() => parsePlatform({ ...base, issuer: "http://login.example.com" })).toThrow(/https/);
-    expect(() => parsePlatform({ ...base, apps: [{ ...app, userRoleArn: "" }] })).toThrow(/apps\[0\].userRoleArn/);
+    expect(() => parsePlatform({ ...base, apps: [{ ...app, logGroup: "" }] })).toThrow(/apps\[0\].logGroup/);
+    expect(() => parsePlatform({ ...base, apps: [{ ...app, userRoleArn: 7 }] })).toThrow(/apps\[0\].userRoleArn/);
     expect(() => parsePlatform({ ...base, apps: [app, app] })).toThrow(/twice/);
     expect(() => parsePlatform({ ...base, apps: [{ ...app, configPrefix: "/x" }] })).toThrow(/configPrefix/);
+  });
+  it("accepts an app without a user role or URL (no allowed users)", () => {
+    const { userRoleArn: _r, url: _u, ...bare } = app;
+    expect(parsePlatform({ ...base, apps: [bare] }).apps[0].userRoleArn).toBeUndefined();
   });
   it("allows http only for a loopback issuer (local fakes)", () => {
     expect(parsePlatform({ ...base, issuer: "http://127.0.0.1:5556" }).issuer).toBe("http://127.0.0.1:5556");

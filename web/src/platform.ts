@@ -7,8 +7,9 @@ export interface PlatformApp {
   accountId: string;
   region: string;
   cluster: string;
-  url: string;
-  userRoleArn: string;
+  url?: string;
+  /** Absent when the app has no allowed users (and so no user role). */
+  userRoleArn?: string;
   logGroup: string;
   deployLogGroup: string;
   activityLogGroup: string;
@@ -41,7 +42,6 @@ const appStringFields: (keyof PlatformApp)[] = [
   "name",
   "accountId",
   "region",
-  "userRoleArn",
   "logGroup",
   "deployLogGroup",
   "activityLogGroup",
@@ -87,7 +87,10 @@ export function parsePlatform(raw: unknown): Platform {
     if (!(app.configPrefix as string).endsWith("/")) {
       throw new PlatformError(`platform.json: apps[${i}].configPrefix must end with /`);
     }
-    return { url: "", cluster: "", ...app } as unknown as PlatformApp;
+    for (const f of ["url", "userRoleArn", "cluster"] as const) {
+      if (app[f] !== undefined && typeof app[f] !== "string") throw new PlatformError(`platform.json: apps[${i}].${f} must be a string`);
+    }
+    return { cluster: "", ...app } as unknown as PlatformApp;
   });
   apps.sort((x, y) => x.name.localeCompare(y.name));
   return { ...(p as unknown as Platform), apps };

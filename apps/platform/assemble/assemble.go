@@ -7,6 +7,7 @@
 //	<prefix>-database-<name>     one Database per config database
 //	<prefix>-app-<name>          one App per config app
 //	<prefix>-controlplane        the control plane (when controlPlane.deploy)
+//	<prefix>-dashboard           the web dashboard (when the config has a dashboard section)
 //
 // Every stack carries the config's account and region, and the config's
 // availability zones are set as context on each stack, so synthesis makes
@@ -38,6 +39,7 @@ import (
 	"github.com/wharf-paas/wharf/constructs/app"
 	"github.com/wharf-paas/wharf/constructs/cluster"
 	controlplanestack "github.com/wharf-paas/wharf/constructs/controlplane"
+	"github.com/wharf-paas/wharf/constructs/dashboard"
 	"github.com/wharf-paas/wharf/constructs/database"
 	"github.com/wharf-paas/wharf/contract"
 )
@@ -69,6 +71,10 @@ type Platform struct {
 	ControlPlaneStack awscdk.Stack
 	// ControlPlane is the control plane construct, or nil.
 	ControlPlane *controlplanestack.ControlPlane
+	// DashboardStack is nil unless the config has a dashboard section.
+	DashboardStack awscdk.Stack
+	// Dashboard is the web dashboard construct, or nil.
+	Dashboard *dashboard.Dashboard
 }
 
 // Stack names (docs/conventions.md).
@@ -110,6 +116,9 @@ func StackNames(cfg *config.Platform) []string {
 	if deployControlPlane(cfg) {
 		names = append(names, ControlPlaneStackName(cfg.Prefix))
 	}
+	if cfg.Dashboard != nil {
+		names = append(names, DashboardStackName(cfg.Prefix))
+	}
 	return names
 }
 
@@ -123,6 +132,7 @@ type plan struct {
 	account      *account.AccountProps
 	clusters     []*cluster.ClusterProps
 	controlPlane *controlplanestack.ControlPlaneProps
+	dashboard    *dashboard.DashboardProps
 	parts
 }
 
@@ -165,6 +175,9 @@ func Build(scope constructs.Construct, cfg *config.Platform) (*Platform, error) 
 			props.AlarmTopic = alarmTopic(st, cfg.ControlPlane.AlarmEmail)
 		}
 		p.ControlPlane = controlplanestack.NewControlPlane(st, "ControlPlane", &props)
+	}
+	if pl.dashboard != nil {
+		p.buildDashboard(scope, pl.dashboard)
 	}
 	return p, nil
 }
@@ -223,6 +236,9 @@ func newPlan(cfg *config.Platform) (*plan, error) {
 		}
 		check("controlPlane", pl.controlPlane.Validate())
 	}
+	var err error
+	pl.dashboard, err = dashboardProps(cfg)
+	check("dashboard", err)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}

@@ -64,7 +64,7 @@ func TestExamplePlatform(t *testing.T) {
 	}
 
 	t.Run("stack names", func(t *testing.T) {
-		want := []string{"wharf-account", "wharf-cluster-main", "wharf-database-main", "wharf-app-api", "wharf-app-web", "wharf-controlplane"}
+		want := []string{"wharf-account", "wharf-cluster-main", "wharf-database-main", "wharf-app-api", "wharf-app-web", "wharf-controlplane", "wharf-dashboard"}
 		if got := assemble.StackNames(cfg); !slices.Equal(got, want) {
 			t.Errorf("StackNames = %v, want %v", got, want)
 		}

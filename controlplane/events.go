@@ -244,7 +244,7 @@ func (c *ControlPlane) observe(ctx context.Context, acct *AccountRegistration, h
 		}
 	}
 	for _, t := range tags {
-		if aws.ToString(t.Key) == TagApp && ValidAppName(aws.ToString(t.Value)) {
+		if aws.ToString(t.Key) == TagApp && contract.ValidateAppName(aws.ToString(t.Value)) == nil {
 			return aws.ToString(t.Value), nil
 		}
 	}

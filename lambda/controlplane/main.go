@@ -98,7 +98,7 @@ func readSettings(getenv func(string) string) (settings, error) {
 	if err != nil {
 		return s, err
 	}
-	reg, err := controlplane.ParseRegistry(raw)
+	reg, err := contract.ParseRegistry(raw)
 	if err != nil {
 		return s, fmt.Errorf("%s: %w", source, err)
 	}

@@ -289,9 +289,9 @@ func (a *App) newUserRole(props *AppProps) {
 		statement("ReadOwnSettings", []string{"ssm:GetParameter"}, []*string{a.settingsArn()}, nil),
 		// The status document and the activity log the control plane
 		// publishes (wharf info, status, deploys; docs/cli.md).
-		statement("ReadOwnStatus", []string{"ssm:GetParameter"}, []*string{r.parameter("/" + a.Prefix + "/apps/" + a.Name + "/status")}, nil),
+		statement("ReadOwnStatus", []string{"ssm:GetParameter"}, []*string{r.parameter(contract.Names{Prefix: a.Prefix}.StatusParameter(a.Name))}, nil),
 		statement("ReadOwnActivity", []string{"logs:FilterLogEvents", "logs:GetLogEvents", "logs:DescribeLogStreams"},
-			[]*string{r.logGroup(LogGroupName(a.Prefix, a.Name) + "/activity"), r.logStreams(LogGroupName(a.Prefix, a.Name) + "/activity")}, nil),
+			[]*string{r.logGroup(contract.Names{Prefix: a.Prefix}.ActivityLogGroup(a.Name)), r.logStreams(contract.Names{Prefix: a.Prefix}.ActivityLogGroup(a.Name))}, nil),
 		// ssm:DescribeParameters has no resource type (names only).
 		statement("ListConfigNames", []string{"ssm:DescribeParameters"}, []*string{jsii.String("*")}, nil),
 		statement("DescribeOwnServices", []string{"ecs:DescribeServices"}, []*string{r.services()}, nil),

@@ -73,6 +73,8 @@ type AppClients struct {
 	S3          S3API
 	SSM         SSMAPI
 	EventBridge EventBridgeAPI
+	// Logs appends activity events (status.go); nil: no activity log.
+	Logs LogsAPI
 }
 
 // ObserverClients act with an account's read-only observer role; they resolve

@@ -22,6 +22,8 @@ type Policy struct {
 	RolloutTimeout               time.Duration
 	// CanStopTasks: the ECS client offers StopTask.
 	CanStopTasks bool
+	// MaxProcesses, MaxSchedules and MaxCount cap a build (0: no cap).
+	MaxProcesses, MaxSchedules, MaxCount int
 }
 
 // Decision is what Decide returns: the next state, the actions to take
@@ -277,6 +279,15 @@ func (d *decider) startBuild(b TrackedBuild) {
 		return
 	}
 	meta := mr.Meta
+	if err := d.pol.refuse(meta); err != "" {
+		d.note(slog.LevelError, "build refused", "build", b.Number, "build_id", b.ID, "reason", string(ReasonBuildRefused), "error", err)
+		d.skipOlder(b.Number, fmt.Sprintf("build %d was deployed first", b.Number))
+		st.HighWater = b.Number
+		d.record(d.finalRecord(b, OutcomeFailed, ReasonBuildRefused, err))
+		st.forget(b.ID)
+		d.setPhase(PhaseFailed, b.Number, ReasonBuildRefused, err)
+		return
+	}
 	skipRelease := false
 	if st.HighWater == 0 && st.Deployed == nil {
 		// The first deploy this store starts: the app's services may
@@ -849,37 +860,20 @@ func (st *AppState) clone() *AppState {
 	c.Services = slices.Clone(st.Services)
 	c.Known = slices.Clone(st.Known)
 	if st.Op != nil {
+		// TaskDefs, Deployments, Prior and the record's TaskDefinitions
+		// are only ever replaced whole (recordDeployment copies on
+		// write), so they are shared.
 		op := *st.Op
-		op.TaskDefs = cloneMap(st.Op.TaskDefs)
-		op.Deployments = cloneMap(st.Op.Deployments)
-		if st.Op.Prior != nil {
-			op.Prior = make(map[string][]string, len(st.Op.Prior))
-			for k, v := range st.Op.Prior {
-				op.Prior[k] = slices.Clone(v)
-			}
-		}
 		op.Updated = slices.Clone(st.Op.Updated)
 		op.Recreate = slices.Clone(st.Op.Recreate)
 		if st.Op.Record != nil {
 			rec := *st.Op.Record
 			rec.Phases = slices.Clone(st.Op.Record.Phases)
-			rec.TaskDefinitions = cloneMap(st.Op.Record.TaskDefinitions)
 			op.Record = &rec
 		}
 		c.Op = &op
 	}
 	return &c
-}
-
-func cloneMap[V any](m map[string]V) map[string]V {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]V, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // forget drops a tracked build and remembers its ID as resolved.

@@ -2,7 +2,10 @@ package controlplane
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,7 +21,8 @@ import (
 var dtNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 var dtPol = Policy{Prefix: "wharf", Account: twAccount, App: "api", Region: twRegion,
-	StuckAfter: DefaultStuckAfter, ReleaseTimeout: DefaultReleaseTimeout, RolloutTimeout: DefaultRolloutTimeout, CanStopTasks: true}
+	StuckAfter: DefaultStuckAfter, ReleaseTimeout: DefaultReleaseTimeout, RolloutTimeout: DefaultRolloutTimeout, CanStopTasks: true,
+	MaxProcesses: DefaultMaxProcesses, MaxSchedules: DefaultMaxSchedules, MaxCount: DefaultMaxCount}
 
 func dtSettings() *Settings {
 	return &Settings{
@@ -387,3 +391,198 @@ func TestDecide(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+// TestDecideAdoption is the adoption spec of adopt.go as a table: the
+// first deploy this store starts for an app, with what ECS runs.
+func TestDecideAdoption(t *testing.T) {
+	meta := twMeta("api", 5, "bin/migrate", "web", "worker")
+	const tdOld, tdNew = "arn:aws:ecs:eu-west-1:111122223333:task-definition/wharf-api_web:4", "arn:aws:ecs:eu-west-1:111122223333:task-definition/wharf-api_web:5"
+	oldImage := twMeta("api", 4, "", "web").Image
+	build := func(listed bool, seen time.Time) *AppState {
+		return &AppState{Account: twAccount, App: "api",
+			Builds: []TrackedBuild{{ID: "wharf-api:b5", Number: 5, Status: "SUCCEEDED", Listed: listed, SeenAt: seen}}}
+	}
+	running := func(o *Observation, procs map[string]string, rs map[string]*runningService, state ecstypes.DeploymentRolloutState) {
+		o.AppServicesSeen = true
+		for _, p := range sortedKeys(procs) {
+			o.AppServices = append(o.AppServices, p)
+			s := dtService(procs[p], dtDep("d-"+p, "PRIMARY", procs[p], state))
+			s.ServiceName = aws.String("wharf-api_" + p)
+			o.setService(p, s)
+		}
+		o.Running = rs
+	}
+	obs := func(mut func(o *Observation)) *Observation {
+		return dtObs(func(o *Observation) {
+			o.Metadata = map[string]metadataResult{"wharf-api:b5": {Meta: meta}}
+			o.ReleaseTasksSeen = true
+			if mut != nil {
+				mut(o)
+			}
+		})
+	}
+	release := func(n int64, status string, created time.Time) ecstypes.Task {
+		return ecstypes.Task{TaskArn: aws.String("arn:task/" + strconv.FormatInt(n, 10)), StartedBy: aws.String(ReleaseStartedBy(n)),
+			LastStatus: aws.String(status), CreatedAt: aws.Time(created), Group: aws.String("family:wharf-api_release")}
+	}
+	onOld := map[string]*runningService{tdOld: {taskDef: tdOld, image: oldImage, build: 4}}
+	for _, tc := range []struct {
+		name        string
+		st          *AppState
+		obs         *Observation
+		wantOutcome string // AppState.Adopted.Outcome ("" = not adopted)
+		wantOp      bool   // the deploy goes on
+		wantPhase   Phase
+		check       func(t *testing.T, d Decision)
+	}{
+		{"no service runs: deploy as usual", build(false, dtNow), obs(func(o *Observation) { o.AppServicesSeen = true }),
+			"", true, PhaseReleasing, nil},
+		{"a newer build's release task: a late event, skipped", build(false, dtNow), obs(func(o *Observation) {
+			o.ReleaseTasks = []ecstypes.Task{release(6, "STOPPED", dtNow)}
+		}), "", false, PhaseNone, func(t *testing.T, d Decision) {
+			if len(d.Records) != 1 || d.Records[0].Outcome != OutcomeSkipped {
+				t.Fatalf("records %+v", d.Records)
+			}
+		}},
+		{"another build's release runs: wait", build(false, dtNow), obs(func(o *Observation) {
+			o.ReleaseTasks = []ecstypes.Task{release(4, "RUNNING", dtNow)}
+		}), "", false, PhaseNone, func(t *testing.T, d Decision) {
+			if len(d.Actions) != 0 || len(d.Records) != 0 {
+				t.Fatalf("actions %v", kinds(d.Actions))
+			}
+		}},
+		{"another build's release runs past ReleaseTimeout: wait, and ask ECS to stop it", build(false, dtNow), obs(func(o *Observation) {
+			o.ReleaseTasks = []ecstypes.Task{release(4, "RUNNING", dtNow.Add(-DefaultReleaseTimeout))}
+		}), "", false, PhaseNone, func(t *testing.T, d Decision) {
+			if !slices.Equal(kinds(d.Actions), []ActionKind{ActStopTask}) {
+				t.Fatalf("actions %v", kinds(d.Actions))
+			}
+		}},
+		{"1. the build's deployment had failed: recorded as failed", build(false, dtNow), obs(func(o *Observation) {
+			running(o, map[string]string{"web": tdNew}, map[string]*runningService{tdNew: {taskDef: tdNew, image: meta.Image, build: 5}}, ecstypes.DeploymentRolloutStateFailed)
+		}), AdoptedNotDeployed, false, PhaseFailed, nil},
+		{"2. every declared service runs the build's image: deployed, no AWS write", build(true, dtNow), obs(func(o *Observation) {
+			rs := map[string]*runningService{tdNew: {taskDef: tdNew, image: meta.Image, build: 5, configVersion: "cfg1"}}
+			running(o, map[string]string{"web": tdNew, "worker": tdNew}, rs, ecstypes.DeploymentRolloutStateCompleted)
+		}), AdoptedDeployed, false, PhaseDeployed, nil},
+		{"3. a service runs a newer build: skipped", build(false, dtNow), obs(func(o *Observation) {
+			running(o, map[string]string{"web": tdNew}, map[string]*runningService{tdNew: {taskDef: tdNew, image: "other", build: 7}}, ecstypes.DeploymentRolloutStateCompleted)
+		}), "", false, PhaseNone, func(t *testing.T, d Decision) {
+			if len(d.Records) != 1 || d.Records[0].Outcome != OutcomeSkipped {
+				t.Fatalf("records %+v", d.Records)
+			}
+		}},
+		{"4. some services run the build's image: deploy without the release", build(true, dtNow), obs(func(o *Observation) {
+			rs := map[string]*runningService{tdNew: {taskDef: tdNew, image: meta.Image, build: 5}, tdOld: onOld[tdOld]}
+			running(o, map[string]string{"web": tdNew, "worker": tdOld}, rs, ecstypes.DeploymentRolloutStateCompleted)
+		}), AdoptedDeploying, true, PhaseDeploying, func(t *testing.T, d Decision) {
+			if !d.State.Op.SkipRelease {
+				t.Fatalf("the release runs again")
+			}
+		}},
+		{"5. the build's release task exists: the deploy goes on and waits for it", build(true, dtNow), obs(func(o *Observation) {
+			o.ReleaseTasks = []ecstypes.Task{release(5, "RUNNING", dtNow)}
+			running(o, map[string]string{"web": tdOld}, onOld, ecstypes.DeploymentRolloutStateCompleted)
+		}), AdoptedDeploying, true, PhaseReleasing, nil},
+		{"6. a build event named it, the sweep has not listed yet: wait", build(false, dtNow), obs(func(o *Observation) {
+			running(o, map[string]string{"web": tdOld}, onOld, ecstypes.DeploymentRolloutStateCompleted)
+		}), "", false, PhaseNone, nil},
+		{"6. a build event named it, long enough ago: deploy it", build(false, dtNow.Add(-2*DefaultStuckAfter)), obs(func(o *Observation) {
+			running(o, map[string]string{"web": tdOld}, onOld, ecstypes.DeploymentRolloutStateCompleted)
+		}), AdoptedDeploying, true, PhaseReleasing, nil},
+		{"7. only the sweep's listing found it: nothing deployed, next build deploys", build(true, dtNow), obs(func(o *Observation) {
+			running(o, map[string]string{"web": tdOld}, onOld, ecstypes.DeploymentRolloutStateCompleted)
+		}), AdoptedNotDeployed, false, PhaseNone, func(t *testing.T, d Decision) {
+			if d.State.HighWater != 5 {
+				t.Fatalf("high water %d", d.State.HighWater)
+			}
+		}},
+		{"mid-deployment: decide once the services settle", build(true, dtNow), obs(func(o *Observation) {
+			running(o, map[string]string{"web": tdOld}, onOld, ecstypes.DeploymentRolloutStateInProgress)
+		}), "", false, PhaseNone, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := Decide(tc.st, tc.obs, dtNow, dtPol)
+			if !d.Need.IsZero() {
+				t.Fatalf("needs %+v", d.Need)
+			}
+			st := d.State
+			got := ""
+			if st.Adopted != nil {
+				got = st.Adopted.Outcome
+			}
+			if got != tc.wantOutcome || (st.Op != nil) != tc.wantOp || st.Phase != tc.wantPhase {
+				t.Fatalf("adopted %q op %v phase %q (%s), want %q op %v phase %q", got, st.Op != nil, st.Phase, st.Detail, tc.wantOutcome, tc.wantOp, tc.wantPhase)
+			}
+			for _, a := range d.Actions {
+				if a.Kind != ActStopTask {
+					t.Fatalf("adoption asked for %s", a.Kind)
+				}
+			}
+			if tc.check != nil {
+				tc.check(t, d)
+			}
+		})
+	}
+}
+
+// TestDecideRefusesBuilds: a build whose image is not the app's own by
+// digest, or that declares more than the caps allow, is refused with a
+// visible reason naming the field, and nothing deploys (issue 9).
+func TestDecideRefusesBuilds(t *testing.T) {
+	good := twMeta("api", 2, "", "web")
+	for _, tc := range []struct {
+		name   string
+		mutate func(m *BuildMetadata)
+		field  string // "" = accepted
+	}{
+		{"the app's own image by digest", func(m *BuildMetadata) {}, ""},
+		{"a tag instead of a digest", func(m *BuildMetadata) {
+			m.Image = "111122223333.dkr.ecr.eu-west-1.amazonaws.com/wharf-api:latest"
+		}, "build metadata.image"},
+		{"another account's registry", func(m *BuildMetadata) {
+			m.Image = strings.Replace(m.Image, "111122223333", "444455556666", 1)
+		}, "build metadata.image"},
+		{"another region's registry", func(m *BuildMetadata) {
+			m.Image = strings.Replace(m.Image, "eu-west-1", "us-east-1", 1)
+		}, "build metadata.image"},
+		{"a public image", func(m *BuildMetadata) {
+			m.Image = "docker.io/library/nginx@sha256:" + strings.Repeat("a", 64)
+		}, "build metadata.image"},
+		{"too many process types", func(m *BuildMetadata) {
+			for i := range DefaultMaxProcesses {
+				m.Processes[fmt.Sprintf("p%d", i)] = Process{Command: "x"}
+			}
+		}, "build metadata.processes"},
+		{"too many schedules", func(m *BuildMetadata) {
+			for i := range DefaultMaxSchedules + 1 {
+				m.Schedules = append(m.Schedules, Schedule{Name: fmt.Sprintf("s%d", i), Schedule: "rate(1 hour)", Command: "x"})
+			}
+		}, "build metadata.schedules"},
+		{"a count above the cap", func(m *BuildMetadata) {
+			m.Processes["web"] = Process{Command: "x", Count: aws.Int32(DefaultMaxCount + 1)}
+		}, "build metadata.processes.web.count"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := *good
+			m.Processes = map[string]Process{"web": good.Processes["web"]}
+			tc.mutate(&m)
+			st := dtDeployed()
+			st.Builds = []TrackedBuild{{ID: "wharf-api:b2", Number: 2, Status: "SUCCEEDED"}}
+			d := Decide(st, dtObs(func(o *Observation) { o.Metadata = map[string]metadataResult{"wharf-api:b2": {Meta: &m}} }), dtNow, dtPol)
+			if tc.field == "" {
+				if d.State.Op == nil {
+					t.Fatalf("refused: %s", d.State.Detail)
+				}
+				return
+			}
+			if d.State.Op != nil || d.State.Phase != PhaseFailed || d.State.Reason != ReasonBuildRefused ||
+				!strings.HasPrefix(d.State.Detail, tc.field+":") || len(d.Records) != 1 || d.Records[0].Reason != ReasonBuildRefused {
+				t.Fatalf("state %s %s %q records %+v", d.State.Phase, d.State.Reason, d.State.Detail, d.Records)
+			}
+			if d.State.Deployed.Build != 1 || len(d.Actions) != 0 {
+				t.Fatalf("a refused build changed what runs")
+			}
+		})
+	}
+}

@@ -98,6 +98,7 @@ func (r *run) discoverBuilds(ctx context.Context) (bool, error) {
 	// Everything down to the newest listed build has now been looked at;
 	// the next listing stops there.
 	st.ListedBuild = buildIDFromARN(out.Ids[0])
+	r.dirty = true
 	if r.obs.Builds == nil {
 		r.obs.Builds = map[string]buildObservation{}
 	}

@@ -161,6 +161,10 @@ func Decode(ev events.CloudWatchEvent, prefix string) (Hint, error) {
 		if !ok || !ValidAppName(app) {
 			return h, nil
 		}
+		// Any other parameter of the app, its published status document
+		// (status.go) included, names no app: it is rejected without an
+		// AWS call, so publishing the status does not loop through the
+		// Account's Parameter Store change rule.
 		switch {
 		case sub == "settings":
 			h.Kind = KindSettingsChange

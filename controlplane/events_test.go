@@ -151,6 +151,11 @@ func TestUnregisteredAccountsAndAppsCostNoAWSCall(t *testing.T) {
 	foreignParam := ev.config("api", "A")
 	foreignParam.AccountID = "444455556666"
 	ssmOutside := ev.envelope("aws.ssm", "Parameter Store Change", nil, map[string]any{"name": "/wharf/apps/api", "operation": "Update"})
+	// The Account's rule forwards every change under /wharf/, the status
+	// document the control plane publishes included: it must not start a
+	// reconcile (which would publish again).
+	statusParam := ev.envelope("aws.ssm", "Parameter Store Change", []string{"arn:aws:ssm:eu-west-1:111122223333:parameter/wharf/apps/api/status"},
+		map[string]any{"name": "/wharf/apps/api/status", "type": "String", "operation": "Update"})
 	unsupported := ev.envelope("aws.s3", "Object Created", nil, map[string]any{})
 	malformed := ev.envelope("aws.codebuild", "CodeBuild Build State Change", nil, map[string]any{"project-name": "wharf-api"})
 	badJSON := ev.build("api", 1, "SUCCEEDED")
@@ -172,6 +177,7 @@ func TestUnregisteredAccountsAndAppsCostNoAWSCall(t *testing.T) {
 		{"parameter of unregistered app", otherParam, RejectUnregisteredApp},
 		{"parameter from unregistered account", foreignParam, RejectUnregisteredAccount},
 		{"parameter outside an app", ssmOutside, RejectUnresolved},
+		{"the app's published status", statusParam, RejectUnresolved},
 		{"unsupported source", unsupported, RejectUnsupported},
 		{"codebuild without build-id", malformed, RejectMalformed},
 		{"detail not an object", badJSON, RejectMalformed},
@@ -335,7 +341,7 @@ func TestDocsListEveryReason(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(Reasons) != 15 {
+	if len(Reasons) != 16 {
 		t.Errorf("Reasons lists %d reasons; update the list", len(Reasons))
 	}
 	for _, r := range Reasons {

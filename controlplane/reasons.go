@@ -44,6 +44,10 @@ const (
 	// EventBridge rejected a schedule rule (the deploy record's outcome is
 	// deployed, the app's phase failed).
 	ReasonScheduleRejected Reason = "schedule_rejected"
+	// ReasonBuildRefused: the build breaks the control plane's policy
+	// (an image outside the app's account and region or not by digest, more
+	// processes, schedules or tasks than Options allow); nothing deploys.
+	ReasonBuildRefused Reason = "build_refused"
 	// ReasonSuperseded: a newer build was deployed first (history only,
 	// with OutcomeSkipped).
 	ReasonSuperseded Reason = "superseded"
@@ -54,5 +58,5 @@ var Reasons = []Reason{
 	ReasonBuildFailed, ReasonBuildStopped, ReasonMetadataInvalid, ReasonSettingsInvalid,
 	ReasonTaskDefinitionRejected, ReasonReleaseFailedToStart, ReasonReleaseFailed,
 	ReasonReleaseTimedOut, ReasonReleaseLost, ReasonServiceRejected, ReasonDeploymentFailed,
-	ReasonDeploymentRolledBack, ReasonDeploymentTimedOut, ReasonScheduleRejected, ReasonSuperseded,
+	ReasonDeploymentRolledBack, ReasonDeploymentTimedOut, ReasonScheduleRejected, ReasonBuildRefused, ReasonSuperseded,
 }

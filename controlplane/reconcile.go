@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"log/slog"
+	"reflect"
 	"slices"
 	"sort"
 	"time"
@@ -30,15 +31,24 @@ type run struct {
 
 	st       *AppState
 	snapshot []byte
-	pending  []*DeployRecord
+	// loaded is the state as the run loaded it (status publishing
+	// compares the committed state with it).
+	loaded  []byte
+	pending []*DeployRecord
 
 	cl         *AppClients
 	set        *Settings
 	setErr     error
 	cfg        *configSnapshot
 	awsTouched bool
-	// obs is what this reconcile has observed so far.
-	obs Observation
+	// clean: the loop ended on a decision that changed nothing.
+	clean bool
+	// dirty: r.st was changed outside a decision (a build the event
+	// named, the sweep's listing) and not saved yet.
+	dirty bool
+	// obs is what this reconcile has observed so far (allocated when it
+	// needs AWS).
+	obs *Observation
 
 	mode runMode
 	// discoverErr is the discovery's failure; the run goes on without it
@@ -89,6 +99,8 @@ func (c *ControlPlane) reconcileMode(ctx context.Context, h Hint, log *slog.Logg
 		mode.preloaded = nil // a retry reloads
 		err := r.do(ctx)
 		if err == nil {
+			// The state is committed: publish it (status.go).
+			r.publishStatus(ctx)
 			if !r.awsTouched {
 				c.count(CountNoAWSCalls)
 			}
@@ -115,6 +127,7 @@ func (r *run) do(ctx context.Context) error {
 	}
 	r.st = st
 	r.snapshot, _ = json.Marshal(st)
+	r.loaded = r.snapshot
 	if r.h.BuildID != "" {
 		r.trackBuild()
 	}
@@ -152,6 +165,7 @@ func (r *run) work(ctx context.Context) error {
 		return fmt.Errorf("clients for %s/%s: %w", r.reg.AccountID, r.reg.Name, err)
 	}
 	r.cl = cl
+	r.obs = &Observation{}
 	if r.mode.discover {
 		found, err := r.discoverBuilds(ctx)
 		if err != nil {
@@ -166,7 +180,31 @@ func (r *run) work(ctx context.Context) error {
 	case KindConfigChange, KindSettingsChange, KindSweep, KindManual:
 		r.obs.CheckConfig = true
 	}
+	if err := r.prefetch(ctx); err != nil {
+		return err
+	}
 	return r.loop(ctx)
+}
+
+// prefetch observes what any decision on the state needs, in one go: an
+// operation always reads the settings, and its services, rollout and
+// rollback steps the services (so the decision is made once, not after a
+// round per Need).
+func (r *run) prefetch(ctx context.Context) error {
+	op := r.st.Op
+	if op == nil || len(r.st.Builds) > 0 {
+		return nil
+	}
+	n := Need{Settings: true}
+	switch op.Step {
+	case StepServices, StepRollout:
+		n.Services = sortedKeys(op.Metadata.Processes)
+	case StepRollback:
+		if r.st.Deployed != nil || (r.st.Adopted != nil && len(r.st.Adopted.TaskDefs) > 0) {
+			n.Services = slices.Sorted(slices.Values(op.Updated))
+		}
+	}
+	return r.observe(ctx, n)
 }
 
 // policy is what Decide knows of the control plane and the app.
@@ -176,6 +214,7 @@ func (r *run) policy() Policy {
 		Prefix: r.c.reg.Prefix, Account: r.reg.AccountID, App: r.reg.Name, Region: r.reg.Region,
 		StuckAfter: r.c.opts.StuckAfter, ReleaseTimeout: r.c.opts.ReleaseTimeout, RolloutTimeout: r.c.opts.RolloutTimeout,
 		CanStopTasks: canStop,
+		MaxProcesses: r.c.opts.MaxProcesses, MaxSchedules: r.c.opts.MaxSchedules, MaxCount: r.c.opts.MaxCount,
 	}
 }
 
@@ -185,8 +224,11 @@ func (r *run) policy() Policy {
 // is claimed by exactly one invocation's version.
 func (r *run) loop(ctx context.Context) error {
 	pol := r.policy()
+	// dirty: r.st differs from the saved state (a build the event named,
+	// the sweep's listing), so a decision that keeps it must be saved.
+	dirty := r.dirty
 	for round := 0; round < maxRoundsPerRun; round++ {
-		d := Decide(r.st, &r.obs, r.now, pol)
+		d := Decide(r.st, r.obs, r.now, pol)
 		if !d.Need.IsZero() {
 			if err := r.observe(ctx, d.Need); err != nil {
 				return err
@@ -197,9 +239,16 @@ func (r *run) loop(ctx context.Context) error {
 			r.log.Log(ctx, n.Level, n.Msg, n.Args...)
 		}
 		before := r.st
-		cur, _ := json.Marshal(d.State)
-		changed := !bytes.Equal(cur, r.snapshot) || len(d.Records) > 0
+		// A decision equal to r.st (most are: nothing to do) costs no
+		// encoding; otherwise the encoded state decides, as it is what
+		// is saved.
+		changed := len(d.Records) > 0
+		if !changed && (dirty || !reflect.DeepEqual(d.State, r.st)) {
+			cur, _ := json.Marshal(d.State)
+			changed = !bytes.Equal(cur, r.snapshot)
+		}
 		if changed {
+			dirty = false
 			r.st = d.State
 			r.pending = append(r.pending, d.Records...)
 			if err := r.commit(ctx); err != nil {
@@ -209,11 +258,12 @@ func (r *run) loop(ctx context.Context) error {
 		}
 		if len(d.Actions) == 0 {
 			if !changed {
+				r.clean = true // the state is the one saved: no flush
 				return nil
 			}
 			continue
 		}
-		if err := r.act(ctx, d.Actions, &r.obs); err != nil {
+		if err := r.act(ctx, d.Actions, r.obs); err != nil {
 			return err
 		}
 		if d.ActsFor != "" {
@@ -232,7 +282,7 @@ func (r *run) loop(ctx context.Context) error {
 // reads them afresh), and, when the operation ended, the configuration
 // (checked once more).
 func (r *run) settle(before, after *AppState) {
-	o := &r.obs
+	o := r.obs
 	o.Ran, o.ServiceAnswers, o.Deleted, o.Failure, o.Acted = nil, nil, nil, nil, nil
 	if (before.Op == nil) != (after.Op == nil) || (before.Op != nil && after.Op != nil && before.Op.Step != after.Op.Step) {
 		o.forgetServices()
@@ -248,6 +298,9 @@ const maxRoundsPerRun = 64
 
 // flush saves the state if it changed.
 func (r *run) flush(ctx context.Context) error {
+	if r.clean {
+		return nil
+	}
 	cur, _ := json.Marshal(r.st)
 	if bytes.Equal(cur, r.snapshot) && len(r.pending) == 0 {
 		return nil
@@ -295,6 +348,7 @@ func (r *run) track(b TrackedBuild) bool {
 		}
 	}
 	st.Builds = append(st.Builds, b)
+	r.dirty = true
 	return true
 }
 
@@ -308,7 +362,7 @@ func buildDone(status string) bool {
 
 // observe reads what a decision needs.
 func (r *run) observe(ctx context.Context, n Need) error {
-	o := &r.obs
+	o := r.obs
 	if len(n.Builds) > 0 {
 		obs, missing, err := r.batchGetBuilds(ctx, n.Builds)
 		if err != nil {

@@ -119,13 +119,19 @@ func (op *Operation) recordDeployment(proc string, answer *ecstypes.Service, bef
 	if d == nil || aws.ToString(d.Id) == "" {
 		return
 	}
-	if op.Deployments == nil {
-		op.Deployments = map[string]string{}
+	// Copied on write: a decision's state shares these maps with the
+	// state it was decided from (AppState.clone).
+	deps := make(map[string]string, len(op.Deployments)+1)
+	for k, v := range op.Deployments {
+		deps[k] = v
 	}
-	op.Deployments[proc] = aws.ToString(d.Id)
-	if op.Prior == nil {
-		op.Prior = map[string][]string{}
+	deps[proc] = aws.ToString(d.Id)
+	op.Deployments = deps
+	priors := make(map[string][]string, len(op.Prior)+1)
+	for k, v := range op.Prior {
+		priors[k] = v
 	}
+	op.Prior = priors
 	var prior []string
 	if before != nil {
 		prior = slices.DeleteFunc(deploymentIDs(before), func(id string) bool { return id == aws.ToString(d.Id) })

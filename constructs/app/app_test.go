@@ -245,7 +245,8 @@ func TestUserRole(t *testing.T) {
 			t.Errorf("user trust policy %s lacks %s", trust, want)
 		}
 	}
-	wantStatement(t, tpl, user, "BuildOwnProject", []string{"codebuild:StartBuild", "codebuild:StopBuild", "codebuild:BatchGetBuilds", "codebuild:ListBuildsForProject"}, "<AppBuildC4D5B8FE.Arn>")
+	wantStatement(t, tpl, user, "BuildOwnProject", []string{"codebuild:StopBuild", "codebuild:BatchGetBuilds", "codebuild:ListBuildsForProject"}, "<AppBuildC4D5B8FE.Arn>")
+	wantStatement(t, tpl, user, "StartOwnBuildAsConfigured", []string{"codebuild:StartBuild"}, "<AppBuildC4D5B8FE.Arn>")
 	wantStatement(t, tpl, user, "ManageOwnConfig", []string{"ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory",
 		"ssm:PutParameter", "ssm:DeleteParameter", "ssm:DeleteParameters", "ssm:AddTagsToResource", "ssm:ListTagsForResource"},
 		"arn:<AWS::Partition>:ssm"+acct+"parameter/wharf/apps/api/config", configParams)

@@ -278,8 +278,12 @@ func (a *App) newUserRole(props *AppProps) {
 	}
 	config := ConfigPrefix(a.Prefix, a.Name)
 	doc := document(
-		statement("BuildOwnProject", []string{"codebuild:StartBuild", "codebuild:StopBuild", "codebuild:BatchGetBuilds", "codebuild:ListBuildsForProject"},
+		statement("BuildOwnProject", []string{"codebuild:StopBuild", "codebuild:BatchGetBuilds", "codebuild:ListBuildsForProject"},
 			[]*string{a.Project.ProjectArn()}, nil),
+		// A user starts a build of the project as configured, never with
+		// overrides: see startBuildOverrideKeys.
+		statement("StartOwnBuildAsConfigured", []string{"codebuild:StartBuild"}, []*string{a.Project.ProjectArn()},
+			map[string]interface{}{"Null": startBuildOverrideKeys()}),
 		statement("ReadOwnLogs", []string{"logs:GetLogEvents", "logs:FilterLogEvents", "logs:DescribeLogStreams", "logs:StartLiveTail", "logs:GetLogGroupFields"},
 			[]*string{r.logGroup(LogGroupName(a.Prefix, a.Name)), r.logGroup(DeployLogGroupName(a.Prefix, a.Name)),
 				r.logStreams(LogGroupName(a.Prefix, a.Name)), r.logStreams(DeployLogGroupName(a.Prefix, a.Name))}, nil),
@@ -292,10 +296,17 @@ func (a *App) newUserRole(props *AppProps) {
 		statement("ReadOwnStatus", []string{"ssm:GetParameter"}, []*string{r.parameter(contract.Names{Prefix: a.Prefix}.StatusParameter(a.Name))}, nil),
 		statement("ReadOwnActivity", []string{"logs:FilterLogEvents", "logs:GetLogEvents", "logs:DescribeLogStreams"},
 			[]*string{r.logGroup(contract.Names{Prefix: a.Prefix}.ActivityLogGroup(a.Name)), r.logStreams(contract.Names{Prefix: a.Prefix}.ActivityLogGroup(a.Name))}, nil),
-		// ssm:DescribeParameters has no resource type (names only).
-		statement("ListConfigNames", []string{"ssm:DescribeParameters"}, []*string{jsii.String("*")}, nil),
+		// No ssm:DescribeParameters: it has no resource type and would list
+		// every parameter name of the account; GetParametersByPath on the
+		// app's config path (ManageOwnConfig) already returns its names.
 		statement("DescribeOwnServices", []string{"ecs:DescribeServices"}, []*string{r.services()}, nil),
-		statement("DescribeClusterTasks", []string{"ecs:DescribeTasks"}, []*string{r.tasks()}, nil),
+		// Task ARNs do not name the family: the app's tasks are those
+		// carrying its wharf:app tag (propagated from the task definition
+		// by the control plane's services and RunTask), in its cluster.
+		statement("DescribeOwnTasks", []string{"ecs:DescribeTasks"}, []*string{r.tasks()}, map[string]interface{}{
+			"ArnEquals":    map[string]interface{}{"ecs:cluster": a.cluster.arn},
+			"StringEquals": map[string]interface{}{"aws:ResourceTag/" + TagApp: a.Name},
+		}),
 		statement("ListInCluster", []string{"ecs:ListServices", "ecs:ListTasks"}, []*string{jsii.String("*")}, inCluster(a.cluster.arn)),
 		// ECS Exec authorizes the cluster and the task. Task ARNs do not
 		// name the family, so tasks are limited by the wharf:app tag the
@@ -319,4 +330,36 @@ func (a *App) newUserRole(props *AppProps) {
 			Conditions: &bySubject,
 		}))
 	}
+}
+
+// startBuildOverrideKeys is the Null condition ("key absent") on every
+// CodeBuild condition key that a StartBuild override sets. CodeBuild sets
+// these keys from the request's override fields (AWS CodeBuild condition
+// keys in the Service Authorization Reference; the CodeBuild user guide's
+// "Prevent unauthorized modifications to project buildspec" denies
+// StartBuild with Null codebuild:source.buildspec false). Without this, an
+// allowed user could run their own commands as the build role
+// (buildspecOverride), which reads the account's Docker Hub token and
+// pushes the app's images, build another repository with the account's
+// source credentials (sourceLocationOverride, sourceAuthOverride), or ask
+// for another image, service role or privileged mode. Keys in one
+// condition are ANDed: the build is allowed only if none is present.
+// sourceVersion has no condition key: a user may build any revision, and
+// the control plane deploys only builds of the app's branch.
+func startBuildOverrideKeys() map[string]interface{} {
+	keys := []string{
+		"codebuild:source", "codebuild:source.buildspec", "codebuild:source.location",
+		"codebuild:source.auth.type", "codebuild:source.auth.resource", "codebuild:source.insecureSsl",
+		"codebuild:secondarySources", "codebuild:artifacts", "codebuild:secondaryArtifacts",
+		"codebuild:environment", "codebuild:environment.image", "codebuild:environment.type",
+		"codebuild:environment.computeType", "codebuild:environment.privilegedMode",
+		"codebuild:environment.certificate", "codebuild:environment.environmentVariables",
+		"codebuild:environment.imagePullCredentialsType", "codebuild:environment.registryCredential",
+		"codebuild:serviceRole", "codebuild:cache", "codebuild:logsConfig", "codebuild:encryptionKey",
+	}
+	m := make(map[string]interface{}, len(keys))
+	for _, k := range keys {
+		m[k] = "true"
+	}
+	return m
 }

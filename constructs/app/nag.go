@@ -54,7 +54,7 @@ func (a *App) suppress(props *AppProps) {
 		"ListServices/ListTasks (ecs:cluster condition), RegisterTaskDefinition/DescribeTaskDefinition, events:ListRules and ssm:DescribeParameters have no resource type",
 		services, taskDefs, tasks, rules, objects, star)
 	iam5(a.UserRole, "user role: log streams (app, deploy and activity logs) and config parameters of this app only; services match <prefix>-<app>_*; task ARNs carry no family so ExecuteCommand "+
-		"is limited by the wharf:app tag and DescribeTasks is read only; ListServices/ListTasks and ssm:DescribeParameters have no resource type",
+		"and DescribeTasks are limited by the wharf:app tag; ListServices/ListTasks have no resource type (ecs:cluster condition)",
 		logs, activity, config, services, tasks, star)
 
 	cdknag.NagSuppressions_AddResourceSuppressions(a.ArtifactBucket, &[]*cdknag.NagPackSuppression{{

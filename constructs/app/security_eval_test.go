@@ -68,3 +68,36 @@ func TestAttackUserStartBuildOverrides(t *testing.T) {
 		}
 	}
 }
+
+// The user role reads only its own app's tasks and no account-wide
+// parameter listing.
+func TestUserRoleReadsOnlyOwnTasksAndNames(t *testing.T) {
+	role := managementRole(t, getFixture(t).apiJSON, "wharf-app-api-user")
+	eval := func(req iampolicy.Request) iampolicy.Decision {
+		t.Helper()
+		d, err := iampolicy.Evaluate(req, role.Policies...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	task := "arn:aws:ecs:eu-west-1:111122223333:task/wharf-main/0123456789abcdef0123456789abcdef"
+	describe := func(app string) iampolicy.Request {
+		return iampolicy.Request{Action: "ecs:DescribeTasks", Resource: task, Context: iampolicy.Context{
+			"ecs:cluster": {realClusterArn}, "aws:ResourceTag/wharf:app": {app}}}
+	}
+	if d := eval(describe("api")); !d.Allowed() {
+		t.Errorf("the user cannot describe the app's own task: %s", d)
+	}
+	if d := eval(describe("web")); d.Allowed() {
+		t.Errorf("the user can describe another app's task: %s", d)
+	}
+	if d := eval(iampolicy.Request{Action: "ssm:DescribeParameters", Resource: "*"}); d.Allowed() {
+		t.Errorf("the user can list every parameter name of the account: %s", d)
+	}
+	// Names under the app's own config path stay listable.
+	byPath := iampolicy.Request{Action: "ssm:GetParametersByPath", Resource: "arn:aws:ssm:eu-west-1:111122223333:parameter/wharf/apps/api/config"}
+	if d := eval(byPath); !d.Allowed() {
+		t.Errorf("the user cannot list its own config: %s", d)
+	}
+}

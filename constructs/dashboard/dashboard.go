@@ -368,11 +368,11 @@ func (d *Dashboard) addNagSuppressions(stack awscdk.Stack, props *DashboardProps
 	cdknag.NagSuppressions_AddResourceSuppressions(d.Distribution, &dist, jsii.Bool(true))
 	// The BucketDeployment's singleton function, created by CDK at the stack root.
 	for _, c := range *stack.Node().Children() {
-		id := *c.(constructs.IConstruct).Node().Id()
+		id := *c.Node().Id()
 		if !strings.HasPrefix(id, "Custom::CDKBucketDeployment") {
 			continue
 		}
-		cdknag.NagSuppressions_AddResourceSuppressions(c.(constructs.IConstruct), &[]*cdknag.NagPackSuppression{
+		cdknag.NagSuppressions_AddResourceSuppressions(c, &[]*cdknag.NagPackSuppression{
 			{Id: jsii.String("AwsSolutions-IAM4"), Reason: jsii.String("CDK's BucketDeployment function uses AWSLambdaBasicExecutionRole to write its own logs"),
 				AppliesTo: &[]any{"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}},
 			{Id: jsii.String("AwsSolutions-IAM5"), Reason: jsii.String("CDK's BucketDeployment grants: read of the CDK asset objects, write and delete of objects in the site bucket, and CloudFront invalidation, which has no resource-level scoping beyond the distribution")},

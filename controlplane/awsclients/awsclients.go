@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"regexp"
 	"strings"
 	"sync"
@@ -35,6 +36,7 @@ const (
 	ServiceSSM         = "ssm"
 	ServiceEventBridge = "eventbridge"
 	ServiceSTS         = "sts"
+	ServiceLogs        = "logs"
 )
 
 // Defaults.
@@ -65,7 +67,7 @@ type options struct {
 }
 
 // WithEndpoint sends one service's calls (ServiceECS, ServiceCodeBuild,
-// ServiceS3, ServiceSSM, ServiceEventBridge or ServiceSTS) to url instead of
+// ServiceS3, ServiceSSM, ServiceEventBridge, ServiceLogs or ServiceSTS) to url instead of
 // the AWS endpoint; for tests. An S3 override also turns on path-style
 // addressing unless WithS3PathStyle says otherwise.
 func WithEndpoint(service, url string) Option {
@@ -268,6 +270,7 @@ func (p *Provider) newAppClients(region string, creds aws.CredentialsProvider) *
 		}),
 		SSM:         ssm.NewFromConfig(cfg, func(o *ssm.Options) { setEndpoint(&o.BaseEndpoint, p.endpoint(ServiceSSM)) }),
 		EventBridge: eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) { setEndpoint(&o.BaseEndpoint, p.endpoint(ServiceEventBridge)) }),
+		Logs:        cloudwatchlogs.NewFromConfig(cfg, func(o *cloudwatchlogs.Options) { setEndpoint(&o.BaseEndpoint, p.endpoint(ServiceLogs)) }),
 	}
 }
 

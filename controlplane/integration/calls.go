@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,12 +24,24 @@ type APICall struct {
 	Service string
 	// Op is the operation, e.g. "PutItem", "RunTask", "AssumeRole".
 	Op string
+	// Role is the ARN of the role whose credentials signed the request
+	// (learnt from the AssumeRole answers the log saw); "" for the base
+	// credentials.
+	Role string
+	// Body is the request body of JSON protocols (ECS, CodeBuild, SSM,
+	// EventBridge, DynamoDB); Form the decoded body of STS requests; Path
+	// the URL path (S3: /<bucket>/<key> in path style).
+	Body []byte
+	Form url.Values
+	Path string
+	// Response is the response body of JSON protocols (nil otherwise).
+	Response []byte
 }
 
 // Write reports whether the call changes state.
 func (c APICall) Write() bool {
 	switch c.Op {
-	case "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem", "PutParameter":
+	case "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem", "PutParameter", "CreateLogStream", "PutLogEvents":
 		return true
 	}
 	return awsfake.IsWriteOp(c.Op)
@@ -40,6 +53,9 @@ type CallLog struct {
 	base aws.HTTPClient
 	mu   sync.Mutex
 	log  []APICall
+	// roles maps an access key ID an AssumeRole answer returned to the
+	// role it belongs to.
+	roles map[string]string
 	// delay is added before every request (nanoseconds), to stand in for
 	// AWS's round trips.
 	delay atomic.Int64
@@ -58,32 +74,68 @@ var targetServices = map[string]string{
 	"CodeBuild_20161006":                 "codebuild",
 	"AmazonSSM":                          "ssm",
 	"AWSEvents":                          "events",
+	"Logs_20140328":                      "logs",
 }
+
+var (
+	credentialRe  = regexp.MustCompile(`Credential=([^/,\s]+)/`)
+	accessKeyIDRe = regexp.MustCompile(`<AccessKeyId>([^<]+)</AccessKeyId>`)
+)
 
 // Do implements aws.HTTPClient.
 func (l *CallLog) Do(req *http.Request) (*http.Response, error) {
-	call := APICall{Service: "s3", Op: req.Method}
+	call := APICall{Service: "s3", Op: req.Method, Path: req.URL.Path}
 	if t := req.Header.Get("X-Amz-Target"); t != "" {
 		svc, op, _ := strings.Cut(t, ".")
-		call = APICall{Service: targetServices[svc], Op: op}
+		call = APICall{Service: targetServices[svc], Op: op, Path: req.URL.Path}
 		if call.Service == "" {
 			call.Service = svc
+		}
+		if req.Body != nil {
+			body, _ := io.ReadAll(req.Body)
+			req.Body = io.NopCloser(bytes.NewReader(body))
+			call.Body = body
 		}
 	} else if strings.HasPrefix(req.Header.Get("Content-Type"), "application/x-www-form-urlencoded") && req.Body != nil {
 		body, _ := io.ReadAll(req.Body)
 		req.Body = io.NopCloser(bytes.NewReader(body))
 		form, _ := url.ParseQuery(string(body))
-		call = APICall{Service: "sts", Op: form.Get("Action")}
+		call = APICall{Service: "sts", Op: form.Get("Action"), Form: form, Path: req.URL.Path}
 	} else if req.Method == http.MethodGet {
 		call.Op = "GetObject"
+	}
+	if m := credentialRe.FindStringSubmatch(req.Header.Get("Authorization")); m != nil {
+		l.mu.Lock()
+		call.Role = l.roles[m[1]]
+		l.mu.Unlock()
+	}
+	if d := time.Duration(l.delay.Load()); d > 0 {
+		time.Sleep(d)
+	}
+	resp, err := l.base.Do(req)
+	if err == nil && (call.Body != nil || call.Service == "sts") && resp.Body != nil {
+		body, rerr := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		if rerr == nil {
+			if call.Service == "sts" {
+				if m := accessKeyIDRe.FindSubmatch(body); m != nil && call.Form.Get("RoleArn") != "" {
+					l.mu.Lock()
+					if l.roles == nil {
+						l.roles = map[string]string{}
+					}
+					l.roles[string(m[1])] = call.Form.Get("RoleArn")
+					l.mu.Unlock()
+				}
+			} else if resp.StatusCode < 300 {
+				call.Response = body
+			}
+		}
 	}
 	l.mu.Lock()
 	l.log = append(l.log, call)
 	l.mu.Unlock()
-	if d := time.Duration(l.delay.Load()); d > 0 {
-		time.Sleep(d)
-	}
-	return l.base.Do(req)
+	return resp, err
 }
 
 // Calls returns a copy of the log.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"net"
 	"sort"
 	"time"
@@ -80,6 +81,7 @@ type Env struct {
 	DynamoDB    *dynamodb.Client
 	SSM         *ssm.Client
 	EventBridge *eventbridge.Client
+	Logs        *cloudwatchlogs.Client
 	Samples     *Samples
 	// Log records every request made with Config (admin seeding
 	// included; Reset it before measuring).
@@ -106,6 +108,7 @@ func NewEnv() (*Env, error) {
 		o.DisableValidateResponseChecksum = true // kumo's CRC32 header does not match its body
 	})
 	e.SSM = ssm.NewFromConfig(e.Config, func(o *ssm.Options) { o.BaseEndpoint = aws.String(e.Kumo.URL) })
+	e.Logs = cloudwatchlogs.NewFromConfig(e.Config, func(o *cloudwatchlogs.Options) { o.BaseEndpoint = aws.String(e.Kumo.URL) })
 	e.EventBridge = eventbridge.NewFromConfig(e.Config, func(o *eventbridge.Options) { o.BaseEndpoint = aws.String(e.Fake.URL) })
 	e.ClusterARN = e.Fake.AddCluster(fmt.Sprintf("arn:aws:ecs:%s:%s:cluster/%s", Region, Account, Cluster))
 	e.Registry = controlplane.Registry{
@@ -137,6 +140,7 @@ func (e *Env) ProviderOptions() []awsclients.Option {
 	return []awsclients.Option{
 		awsclients.WithEndpoint(awsclients.ServiceSTS, e.Kumo.URL),
 		awsclients.WithEndpoint(awsclients.ServiceSSM, e.Kumo.URL),
+		awsclients.WithEndpoint(awsclients.ServiceLogs, e.Kumo.URL),
 		awsclients.WithEndpoint(awsclients.ServiceEventBridge, e.Fake.URL),
 		awsclients.WithEndpoint(awsclients.ServiceECS, e.Fake.URL),
 		awsclients.WithEndpoint(awsclients.ServiceCodeBuild, e.Fake.URL),
@@ -152,22 +156,23 @@ func (e *Env) LambdaEnv(table string) (map[string]string, error) {
 		return nil, fmt.Errorf("encode registry: %w", err)
 	}
 	return map[string]string{
-		"WHARF_TABLE":                  table,
-		"WHARF_REGISTRY":               string(reg),
-		"WHARF_PREFIX":                 Prefix,
-		"WHARF_S3_PATH_STYLE":          "true",
-		"AWS_REGION":                   Region,
-		"AWS_DEFAULT_REGION":           Region,
-		"AWS_ACCESS_KEY_ID":            "AKIDLAMBDA",
-		"AWS_SECRET_ACCESS_KEY":        "secret",
-		"AWS_SESSION_TOKEN":            "token",
-		"AWS_ENDPOINT_URL_DYNAMODB":    e.Kumo.URL,
-		"AWS_ENDPOINT_URL_STS":         e.Kumo.URL,
-		"AWS_ENDPOINT_URL_SSM":         e.Kumo.URL,
-		"AWS_ENDPOINT_URL_EVENTBRIDGE": e.Fake.URL,
-		"AWS_ENDPOINT_URL_ECS":         e.Fake.URL,
-		"AWS_ENDPOINT_URL_CODEBUILD":   e.Fake.URL,
-		"AWS_ENDPOINT_URL_S3":          e.Fake.URL,
+		"WHARF_TABLE":                      table,
+		"WHARF_REGISTRY":                   string(reg),
+		"WHARF_PREFIX":                     Prefix,
+		"WHARF_S3_PATH_STYLE":              "true",
+		"AWS_REGION":                       Region,
+		"AWS_DEFAULT_REGION":               Region,
+		"AWS_ACCESS_KEY_ID":                "AKIDLAMBDA",
+		"AWS_SECRET_ACCESS_KEY":            "secret",
+		"AWS_SESSION_TOKEN":                "token",
+		"AWS_ENDPOINT_URL_DYNAMODB":        e.Kumo.URL,
+		"AWS_ENDPOINT_URL_STS":             e.Kumo.URL,
+		"AWS_ENDPOINT_URL_SSM":             e.Kumo.URL,
+		"AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": e.Kumo.URL,
+		"AWS_ENDPOINT_URL_EVENTBRIDGE":     e.Fake.URL,
+		"AWS_ENDPOINT_URL_ECS":             e.Fake.URL,
+		"AWS_ENDPOINT_URL_CODEBUILD":       e.Fake.URL,
+		"AWS_ENDPOINT_URL_S3":              e.Fake.URL,
 	}, nil
 }
 
@@ -219,6 +224,10 @@ func (e *Env) AddApp(ctx context.Context, name string) (*App, error) {
 		return nil, fmt.Errorf("put settings of %s: %w", name, err)
 	}
 	e.Fake.PutProject(s.CodeBuildProject)
+	// The App stack's activity log group (status publishing appends to it).
+	if _, err := e.Logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(s.LogGroup + "/activity")}); err != nil {
+		return nil, fmt.Errorf("create activity log group of %s: %w", name, err)
+	}
 	return &App{Name: name, Registration: reg, Settings: s, Bucket: fmt.Sprintf("%s-%s-artifacts", Prefix, name)}, nil
 }
 

@@ -20,7 +20,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -74,9 +73,6 @@ type World struct {
 	SSM      *ssm.Client
 	Logs     *cloudwatchlogs.Client
 	ECS      *ecs.Client
-
-	mu     sync.Mutex
-	builds map[string]int64 // app -> highest build number
 }
 
 func appNames(app string) AppNames {
@@ -107,7 +103,7 @@ func New(dist string, apps []App) (*World, error) {
 			return nil, fmt.Errorf("dashboard not built (run npm ci && npm run build in web/): %w", err)
 		}
 	}
-	w := &World{Kumo: kumo.NewServer(), Fake: awsfake.New(), Apps: apps, builds: map[string]int64{}}
+	w := &World{Kumo: kumo.NewServer(), Fake: awsfake.New(), Apps: apps}
 	// The site first: the provider must know its callback address.
 	w.Site = httptest.NewServer(w.siteHandler(dist))
 	seen := map[string]bool{}
@@ -359,7 +355,6 @@ func (w *World) setup(ctx context.Context) error {
 			}
 		}
 	}
-	w.builds[app] = 42
 	deployedAt := t0.Add(47 * time.Minute).UTC().Format(time.RFC3339)
 	if err := w.putStatus(ctx, app, map[string]any{"phase": "deployed", "build": 42, "commit": commitOf(42),
 		"deployed":  map[string]any{"build": 42, "commit": commitOf(42), "at": deployedAt},

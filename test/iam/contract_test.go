@@ -47,30 +47,45 @@ type roleSet struct {
 	trust    *iampolicy.Policy
 }
 
+// stackTemplate is one synthesized stack.
+type stackTemplate struct {
+	kind      string // "account", "cluster", "app"
+	acct, app string
+	name      string
+	raw       map[string]any
+}
+
+// naming is how a test world names the resources the templates leave to
+// CloudFormation or to the world: the ECS cluster, the artifact bucket
+// and the app's execution, task and events roles.
+type naming struct {
+	cluster string
+	bucket  func(acct, app string) string
+}
+
+var simNaming = naming{cluster: "wharf-main", bucket: func(acct, _ string) string { return "wharf-artifacts-" + acct }}
+
 var (
 	synthOnce sync.Once
-	roles     map[string]*roleSet // role ARN → policies
+	stacks    []stackTemplate
 	synthErr  error
 )
 
 // synthesize builds, in one CDK app, for each account of the layout: the
 // Account construct (observer role), a stand-in cluster named wharf-main
-// (as in the simulator), and the App construct of each app placed there;
-// then it resolves each management and observer role from the templates.
-// The simulator's invented physical names (its roles, its per-account
-// artifact bucket) are given to the resolver as what the Refs resolve to.
-func synthesize(t *testing.T) map[string]*roleSet {
+// (as in the simulator), and the App construct of each app placed there.
+func synthesize(t *testing.T) []stackTemplate {
 	t.Helper()
 	synthOnce.Do(func() {
-		roles, synthErr = doSynthesize(t)
+		stacks, synthErr = doSynthesize(t)
 	})
 	if synthErr != nil {
 		t.Fatal(synthErr)
 	}
-	return roles
+	return stacks
 }
 
-func doSynthesize(t *testing.T) (map[string]*roleSet, error) {
+func doSynthesize(t *testing.T) ([]stackTemplate, error) {
 	cdk := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
 	accounts := make([]string, 0, len(layout))
 	for acct := range layout {
@@ -79,10 +94,10 @@ func doSynthesize(t *testing.T) (map[string]*roleSet, error) {
 	}
 	sort.Strings(accounts)
 	type stackRef struct {
-		acct, app string
-		stack     awscdk.Stack
+		kind, acct, app string
+		stack           awscdk.Stack
 	}
-	var clusters, accts, apps []stackRef
+	var refs []stackRef
 	for _, acct := range accounts {
 		env := &awscdk.Environment{Account: jsii.String(acct), Region: jsii.String(region)}
 		as := awscdk.NewStack(cdk, jsii.String("wharf-account-"+acct), &awscdk.StackProps{Env: env})
@@ -94,10 +109,10 @@ func doSynthesize(t *testing.T) (map[string]*roleSet, error) {
 			ControlPlaneEventBusArn: jsii.String(busArn),
 			ObserverExternalID:      jsii.String("ext-account-" + acct),
 		})
-		accts = append(accts, stackRef{acct: acct, stack: as})
+		refs = append(refs, stackRef{kind: "account", acct: acct, stack: as})
 		cs := awscdk.NewStack(cdk, jsii.String("wharf-cluster-main-"+acct), &awscdk.StackProps{Env: env})
 		c := apptest.NewCluster(cs, "Cluster")
-		clusters = append(clusters, stackRef{acct: acct, stack: cs})
+		refs = append(refs, stackRef{kind: "cluster", acct: acct, stack: cs})
 		for _, name := range layout[acct] {
 			st := awscdk.NewStack(cdk, jsii.String("wharf-app-"+name+"-"+acct), &awscdk.StackProps{Env: env})
 			app.NewApp(st, "App", &app.AppProps{
@@ -108,89 +123,101 @@ func doSynthesize(t *testing.T) (map[string]*roleSet, error) {
 				ControlPlaneEventBusArn: jsii.String(busArn),
 				ManagementExternalID:    jsii.String("ext-" + name),
 			})
-			apps = append(apps, stackRef{acct: acct, app: name, stack: st})
+			refs = append(refs, stackRef{kind: "app", acct: acct, app: name, stack: st})
 		}
 	}
 	asm := cdk.Synth(nil)
-	template := func(s awscdk.Stack) (map[string]any, error) {
-		art := asm.GetStackArtifact(s.ArtifactId())
+	var out []stackTemplate
+	for _, r := range refs {
+		art := asm.GetStackArtifact(r.stack.ArtifactId())
 		b, err := json.Marshal(art.Template())
 		if err != nil {
 			return nil, err
 		}
 		var raw map[string]any
 		if err := json.Unmarshal(b, &raw); err != nil {
-			return nil, fmt.Errorf("template of %s: %w", *s.StackName(), err)
+			return nil, fmt.Errorf("template of %s: %w", *r.stack.StackName(), err)
 		}
-		return raw, nil
-	}
-	out := map[string]*roleSet{}
-	imports := map[string]map[string]string{}
-	for _, c := range clusters {
-		raw, err := template(c.stack)
-		if err != nil {
-			return nil, err
-		}
-		tpl, err := iampolicy.NewTemplate(raw, iampolicy.Resolver{AccountID: c.acct, Region: region, StackName: *c.stack.StackName()})
-		if err != nil {
-			return nil, err
-		}
-		imports[c.acct], _ = tpl.Exports()
-	}
-	for _, a := range accts {
-		raw, err := template(a.stack)
-		if err != nil {
-			return nil, err
-		}
-		tpl, err := iampolicy.NewTemplate(raw, iampolicy.Resolver{AccountID: a.acct, Region: region, StackName: *a.stack.StackName(), Imports: imports[a.acct]})
-		if err != nil {
-			return nil, err
-		}
-		role, err := tpl.Role("wharf-account-observer")
-		if err != nil {
-			return nil, err
-		}
-		out[role.ARN] = &roleSet{kind: "observer", policies: role.Policies, trust: role.Trust}
-	}
-	for _, a := range apps {
-		raw, err := template(a.stack)
-		if err != nil {
-			return nil, err
-		}
-		refs := map[string]string{}
-		res, _ := raw["Resources"].(map[string]any)
-		for id, r := range res {
-			typ, _ := r.(map[string]any)["Type"].(string)
-			// The simulator's names for the app's resources (controlplane/sim
-			// model.go): roles wharf-app-<app>-<kind>, one artifact bucket
-			// per account, project wharf-<app>.
-			switch {
-			case typ == "AWS::IAM::Role" && strings.HasPrefix(id, "AppExecutionRole"):
-				refs[id] = "wharf-app-" + a.app + "-execution"
-			case typ == "AWS::IAM::Role" && strings.HasPrefix(id, "AppTaskRole"):
-				refs[id] = "wharf-app-" + a.app + "-task"
-			case typ == "AWS::IAM::Role" && strings.HasPrefix(id, "AppEventsRole"):
-				refs[id] = "wharf-app-" + a.app + "-events"
-			case typ == "AWS::S3::Bucket" && strings.HasPrefix(id, "AppArtifacts"):
-				refs[id] = "wharf-artifacts-" + a.acct
-			case typ == "AWS::CodeBuild::Project":
-				refs[id] = "wharf-" + a.app
-			}
-		}
-		tpl, err := iampolicy.NewTemplate(raw, iampolicy.Resolver{AccountID: a.acct, Region: region, StackName: *a.stack.StackName(), Imports: imports[a.acct], Refs: refs})
-		if err != nil {
-			return nil, err
-		}
-		role, err := tpl.Role(app.ManagementRoleName("wharf", a.app))
-		if err != nil {
-			return nil, fmt.Errorf("%s in %s: %w", a.app, a.acct, err)
-		}
-		if len(role.ExternalManagedPolicies) > 0 {
-			return nil, fmt.Errorf("management role of %s has managed policies whose content the test cannot see: %v", a.app, role.ExternalManagedPolicies)
-		}
-		out[role.ARN] = &roleSet{kind: "management", policies: role.Policies, trust: role.Trust}
+		out = append(out, stackTemplate{kind: r.kind, acct: r.acct, app: r.app, name: *r.stack.StackName(), raw: raw})
 	}
 	return out, nil
+}
+
+// resolveRoles resolves each management and observer role of the
+// templates, with the world's names (n) for what the templates leave
+// open.
+func resolveRoles(t *testing.T, n naming) map[string]*roleSet {
+	t.Helper()
+	out := map[string]*roleSet{}
+	imports := map[string]map[string]string{}
+	all := synthesize(t)
+	for _, c := range all {
+		if c.kind != "cluster" {
+			continue
+		}
+		tpl, err := iampolicy.NewTemplate(c.raw, iampolicy.Resolver{AccountID: c.acct, Region: region, StackName: c.name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ex, _ := tpl.Exports()
+		for k, v := range ex {
+			// The stand-in cluster is wharf-main; the world may call its
+			// cluster otherwise.
+			if v == "wharf-main" {
+				ex[k] = n.cluster
+			}
+			ex[k] = strings.ReplaceAll(ex[k], ":cluster/wharf-main", ":cluster/"+n.cluster)
+		}
+		imports[c.acct] = ex
+	}
+	for _, a := range all {
+		switch a.kind {
+		case "account":
+			tpl, err := iampolicy.NewTemplate(a.raw, iampolicy.Resolver{AccountID: a.acct, Region: region, StackName: a.name, Imports: imports[a.acct]})
+			if err != nil {
+				t.Fatal(err)
+			}
+			role, err := tpl.Role("wharf-account-observer")
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[role.ARN] = &roleSet{kind: "observer", policies: role.Policies, trust: role.Trust}
+		case "app":
+			refs := map[string]string{}
+			res, _ := a.raw["Resources"].(map[string]any)
+			for id, r := range res {
+				typ, _ := r.(map[string]any)["Type"].(string)
+				// The worlds' names for the app's resources (controlplane/sim
+				// model.go, controlplane/integration fixture.go): roles
+				// wharf-app-<app>-<kind>, project wharf-<app>.
+				switch {
+				case typ == "AWS::IAM::Role" && strings.HasPrefix(id, "AppExecutionRole"):
+					refs[id] = "wharf-app-" + a.app + "-execution"
+				case typ == "AWS::IAM::Role" && strings.HasPrefix(id, "AppTaskRole"):
+					refs[id] = "wharf-app-" + a.app + "-task"
+				case typ == "AWS::IAM::Role" && strings.HasPrefix(id, "AppEventsRole"):
+					refs[id] = "wharf-app-" + a.app + "-events"
+				case typ == "AWS::S3::Bucket" && strings.HasPrefix(id, "AppArtifacts"):
+					refs[id] = n.bucket(a.acct, a.app)
+				case typ == "AWS::CodeBuild::Project":
+					refs[id] = "wharf-" + a.app
+				}
+			}
+			tpl, err := iampolicy.NewTemplate(a.raw, iampolicy.Resolver{AccountID: a.acct, Region: region, StackName: a.name, Imports: imports[a.acct], Refs: refs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			role, err := tpl.Role(app.ManagementRoleName("wharf", a.app))
+			if err != nil {
+				t.Fatalf("%s in %s: %v", a.app, a.acct, err)
+			}
+			if len(role.ExternalManagedPolicies) > 0 {
+				t.Fatalf("management role of %s has managed policies whose content the test cannot see: %v", a.app, role.ExternalManagedPolicies)
+			}
+			out[role.ARN] = &roleSet{kind: "management", policies: role.Policies, trust: role.Trust}
+		}
+	}
+	return out
 }
 
 // recorded is everything a run of the control plane asked AWS for.
@@ -345,48 +372,63 @@ func grantedActions(rs *roleSet) []string {
 	return out
 }
 
-// TestControlPlaneCallsAreAllowed runs the simulator against the real
-// control plane and checks every AWS call it made against the synthesized
+// TestControlPlaneCallsAreAllowed runs the simulator (40 seeds of its
+// random scenario) and the integration fixture against the real control
+// plane and checks every AWS call it made against the synthesized
 // management and observer roles.
 func TestControlPlaneCallsAreAllowed(t *testing.T) {
-	roles := synthesize(t)
-	rec := recordSim(t, 40)
-	if len(rec.requests) == 0 {
-		t.Fatal("the simulator recorded no call")
+	runs := []struct {
+		name  string
+		roles map[string]*roleSet
+		rec   *recorded
+	}{
+		{"simulator", resolveRoles(t, simNaming), recordSim(t, 40)},
+		{"integration", resolveRoles(t, integrationNaming), recordIntegration(t)},
 	}
-	v := evaluate(t, roles, rec)
-	for _, d := range v.denied {
-		t.Errorf("denied: %s", d)
+	used := map[string]map[string]bool{"management": {}, "observer": {}}
+	kinds := map[string]*roleSet{}
+	for _, run := range runs {
+		if len(run.rec.requests) == 0 {
+			t.Fatalf("%s: no call recorded", run.name)
+		}
+		v := evaluate(t, run.roles, run.rec)
+		for _, d := range v.denied {
+			t.Errorf("%s: denied: %s", run.name, d)
+		}
+		for kind, actions := range v.used {
+			for a := range actions {
+				used[kind][a] = true
+			}
+		}
+		for _, rs := range run.roles {
+			kinds[rs.kind] = rs
+		}
+		var calls []string
+		for c, n := range run.rec.calls {
+			calls = append(calls, fmt.Sprintf("%s=%d", c, n))
+		}
+		sort.Strings(calls)
+		t.Logf("%s: %d IAM requests from %d kinds of call: %s", run.name, len(run.rec.requests), len(run.rec.calls), strings.Join(calls, " "))
 	}
 	// Granted but never called.
-	kinds := map[string]*roleSet{}
-	for _, rs := range roles {
-		kinds[rs.kind] = rs
-	}
 	for kind, rs := range kinds {
 		for _, a := range grantedActions(rs) {
 			reason, listed := unusedGrants[kind][a]
 			switch {
-			case !v.used[kind][a] && !listed:
+			case !used[kind][a] && !listed:
 				t.Errorf("%s role grants %s but no recorded call uses it: remove it or justify it in unusedGrants", kind, a)
-			case v.used[kind][a] && listed:
+			case used[kind][a] && listed:
 				t.Errorf("%s role: %s is used, its unusedGrants entry (%q) is stale", kind, a, reason)
 			}
 		}
 	}
-	var calls []string
-	for c, n := range rec.calls {
-		calls = append(calls, fmt.Sprintf("%s=%d", c, n))
-	}
-	sort.Strings(calls)
-	t.Logf("%d IAM requests from %d kinds of call: %s", len(rec.requests), len(rec.calls), strings.Join(calls, " "))
 }
 
 // TestContractCatchesMissingGrant is the test of the test: the same
 // recorded calls against a management role without ecs:StopTask (issue 8
 // defect 2) must be denied, naming the action.
 func TestContractCatchesMissingGrant(t *testing.T) {
-	roles := synthesize(t)
+	roles := resolveRoles(t, simNaming)
 	rec := recordSim(t, 40)
 	if rec.calls["ecs:StopTask"] == 0 {
 		t.Fatal("no seed stopped a task; pick seeds that do")

@@ -91,6 +91,9 @@ func TestDashboardInChromium(t *testing.T) {
 		if c.Denied {
 			t.Errorf("the dashboard made a call its role does not allow: %+v", c)
 		}
+		if !dashfake.BrowserOperations[c.Service+"."+c.Op] {
+			t.Errorf("%s.%s is not in dashfake.BrowserOperations, so the user role is not checked for it (constructs/app TestUserRoleAllowsTheDashboard)", c.Service, c.Op)
+		}
 		if c.Email != "alice@example.com" {
 			t.Errorf("call not made as alice: %+v", c)
 		}

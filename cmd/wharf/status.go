@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/spf13/cobra"
+
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // pollInterval is how often waits re-read the status document;
@@ -221,7 +223,7 @@ func (t *target) deployHistory(ctx context.Context) ([]deploy, error) {
 	client := cloudwatchlogs.NewFromConfig(t.cfg)
 	last := map[string]deploy{}
 	p := cloudwatchlogs.NewFilterLogEventsPaginator(client, &cloudwatchlogs.FilterLogEventsInput{
-		LogGroupName: aws.String(t.app.ActivityLogGroup), LogStreamNamePrefix: aws.String("build-"),
+		LogGroupName: aws.String(t.app.ActivityLogGroup), LogStreamNamePrefix: aws.String(strings.TrimSuffix(contract.ActivityStream(0), "0")),
 	})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -230,7 +232,7 @@ func (t *target) deployHistory(ctx context.Context) ([]deploy, error) {
 		}
 		for _, e := range page.Events {
 			var ev activityEvent
-			if json.Unmarshal([]byte(aws.ToString(e.Message)), &ev) != nil || ev.Event != "deploy" {
+			if json.Unmarshal([]byte(aws.ToString(e.Message)), &ev) != nil || ev.Event != contract.ActivityDeploy {
 				continue
 			}
 			stream := aws.ToString(e.LogStreamName)
@@ -275,7 +277,7 @@ func (tl *timeline) poll(ctx context.Context, st *appStatus) []string {
 		return nil
 	}
 	out, err := cloudwatchlogs.NewFromConfig(tl.t.cfg).FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{
-		LogGroupName: aws.String(tl.t.app.ActivityLogGroup), LogStreamNames: []string{"build-" + strconv.FormatInt(build, 10)},
+		LogGroupName: aws.String(tl.t.app.ActivityLogGroup), LogStreamNames: []string{contract.ActivityStream(build)},
 		StartTime: aws.Int64(tl.since.UnixMilli()),
 	})
 	if err != nil {
@@ -305,11 +307,11 @@ func describeEvent(ev activityEvent) string {
 		stamp = at.Local().Format("15:04:05") + " "
 	}
 	switch ev.Event {
-	case "phase":
+	case contract.ActivityPhase:
 		return fmt.Sprintf("%sbuild #%d: %s", stamp, ev.Build, ev.Phase)
-	case "step":
+	case contract.ActivityStep:
 		return fmt.Sprintf("%sbuild #%d: step %s", stamp, ev.Build, ev.Step)
-	case "deploy":
+	case contract.ActivityDeploy:
 		s := fmt.Sprintf("%sbuild #%d: %s", stamp, ev.Build, ev.Outcome)
 		if ev.Reason != "" {
 			s += " (" + ev.Reason + ": " + ev.Detail + ")"

@@ -127,6 +127,7 @@ func (d *decider) resolveBuilds() bool {
 		b := &st.Builds[i]
 		if o, ok := d.obs.Builds[b.ID]; ok {
 			b.Status, b.Number, b.Location, b.Commit = o.Status, o.Number, o.Location, o.Commit
+			b.FailedStep, b.LogGroup, b.LogStream = o.FailedStep, o.LogGroup, o.LogStream
 		}
 	}
 	for _, id := range d.obs.BuildsMissing {
@@ -144,11 +145,7 @@ func (d *decider) resolveBuilds() bool {
 			d.record(d.finalRecord(b, OutcomeSkipped, ReasonSuperseded, fmt.Sprintf("build %d was deployed first", st.HighWater)))
 			st.forget(b.ID)
 		case buildDone(b.Status) && b.Status != "SUCCEEDED":
-			reason := ReasonBuildFailed
-			if b.Status == "STOPPED" {
-				reason = ReasonBuildStopped
-			}
-			detail := "CodeBuild status " + b.Status
+			reason, detail := buildFailure(b)
 			d.record(d.finalRecord(b, OutcomeFailed, reason, detail))
 			if st.Op == nil && b.Number >= st.Build {
 				d.setPhase(PhaseFailed, b.Number, reason, detail)
@@ -158,6 +155,21 @@ func (d *decider) resolveBuilds() bool {
 		}
 	}
 	return true
+}
+
+// buildFailure is the reason and detail of a finished, unsuccessful build.
+func buildFailure(b TrackedBuild) (Reason, string) {
+	log := ""
+	if b.LogGroup != "" {
+		log = fmt.Sprintf("; build log: group %s, stream %s", b.LogGroup, b.LogStream)
+	}
+	switch {
+	case b.Status == "STOPPED":
+		return ReasonBuildStopped, "CodeBuild status STOPPED" + log
+	case b.FailedStep == "test" && b.Status == "FAILED":
+		return ReasonTestsFailed, fmt.Sprintf("the app's tests failed in build %d; nothing was pushed. The test output is in the build log%s", b.Number, log)
+	}
+	return ReasonBuildFailed, "CodeBuild status " + b.Status + log
 }
 
 func (d *decider) finalRecord(b TrackedBuild, o Outcome, reason Reason, detail string) *DeployRecord {

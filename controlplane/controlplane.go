@@ -19,6 +19,10 @@ const (
 	// DefaultStuckAfter is how long an app may sit in a non-terminal phase
 	// before the sweep re-observes it.
 	DefaultStuckAfter = 5 * time.Minute
+	// TaskVisibleWithin is how long after RunTask's answer a release task
+	// ECS does not show yet is taken as not visible yet rather than lost
+	// (ECS is eventually consistent).
+	TaskVisibleWithin = 2 * time.Minute
 	// DefaultReleaseTimeout is how long a release task may run.
 	DefaultReleaseTimeout = 30 * time.Minute
 	// DefaultRolloutTimeout is how long services may take to settle.

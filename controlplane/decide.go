@@ -551,8 +551,15 @@ func (d *decider) stepRelease() {
 				d.done = true
 				return
 			}
+			if t == nil && !st.LastReleaseAt.IsZero() && d.now.Sub(st.LastReleaseAt) < TaskVisibleWithin {
+				// Recorded and maybe not visible yet: never a second
+				// release while it may still run.
+				d.note(slog.LevelInfo, "previous release task not visible yet", "build", op.Build, "task", st.LastRelease)
+				d.done = true
+				return
+			}
 			if t == nil || aws.ToString(t.StartedBy) != startedBy {
-				st.LastRelease = ""
+				st.LastRelease, st.LastReleaseAt = "", time.Time{}
 			}
 		}
 		arn := ""
@@ -578,7 +585,7 @@ func (d *decider) stepRelease() {
 			}
 		}
 		op.ReleaseTask, op.Record.ReleaseTask = arn, arn
-		st.LastRelease = arn
+		st.LastRelease, st.LastReleaseAt = arn, d.now
 		// The release timeout counts from the start of the task, not from
 		// the wait for a previous release to stop.
 		op.StepSince = d.now
@@ -589,8 +596,16 @@ func (d *decider) stepRelease() {
 		d.need(Need{Tasks: []string{op.ReleaseTask}})
 		return
 	}
+	if t == nil && d.now.Sub(op.StepSince) < TaskVisibleWithin {
+		// Started by this operation (the ARN is RunTask's answer) and not
+		// visible yet: ECS is eventually consistent ("might not be
+		// immediately visible to all subsequent commands you run").
+		d.note(slog.LevelInfo, "release task not visible yet", "build", op.Build, "task", op.ReleaseTask)
+		d.done = true
+		return
+	}
 	if t == nil {
-		st.LastRelease = ""
+		st.LastRelease, st.LastReleaseAt = "", time.Time{}
 		d.fail(ReasonReleaseLost, fmt.Sprintf("ECS does not know release task %s", op.ReleaseTask))
 		return
 	}
@@ -606,7 +621,7 @@ func (d *decider) stepRelease() {
 		}
 		return
 	}
-	st.LastRelease = ""
+	st.LastRelease, st.LastReleaseAt = "", time.Time{}
 	okRelease, reason, detail := releaseOutcome(t)
 	if !okRelease {
 		d.fail(reason, detail)
@@ -621,10 +636,28 @@ func (d *decider) stepRelease() {
 // deletes the service (the intent, Operation.Recreate, is in the state
 // saved before the call) and creates it once ECS lets the name go.
 func (d *decider) stepServices() {
+	op := d.st.Op
+	if set, perr, ok := d.settings(); ok && perr == nil && op.SettingsHash != "" && settingsHash(set) != op.SettingsHash {
+		// The settings changed since the task definitions were registered:
+		// a new container port or launch type needs new revisions (ECS
+		// refuses a service whose task definition lacks them), so the
+		// operation registers again before it touches more services. A
+		// rejection caused by the change is not the build's failure.
+		for _, proc := range sortedKeys(op.Metadata.Processes) {
+			if a, ok := d.obs.ServiceAnswers[proc]; ok {
+				op.recordDeployment(proc, a.Service, a.Before)
+				op.Recreate = slices.DeleteFunc(op.Recreate, func(p string) bool { return p == proc && a.Before == nil })
+				d.manage(proc)
+			}
+		}
+		d.note(slog.LevelInfo, "settings changed since the task definitions were registered; registering again",
+			"build", op.Build, "settings", settingsHash(set))
+		d.advance(StepRegister)
+		return
+	}
 	if d.failed() {
 		return
 	}
-	op := d.st.Op
 	set, ok := d.opSettings()
 	if !ok {
 		return

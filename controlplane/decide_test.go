@@ -233,16 +233,67 @@ func TestDecide(t *testing.T) {
 				t.Fatalf("state %s actions %v", d.State.Reason, kinds(d.Actions))
 			}
 		}},
+		{"release: a task started moments ago and not shown yet is not lost (eventual consistency)", func() *AppState {
+			st := dtOp(StepRelease)
+			st.Op.ReleaseTask, st.Op.StepSince = "arn:task/1", dtNow.Add(-10*time.Second)
+			st.LastRelease, st.LastReleaseAt = "arn:task/1", dtNow.Add(-10*time.Second)
+			return st
+		}(), dtObs(func(o *Observation) { o.Tasks = map[string]*ecstypes.Task{"arn:task/1": nil} }), func(t *testing.T, d Decision) {
+			if d.State.Op == nil || d.State.Op.Step != StepRelease || d.State.Reason != "" || d.State.LastRelease != "arn:task/1" || len(d.Actions) != 0 {
+				t.Fatalf("state %s %s op %+v actions %v", d.State.Phase, d.State.Reason, d.State.Op, kinds(d.Actions))
+			}
+		}},
+		{"release: no second release while the recorded one may not be visible yet", func() *AppState {
+			st := dtOp(StepRelease)
+			st.LastRelease, st.LastReleaseAt = "arn:task/0", dtNow.Add(-10*time.Second)
+			return st
+		}(), dtObs(func(o *Observation) {
+			o.Tasks = map[string]*ecstypes.Task{"arn:task/0": nil}
+			o.ReleaseTasksSeen = true
+		}), func(t *testing.T, d Decision) {
+			if len(d.Actions) != 0 || d.State.LastRelease != "arn:task/0" || d.State.Op.ReleaseTask != "" {
+				t.Fatalf("actions %v last %q op %+v", kinds(d.Actions), d.State.LastRelease, d.State.Op)
+			}
+		}},
+		{"release: a recorded release not shown long after it started is forgotten -> RunTask", func() *AppState {
+			st := dtOp(StepRelease)
+			st.LastRelease, st.LastReleaseAt = "arn:task/0", dtNow.Add(-TaskVisibleWithin)
+			return st
+		}(), dtObs(func(o *Observation) {
+			o.Tasks = map[string]*ecstypes.Task{"arn:task/0": nil}
+			o.ReleaseTasksSeen = true
+		}), func(t *testing.T, d Decision) {
+			if !slices.Equal(kinds(d.Actions), []ActionKind{ActRunTask}) {
+				t.Fatalf("actions %v", kinds(d.Actions))
+			}
+		}},
+		{"services: settings changed since register -> register again, even over ECS's rejection", dtOp(StepServices), dtObs(func(o *Observation) {
+			o.setService("web", dtService(dtTD1, dtDep("d1", "PRIMARY", dtTD1, "COMPLETED")))
+			o.Settings.ContainerPort = 3000
+			o.Failure = &permanentError{reason: ReasonServiceRejected, err: errString("The container app did not have a container port 3000 defined")}
+		}), func(t *testing.T, d Decision) {
+			if d.State.Op == nil || d.State.Op.Step != StepRegister || d.State.Reason != "" || len(d.Actions) != 0 {
+				t.Fatalf("state %s %s op %+v actions %v", d.State.Phase, d.State.Reason, d.State.Op, kinds(d.Actions))
+			}
+		}},
 		{"release -> failed: lost", func() *AppState {
 			st := dtOp(StepRelease)
-			st.Op.ReleaseTask = "arn:task/1"
+			st.Op.ReleaseTask, st.Op.StepSince = "arn:task/1", dtNow.Add(-TaskVisibleWithin)
 			return st
 		}(), dtObs(func(o *Observation) { o.Tasks = map[string]*ecstypes.Task{"arn:task/1": nil} }), func(t *testing.T, d Decision) {
 			if d.State.Reason != ReasonReleaseLost {
 				t.Fatalf("reason %s", d.State.Reason)
 			}
 		}},
-		{"services: only the fields that differ are sent", dtOp(StepServices), dtObs(func(o *Observation) {
+		{"services: only the fields that differ are sent", func() *AppState {
+			// Registered with the new subnets (the task definitions do not
+			// carry them).
+			st := dtOp(StepServices)
+			set := dtSettings()
+			set.Subnets = []string{"subnet-9"}
+			st.Op.SettingsHash = settingsHash(set)
+			return st
+		}(), dtObs(func(o *Observation) {
 			o.setService("web", dtService(dtTD1, dtDep("d1", "PRIMARY", dtTD1, "COMPLETED")))
 			o.Settings.Subnets = []string{"subnet-9"}
 		}), func(t *testing.T, d Decision) {

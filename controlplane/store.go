@@ -205,6 +205,9 @@ type AppState struct {
 	// LastRelease is the newest release task started; a new release waits
 	// until it has stopped.
 	LastRelease string `json:"lastRelease,omitempty"`
+	// LastReleaseAt is when LastRelease was recorded: a task ECS does not
+	// show within TaskVisibleWithin of it may not be visible yet.
+	LastReleaseAt time.Time `json:"lastReleaseAt,omitzero"`
 	// NextSeq numbers configuration restarts.
 	NextSeq int `json:"nextSeq,omitempty"`
 	// FailedConfig is a configuration version whose restart failed; it is

@@ -173,20 +173,16 @@ func (r *Result) relevant(apps map[string]bool) []string {
 }
 
 // DefaultFaults is the base fault mix; a seed scales it by 0, ½, 1 or 2.
-// TaskReadLag and TaskDefSettings stay 0 until the control plane handles
-// them (docs/simulation.md, "Findings"): with TaskReadLag 0.05 a task that
-// DescribeTasks does not show yet right after RunTask is taken for lost
-// (release_task_lost) or started again; with TaskDefSettings 0.3 a new
-// container port or launch type arriving between the task-definition and
-// the service steps makes ECS refuse the service update, and the build is
-// marked failed for good.
+// TaskReadLag makes a task just started invisible to DescribeTasks and
+// ListTasks for a while; TaskDefSettings makes a settings change carry a
+// new container port or launch type, which needs new task definitions.
 var DefaultFaults = FaultConfig{
 	Drop: 0.04, Duplicate: 0.06, Delay: 0.04, Reorder: 0.04,
 	Throttle: 0.02, ServerError: 0.015, LostResponse: 0.01,
 	Crash: 0.03, Concurrent: 0.04,
 	RunTaskFailure: 0.03, TaskFailStart: 0.01,
 	Foreign: 0.02, BuildEventsLost: 0.06, StateLost: 0.2,
-	ReadLag: 0.05, SettingsChange: 0.08,
+	ReadLag: 0.05, TaskReadLag: 0.05, SettingsChange: 0.08, TaskDefSettings: 0.3,
 }
 
 func (f FaultConfig) scaled(k float64) FaultConfig {

@@ -166,7 +166,7 @@ func (a *App) newBuildRole(props *AppProps) {
 		}, []*string{props.ConnectionArn}, nil))
 	}
 	a.BuildRole = awsiam.NewRole(a.Construct, jsii.String("BuildRole"), &awsiam.RoleProps{
-		Description:    jsii.String("Wharf app " + a.Name + ": CodeBuild (push own images, write own build logs and metadata)"),
+		Description: jsii.String("Wharf app " + a.Name + ": CodeBuild (push own images, write own build logs and metadata)"),
 		// Only this app's project (its ARN is built from the name: a
 		// reference to the project would be circular).
 		AssumedBy: servicePrincipalFrom("codebuild.amazonaws.com", r.stack,

@@ -14,7 +14,7 @@ STATICCHECK_VERSION := v0.8.2
 # Go test timeout: the CDK tests synthesize whole platforms on 2 shared cores.
 TEST_TIMEOUT ?= 30m
 
-.PHONY: deps node-deps go-deps postgres chromium web-deps web-build web-test synth test lint bench bench-synth bench-controlplane bench-dbmanager bench-sim bench-dashboard sandbox sandbox-dashboard soak clean
+.PHONY: deps node-deps go-deps postgres chromium web-deps web-build web-test synth test lint bench bench-synth bench-controlplane bench-dbmanager bench-sim bench-dashboard bench-cli sandbox sandbox-dashboard soak clean
 
 deps: node-deps go-deps
 
@@ -60,6 +60,8 @@ synth: deps
 # instead of skipping them.
 test: deps postgres chromium web-build web-test
 	WHARF_E2E=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	# The sample app is a module of its own (it is a repository's root).
+	cd examples/hello && $(GO) test -count=1 ./...
 
 lint: go-deps
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -70,7 +72,7 @@ lint: go-deps
 # docs/performance.md. BENCH_RUNS sets the number of cold synth runs,
 # BENCH_COUNT the -count of the Go benchmarks.
 BENCH_COUNT ?= 5
-bench: bench-synth bench-controlplane bench-dbmanager bench-sim
+bench: bench-synth bench-controlplane bench-dbmanager bench-sim bench-cli
 
 bench-synth: deps
 	bash bench/run.sh
@@ -81,6 +83,11 @@ bench-controlplane: go-deps
 bench-dbmanager: go-deps postgres
 	@mkdir -p bench/out
 	$(GO) test -run '^$$' -bench . -count $(BENCH_COUNT) ./dbmanager ./internal/pgtest | tee bench/out/dbmanager.txt
+
+# wharf --version start-up and `wharf info` against the test fakes.
+bench-cli: deps
+	@mkdir -p bench/out
+	$(GO) test -run '^$$' -bench . -benchtime 20x -count $(BENCH_COUNT) ./cmd/wharf | tee bench/out/cli.txt
 
 # Time to an interactive apps page in Chromium against the local fakes.
 bench-dashboard: go-deps chromium web-build

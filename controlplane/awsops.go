@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codebuild"
+	cbtypes "github.com/aws/aws-sdk-go-v2/service/codebuild/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -35,6 +36,31 @@ func apiCode(err error) string {
 type buildObservation struct {
 	Status, Location, Commit string
 	Number                   int64
+	// FailedStep is the Wharf build step a failed build stopped in (see
+	// failedStep); LogGroup and LogStream are the build's log.
+	FailedStep, LogGroup, LogStream string
+}
+
+// testStepCommand is how the buildspec runs the test step
+// (constructs/app buildSpec); CodeBuild names the failing command in the
+// phase's context message ("Error while executing command: <command>.
+// Reason: exit status 1").
+const testStepCommand = "wharf-build.sh test"
+
+// failedStep returns "test" when the build's BUILD phase failed in the test
+// command, "" otherwise.
+func failedStep(phases []cbtypes.BuildPhase) string {
+	for _, p := range phases {
+		if p.PhaseType != cbtypes.BuildPhaseTypeBuild || p.PhaseStatus == cbtypes.StatusTypeSucceeded || p.PhaseStatus == "" {
+			continue
+		}
+		for _, c := range p.Contexts {
+			if strings.Contains(aws.ToString(c.Message), testStepCommand) {
+				return "test"
+			}
+		}
+	}
+	return ""
 }
 
 func (r *run) batchGetBuilds(ctx context.Context, ids []string) (map[string]buildObservation, []string, error) {
@@ -51,6 +77,10 @@ func (r *run) batchGetBuilds(ctx context.Context, ids []string) (map[string]buil
 			o := buildObservation{Status: string(b.BuildStatus), Number: aws.ToInt64(b.BuildNumber)}
 			if b.Artifacts != nil {
 				o.Location = aws.ToString(b.Artifacts.Location)
+			}
+			o.FailedStep = failedStep(b.Phases)
+			if b.Logs != nil {
+				o.LogGroup, o.LogStream = aws.ToString(b.Logs.GroupName), aws.ToString(b.Logs.StreamName)
 			}
 			o.Commit = aws.ToString(b.ResolvedSourceVersion)
 			if o.Commit == "" {

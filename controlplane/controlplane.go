@@ -25,6 +25,12 @@ const (
 	DefaultRolloutTimeout = 45 * time.Minute
 	// DefaultMaxConflictRetries bounds the reloads after a version conflict.
 	DefaultMaxConflictRetries = 5
+	// DefaultMaxProcesses, DefaultMaxSchedules and DefaultMaxCount are the
+	// default caps on a build (Options.MaxProcesses, MaxSchedules,
+	// MaxCount).
+	DefaultMaxProcesses = 10
+	DefaultMaxSchedules = 20
+	DefaultMaxCount     = 50
 	// DefaultSweepConcurrency is how many apps the sweep reconciles at
 	// once.
 	DefaultSweepConcurrency = 8
@@ -72,6 +78,12 @@ type Options struct {
 	// app's reconcile is sequential; apps are independent). 1 visits them
 	// one after the other, in order. Default: DefaultSweepConcurrency (8).
 	SweepConcurrency int
+	// MaxProcesses, MaxSchedules and MaxCount cap what a build may
+	// declare: process types, schedules, and the count of each process. A
+	// build over a cap is refused (ReasonBuildRefused) and nothing
+	// deploys. Defaults: DefaultMaxProcesses (10), DefaultMaxSchedules
+	// (20), DefaultMaxCount (50).
+	MaxProcesses, MaxSchedules, MaxCount int
 }
 
 // ControlPlane routes events to apps and reconciles them. It is safe for
@@ -126,6 +138,15 @@ func New(opts Options) (*ControlPlane, error) {
 	}
 	if opts.SweepConcurrency <= 0 {
 		opts.SweepConcurrency = DefaultSweepConcurrency
+	}
+	if opts.MaxProcesses <= 0 {
+		opts.MaxProcesses = DefaultMaxProcesses
+	}
+	if opts.MaxSchedules <= 0 {
+		opts.MaxSchedules = DefaultMaxSchedules
+	}
+	if opts.MaxCount <= 0 {
+		opts.MaxCount = DefaultMaxCount
 	}
 	c := &ControlPlane{
 		opts:   opts,

@@ -22,6 +22,8 @@ type Policy struct {
 	RolloutTimeout               time.Duration
 	// CanStopTasks: the ECS client offers StopTask.
 	CanStopTasks bool
+	// MaxProcesses, MaxSchedules and MaxCount cap a build (0: no cap).
+	MaxProcesses, MaxSchedules, MaxCount int
 }
 
 // Decision is what Decide returns: the next state, the actions to take
@@ -125,6 +127,7 @@ func (d *decider) resolveBuilds() bool {
 		b := &st.Builds[i]
 		if o, ok := d.obs.Builds[b.ID]; ok {
 			b.Status, b.Number, b.Location, b.Commit = o.Status, o.Number, o.Location, o.Commit
+			b.FailedStep, b.LogGroup, b.LogStream = o.FailedStep, o.LogGroup, o.LogStream
 		}
 	}
 	for _, id := range d.obs.BuildsMissing {
@@ -142,11 +145,7 @@ func (d *decider) resolveBuilds() bool {
 			d.record(d.finalRecord(b, OutcomeSkipped, ReasonSuperseded, fmt.Sprintf("build %d was deployed first", st.HighWater)))
 			st.forget(b.ID)
 		case buildDone(b.Status) && b.Status != "SUCCEEDED":
-			reason := ReasonBuildFailed
-			if b.Status == "STOPPED" {
-				reason = ReasonBuildStopped
-			}
-			detail := "CodeBuild status " + b.Status
+			reason, detail := buildFailure(b)
 			d.record(d.finalRecord(b, OutcomeFailed, reason, detail))
 			if st.Op == nil && b.Number >= st.Build {
 				d.setPhase(PhaseFailed, b.Number, reason, detail)
@@ -156,6 +155,21 @@ func (d *decider) resolveBuilds() bool {
 		}
 	}
 	return true
+}
+
+// buildFailure is the reason and detail of a finished, unsuccessful build.
+func buildFailure(b TrackedBuild) (Reason, string) {
+	log := ""
+	if b.LogGroup != "" {
+		log = fmt.Sprintf("; build log: group %s, stream %s", b.LogGroup, b.LogStream)
+	}
+	switch {
+	case b.Status == "STOPPED":
+		return ReasonBuildStopped, "CodeBuild status STOPPED" + log
+	case b.FailedStep == "test" && b.Status == "FAILED":
+		return ReasonTestsFailed, fmt.Sprintf("the app's tests failed in build %d; nothing was pushed. The test output is in the build log%s", b.Number, log)
+	}
+	return ReasonBuildFailed, "CodeBuild status " + b.Status + log
 }
 
 func (d *decider) finalRecord(b TrackedBuild, o Outcome, reason Reason, detail string) *DeployRecord {
@@ -277,6 +291,15 @@ func (d *decider) startBuild(b TrackedBuild) {
 		return
 	}
 	meta := mr.Meta
+	if err := d.pol.refuse(meta); err != "" {
+		d.note(slog.LevelError, "build refused", "build", b.Number, "build_id", b.ID, "reason", string(ReasonBuildRefused), "error", err)
+		d.skipOlder(b.Number, fmt.Sprintf("build %d was deployed first", b.Number))
+		st.HighWater = b.Number
+		d.record(d.finalRecord(b, OutcomeFailed, ReasonBuildRefused, err))
+		st.forget(b.ID)
+		d.setPhase(PhaseFailed, b.Number, ReasonBuildRefused, err)
+		return
+	}
 	skipRelease := false
 	if st.HighWater == 0 && st.Deployed == nil {
 		// The first deploy this store starts: the app's services may

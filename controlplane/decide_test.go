@@ -2,8 +2,10 @@ package controlplane
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,7 +21,8 @@ import (
 var dtNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 var dtPol = Policy{Prefix: "wharf", Account: twAccount, App: "api", Region: twRegion,
-	StuckAfter: DefaultStuckAfter, ReleaseTimeout: DefaultReleaseTimeout, RolloutTimeout: DefaultRolloutTimeout, CanStopTasks: true}
+	StuckAfter: DefaultStuckAfter, ReleaseTimeout: DefaultReleaseTimeout, RolloutTimeout: DefaultRolloutTimeout, CanStopTasks: true,
+	MaxProcesses: DefaultMaxProcesses, MaxSchedules: DefaultMaxSchedules, MaxCount: DefaultMaxCount}
 
 func dtSettings() *Settings {
 	return &Settings{
@@ -518,6 +521,67 @@ func TestDecideAdoption(t *testing.T) {
 			}
 			if tc.check != nil {
 				tc.check(t, d)
+			}
+		})
+	}
+}
+
+// TestDecideRefusesBuilds: a build whose image is not the app's own by
+// digest, or that declares more than the caps allow, is refused with a
+// visible reason naming the field, and nothing deploys (issue 9).
+func TestDecideRefusesBuilds(t *testing.T) {
+	good := twMeta("api", 2, "", "web")
+	for _, tc := range []struct {
+		name   string
+		mutate func(m *BuildMetadata)
+		field  string // "" = accepted
+	}{
+		{"the app's own image by digest", func(m *BuildMetadata) {}, ""},
+		{"a tag instead of a digest", func(m *BuildMetadata) {
+			m.Image = "111122223333.dkr.ecr.eu-west-1.amazonaws.com/wharf-api:latest"
+		}, "build metadata.image"},
+		{"another account's registry", func(m *BuildMetadata) {
+			m.Image = strings.Replace(m.Image, "111122223333", "444455556666", 1)
+		}, "build metadata.image"},
+		{"another region's registry", func(m *BuildMetadata) {
+			m.Image = strings.Replace(m.Image, "eu-west-1", "us-east-1", 1)
+		}, "build metadata.image"},
+		{"a public image", func(m *BuildMetadata) {
+			m.Image = "docker.io/library/nginx@sha256:" + strings.Repeat("a", 64)
+		}, "build metadata.image"},
+		{"too many process types", func(m *BuildMetadata) {
+			for i := range DefaultMaxProcesses {
+				m.Processes[fmt.Sprintf("p%d", i)] = Process{Command: "x"}
+			}
+		}, "build metadata.processes"},
+		{"too many schedules", func(m *BuildMetadata) {
+			for i := range DefaultMaxSchedules + 1 {
+				m.Schedules = append(m.Schedules, Schedule{Name: fmt.Sprintf("s%d", i), Schedule: "rate(1 hour)", Command: "x"})
+			}
+		}, "build metadata.schedules"},
+		{"a count above the cap", func(m *BuildMetadata) {
+			m.Processes["web"] = Process{Command: "x", Count: aws.Int32(DefaultMaxCount + 1)}
+		}, "build metadata.processes.web.count"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := *good
+			m.Processes = map[string]Process{"web": good.Processes["web"]}
+			tc.mutate(&m)
+			st := dtDeployed()
+			st.Builds = []TrackedBuild{{ID: "wharf-api:b2", Number: 2, Status: "SUCCEEDED"}}
+			d := Decide(st, dtObs(func(o *Observation) { o.Metadata = map[string]metadataResult{"wharf-api:b2": {Meta: &m}} }), dtNow, dtPol)
+			if tc.field == "" {
+				if d.State.Op == nil {
+					t.Fatalf("refused: %s", d.State.Detail)
+				}
+				return
+			}
+			if d.State.Op != nil || d.State.Phase != PhaseFailed || d.State.Reason != ReasonBuildRefused ||
+				!strings.HasPrefix(d.State.Detail, tc.field+":") || len(d.Records) != 1 || d.Records[0].Reason != ReasonBuildRefused {
+				t.Fatalf("state %s %s %q records %+v", d.State.Phase, d.State.Reason, d.State.Detail, d.Records)
+			}
+			if d.State.Deployed.Build != 1 || len(d.Actions) != 0 {
+				t.Fatalf("a refused build changed what runs")
 			}
 		})
 	}

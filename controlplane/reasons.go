@@ -9,6 +9,10 @@ type Reason string
 const (
 	// ReasonBuildFailed: CodeBuild reported FAILED, FAULT or TIMED_OUT.
 	ReasonBuildFailed Reason = "build_failed"
+	// ReasonTestsFailed: the build failed in its test step (the app's test
+	// command failed in the built image); nothing was pushed. The detail
+	// names the build log.
+	ReasonTestsFailed Reason = "tests_failed"
 	// ReasonBuildStopped: the build was stopped before it finished.
 	ReasonBuildStopped Reason = "build_stopped"
 	// ReasonMetadataInvalid: wharf-build.json is missing, unreadable or
@@ -44,6 +48,10 @@ const (
 	// EventBridge rejected a schedule rule (the deploy record's outcome is
 	// deployed, the app's phase failed).
 	ReasonScheduleRejected Reason = "schedule_rejected"
+	// ReasonBuildRefused: the build breaks the control plane's policy
+	// (an image outside the app's account and region or not by digest, more
+	// processes, schedules or tasks than Options allow); nothing deploys.
+	ReasonBuildRefused Reason = "build_refused"
 	// ReasonSuperseded: a newer build was deployed first (history only,
 	// with OutcomeSkipped).
 	ReasonSuperseded Reason = "superseded"
@@ -51,8 +59,8 @@ const (
 
 // Reasons lists every failure reason, for documentation and tests.
 var Reasons = []Reason{
-	ReasonBuildFailed, ReasonBuildStopped, ReasonMetadataInvalid, ReasonSettingsInvalid,
+	ReasonBuildFailed, ReasonTestsFailed, ReasonBuildStopped, ReasonMetadataInvalid, ReasonSettingsInvalid,
 	ReasonTaskDefinitionRejected, ReasonReleaseFailedToStart, ReasonReleaseFailed,
 	ReasonReleaseTimedOut, ReasonReleaseLost, ReasonServiceRejected, ReasonDeploymentFailed,
-	ReasonDeploymentRolledBack, ReasonDeploymentTimedOut, ReasonScheduleRejected, ReasonSuperseded,
+	ReasonDeploymentRolledBack, ReasonDeploymentTimedOut, ReasonScheduleRejected, ReasonBuildRefused, ReasonSuperseded,
 }

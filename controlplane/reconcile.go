@@ -214,6 +214,7 @@ func (r *run) policy() Policy {
 		Prefix: r.c.reg.Prefix, Account: r.reg.AccountID, App: r.reg.Name, Region: r.reg.Region,
 		StuckAfter: r.c.opts.StuckAfter, ReleaseTimeout: r.c.opts.ReleaseTimeout, RolloutTimeout: r.c.opts.RolloutTimeout,
 		CanStopTasks: canStop,
+		MaxProcesses: r.c.opts.MaxProcesses, MaxSchedules: r.c.opts.MaxSchedules, MaxCount: r.c.opts.MaxCount,
 	}
 }
 

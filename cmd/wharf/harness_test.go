@@ -104,7 +104,7 @@ var (
 	theWorld  *world
 )
 
-func getWorld(t *testing.T) *world {
+func getWorld(t testing.TB) *world {
 	t.Helper()
 	worldOnce.Do(func() { theWorld = newWorld(t) })
 	if theWorld == nil {
@@ -125,7 +125,7 @@ func getWorld(t *testing.T) *world {
 }
 
 // expectDenied consumes the denials a test provoked on purpose.
-func (w *world) expectDenied(t *testing.T, substr string) {
+func (w *world) expectDenied(t testing.TB, substr string) {
 	t.Helper()
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -144,7 +144,7 @@ func (w *world) expectDenied(t *testing.T, substr string) {
 	}
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	w := &world{roles: map[string]*iampolicy.Role{}}
 	var err error
 	w.oidc, err = testoidc.Start(testoidc.Options{
@@ -208,7 +208,7 @@ func newWorld(t *testing.T) *world {
 // synth synthesizes the real App constructs of the config's apps, each in
 // its own stack with the cluster found by name (as the platform app does),
 // and resolves their user roles.
-func (w *world) synth(t *testing.T, cfg *config.Platform) {
+func (w *world) synth(t testing.TB, cfg *config.Platform) {
 	cdkApp := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
 	env := &awscdk.Environment{Account: jsii.String(testAccount), Region: jsii.String(testRegion)}
 	stacks := map[string]awscdk.Stack{}
@@ -274,7 +274,7 @@ func (w *world) ecs() *ecs.Client {
 
 // seed creates what the platform would have made: log groups, the status
 // document, a foreign app's config var, ECS services.
-func (w *world) seed(t *testing.T) {
+func (w *world) seed(t testing.TB) {
 	ctx := context.Background()
 	for _, a := range w.desc.Apps {
 		for _, g := range []string{a.LogGroup, a.DeployLogGroup, a.ActivityLogGroup} {
@@ -294,7 +294,7 @@ func (w *world) seed(t *testing.T) {
 
 // putStatus writes the api app's status document as the control plane
 // would.
-func (w *world) putStatus(t *testing.T, st map[string]any) {
+func (w *world) putStatus(t testing.TB, st map[string]any) {
 	t.Helper()
 	b, _ := json.Marshal(st)
 	_, err := w.ssm().PutParameter(context.Background(), &ssm.PutParameterInput{Name: aws.String("/wharf/apps/api/status"), Value: aws.String(string(b)),
@@ -304,7 +304,7 @@ func (w *world) putStatus(t *testing.T, st map[string]any) {
 	}
 }
 
-func (w *world) putLogs(t *testing.T, group, stream string, msgs ...string) {
+func (w *world) putLogs(t testing.TB, group, stream string, msgs ...string) {
 	t.Helper()
 	ctx := context.Background()
 	_, _ = w.logs().CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream)})
@@ -329,7 +329,7 @@ type home struct {
 	env []string
 }
 
-func (w *world) newHome(t *testing.T) *home {
+func (w *world) newHome(t testing.TB) *home {
 	dir := t.TempDir()
 	h := &home{dir: dir, w: w}
 	h.env = []string{
@@ -348,7 +348,7 @@ type result struct {
 	code           int
 }
 
-func (h *home) run(t *testing.T, stdin string, args ...string) result {
+func (h *home) run(t testing.TB, stdin string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -371,7 +371,7 @@ var codeRe = regexp.MustCompile(`enter the code: (\S+)`)
 
 // login runs `wharf login` and approves its code for user (or denies it
 // when user is "").
-func (h *home) login(t *testing.T, user string, extra ...string) result {
+func (h *home) login(t testing.TB, user string, extra ...string) result {
 	t.Helper()
 	args := append([]string{"login", "--platform", h.w.platform, "--no-browser"}, extra...)
 	cmd := exec.Command(wharfBin, args...)
@@ -410,7 +410,7 @@ func (h *home) login(t *testing.T, user string, extra ...string) result {
 	return result{stdout: out.String(), stderr: errText.String(), code: code}
 }
 
-func (h *home) mustLogin(t *testing.T, user string) {
+func (h *home) mustLogin(t testing.TB, user string) {
 	t.Helper()
 	if r := h.login(t, user); r.code != 0 {
 		t.Fatalf("login %s: exit %d\n%s", user, r.code, r.stderr)
@@ -465,7 +465,7 @@ func (w *world) authorize(rw http.ResponseWriter, r *http.Request) {
 }
 
 // sawAllowed checks the guard authorized (and so evaluated) this call.
-func (w *world) sawAllowed(t *testing.T, call string) {
+func (w *world) sawAllowed(t testing.TB, call string) {
 	t.Helper()
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -85,7 +85,13 @@ func verifyIDToken(ctx context.Context, p *oidc.Provider, clientID, raw string) 
 }
 
 func oauthConfig(p *oidc.Provider, pl *contract.Platform) *oauth2.Config {
-	return &oauth2.Config{ClientID: pl.ClientID, Endpoint: p.Endpoint(), Scopes: loginScopes}
+	ep := p.Endpoint()
+	// A public client has no secret: it sends client_id in the form body
+	// (RFC 8628 section 3.4, RFC 6749 section 2.3.1). Auto-detection would
+	// first try HTTP Basic with an empty secret, which issuers refuse, and
+	// cost a round trip on every token request.
+	ep.AuthStyle = oauth2.AuthStyleInParams
+	return &oauth2.Config{ClientID: pl.ClientID, Endpoint: ep, Scopes: loginScopes}
 }
 
 func (c *cli) loginCommand() *cobra.Command {

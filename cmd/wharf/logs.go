@@ -19,7 +19,6 @@ type logLine struct {
 	Time    time.Time `json:"time"`
 	Stream  string    `json:"stream"`
 	Message string    `json:"message"`
-	id      string
 }
 
 func (c *cli) logsCommand() *cobra.Command {

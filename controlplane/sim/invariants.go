@@ -19,6 +19,7 @@ const (
 	InvNoReleaseAgain  = "no-release-for-deployed-build"
 	InvNoSecretRead    = "never-reads-config-values"       // extra: security
 	InvForeignRejected = "foreign-events-cost-no-aws-call" // extra: multi-tenancy
+	InvStatusPublished = "published-status-matches-state"  // extra: status publishing
 )
 
 // AppState is what the control plane's store says about an app, reduced to

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -392,6 +393,9 @@ func Run(opts Options) (*Result, error) {
 	w.now = end
 	w.oracle.finalCheck(target.View)
 	w.oracle.settingsCheck()
+	if v, ok := target.View.(*storeView); ok {
+		w.checkPublishedStatus(v)
+	}
 	res := &Result{Seed: opts.Seed, Stats: w.Stats, TraceHash: w.TraceHash(), Wall: time.Since(start)}
 	if opts.KeepTrace || res.Violated() {
 		res.Trace = w.Trace()
@@ -588,5 +592,26 @@ func SummaryTable(out io.Writer, apps []AppSummary) {
 			extra += " / " + a.Reason
 		}
 		fmt.Fprintf(out, "%-6s %-7d %-10s %-8d %-9d %-7d %-8s %-10s %s\n", a.App, a.Builds, fmt.Sprintf("%d/%d", a.Succeeded, a.Failed), a.ReleaseTasks, a.Rollbacks, a.ConfigChanges, running, fmt.Sprintf("%s #%d", a.Phase, a.Build), extra)
+	}
+}
+
+// checkPublishedStatus is the end check published-status-matches-state:
+// once settled, every app's status parameter holds the status document of
+// the control plane's state (controlplane.StatusOf).
+func (w *World) checkPublishedStatus(v *storeView) {
+	for _, name := range w.appNames() {
+		app := w.apps[name]
+		st, err := v.s.LoadApp(context.Background(), app.reg.AccountID, name)
+		if err != nil || st.Version == 0 {
+			continue
+		}
+		want, _ := json.Marshal(controlplane.StatusOf(st))
+		p, ok := app.acct.params[fmt.Sprintf("/%s/apps/%s/status", Prefix, name)]
+		switch {
+		case !ok:
+			w.violate(InvStatusPublished, "%s: no status published; the state says %s", name, want)
+		case p.value != string(want):
+			w.violate(InvStatusPublished, "%s: published status %s, the state says %s", name, p.value, want)
+		}
 	}
 }

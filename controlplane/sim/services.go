@@ -3,7 +3,9 @@ package sim
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -304,6 +306,41 @@ func (c *SSMClient) GetParameter(_ context.Context, in *ssm.GetParameterInput, _
 			DataType:         ptr("text"),
 		}}, fmt.Sprintf("version %d", p.version), nil
 	})
+}
+
+// PutParameter writes a String parameter; an app's management role may
+// write only its status document /<prefix>/apps/<app>/status (the App
+// construct's PublishStatus statement). SSM PutParameter: "Overwrite
+// ... Default: false"; an existing parameter without Overwrite fails with
+// ParameterAlreadyExists. The simulator emits no Parameter Store Change
+// event for it: the control plane rejects those without an AWS call
+// (controlplane/events_test.go).
+func (c *SSMClient) PutParameter(_ context.Context, in *ssm.PutParameterInput, _ ...func(*ssm.Options)) (*ssm.PutParameterOutput, error) {
+	name := deref(in.Name)
+	return call(c.c, in, "SSM", "PutParameter", true, name+" "+valueHash(deref(in.Value)), func() (*ssm.PutParameterOutput, string, error) {
+		w := c.c.w
+		if c.c.app == nil || name != fmt.Sprintf("/%s/apps/%s/status", Prefix, c.c.app.name) {
+			return nil, "", w.apiError("SSM", "PutParameter", 400, generic("AccessDeniedException", "not authorized to write "+name, smithy.FaultClient))
+		}
+		if in.Type != ssmtypes.ParameterTypeString {
+			return nil, "", w.apiError("SSM", "PutParameter", 400, generic("ValidationException", "status must be a String", smithy.FaultClient))
+		}
+		p, ok := c.c.acct.params[name]
+		if ok && !deref(in.Overwrite) {
+			return nil, "", w.apiError("SSM", "PutParameter", 400, &ssmtypes.ParameterAlreadyExists{})
+		}
+		if !ok {
+			p = &param{name: name, typ: "String"}
+			c.c.acct.params[name] = p
+		}
+		p.value, p.version, p.modified = deref(in.Value), p.version+1, w.now
+		return &ssm.PutParameterOutput{Version: p.version, Tier: ssmtypes.ParameterTierStandard}, fmt.Sprintf("version %d", p.version), nil
+	})
+}
+
+func valueHash(v string) string {
+	h := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(h[:4])
 }
 
 // DescribeParameters implements controlplane.SSMAPI. It supports the

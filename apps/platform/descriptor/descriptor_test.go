@@ -88,9 +88,7 @@ func TestNoSecretsOrEmails(t *testing.T) {
 		forbidden = append(forbidden, a.ManagementExternalID)
 		forbidden = append(forbidden, a.AllowedUsers...)
 	}
-	for _, a := range cfg.Account.Administrators {
-		forbidden = append(forbidden, a)
-	}
+	forbidden = append(forbidden, cfg.Account.Administrators...)
 	for _, f := range forbidden {
 		if f != "" && strings.Contains(string(data), f) {
 			t.Errorf("descriptor contains %q:\n%s", f, data)

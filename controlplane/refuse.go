@@ -1,0 +1,41 @@
+package controlplane
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// ecrImageRE is an image in an ECR repository by digest:
+// <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>@sha256:<hex>.
+var ecrImageRE = regexp.MustCompile(`^([0-9]{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?/([a-z0-9][a-z0-9._/-]{1,255})@sha256:[0-9a-f]{64}$`)
+
+// refuse says why a build breaks the control plane's policy, or "" when it
+// does not: its image must be in an ECR repository of the app's own
+// account and region, named by digest (a tag can be moved, and an image
+// from elsewhere was not built by the app's project), and it may declare
+// at most MaxProcesses process types, MaxSchedules schedules and
+// MaxCount tasks per process. The reason names the field and the rule.
+func (pol Policy) refuse(m *BuildMetadata) string {
+	g := ecrImageRE.FindStringSubmatch(m.Image)
+	switch {
+	case g == nil:
+		return fmt.Sprintf("build metadata.image: must be an ECR image by digest (<account>.dkr.ecr.<region>.amazonaws.com/<repository>@sha256:<digest>), got %q", m.Image)
+	case g[1] != pol.Account || g[2] != pol.Region:
+		return fmt.Sprintf("build metadata.image: must be in the app's own account %s and region %s, got %s in %s", pol.Account, pol.Region, g[1], g[2])
+	case strings.HasPrefix(pol.Region, "cn-") != (g[3] != ""):
+		return fmt.Sprintf("build metadata.image: registry host does not match region %s", pol.Region)
+	case pol.MaxProcesses > 0 && len(m.Processes) > pol.MaxProcesses:
+		return fmt.Sprintf("build metadata.processes: at most %d process types, got %d", pol.MaxProcesses, len(m.Processes))
+	case pol.MaxSchedules > 0 && len(m.Schedules) > pol.MaxSchedules:
+		return fmt.Sprintf("build metadata.schedules: at most %d schedules, got %d", pol.MaxSchedules, len(m.Schedules))
+	}
+	if pol.MaxCount > 0 {
+		for _, name := range sortedKeys(m.Processes) {
+			if n := m.Processes[name].DesiredCount(); int(n) > pol.MaxCount {
+				return fmt.Sprintf("build metadata.processes.%s.count: at most %d, got %d", name, pol.MaxCount, n)
+			}
+		}
+	}
+	return ""
+}

@@ -199,6 +199,14 @@ func TestServiceRolesTrustOnlyOwnSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.Imports, _ = ct.Exports()
+	// The build role's policy names the test report group, whose ARN has
+	// no default in the resolver.
+	r.Attrs = map[string]string{}
+	for id, res := range f.apiJSON["Resources"].(map[string]interface{}) {
+		if res.(map[string]interface{})["Type"] == "AWS::CodeBuild::ReportGroup" {
+			r.Attrs[id+".Arn"] = "arn:aws:codebuild:eu-west-1:111122223333:report-group/" + id
+		}
+	}
 	at, err := iampolicy.NewTemplate(f.apiJSON, r)
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"io"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -142,7 +141,7 @@ func (r *run) settings(ctx context.Context) (*Settings, error) {
 	if r.set != nil || r.setErr != nil {
 		return r.set, r.setErr
 	}
-	name := "/" + r.c.reg.Prefix + "/apps/" + r.reg.Name + "/settings"
+	name := contract.Names{Prefix: r.c.reg.Prefix}.SettingsParameter(r.reg.Name)
 	r.awsTouched = true
 	out, err := r.cl.SSM.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name)})
 	if err != nil {
@@ -243,15 +242,17 @@ func (r *run) config(ctx context.Context, set *Settings) (*configSnapshot, error
 
 // FamilyName is the task-definition family (and service name) of a
 // process type: <prefix>-<app>_<proc>.
-func FamilyName(prefix, app, proc string) string { return prefix + "-" + app + "_" + proc }
+func FamilyName(prefix, app, proc string) string {
+	return contract.Names{Prefix: prefix}.Family(app, proc)
+}
 
 // ScheduleRuleName is the EventBridge rule of a scheduled task.
 func ScheduleRuleName(prefix, app, name string) string {
-	return prefix + "-" + app + "_schedule-" + name
+	return contract.Names{Prefix: prefix}.ScheduleRule(app, name)
 }
 
 // ReleaseStartedBy is the startedBy of a build's release task.
-func ReleaseStartedBy(build int64) string { return "wharf-release-" + strconv.FormatInt(build, 10) }
+func ReleaseStartedBy(build int64) string { return contract.ReleaseStartedBy(build) }
 
 // token derives a deterministic idempotency token of n hex characters.
 func token(n int, parts ...string) string {
@@ -261,9 +262,9 @@ func token(n int, parts ...string) string {
 
 // Tags the control plane puts on what it creates.
 const (
-	TagBuild   = "wharf:build"
-	TagProcess = "wharf:process"
-	TagSpec    = "wharf:spec"
+	TagBuild   = contract.TagBuild
+	TagProcess = contract.TagProcess
+	TagSpec    = contract.TagSpec
 )
 
 // describeTask returns the task, or nil when ECS does not know it.

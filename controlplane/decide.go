@@ -5,12 +5,12 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // Policy is what Decide knows besides the state and the observation: the
@@ -902,6 +902,6 @@ func (st *AppState) forget(id string) {
 // buildNumberOfRelease reads the build number of a release task's
 // startedBy (0 when it is not one).
 func buildNumberOfRelease(t ecstypes.Task) int64 {
-	n, _ := strconv.ParseInt(strings.TrimPrefix(aws.ToString(t.StartedBy), "wharf-release-"), 10, 64)
+	n, _ := contract.ParseReleaseStartedBy(aws.ToString(t.StartedBy))
 	return n
 }

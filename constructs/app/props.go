@@ -325,7 +325,7 @@ func (p *AppProps) Validate() error {
 		add("databaseName: set either database or databaseName, not both")
 	}
 	if p.DatabaseName != nil {
-		if err := database.ValidateName(*p.DatabaseName); err != nil {
+		if err := contract.ValidateDatabaseName(*p.DatabaseName); err != nil {
 			add("databaseName: %w", err)
 		}
 	}

@@ -36,9 +36,8 @@ func BrowserRequests(prefix, app, account, region, cluster string) []IAMRequest 
 		{"config", "ssm:PutParameter", arn("ssm", "parameter"+base+"/config/FEATURE_CHECKOUT"), nil},
 		{"config", "ssm:DeleteParameter", arn("ssm", "parameter"+base+"/config/FEATURE_CHECKOUT"), nil},
 		{"processes", "ecs:ListTasks", "*", onCluster},
-		// The tasks ListTasks returns for the app's services carry the
-		// app's wharf:app tag (propagated from the task definition); the
-		// user role reads only tasks with it.
+		// The app's tasks carry its wharf:app tag (propagated from the task
+		// definition); IAM reads it as aws:ResourceTag/wharf:app.
 		{"processes", "ecs:DescribeTasks", task, map[string][]string{"ecs:cluster": {clusterARN}, "aws:ResourceTag/wharf:app": {app}}},
 	}
 }

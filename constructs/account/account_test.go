@@ -224,7 +224,11 @@ func TestAccount(t *testing.T) {
 					"Effect":    "Allow",
 					"Action":    "sts:AssumeRole",
 					"Principal": map[string]interface{}{"AWS": partitionArn(":iam::444455556666:root")},
-					"Condition": map[string]interface{}{"StringEquals": map[string]interface{}{"sts:ExternalId": "0f8e9d7c6b5a"}},
+					// Only the control-plane Lambda's role, with the external ID.
+					"Condition": map[string]interface{}{
+						"StringEquals": map[string]interface{}{"sts:ExternalId": "0f8e9d7c6b5a"},
+						"ArnEquals":    map[string]interface{}{"aws:PrincipalArn": partitionArn(":iam::444455556666:role/wharf-controlplane")},
+					},
 				}},
 			},
 			"Policies": []interface{}{map[string]interface{}{

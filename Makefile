@@ -60,6 +60,8 @@ synth: deps
 # instead of skipping them.
 test: deps postgres chromium web-build web-test
 	WHARF_E2E=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	# The sample app is a module of its own (it is a repository's root).
+	cd examples/hello && $(GO) test -count=1 ./...
 
 lint: go-deps
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -46,11 +46,15 @@ type Schedule struct {
 
 // BuildMetadata is wharf-build.json of docs/conventions.md.
 type BuildMetadata struct {
-	Version        int                `json:"version"`
-	App            string             `json:"app"`
-	BuildNumber    int64              `json:"buildNumber"`
-	BuildID        string             `json:"buildId"`
-	Commit         string             `json:"commit"`
+	Version     int    `json:"version"`
+	App         string `json:"app"`
+	BuildNumber int64  `json:"buildNumber"`
+	BuildID     string `json:"buildId"`
+	Commit      string `json:"commit"`
+	// Branch is the branch the build was made from, written by the build
+	// after it checked the resolved head ref against the app's branch
+	// (docs/build-metadata.md); empty in metadata of older builds.
+	Branch         string             `json:"branch,omitempty"`
 	Image          string             `json:"image"`
 	ReleaseCommand string             `json:"releaseCommand,omitempty"`
 	Processes      map[string]Process `json:"processes"`

@@ -193,14 +193,19 @@ func (n Names) ReleaseFamily(app string) string { return n.Family(app, ReleasePr
 // Service is the ECS service of a process type: <prefix>-<app>_<proc>.
 func (n Names) Service(app, proc string) string { return n.Family(app, proc) }
 
-// ParseFamily splits a family or service name <prefix>-<app>_<proc>.
+// ParseFamily splits a family or service name <prefix>-<app>_<proc>; ok
+// only when app is a valid app name and proc a valid process type or
+// ReleaseProcess.
 func (n Names) ParseFamily(name string) (app, proc string, ok bool) {
 	rest, ok := strings.CutPrefix(name, n.Prefix+"-")
 	if !ok {
 		return "", "", false
 	}
 	app, proc, ok = strings.Cut(rest, "_")
-	return app, proc, ok && app != "" && proc != ""
+	if !ok || ValidateAppName(app) != nil || (proc != ReleaseProcess && ValidateProcessName(proc) != nil) {
+		return "", "", false
+	}
+	return app, proc, true
 }
 
 // ScheduleRulePrefix is <prefix>-<app>_schedule-.

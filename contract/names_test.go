@@ -50,10 +50,13 @@ func TestNameParsers(t *testing.T) {
 	if a, p, ok := n.ParseFamily("wharf-api-v2_web"); !ok || a != "api-v2" || p != "web" {
 		t.Errorf("ParseFamily = %s %s %v", a, p, ok)
 	}
-	for _, bad := range []string{"wharf-api", "other-api_web", "wharf-_web", "wharf-api_"} {
+	for _, bad := range []string{"wharf-api", "other-api_web", "wharf-_web", "wharf-api_", "wharf-api_Web", "wharf-a_web", "wharf-api_schedule-x"} {
 		if _, _, ok := n.ParseFamily(bad); ok {
 			t.Errorf("ParseFamily(%q) ok", bad)
 		}
+	}
+	if a, p, ok := n.ParseFamily(n.ReleaseFamily("api")); !ok || a != "api" || p != ReleaseProcess {
+		t.Errorf("ParseFamily(release) = %s %s %v", a, p, ok)
 	}
 	if a, ok := n.AppOfProject("wharf-api"); !ok || a != "api" {
 		t.Errorf("AppOfProject = %q %v", a, ok)

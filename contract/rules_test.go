@@ -143,3 +143,34 @@ func TestFieldErrorAt(t *testing.T) {
 		t.Errorf("Errors = %v", err)
 	}
 }
+
+// TestBoundsAreTight: with the longest legal inputs, the names that set
+// each bound reach their AWS limit exactly, so a longer input would not
+// fit (apps/platform/assemble's TestLongestNamesFitAWSLimits checks every
+// synthesized name against its limit).
+func TestBoundsAreTight(t *testing.T) {
+	n := Names{Prefix: strings.Repeat("p", MaxPrefixLength)}
+	db := strings.Repeat("d", MaxDatabaseNameLength)
+	app := strings.Repeat("a", MaxAppNameLengthFor(n.Prefix))
+	sched := strings.Repeat("s", MaxScheduleNameLength(n.Prefix, app))
+	for _, c := range []struct {
+		what  string
+		name  string
+		limit int
+	}{
+		{"Lambda function <prefix>-database-<db>-manager", n.DatabaseManagerFunction(db), LambdaFunctionNameLimit},
+		{"EventBridge rule <prefix>-<app>_schedule-<name>", n.ScheduleRule(app, sched), RuleNameLimit},
+		{"SSM parameter /<prefix>/apps/<app>/config/<VAR> (30-character app)", Names{Prefix: n.Prefix}.ConfigParameter(strings.Repeat("a", MaxAppNameLength), strings.Repeat("V", MaxConfigVarLength)), SSMParameterNameLimit},
+	} {
+		t.Logf("%s: %d of %d", c.what, len(c.name), c.limit)
+		if len(c.name) != c.limit {
+			t.Errorf("%s is %d characters with the longest inputs; the bound should make it exactly %d", c.what, len(c.name), c.limit)
+		}
+	}
+	if got := len(n.ManagementRole(app)); got > IAMRoleNameLimit {
+		t.Errorf("management role %d > %d", got, IAMRoleNameLimit)
+	}
+	if got := len(Names{Prefix: "p"}.ManagementRole(strings.Repeat("a", MaxAppNameLengthFor("p")))); got > IAMRoleNameLimit {
+		t.Errorf("management role under a short prefix %d > %d", got, IAMRoleNameLimit)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // maxServicePages bounds ListServices pages (100 services each) when the
@@ -332,7 +333,7 @@ func (r *run) listAppServices(ctx context.Context, set *Settings) ([]string, err
 		}
 		for _, arn := range out.ServiceArns {
 			name := arn[strings.LastIndex(arn, "/")+1:]
-			if proc, ok := strings.CutPrefix(name, prefix); ok && ValidProcessName(proc) {
+			if proc, ok := strings.CutPrefix(name, prefix); ok && contract.ValidateProcessName(proc) == nil {
 				procs[proc] = true
 			}
 		}

@@ -9,11 +9,11 @@ import (
 	"io"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codebuild"
+	cbtypes "github.com/aws/aws-sdk-go-v2/service/codebuild/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -35,6 +35,31 @@ func apiCode(err error) string {
 type buildObservation struct {
 	Status, Location, Commit string
 	Number                   int64
+	// FailedStep is the Wharf build step a failed build stopped in (see
+	// failedStep); LogGroup and LogStream are the build's log.
+	FailedStep, LogGroup, LogStream string
+}
+
+// testStepCommand is how the buildspec runs the test step
+// (constructs/app buildSpec); CodeBuild names the failing command in the
+// phase's context message ("Error while executing command: <command>.
+// Reason: exit status 1").
+const testStepCommand = "wharf-build.sh test"
+
+// failedStep returns "test" when the build's BUILD phase failed in the test
+// command, "" otherwise.
+func failedStep(phases []cbtypes.BuildPhase) string {
+	for _, p := range phases {
+		if p.PhaseType != cbtypes.BuildPhaseTypeBuild || p.PhaseStatus == cbtypes.StatusTypeSucceeded || p.PhaseStatus == "" {
+			continue
+		}
+		for _, c := range p.Contexts {
+			if strings.Contains(aws.ToString(c.Message), testStepCommand) {
+				return "test"
+			}
+		}
+	}
+	return ""
 }
 
 func (r *run) batchGetBuilds(ctx context.Context, ids []string) (map[string]buildObservation, []string, error) {
@@ -51,6 +76,10 @@ func (r *run) batchGetBuilds(ctx context.Context, ids []string) (map[string]buil
 			o := buildObservation{Status: string(b.BuildStatus), Number: aws.ToInt64(b.BuildNumber)}
 			if b.Artifacts != nil {
 				o.Location = aws.ToString(b.Artifacts.Location)
+			}
+			o.FailedStep = failedStep(b.Phases)
+			if b.Logs != nil {
+				o.LogGroup, o.LogStream = aws.ToString(b.Logs.GroupName), aws.ToString(b.Logs.StreamName)
 			}
 			o.Commit = aws.ToString(b.ResolvedSourceVersion)
 			if o.Commit == "" {
@@ -112,7 +141,7 @@ func (r *run) settings(ctx context.Context) (*Settings, error) {
 	if r.set != nil || r.setErr != nil {
 		return r.set, r.setErr
 	}
-	name := "/" + r.c.reg.Prefix + "/apps/" + r.reg.Name + "/settings"
+	name := contract.Names{Prefix: r.c.reg.Prefix}.SettingsParameter(r.reg.Name)
 	r.awsTouched = true
 	out, err := r.cl.SSM.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name)})
 	if err != nil {
@@ -213,15 +242,17 @@ func (r *run) config(ctx context.Context, set *Settings) (*configSnapshot, error
 
 // FamilyName is the task-definition family (and service name) of a
 // process type: <prefix>-<app>_<proc>.
-func FamilyName(prefix, app, proc string) string { return prefix + "-" + app + "_" + proc }
+func FamilyName(prefix, app, proc string) string {
+	return contract.Names{Prefix: prefix}.Family(app, proc)
+}
 
 // ScheduleRuleName is the EventBridge rule of a scheduled task.
 func ScheduleRuleName(prefix, app, name string) string {
-	return prefix + "-" + app + "_schedule-" + name
+	return contract.Names{Prefix: prefix}.ScheduleRule(app, name)
 }
 
 // ReleaseStartedBy is the startedBy of a build's release task.
-func ReleaseStartedBy(build int64) string { return "wharf-release-" + strconv.FormatInt(build, 10) }
+func ReleaseStartedBy(build int64) string { return contract.ReleaseStartedBy(build) }
 
 // token derives a deterministic idempotency token of n hex characters.
 func token(n int, parts ...string) string {
@@ -231,9 +262,9 @@ func token(n int, parts ...string) string {
 
 // Tags the control plane puts on what it creates.
 const (
-	TagBuild   = "wharf:build"
-	TagProcess = "wharf:process"
-	TagSpec    = "wharf:spec"
+	TagBuild   = contract.TagBuild
+	TagProcess = contract.TagProcess
+	TagSpec    = contract.TagSpec
 )
 
 // describeTask returns the task, or nil when ECS does not know it.

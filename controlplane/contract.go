@@ -8,14 +8,6 @@ import (
 // package; these aliases keep the control plane's callers compiling while
 // they move to it.
 
-// ValidAppName reports whether name follows the app-name rule
-// (contract.ValidateAppName).
-func ValidAppName(name string) bool { return contract.ValidateAppName(name) == nil }
-
-// ValidProcessName reports whether name is a valid process type
-// (contract.ValidateProcessName).
-func ValidProcessName(name string) bool { return contract.ValidateProcessName(name) == nil }
-
 // ReleaseFamilySuffix is contract.ReleaseProcess.
 const ReleaseFamilySuffix = contract.ReleaseProcess
 

@@ -5,12 +5,12 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // Policy is what Decide knows besides the state and the observation: the
@@ -127,6 +127,7 @@ func (d *decider) resolveBuilds() bool {
 		b := &st.Builds[i]
 		if o, ok := d.obs.Builds[b.ID]; ok {
 			b.Status, b.Number, b.Location, b.Commit = o.Status, o.Number, o.Location, o.Commit
+			b.FailedStep, b.LogGroup, b.LogStream = o.FailedStep, o.LogGroup, o.LogStream
 		}
 	}
 	for _, id := range d.obs.BuildsMissing {
@@ -144,11 +145,7 @@ func (d *decider) resolveBuilds() bool {
 			d.record(d.finalRecord(b, OutcomeSkipped, ReasonSuperseded, fmt.Sprintf("build %d was deployed first", st.HighWater)))
 			st.forget(b.ID)
 		case buildDone(b.Status) && b.Status != "SUCCEEDED":
-			reason := ReasonBuildFailed
-			if b.Status == "STOPPED" {
-				reason = ReasonBuildStopped
-			}
-			detail := "CodeBuild status " + b.Status
+			reason, detail := buildFailure(b)
 			d.record(d.finalRecord(b, OutcomeFailed, reason, detail))
 			if st.Op == nil && b.Number >= st.Build {
 				d.setPhase(PhaseFailed, b.Number, reason, detail)
@@ -158,6 +155,21 @@ func (d *decider) resolveBuilds() bool {
 		}
 	}
 	return true
+}
+
+// buildFailure is the reason and detail of a finished, unsuccessful build.
+func buildFailure(b TrackedBuild) (Reason, string) {
+	log := ""
+	if b.LogGroup != "" {
+		log = fmt.Sprintf("; build log: group %s, stream %s", b.LogGroup, b.LogStream)
+	}
+	switch {
+	case b.Status == "STOPPED":
+		return ReasonBuildStopped, "CodeBuild status STOPPED" + log
+	case b.FailedStep == "test" && b.Status == "FAILED":
+		return ReasonTestsFailed, fmt.Sprintf("the app's tests failed in build %d; nothing was pushed. The test output is in the build log%s", b.Number, log)
+	}
+	return ReasonBuildFailed, "CodeBuild status " + b.Status + log
 }
 
 func (d *decider) finalRecord(b TrackedBuild, o Outcome, reason Reason, detail string) *DeployRecord {
@@ -890,6 +902,6 @@ func (st *AppState) forget(id string) {
 // buildNumberOfRelease reads the build number of a release task's
 // startedBy (0 when it is not one).
 func buildNumberOfRelease(t ecstypes.Task) int64 {
-	n, _ := strconv.ParseInt(strings.TrimPrefix(aws.ToString(t.StartedBy), "wharf-release-"), 10, 64)
+	n, _ := contract.ParseReleaseStartedBy(aws.ToString(t.StartedBy))
 	return n
 }

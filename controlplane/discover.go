@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codebuild"
 	cbtypes "github.com/aws/aws-sdk-go-v2/service/codebuild/types"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // maxDiscoveredBuilds bounds the builds one listing starts tracking, so the
@@ -34,7 +35,7 @@ func (r *run) discoverBuilds(ctx context.Context) (bool, error) {
 	st := r.st
 	// The naming contract's project, which events are routed by; the
 	// settings say it too.
-	project := r.c.reg.Prefix + "-" + r.reg.Name
+	project := contract.Names{Prefix: r.c.reg.Prefix}.CodeBuildProject(r.reg.Name)
 	set, err := r.settings(ctx)
 	if err != nil {
 		var pe *permanentError

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // EventKind classifies a supported event.
@@ -57,9 +58,9 @@ type Hint struct {
 func Decode(ev events.CloudWatchEvent, prefix string) (Hint, error) {
 	h := Hint{Account: ev.AccountID, Region: ev.Region}
 	switch {
-	case ev.Source == "aws.codebuild" && (ev.DetailType == "CodeBuild Build State Change" || ev.DetailType == "CodeBuild Build Phase Change"):
+	case ev.Source == contract.SourceCodeBuild && (ev.DetailType == contract.DetailBuildState || ev.DetailType == contract.DetailBuildPhase):
 		h.Kind = KindBuildState
-		if ev.DetailType == "CodeBuild Build Phase Change" {
+		if ev.DetailType == contract.DetailBuildPhase {
 			h.Kind = KindBuildPhase
 		}
 		var d struct {
@@ -81,13 +82,13 @@ func Decode(ev events.CloudWatchEvent, prefix string) (Hint, error) {
 		if d.Additional.BuildNumber != nil {
 			h.BuildNumber = int64(*d.Additional.BuildNumber)
 		}
-		if app, ok := strings.CutPrefix(d.Project, prefix+"-"); ok && ValidAppName(app) &&
+		if app, ok := (contract.Names{Prefix: prefix}).AppOfProject(d.Project); ok &&
 			strings.HasPrefix(h.BuildID, d.Project+":") {
 			h.App = app
 		}
 		return h, nil
 
-	case ev.Source == "aws.ecs" && ev.DetailType == "ECS Task State Change":
+	case ev.Source == contract.SourceECS && ev.DetailType == contract.DetailTaskState:
 		h.Kind = KindTaskState
 		var d struct {
 			ClusterARN string `json:"clusterArn"`
@@ -122,9 +123,9 @@ func Decode(ev events.CloudWatchEvent, prefix string) (Hint, error) {
 		}
 		return h, nil
 
-	case ev.Source == "aws.ecs" && (ev.DetailType == "ECS Deployment State Change" || ev.DetailType == "ECS Service Action"):
+	case ev.Source == contract.SourceECS && (ev.DetailType == contract.DetailDeploymentState || ev.DetailType == contract.DetailServiceAction):
 		h.Kind = KindDeploymentState
-		if ev.DetailType == "ECS Service Action" {
+		if ev.DetailType == contract.DetailServiceAction {
 			h.Kind = KindServiceAction
 		}
 		if len(ev.Resources) == 0 {
@@ -141,7 +142,7 @@ func Decode(ev events.CloudWatchEvent, prefix string) (Hint, error) {
 		}
 		return h, nil
 
-	case ev.Source == "aws.ssm" && ev.DetailType == "Parameter Store Change":
+	case ev.Source == contract.SourceSSM && ev.DetailType == contract.DetailParameterChange:
 		var d struct {
 			Name string `json:"name"`
 		}
@@ -153,12 +154,8 @@ func Decode(ev events.CloudWatchEvent, prefix string) (Hint, error) {
 		}
 		h.Parameter = d.Name
 		h.Kind = KindConfigChange
-		rest, ok := strings.CutPrefix(d.Name, "/"+prefix+"/apps/")
+		app, sub, ok := (contract.Names{Prefix: prefix}).AppOfParameter(d.Name)
 		if !ok {
-			return h, nil
-		}
-		app, sub, ok := strings.Cut(rest, "/")
-		if !ok || !ValidAppName(app) {
 			return h, nil
 		}
 		// Any other parameter of the app, its published status document
@@ -217,7 +214,7 @@ func (c *ControlPlane) route(ctx context.Context, ev events.CloudWatchEvent) (Hi
 }
 
 // TagApp is the tag that names a resource's Wharf app.
-const TagApp = "wharf:app"
+const TagApp = contract.TagApp
 
 // observe asks the account's observer role which app an ECS task or
 // service belongs to, from its wharf:app tag.
@@ -251,7 +248,7 @@ func (c *ControlPlane) observe(ctx context.Context, acct *AccountRegistration, h
 		}
 	}
 	for _, t := range tags {
-		if aws.ToString(t.Key) == TagApp && ValidAppName(aws.ToString(t.Value)) {
+		if aws.ToString(t.Key) == TagApp && contract.ValidateAppName(aws.ToString(t.Value)) == nil {
 			return aws.ToString(t.Value), nil
 		}
 	}
@@ -292,15 +289,7 @@ func revisionFromTaskDefARN(arn string) int {
 // splitFamily splits <prefix>-<app>_<proc> (a task family or a service
 // name) into app and process type.
 func splitFamily(name, prefix string) (app, proc string, ok bool) {
-	rest, ok := strings.CutPrefix(name, prefix+"-")
-	if !ok {
-		return "", "", false
-	}
-	app, proc, ok = strings.Cut(rest, "_")
-	if !ok || !ValidAppName(app) || (proc != ReleaseFamilySuffix && !ValidProcessName(proc)) {
-		return "", "", false
-	}
-	return app, proc, true
+	return contract.Names{Prefix: prefix}.ParseFamily(name)
 }
 
 // parseServiceARN splits arn:aws:ecs:<r>:<a>:service/<cluster>/<service>

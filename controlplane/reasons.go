@@ -9,6 +9,10 @@ type Reason string
 const (
 	// ReasonBuildFailed: CodeBuild reported FAILED, FAULT or TIMED_OUT.
 	ReasonBuildFailed Reason = "build_failed"
+	// ReasonTestsFailed: the build failed in its test step (the app's test
+	// command failed in the built image); nothing was pushed. The detail
+	// names the build log.
+	ReasonTestsFailed Reason = "tests_failed"
 	// ReasonBuildStopped: the build was stopped before it finished.
 	ReasonBuildStopped Reason = "build_stopped"
 	// ReasonMetadataInvalid: wharf-build.json is missing, unreadable or
@@ -55,7 +59,7 @@ const (
 
 // Reasons lists every failure reason, for documentation and tests.
 var Reasons = []Reason{
-	ReasonBuildFailed, ReasonBuildStopped, ReasonMetadataInvalid, ReasonSettingsInvalid,
+	ReasonBuildFailed, ReasonTestsFailed, ReasonBuildStopped, ReasonMetadataInvalid, ReasonSettingsInvalid,
 	ReasonTaskDefinitionRejected, ReasonReleaseFailedToStart, ReasonReleaseFailed,
 	ReasonReleaseTimedOut, ReasonReleaseLost, ReasonServiceRejected, ReasonDeploymentFailed,
 	ReasonDeploymentRolledBack, ReasonDeploymentTimedOut, ReasonScheduleRejected, ReasonBuildRefused, ReasonSuperseded,

@@ -245,13 +245,26 @@ func (r *run) appendActivity(ctx context.Context, names contract.Names, evs []co
 	r.awsTouched = true
 	for _, b := range order {
 		stream := contract.ActivityStream(b)
-		_, err := r.cl.Logs.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream)})
-		var exists *logstypes.ResourceAlreadyExistsException
-		if err != nil && !errors.As(err, &exists) {
-			return fmt.Errorf("logs CreateLogStream %s %s: %w", group, stream, err)
+		put := func() error {
+			_, err := r.cl.Logs.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream),
+				LogEvents: byBuild[b]})
+			return err
 		}
-		if _, err := r.cl.Logs.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream),
-			LogEvents: byBuild[b]}); err != nil {
+		// The build's stream usually exists (its first event created it):
+		// append, and create the stream only when CloudWatch Logs says it
+		// does not exist. A concurrent creator makes CreateLogStream answer
+		// ResourceAlreadyExistsException, which is as good as success.
+		err := put()
+		var missing *logstypes.ResourceNotFoundException
+		if errors.As(err, &missing) {
+			_, cerr := r.cl.Logs.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream)})
+			var exists *logstypes.ResourceAlreadyExistsException
+			if cerr != nil && !errors.As(cerr, &exists) {
+				return fmt.Errorf("logs CreateLogStream %s %s: %w", group, stream, cerr)
+			}
+			err = put()
+		}
+		if err != nil {
 			return fmt.Errorf("logs PutLogEvents %s %s: %w", group, stream, err)
 		}
 	}

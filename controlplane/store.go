@@ -95,6 +95,11 @@ type TrackedBuild struct {
 	Location string    `json:"location,omitempty"`
 	Commit   string    `json:"commit,omitempty"`
 	SeenAt   time.Time `json:"seenAt"`
+	// FailedStep is "test" when a failed build stopped in its test step.
+	FailedStep string `json:"failedStep,omitempty"`
+	// LogGroup and LogStream locate the build's log in CloudWatch Logs.
+	LogGroup  string `json:"logGroup,omitempty"`
+	LogStream string `json:"logStream,omitempty"`
 	// Listed: the sweep's listing of the project found the build, no event
 	// named it. Such a build is not deployed over services the control
 	// plane did not start (see [Adoption]).

@@ -14,7 +14,7 @@ func ExampleDatabaseNameForApp() {
 	fmt.Println(err)
 	// Output:
 	// shop_api
-	// app: "Shop" must match ^[a-z][a-z0-9-]*[a-z0-9]$ without "--"
+	// app: "Shop" must be lowercase letters, digits and single hyphens, a letter first and no hyphen last (^[a-z][a-z0-9-]*[a-z0-9]$, no "--")
 }
 
 func ExampleHandler_Handle() {

@@ -3,19 +3,16 @@ package dbmanager
 import (
 	"regexp"
 	"strings"
+
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // NamePattern is the allow-list for database and role names: lowercase, a
 // letter first, at most 63 bytes (PostgreSQL's identifier limit).
 const NamePattern = `^[a-z][a-z0-9_]{0,62}$`
 
-// AppNamePattern is the app-name rule of docs/conventions.md (2–30
-// characters, no "--" is checked separately).
-const AppNamePattern = `^[a-z][a-z0-9-]*[a-z0-9]$`
-
 var (
 	nameRE = regexp.MustCompile(NamePattern)
-	appRE  = regexp.MustCompile(AppNamePattern)
 )
 
 // reservedNames are database or role names that an app database must never
@@ -37,19 +34,21 @@ func DatabaseNameForApp(app string) (string, error) {
 	if err := validateApp("app", app); err != nil {
 		return "", err
 	}
-	return strings.ReplaceAll(app, "-", "_"), nil
+	return contract.AppDatabase(app), nil
 }
 
+// validateApp applies the contract's app-name rule (contract.ValidateAppName).
 func validateApp(field, app string) *Error {
-	switch {
-	case app == "":
-		return fieldErr(field, RuleRequired, "is required")
-	case len(app) < 2 || len(app) > 30:
-		return fieldErr(field, RulePattern, "%q must be 2 to 30 characters long", app)
-	case !appRE.MatchString(app) || strings.Contains(app, "--"):
-		return fieldErr(field, RulePattern, "%q must match %s without \"--\"", app, AppNamePattern)
+	err := contract.ValidateAppName(app)
+	if err == nil {
+		return nil
 	}
-	return nil
+	fe := contract.AsFieldError(err)
+	rule := RulePattern
+	if fe.Rule == contract.RuleRequired {
+		rule = RuleRequired
+	}
+	return fieldErr(field, rule, "%s", fe.Msg)
 }
 
 // ValidateName checks a database or role name against [NamePattern] and the

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // The actions the manager performs, as they appear in [Request.Action].
@@ -165,7 +167,7 @@ func (r Request) target() (string, *Error) {
 		if err := validateApp("app", r.App); err != nil {
 			return "", err
 		}
-		name := strings.ReplaceAll(r.App, "-", "_")
+		name := contract.AppDatabase(r.App)
 		if err := validateName("app", name); err != nil {
 			return "", err
 		}

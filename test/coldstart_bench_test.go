@@ -2,6 +2,8 @@ package test
 
 import (
 	"context"
+	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -51,5 +53,37 @@ func BenchmarkColdStartRatio(b *testing.B) {
 	n := float64(b.N)
 	b.ReportMetric(float64(h.Microseconds())/1000/n, "hello-ms")
 	b.ReportMetric(float64(c.Microseconds())/1000/n, "cp-ms")
+	b.ReportMetric(float64(c)/float64(h), "cp/hello")
+}
+
+// BenchmarkBootstrapInitCPU runs each bootstrap outside the emulator with
+// no Runtime API address, so that it goes through the Go runtime's start,
+// every package's init and (the control plane) main's setup, then exits
+// when lambda.Start finds no runtime to talk to. It reports the process's
+// CPU time (user + system), which a loaded machine distorts much less than
+// wall time: hello-cpu-ms, cp-cpu-ms and their ratio.
+func BenchmarkBootstrapInitCPU(b *testing.B) {
+	hello := rie.BuildBootstrap(b, "./test/testdata/hello")
+	cp := rie.BuildBootstrap(b, "./lambda/controlplane")
+	base := []string{"PATH=" + os.Getenv("PATH"), "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_EC2_METADATA_DISABLED=true"}
+	cpEnv := append(append([]string{}, base...), "WHARF_TABLE=wharf-controlplane", "WHARF_REGISTRY="+registryOK,
+		"WHARF_ACCOUNT_ID="+controlPlaneAccount, "WHARF_ENDPOINT_URL=http://127.0.0.1:9")
+	run := func(bin string, env []string) time.Duration {
+		cmd := exec.Command(bin)
+		cmd.Env = env
+		_ = cmd.Run() // both exit non-zero: no Runtime API
+		if cmd.ProcessState == nil {
+			b.Fatalf("%s did not run", bin)
+		}
+		return cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	}
+	var h, c time.Duration
+	for b.Loop() {
+		h += run(hello, base)
+		c += run(cp, cpEnv)
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(h.Microseconds())/1000/n, "hello-cpu-ms")
+	b.ReportMetric(float64(c.Microseconds())/1000/n, "cp-cpu-ms")
 	b.ReportMetric(float64(c)/float64(h), "cp/hello")
 }

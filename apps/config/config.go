@@ -181,6 +181,14 @@ type App struct {
 	// KeepDatabaseOnDelete keeps the app's PostgreSQL database and role when
 	// the app is deleted or detached from Database. Default true.
 	KeepDatabaseOnDelete *bool `yaml:"keepDatabaseOnDelete" json:"keepDatabaseOnDelete"`
+	// BuildConfig names the app's config vars its build may read (a private
+	// package registry token, for example); the build role may read
+	// exactly those. Default: none.
+	BuildConfig []string `yaml:"buildConfig" json:"buildConfig"`
+	// TrustedBuilders are the buildpacks builders pack may trust, each
+	// pinned by digest (<name>[:<tag>]@sha256:<64 hex>); an empty list
+	// trusts none. Default: the construct's pinned heroku/builder:24.
+	TrustedBuilders []string `yaml:"trustedBuilders" json:"trustedBuilders"`
 	// TaskPolicyArn is a customer managed policy attached to the app's task
 	// role. Default: none.
 	TaskPolicyArn string `yaml:"taskPolicyArn" json:"taskPolicyArn"`

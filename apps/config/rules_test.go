@@ -121,6 +121,9 @@ func TestRules(t *testing.T) {
 			at(m, "apps", 0, "repository")["connectionArn"] = "arn:aws:iam::111122223333:role/x"
 		}, "apps[0].repository.connectionArn", []string{"must be a CodeConnections connection ARN"}},
 		{"branch", func(m map[string]any) { at(m, "apps", 0)["branch"] = "feature..x" }, "apps[0].branch", []string{"not a valid git branch name"}},
+		{"build config name", func(m map[string]any) { at(m, "apps", 0)["buildConfig"] = []any{"NPM-TOKEN"} }, "apps[0].buildConfig[0]", []string{`"NPM-TOKEN" must be a config var name`}},
+		{"build config twice", func(m map[string]any) { at(m, "apps", 0)["buildConfig"] = []any{"A", "A"} }, "apps[0].buildConfig[1]", []string{`"A" is listed twice`}},
+		{"trusted builder by tag", func(m map[string]any) { at(m, "apps", 0)["trustedBuilders"] = []any{"heroku/builder:24"} }, "apps[0].trustedBuilders[0]", []string{"must be pinned by digest"}},
 		{"too many domains", func(m map[string]any) {
 			at(m, "apps", 0)["domains"] = []any{"a.example.com", "b.example.com", "c.example.com", "d.example.com", "e.example.com"}
 		}, "apps[0].domains", []string{"5 domains given, at most 4"}},

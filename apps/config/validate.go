@@ -71,19 +71,21 @@ func (e Errors) err() error {
 }
 
 var (
-	labelRE        = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-	zoneIDRE       = regexp.MustCompile(`^Z[A-Z0-9]{1,32}$`)
-	instanceTypeRE = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9]+$`)
-	busArnRE       = regexp.MustCompile(`^arn:(aws[a-z-]*):events:([a-z0-9-]+):([0-9]{12}):event-bus/[A-Za-z0-9._-]{1,256}$`)
-	connectionRE   = regexp.MustCompile(`^arn:aws[a-z-]*:(codeconnections|codestar-connections):([a-z0-9-]+):[0-9]{12}:connection/[0-9a-f-]{36}$`)
-	policyArnRE    = regexp.MustCompile(`^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/[A-Za-z0-9+=,.@/_-]{1,512}$`)
-	emailRE        = regexp.MustCompile(`^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$`)
-	clientIDRE     = regexp.MustCompile(`^[\x21-\x7e]{1,255}$`)
-	thumbprintRE   = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
-	qualifierRE    = regexp.MustCompile(`^[a-z0-9]{1,10}$`)
-	engineRE       = regexp.MustCompile(`^([0-9]+)\.[0-9]+$`)
-	instanceClsRE  = regexp.MustCompile(`^db\.[a-z0-9]+\.[a-z0-9]+$`)
-	healthPathRE   = regexp.MustCompile(`^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$`)
+	labelRE         = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	zoneIDRE        = regexp.MustCompile(`^Z[A-Z0-9]{1,32}$`)
+	instanceTypeRE  = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9]+$`)
+	busArnRE        = regexp.MustCompile(`^arn:(aws[a-z-]*):events:([a-z0-9-]+):([0-9]{12}):event-bus/[A-Za-z0-9._-]{1,256}$`)
+	connectionRE    = regexp.MustCompile(`^arn:aws[a-z-]*:(codeconnections|codestar-connections):([a-z0-9-]+):[0-9]{12}:connection/[0-9a-f-]{36}$`)
+	buildConfigRE   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	pinnedBuilderRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$`)
+	policyArnRE     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/[A-Za-z0-9+=,.@/_-]{1,512}$`)
+	emailRE         = regexp.MustCompile(`^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$`)
+	clientIDRE      = regexp.MustCompile(`^[\x21-\x7e]{1,255}$`)
+	thumbprintRE    = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
+	qualifierRE     = regexp.MustCompile(`^[a-z0-9]{1,10}$`)
+	engineRE        = regexp.MustCompile(`^([0-9]+)\.[0-9]+$`)
+	instanceClsRE   = regexp.MustCompile(`^db\.[a-z0-9]+\.[a-z0-9]+$`)
+	healthPathRE    = regexp.MustCompile(`^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$`)
 )
 
 // Validate checks the whole config (after ApplyDefaults) and returns every
@@ -402,6 +404,21 @@ func (p *Platform) validateApps(e *Errors, clusters map[string]*Cluster, databas
 				e.add(path+".database", "%q is not a database of this config (databases: %s)", a.Database, names(p.Databases, func(d Database) string { return d.Name }))
 			} else if cluster != nil && db.Cluster != a.Cluster {
 				e.add(path+".database", "%q is in cluster %q but the app runs in cluster %q; an app can only reach a database of its own cluster", a.Database, db.Cluster, a.Cluster)
+			}
+		}
+		seenBuildConfig := map[string]bool{}
+		for j, n := range a.BuildConfig {
+			switch {
+			case !buildConfigRE.MatchString(n):
+				e.add(fmt.Sprintf("%s.buildConfig[%d]", path, j), "%q must be a config var name (letters, digits and _, not starting with a digit)", n)
+			case seenBuildConfig[n]:
+				e.add(fmt.Sprintf("%s.buildConfig[%d]", path, j), "%q is listed twice", n)
+			}
+			seenBuildConfig[n] = true
+		}
+		for j, b := range a.TrustedBuilders {
+			if !pinnedBuilderRE.MatchString(b) {
+				e.add(fmt.Sprintf("%s.trustedBuilders[%d]", path, j), "%q must be pinned by digest: <name>[:<tag>]@sha256:<64 hex>", b)
 			}
 		}
 		if a.TaskPolicyArn != "" && !policyArnRE.MatchString(a.TaskPolicyArn) {

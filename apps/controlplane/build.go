@@ -9,6 +9,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	controlplanestack "github.com/wharf-paas/wharf/constructs/controlplane"
+	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/internal/logretention"
 )
 
@@ -20,7 +21,7 @@ func Build(app awscdk.App, cfg *Config) (awscdk.Stack, *controlplanestack.Contro
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, fmt.Errorf("control plane config: %w", err)
 	}
-	name := cfg.Prefix + "-controlplane"
+	name := contract.Names{Prefix: cfg.Prefix}.ControlPlaneStack()
 	stack := awscdk.NewStack(app, jsii.String(name), &awscdk.StackProps{
 		StackName:   jsii.String(name),
 		Description: jsii.String("Wharf control plane (" + cfg.Prefix + "): event bus, deploy Lambda, state table"),

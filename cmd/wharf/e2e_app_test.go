@@ -148,12 +148,16 @@ func TestInfoAndStatus(t *testing.T) {
 	w.putStatus(t, map[string]any{"version": 1, "app": "api", "phase": "building", "build": 13, "op": map[string]any{"kind": "build", "build": 13, "step": "register"}, "updatedAt": "2026-12-05T11:00:00Z"})
 	go func() {
 		time.Sleep(500 * time.Millisecond)
+		// A step shorter than a poll: only the activity log shows it.
+		b, _ := json.Marshal(map[string]any{"time": time.Now().UTC().Format(time.RFC3339), "app": "api", "build": 13, "kind": "build", "event": "step", "step": "register"})
+		w.putLogs(t, "/wharf/apps/api/activity", "build-13", string(b))
 		w.putStatus(t, map[string]any{"version": 1, "app": "api", "phase": "releasing", "build": 13, "op": map[string]any{"kind": "build", "build": 13, "step": "release"}, "updatedAt": "2026-12-05T11:01:00Z"})
 		time.Sleep(500 * time.Millisecond)
 		w.putStatus(t, map[string]any{"version": 1, "app": "api", "phase": "failed", "build": 13, "reason": "ReleaseFailed", "detail": "release task exited 1", "updatedAt": "2026-12-05T11:02:00Z"})
 	}()
 	r = h.run(t, "", "status", "-a", "api", "--wait")
-	if r.code != ExitFailed || !strings.Contains(r.stderr, "releasing (release)") || !strings.Contains(r.stderr, "ReleaseFailed: release task exited 1") {
+	if r.code != ExitFailed || !strings.Contains(r.stderr, "releasing (release)") || !strings.Contains(r.stderr, "ReleaseFailed: release task exited 1") ||
+		!strings.Contains(r.stderr, "build #13: step register") {
 		t.Errorf("status --wait: exit %d\n%s", r.code, r.stderr)
 	}
 	r = h.run(t, "", "status", "-a", "api", "--json")

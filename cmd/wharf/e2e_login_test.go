@@ -203,3 +203,23 @@ func TestRefreshAndCachedCredentials(t *testing.T) {
 		t.Errorf("with a dead refresh token: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// TestNetworkErrors: an unreachable issuer or STS is exit 5, not a login
+// or permission error.
+func TestNetworkErrors(t *testing.T) {
+	w := getWorld(t)
+	h := w.newHome(t)
+	h.mustLogin(t, "alice-0001")
+	closed := "http://127.0.0.1:1"
+	off := w.newHome(t)
+	off.dir = h.dir
+	off.env = append(append([]string{}, h.env...), "AWS_ENDPOINT_URL_STS="+closed)
+	if r := off.run(t, "", "info", "-a", "api"); r.code != ExitNetwork {
+		t.Errorf("STS unreachable: exit %d\n%s", r.code, r.stderr)
+	}
+	noProxy := w.newHome(t)
+	noProxy.env = append(append([]string{}, noProxy.env...), "HTTPS_PROXY="+closed)
+	if r := noProxy.login(t, "alice-0001"); r.code != ExitNetwork {
+		t.Errorf("issuer unreachable: exit %d\n%s", r.code, r.stderr)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/spf13/cobra"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 type processInfo struct {
@@ -37,7 +38,9 @@ type infoOutput struct {
 
 // serviceName is the ECS service of a process: <prefix>-<app>_<process>
 // (docs/conventions.md).
-func serviceName(prefix, app, proc string) string { return prefix + "-" + app + "_" + proc }
+func serviceName(prefix, app, proc string) string {
+	return contract.Names{Prefix: prefix}.Service(app, proc)
+}
 
 func (c *cli) infoCommand() *cobra.Command {
 	return &cobra.Command{

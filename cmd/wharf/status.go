@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/spf13/cobra"
+
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // pollInterval is how often waits re-read the status document;
@@ -66,12 +68,18 @@ func (c *cli) waitForDeploy(ctx context.Context, t *target, before *appStatus, t
 	last := ""
 	tick := time.NewTicker(pollInterval())
 	defer tick.Stop()
+	timeline := newTimeline(t, time.Now().Add(-time.Minute))
 	for {
 		st, err := t.readStatus(ctx)
 		if err != nil && !errors.Is(err, errNoStatus) {
 			return err
 		}
 		if st != nil {
+			// The build's activity stream has every phase and step, also
+			// those shorter than a poll interval.
+			for _, line := range timeline.poll(ctx, st) {
+				prog.println("  " + line)
+			}
 			if d := describeStatus(st); d != last {
 				if last != "" {
 					prog.println("  " + last)
@@ -215,7 +223,7 @@ func (t *target) deployHistory(ctx context.Context) ([]deploy, error) {
 	client := cloudwatchlogs.NewFromConfig(t.cfg)
 	last := map[string]deploy{}
 	p := cloudwatchlogs.NewFilterLogEventsPaginator(client, &cloudwatchlogs.FilterLogEventsInput{
-		LogGroupName: aws.String(t.app.ActivityLogGroup), LogStreamNamePrefix: aws.String("build-"),
+		LogGroupName: aws.String(t.app.ActivityLogGroup), LogStreamNamePrefix: aws.String(strings.TrimSuffix(contract.ActivityStream(0), "0")),
 	})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -224,7 +232,7 @@ func (t *target) deployHistory(ctx context.Context) ([]deploy, error) {
 		}
 		for _, e := range page.Events {
 			var ev activityEvent
-			if json.Unmarshal([]byte(aws.ToString(e.Message)), &ev) != nil || ev.Event != "deploy" {
+			if json.Unmarshal([]byte(aws.ToString(e.Message)), &ev) != nil || ev.Event != contract.ActivityDeploy {
 				continue
 			}
 			stream := aws.ToString(e.LogStreamName)
@@ -246,4 +254,69 @@ func (t *target) deployHistory(ctx context.Context) ([]deploy, error) {
 		return out[i].Build > out[j].Build
 	})
 	return out, nil
+}
+
+// timeline prints the activity events of the build being followed
+// (stream build-<n> of the activity log), each once.
+type timeline struct {
+	t     *target
+	since time.Time
+	seen  map[string]bool
+}
+
+func newTimeline(t *target, since time.Time) *timeline {
+	return &timeline{t: t, since: since, seen: map[string]bool{}}
+}
+
+func (tl *timeline) poll(ctx context.Context, st *appStatus) []string {
+	build := st.Build
+	if st.Op != nil && st.Op.Build != 0 {
+		build = st.Op.Build
+	}
+	if build == 0 {
+		return nil
+	}
+	out, err := cloudwatchlogs.NewFromConfig(tl.t.cfg).FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{
+		LogGroupName: aws.String(tl.t.app.ActivityLogGroup), LogStreamNames: []string{contract.ActivityStream(build)},
+		StartTime: aws.Int64(tl.since.UnixMilli()),
+	})
+	if err != nil {
+		return nil // the stream may not exist yet; the status document still leads
+	}
+	var lines []string
+	for _, e := range out.Events {
+		id := aws.ToString(e.EventId)
+		if tl.seen[id] {
+			continue
+		}
+		tl.seen[id] = true
+		var ev activityEvent
+		if json.Unmarshal([]byte(aws.ToString(e.Message)), &ev) != nil {
+			continue
+		}
+		lines = append(lines, describeEvent(ev))
+	}
+	return lines
+}
+
+// describeEvent renders an activity event for the timeline.
+func describeEvent(ev activityEvent) string {
+	at := parseTime(ev.Time)
+	stamp := ""
+	if !at.IsZero() {
+		stamp = at.Local().Format("15:04:05") + " "
+	}
+	switch ev.Event {
+	case contract.ActivityPhase:
+		return fmt.Sprintf("%sbuild #%d: %s", stamp, ev.Build, ev.Phase)
+	case contract.ActivityStep:
+		return fmt.Sprintf("%sbuild #%d: step %s", stamp, ev.Build, ev.Step)
+	case contract.ActivityDeploy:
+		s := fmt.Sprintf("%sbuild #%d: %s", stamp, ev.Build, ev.Outcome)
+		if ev.Reason != "" {
+			s += " (" + ev.Reason + ": " + ev.Detail + ")"
+		}
+		return s
+	}
+	return fmt.Sprintf("%sbuild #%d: %s", stamp, ev.Build, ev.Event)
 }

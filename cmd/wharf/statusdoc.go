@@ -10,56 +10,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/wharf-paas/wharf/contract"
 )
 
-// appStatus is the status document (docs/conventions.md, SSM parameter
-// /<prefix>/apps/<app>/status), written by the control plane.
-type appStatus struct {
-	Version   int                      `json:"version"`
-	App       string                   `json:"app"`
-	Phase     string                   `json:"phase"`
-	Build     int64                    `json:"build,omitempty"`
-	Commit    string                   `json:"commit,omitempty"`
-	Op        *statusOp                `json:"op,omitempty"`
-	Reason    string                   `json:"reason,omitempty"`
-	Detail    string                   `json:"detail,omitempty"`
-	Deployed  *statusDeployed          `json:"deployed,omitempty"`
-	Processes map[string]statusProcess `json:"processes,omitempty"`
-	UpdatedAt string                   `json:"updatedAt,omitempty"`
-}
-
-type statusOp struct {
-	Kind    string `json:"kind"`
-	Build   int64  `json:"build,omitempty"`
-	Step    string `json:"step,omitempty"`
-	Since   string `json:"since,omitempty"`
-	Started string `json:"started,omitempty"`
-}
-
-type statusDeployed struct {
-	Build  int64  `json:"build"`
-	Commit string `json:"commit,omitempty"`
-	At     string `json:"at,omitempty"`
-}
-
-type statusProcess struct {
-	Desired int `json:"desired"`
-}
-
-// activityEvent is one event of the activity log.
-type activityEvent struct {
-	Time    string `json:"time"`
-	App     string `json:"app"`
-	Build   int64  `json:"build"`
-	Commit  string `json:"commit,omitempty"`
-	Kind    string `json:"kind,omitempty"`
-	Event   string `json:"event"`
-	Phase   string `json:"phase,omitempty"`
-	Step    string `json:"step,omitempty"`
-	Outcome string `json:"outcome,omitempty"`
-	Reason  string `json:"reason,omitempty"`
-	Detail  string `json:"detail,omitempty"`
-}
+// The status document (SSM /<prefix>/apps/<app>/status) and the activity
+// log events are the contract's (docs/conventions.md), written by the
+// control plane.
+type (
+	appStatus      = contract.AppStatus
+	statusOp       = contract.StatusOp
+	statusDeployed = contract.StatusDeployed
+	activityEvent  = contract.ActivityEvent
+)
 
 var errNoStatus = errors.New("no status yet")
 

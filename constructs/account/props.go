@@ -67,7 +67,6 @@ type AccountProps struct {
 }
 
 var (
-	accountIDRe  = regexp.MustCompile(`^[0-9]{12}$`)
 	emailRe      = regexp.MustCompile(`^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$`)
 	externalIDRe = regexp.MustCompile(`^[A-Za-z0-9+=,.@:/_-]+$`)
 	thumbprintRe = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
@@ -138,12 +137,12 @@ func (p *AccountProps) Validate() error {
 			errs = append(errs, errors.New(contract.TrustPolicyError("administrators", n, p.Administrators)))
 		}
 	}
-	if !accountIDRe.MatchString(deref(p.ControlPlaneAccountID)) {
+	if contract.ValidateAccountID(deref(p.ControlPlaneAccountID)) != nil {
 		errs = append(errs, fmt.Errorf("controlPlaneAccountId %q: must be a 12-digit AWS account ID", deref(p.ControlPlaneAccountID)))
 	}
 	if m := busArnRe.FindStringSubmatch(deref(p.ControlPlaneEventBusArn)); m == nil {
 		errs = append(errs, fmt.Errorf("controlPlaneEventBusArn %q: must be an event bus ARN (arn:aws:events:<region>:<account>:event-bus/<name>)", deref(p.ControlPlaneEventBusArn)))
-	} else if accountIDRe.MatchString(deref(p.ControlPlaneAccountID)) && m[1] != deref(p.ControlPlaneAccountID) {
+	} else if contract.ValidateAccountID(deref(p.ControlPlaneAccountID)) == nil && m[1] != deref(p.ControlPlaneAccountID) {
 		errs = append(errs, fmt.Errorf("controlPlaneEventBusArn %q: must be in the control plane account %s", deref(p.ControlPlaneEventBusArn), deref(p.ControlPlaneAccountID)))
 	}
 	if ext := deref(p.ObserverExternalID); len(ext) < 2 || len(ext) > 1224 || !externalIDRe.MatchString(ext) {

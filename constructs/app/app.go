@@ -30,9 +30,9 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/constructs/account"
 	"github.com/wharf-paas/wharf/constructs/database"
-	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/internal/logretention"
 )
 
@@ -60,6 +60,9 @@ type App struct {
 
 	// Project is the CodeBuild project <prefix>-<app>.
 	Project awscodebuild.Project
+	// TestReportGroup receives the JUnit report of the app's tests:
+	// <prefix>-<app>-tests.
+	TestReportGroup awscodebuild.ReportGroup
 	// BuildRole is the CodeBuild project's service role.
 	BuildRole awsiam.Role
 	// ArtifactBucket receives wharf-build.json of every build.
@@ -76,6 +79,9 @@ type App struct {
 	LogGroup awslogs.LogGroup
 	// DeployLogGroup receives the build logs: /<prefix>/apps/<app>/deploys.
 	DeployLogGroup awslogs.LogGroup
+	// ActivityLogGroup receives the control plane's activity events, one
+	// stream per build (build-<n>): /<prefix>/apps/<app>/activity.
+	ActivityLogGroup awslogs.LogGroup
 	// SecurityGroup is the app's own task security group (all egress, no
 	// ingress); tasks also join the cluster's app security group, which the
 	// load balancer and databases admit.
@@ -201,6 +207,11 @@ func NewApp(scope constructs.Construct, id string, props *AppProps) *App {
 		Retention:     retention,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
+	a.ActivityLogGroup = awslogs.NewLogGroup(c, jsii.String("ActivityLogs"), &awslogs.LogGroupProps{
+		LogGroupName:  jsii.String(contract.Names{Prefix: a.Prefix}.ActivityLogGroup(a.Name)),
+		Retention:     retention,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
 	a.SecurityGroup = awsec2.NewSecurityGroup(c, jsii.String("SecurityGroup"), &awsec2.SecurityGroupProps{
 		Vpc:              props.Cluster.Vpc(),
 		Description:      jsii.String("Wharf app " + a.Name + " tasks (egress only; ingress comes through the cluster app security group)"),
@@ -240,7 +251,31 @@ func (a *App) newStorage(props *AppProps) {
 	a.Repository = awsecr.NewRepository(a.Construct, jsii.String("Repository"), &awsecr.RepositoryProps{
 		ImageScanOnPush:    jsii.Bool(true),
 		ImageTagMutability: awsecr.TagMutability_MUTABLE,
+		// "An image that matches the tagging requirements of a rule cannot
+		// be expired by a rule with a lower priority": the cache tags
+		// (cache-docker, cache-cnb; two at most, so never more than 10)
+		// are kept by rule 1 and out of reach of the image count of the
+		// last rule. Buildpack candidates (cnb-<n>, pushed before their
+		// tests) and untagged manifests (a moved cache tag's old one) go
+		// quickly, so they do not push deployable images out.
 		LifecycleRules: &[]*awsecr.LifecycleRule{{
+			RulePriority:  jsii.Number(1),
+			Description:   jsii.String("keep the build cache tags"),
+			TagStatus:     awsecr.TagStatus_TAGGED,
+			TagPrefixList: jsii.Strings(CacheTagPrefix),
+			MaxImageCount: jsii.Number(10),
+		}, {
+			RulePriority:  jsii.Number(2),
+			Description:   jsii.String("keep the last buildpack candidates"),
+			TagStatus:     awsecr.TagStatus_TAGGED,
+			TagPrefixList: jsii.Strings("cnb-"),
+			MaxImageCount: jsii.Number(3),
+		}, {
+			RulePriority: jsii.Number(3),
+			Description:  jsii.String("expire untagged manifests"),
+			TagStatus:    awsecr.TagStatus_UNTAGGED,
+			MaxImageAge:  awscdk.Duration_Days(jsii.Number(1)),
+		}, {
 			Description:   jsii.String("keep the last images"),
 			MaxImageCount: jsii.Number(float64(intOr(props.ImagesToKeep, DefaultImagesToKeep))),
 			TagStatus:     awsecr.TagStatus_ANY,
@@ -310,11 +345,39 @@ func (a *App) newBuild(props *AppProps) {
 			WebhookFilters: filters,
 		})
 	}
+	a.TestReportGroup = awscodebuild.NewReportGroup(a.Construct, jsii.String("TestReports"), &awscodebuild.ReportGroupProps{
+		ReportGroupName: jsii.String(TestReportGroupName(a.Prefix, a.Name)),
+		Type:            awscodebuild.ReportGroupType_TEST,
+		// Test reports are build by-products; CodeBuild keeps them 30 days.
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
 	spec, err := buildSpec()
 	if err != nil {
 		panic(err)
 	}
 	a.newBuildRole(props)
+	env := map[string]*awscodebuild.BuildEnvironmentVariable{
+		"WHARF_PREFIX": {Value: jsii.String(a.Prefix)},
+		"WHARF_APP":    {Value: jsii.String(a.Name)},
+		// The build script refuses longer schedule names, before the build.
+		"WHARF_MAX_SCHEDULE_NAME": {Value: jsii.String(strconv.Itoa(a.MaxScheduleNameLength))},
+		"WHARF_IMAGE_REPO":        {Value: a.Repository.RepositoryUri()},
+		"WHARF_PACK_VERSION":      {Value: jsii.String(PackVersion)},
+		"WHARF_PACK_SHA256":       {Value: jsii.String(PackSHA256)},
+		// The build refuses any other head ref (docs/build-metadata.md).
+		"WHARF_BRANCH": {Value: jsii.String(props.branch())},
+		// Builders pack may trust, pinned by digest; "-" trusts none.
+		"WHARF_TRUSTED_BUILDERS": {Value: jsii.String(trustedBuildersValue(props.trustedBuilders()))},
+		// Read by the build script, which logs in to Docker Hub when
+		// the parameter exists; CodeBuild's PARAMETER_STORE variables
+		// would fail every build while it does not.
+		"WHARF_DOCKERHUB_PARAMETER": {Value: jsii.String(account.DockerHubParameterName(a.Prefix))},
+	}
+	if len(props.BuildConfig) > 0 {
+		// Config var names the build may read; the build role may read
+		// exactly these parameters.
+		env["WHARF_BUILD_CONFIG"] = &awscodebuild.BuildEnvironmentVariable{Value: jsii.String(strings.Join(props.BuildConfig, " "))}
+	}
 	a.Project = awscodebuild.NewProject(a.Construct, jsii.String("Build"), &awscodebuild.ProjectProps{
 		ProjectName: jsii.String(ProjectName(a.Prefix, a.Name)),
 		Description: jsii.String("Wharf app " + a.Name + ": build the image, push it, write wharf-build.json"),
@@ -326,23 +389,7 @@ func (a *App) newBuild(props *AppProps) {
 			// Docker-in-Docker needs a privileged container.
 			Privileged: jsii.Bool(true),
 		},
-		EnvironmentVariables: &map[string]*awscodebuild.BuildEnvironmentVariable{
-			"WHARF_PREFIX": {Value: jsii.String(a.Prefix)},
-			"WHARF_APP":    {Value: jsii.String(a.Name)},
-			// The build script refuses longer schedule names, before the build.
-			"WHARF_MAX_SCHEDULE_NAME": {Value: jsii.String(strconv.Itoa(a.MaxScheduleNameLength))},
-			"WHARF_IMAGE_REPO":        {Value: a.Repository.RepositoryUri()},
-			"WHARF_PACK_VERSION":      {Value: jsii.String(PackVersion)},
-			"WHARF_PACK_SHA256":       {Value: jsii.String(PackSHA256)},
-			// The build refuses any other head ref (docs/build-metadata.md).
-			"WHARF_BRANCH": {Value: jsii.String(props.branch())},
-			// Builders pack may trust, pinned by digest; "-" trusts none.
-			"WHARF_TRUSTED_BUILDERS": {Value: jsii.String(trustedBuildersValue(props.trustedBuilders()))},
-			// Read by the build script, which logs in to Docker Hub when
-			// the parameter exists; CodeBuild's PARAMETER_STORE variables
-			// would fail every build while it does not.
-			"WHARF_DOCKERHUB_PARAMETER": {Value: jsii.String(account.DockerHubParameterName(a.Prefix))},
-		},
+		EnvironmentVariables: &env,
 		// wharf-build.json lands at <bucket>/builds/<build id>/wharf/; the
 		// control plane reads it from build.artifacts.location.
 		Artifacts: awscodebuild.Artifacts_S3(&awscodebuild.S3ArtifactsProps{

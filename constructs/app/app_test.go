@@ -172,6 +172,9 @@ func TestManagementRole(t *testing.T) {
 	wantStatement(t, tpl, mgmt, "ListRules", []string{"events:ListRules"}, "*")
 	wantStatement(t, tpl, mgmt, "ReadOwnSettings", []string{"ssm:GetParameter"}, "arn:<AWS::Partition>:ssm"+acct+"parameter/wharf/apps/api/settings")
 	wantStatement(t, tpl, mgmt, "ListConfigNames", []string{"ssm:DescribeParameters"}, "*")
+	wantStatement(t, tpl, mgmt, "PublishStatus", []string{"ssm:GetParameter", "ssm:PutParameter"}, "arn:<AWS::Partition>:ssm"+acct+"parameter/wharf/apps/api/status")
+	wantStatement(t, tpl, mgmt, "AppendActivity", []string{"logs:CreateLogStream", "logs:PutLogEvents"},
+		"arn:<AWS::Partition>:logs"+acct+"log-group:/wharf/apps/api/activity", "arn:<AWS::Partition>:logs"+acct+"log-group:/wharf/apps/api/activity:*")
 	for _, st := range apptest.FindStatement(tpl, mgmt, "") {
 		t.Errorf("statement without Sid: %+v", st)
 	}
@@ -179,8 +182,8 @@ func TestManagementRole(t *testing.T) {
 	if strings.Contains(all, "kms:") {
 		t.Error("management role must not have any KMS permission (no decryption of config)")
 	}
-	if n := len(apptest.Statements(map[string]interface{}{"Resources": map[string]interface{}{mgmt: resource(t, tpl, mgmt)}})); n != 15 {
-		t.Errorf("management role has %d statements, want exactly the 15 asserted", n)
+	if n := len(apptest.Statements(map[string]interface{}{"Resources": map[string]interface{}{mgmt: resource(t, tpl, mgmt)}})); n != 17 {
+		t.Errorf("management role has %d statements, want exactly the 17 asserted", n)
 	}
 }
 
@@ -216,9 +219,18 @@ func TestExecutionTaskEventsAndBuildRoles(t *testing.T) {
 	if got := apptest.FindStatement(f.workerJSON, build, "UseSourceConnection"); len(got) != 0 {
 		t.Error("worker has no connection but its build role can use one")
 	}
+	// The tests' report group, and no other.
+	wantStatement(t, tpl, build, "WriteTestReports", []string{"codebuild:CreateReport", "codebuild:UpdateReport", "codebuild:BatchPutTestCases"},
+		"<AppTestReports752EA0A2.Arn>")
+	if rg := props(t, tpl, "AppTestReports752EA0A2"); rg["Name"] != "wharf-api-tests" || rg["Type"] != "TEST" {
+		t.Errorf("report group %s", apptest.JSON(rg))
+	}
 	// CDK's own CodeBuild grants (wildcard S3 actions, /aws/codebuild
-	// groups) must not reach the role.
+	// groups, report groups) must not reach the role.
 	for _, st := range apptest.Statements(tpl) {
+		if st.Sid == "WriteTestReports" {
+			continue
+		}
 		for _, r := range apptest.ResourcesOf(st) {
 			if strings.Contains(r, "/aws/codebuild/") || strings.Contains(r, "report-group") {
 				t.Errorf("%s grants %v on %s", st.Where, st.Actions, r)
@@ -256,12 +268,9 @@ func TestUserRole(t *testing.T) {
 		t.Errorf("ExecIntoOwnTasks condition %s", c)
 	}
 	wantStatement(t, tpl, user, "ReadOwnStatus", []string{"ssm:GetParameter"}, "arn:<AWS::Partition>:ssm"+acct+"parameter/wharf/apps/api/status")
-	activity := statement(t, tpl, user, "ReadOwnActivity")
-	if r := strings.Join(apptest.ResourcesOf(activity), " "); !strings.Contains(r, "log-group:/wharf/apps/api/activity:log-stream:*") {
-		t.Errorf("ReadOwnActivity resources %s", r)
-	}
 	logs := statement(t, tpl, user, "ReadOwnLogs")
-	if r := strings.Join(apptest.ResourcesOf(logs), " "); !strings.Contains(r, "log-group:/wharf/apps/api:log-stream:*") || !strings.Contains(r, "log-group:/wharf/apps/api/deploys:log-stream:*") {
+	if r := strings.Join(apptest.ResourcesOf(logs), " "); !strings.Contains(r, "log-group:/wharf/apps/api:log-stream:*") || !strings.Contains(r, "log-group:/wharf/apps/api/deploys:log-stream:*") ||
+		!strings.Contains(r, "log-group:/wharf/apps/api/activity:log-stream:*") || !strings.Contains(r, "log-group:/wharf/apps/api/activity ") {
 		t.Errorf("ReadOwnLogs resources %s", r)
 	}
 	if _, ok := f.workerJSON["Resources"].(map[string]interface{})[user]; ok {
@@ -527,6 +536,7 @@ func TestPinnedLogicalIDs(t *testing.T) {
 		"AppRepository2CEDC083":       "AWS::ECR::Repository",
 		"AppLogs2EC8A6C6":             "AWS::Logs::LogGroup",
 		"AppDeployLogs8F577BA0":       "AWS::Logs::LogGroup",
+		"AppActivityLogs47CDD95A":     "AWS::Logs::LogGroup",
 		"AppDatabaseResourceDDF69D46": "Custom::WharfAppDatabase",
 		"AppTargetGroup9D7D4FA1":      "AWS::ElasticLoadBalancingV2::TargetGroup",
 		"AppBuildC4D5B8FE":            "AWS::CodeBuild::Project",

@@ -30,6 +30,21 @@ const DefaultBuilder = "heroku/builder:24"
 // (docker buildx imagetools inspect heroku/builder:24).
 const DefaultTrustedBuilder = DefaultBuilder + "@sha256:c855fe9810b29dc60e0a0b1ddbbdd815ea5973c9dd754bf539218296fe3f4af2"
 
+// CacheTagPrefix starts the tags of the layer caches in the app's ECR
+// repository (cache-docker for BuildKit, cache-cnb for pack); a lifecycle
+// rule keeps them.
+const CacheTagPrefix = "cache-"
+
+// TestReportGroupSuffix is the report name in the buildspec; the report
+// group is <prefix>-<app>-tests (TestReportGroupName).
+const TestReportGroupSuffix = "tests"
+
+// TestReportGroupName is the CodeBuild report group of the app's test
+// reports, <prefix>-<app>-tests.
+func TestReportGroupName(prefix, app string) string {
+	return ProjectName(prefix, app) + "-" + TestReportGroupSuffix
+}
+
 // BuildScriptDir is where the buildspec unpacks the build scripts.
 const BuildScriptDir = "/tmp/wharf"
 
@@ -92,9 +107,10 @@ func scriptBundle() (string, error) {
 }
 
 // buildSpec is the app's buildspec (docs/build-metadata.md): unpack the
-// scripts, check the app config and log in (pre_build), build, push and
-// write .wharf/wharf-build.json (build), and upload that one file as the
-// artifact.
+// scripts, check the source ref and the app config and log in (pre_build);
+// build the image, run the app's tests in it, push and write
+// .wharf/wharf-build.json (build); send the tests' JUnit report to the
+// report group and upload wharf-build.json as the artifact.
 func buildSpec() (map[string]interface{}, error) {
 	bundle, err := scriptBundle()
 	if err != nil {
@@ -118,6 +134,21 @@ func buildSpec() (map[string]interface{}, error) {
 					"bash " + BuildScriptDir + "/wharf-build.sh test",
 					"bash " + BuildScriptDir + "/wharf-build.sh publish",
 				},
+			},
+		},
+		// JUnit files the test step copied out of the test container go
+		// to the report group <project>-tests (TestReportGroupName): "If
+		// you specify a name, CodeBuild creates a report group for you
+		// using your project name, and the name you specified, in the
+		// format <project-name>-<report-group-name>. If the named report
+		// group already exists, CodeBuild uses that report group." The
+		// construct creates it, so the build role needs no
+		// CreateReportGroup.
+		"reports": map[string]interface{}{
+			TestReportGroupSuffix: map[string]interface{}{
+				"files":          []string{"**/*"},
+				"base-directory": ".wharf/reports",
+				"file-format":    "JUNITXML",
 			},
 		},
 		"artifacts": map[string]interface{}{

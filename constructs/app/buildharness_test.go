@@ -31,6 +31,8 @@ const sandboxRepo = "111122223333.dkr.ecr.eu-west-1.amazonaws.com/wharf-api"
 //	STUB_CACHE         "present" when the cache tags exist in the registry
 //	STUB_SSM_VALUES    JSON reply of `aws ssm get-parameters` (build config)
 //	STUB_CURL_DIR      folder whose files curl serves by URL base name
+//	STUB_REPORT        content `docker cp` copies out as the test report
+//	                   (unset: the container has no such file)
 //
 // Every docker call's full argument list goes to calls.log; stdin of
 // login, build and run goes to stdin.log. `docker history` prints the
@@ -47,27 +49,34 @@ case "$tool $1" in
       get-parameter)
         if [ -n "${STUB_DOCKERHUB:-}" ]; then echo "$STUB_DOCKERHUB"; else
           echo "An error occurred (ParameterNotFound) when calling the GetParameter operation:" >&2; exit 254; fi ;;
-      get-parameters) echo "${STUB_SSM_VALUES:-{\"Parameters\":[],\"InvalidParameters\":[]}}" ;;
+      get-parameters)
+        if [ -n "${STUB_SSM_VALUES:-}" ]; then printf '%s\n' "$STUB_SSM_VALUES"; else echo '{"Parameters":[],"InvalidParameters":[]}'; fi ;;
     esac ;;
   "docker login") { cat; echo; } >> "$state/stdin.log" ;;
   "docker logout") ;;
   "docker build") cat > /dev/null; echo "$*" >> "$state/history.log" ;;
   "docker buildx")
     case "$2" in
-      build) cat > /dev/null 2>&1 || true; echo "$*" >> "$state/history.log" ;;
+      build) env >> "$state/buildx-env.log"; echo "$*" >> "$state/history.log" ;;
       imagetools) [ "${STUB_CACHE:-}" = present ] || { echo "ERROR: $4: not found" >&2; exit 1; } ;;
       create|use|inspect|rm) ;;
     esac ;;
   "docker history") cat "$state/history.log" 2>/dev/null ;;
   "docker inspect")
     case "$*" in
+      *WorkingDir*) echo /app ;;
       *RepoDigests*) echo "other.example/x@sha256:ffff"; echo "` + sandboxRepo + `@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" ;;
       *) echo '{"processes":[{"type":"web","command":["bin/web"],"direct":true}]}' ;;
     esac ;;
   "docker run")
+    case " $* " in *" -d "*) exit 0 ;; esac
     env >> "$state/run-env.log"
     exit "${STUB_TEST_EXIT:-0}" ;;
-  "docker pull"|"docker push"|"docker rm"|"docker network"|"docker tag"|"docker exec") ;;
+  "pack build") env >> "$state/pack-env.log" ;;
+  "docker cp")
+    [ -n "${STUB_REPORT:-}" ] || exit 1
+    printf '%s' "$STUB_REPORT" > "$3/$(basename "${2#*:}")" ;;
+  "docker pull"|"docker push"|"docker rm"|"docker network"|"docker tag"|"docker exec"|"docker stop") ;;
   curl*)
     out=""; url=""
     while [ $# -gt 0 ]; do

@@ -227,7 +227,7 @@ esac
 				"docker push " + repoURI + ":build-42",
 			}
 			if system == "dockerfile" {
-				wants = append(wants, "docker build --pull -f Dockerfile -t "+repoURI+":0123abcd -t "+repoURI+":build-42")
+				wants = append(wants, "docker buildx build --pull --load", "-f Dockerfile -t "+repoURI+":0123abcd -t "+repoURI+":build-42")
 			} else {
 				wants = append(wants, "pack build "+repoURI+":cnb-42 --builder heroku/builder:24", "docker build -t "+repoURI+":0123abcd -t "+repoURI+":build-42 -")
 			}
@@ -262,6 +262,7 @@ func TestBuildSpecCarriesTheScripts(t *testing.T) {
 		Env       map[string]string              `yaml:"env"`
 		Phases    map[string]map[string][]string `yaml:"phases"`
 		Artifacts map[string]interface{}         `yaml:"artifacts"`
+		Reports   map[string]interface{}         `yaml:"reports"`
 	}
 	if err := yaml.Unmarshal([]byte(src["BuildSpec"].(string)), &spec); err != nil {
 		t.Fatal(err)
@@ -271,6 +272,9 @@ func TestBuildSpecCarriesTheScripts(t *testing.T) {
 	}
 	if a, _ := json.Marshal(spec.Artifacts); string(a) != `{"base-directory":".wharf","discard-paths":"yes","files":["wharf-build.json"]}` {
 		t.Errorf("artifacts %s", a)
+	}
+	if r, _ := json.Marshal(spec.Reports); string(r) != `{"tests":{"base-directory":".wharf/reports","file-format":"JUNITXML","files":["**/*"]}}` {
+		t.Errorf("reports %s", r)
 	}
 	if b := spec.Phases["build"]["commands"]; strings.Join(b, "|") != "bash /tmp/wharf/wharf-build.sh image|bash /tmp/wharf/wharf-build.sh test|bash /tmp/wharf/wharf-build.sh publish" {
 		t.Errorf("build phase %v", b)

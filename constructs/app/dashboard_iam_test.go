@@ -10,7 +10,7 @@ import (
 // userRoleGaps are dashboard calls the user role does not allow yet, by
 // "action resource", with the reason; a gap that closes is logged, any
 // other denied call fails. (The status document and activity log reads
-// were the last ones; the user role has ReadOwnStatus and ReadOwnActivity.)
+// were the last ones; the user role has ReadOwnStatus and ReadOwnLogs (which covers the activity group).)
 var userRoleGaps = map[string]string{}
 
 // Every call the web dashboard makes for an app (internal/dashfake

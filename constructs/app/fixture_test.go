@@ -54,6 +54,7 @@ func apiProps(c *apptest.Cluster, db database.IDatabase) *app.AppProps {
 		ControlPlaneAccountID:   jsii.String(controlPlaneAccount),
 		ControlPlaneEventBusArn: jsii.String(busArn),
 		ManagementExternalID:    jsii.String("ext-api-123"),
+		BuildConfig:             []string{"NPM_TOKEN", "ASSET_KEY"},
 	}
 }
 
@@ -98,6 +99,7 @@ func getFixture(t *testing.T) *fixture {
 			ControlPlaneAccountID:      jsii.String(controlPlaneAccount),
 			ControlPlaneEventBusArn:    jsii.String(busArn),
 			ManagementExternalID:       jsii.String("ext-worker-456"),
+			TrustedBuilders:            []string{},
 		})
 		f.apiTpl = cdktest.Template(t, f.apiStack)
 		f.workerTpl = cdktest.Template(t, f.workerStack)

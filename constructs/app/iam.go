@@ -1,6 +1,7 @@
 package app
 
 import (
+	"github.com/wharf-paas/wharf/contract"
 	"sort"
 	"strings"
 
@@ -9,7 +10,6 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/wharf-paas/wharf/constructs/account"
-	"github.com/wharf-paas/wharf/contract"
 )
 
 // arns builds the ARNs and ARN patterns of this app's resources
@@ -148,6 +148,10 @@ func (a *App) newBuildRole(props *AppProps) {
 		// ecr:GetAuthorizationToken has no resource type.
 		statement("RegistryLogin", []string{"ecr:GetAuthorizationToken"}, []*string{jsii.String("*")}, nil),
 		statement("UploadBuildMetadata", []string{"s3:PutObject"}, []*string{a.ArtifactBucket.ArnForObjects(jsii.String("builds/*"))}, nil),
+		// The buildspec's reports section: CodeBuild creates a report in
+		// the app's own report group and adds the test cases to it.
+		statement("WriteTestReports", []string{"codebuild:CreateReport", "codebuild:UpdateReport", "codebuild:BatchPutTestCases"},
+			[]*string{a.TestReportGroup.ReportGroupArn()}, nil),
 		statement("LocateArtifactBucket", []string{"s3:GetBucketAcl", "s3:GetBucketLocation"}, []*string{a.ArtifactBucket.BucketArn()}, nil),
 		// The account's Docker Hub credentials (docs/security.md): the one
 		// parameter, read by the build script to log in before pulling base
@@ -155,6 +159,16 @@ func (a *App) newBuildRole(props *AppProps) {
 		// key policy lets the account's principals decrypt through SSM, so
 		// no KMS statement is needed.
 		statement("ReadDockerHubCredentials", []string{"ssm:GetParameter"}, []*string{r.parameter(account.DockerHubParameterName(a.Prefix))}, nil),
+	}
+	if len(props.BuildConfig) > 0 {
+		// Exactly the config vars the platform config lets the build see
+		// (AppProps.BuildConfig), one ARN each; SecureStrings use the
+		// aws/ssm key, which account principals decrypt through SSM.
+		var params []*string
+		for _, n := range props.BuildConfig {
+			params = append(params, r.parameter(ConfigPrefix(a.Prefix, a.Name)+n))
+		}
+		statements = append(statements, statement("ReadBuildConfig", []string{"ssm:GetParameters"}, params, nil))
 	}
 	if props.ConnectionArn != nil {
 		statements = append(statements, statement("UseSourceConnection", []string{
@@ -220,6 +234,14 @@ func (a *App) newManagementRole(props *AppProps) {
 		// and patterns only.
 		statement("ListRules", []string{"events:ListRules"}, []*string{jsii.String("*")}, nil),
 		statement("ReadOwnSettings", []string{"ssm:GetParameter"}, []*string{a.settingsArn()}, nil),
+		// Status publishing (controlplane/status.go): the status document is
+		// read before it is written (no write when unchanged), and the
+		// activity events go to the app's activity group only. CreateLogStream
+		// is authorized on the log group and PutLogEvents on the stream; both
+		// ARN forms of the one group are listed.
+		statement("PublishStatus", []string{"ssm:GetParameter", "ssm:PutParameter"}, []*string{a.statusArn()}, nil),
+		statement("AppendActivity", []string{"logs:CreateLogStream", "logs:PutLogEvents"},
+			[]*string{r.logGroup(a.activityGroup()), r.logGroup(a.activityGroup() + ":*")}, nil),
 		// ssm:DescribeParameters has no resource type: it lists names,
 		// types and versions, never values. The control plane filters on
 		// the app's config path; it can decrypt nothing (no kms:Decrypt,
@@ -238,6 +260,14 @@ func (a *App) newManagementRole(props *AppProps) {
 
 func (a *App) settingsArn() *string {
 	return a.arns().parameter(SettingsParameterName(a.Prefix, a.Name))
+}
+
+func (a *App) statusArn() *string {
+	return a.arns().parameter(contract.Names{Prefix: a.Prefix}.StatusParameter(a.Name))
+}
+
+func (a *App) activityGroup() string {
+	return contract.Names{Prefix: a.Prefix}.ActivityLogGroup(a.Name)
 }
 
 // newUserRole creates <prefix>-app-<app>-user for the allowed users.
@@ -285,17 +315,14 @@ func (a *App) newUserRole(props *AppProps) {
 		statement("StartOwnBuildAsConfigured", []string{"codebuild:StartBuild"}, []*string{a.Project.ProjectArn()},
 			map[string]interface{}{"Null": startBuildOverrideKeys()}),
 		statement("ReadOwnLogs", []string{"logs:GetLogEvents", "logs:FilterLogEvents", "logs:DescribeLogStreams", "logs:StartLiveTail", "logs:GetLogGroupFields"},
-			[]*string{r.logGroup(LogGroupName(a.Prefix, a.Name)), r.logGroup(DeployLogGroupName(a.Prefix, a.Name)),
-				r.logStreams(LogGroupName(a.Prefix, a.Name)), r.logStreams(DeployLogGroupName(a.Prefix, a.Name))}, nil),
+			[]*string{r.logGroup(LogGroupName(a.Prefix, a.Name)), r.logGroup(DeployLogGroupName(a.Prefix, a.Name)), r.logGroup(a.activityGroup()),
+				r.logStreams(LogGroupName(a.Prefix, a.Name)), r.logStreams(DeployLogGroupName(a.Prefix, a.Name)), r.logStreams(a.activityGroup())}, nil),
 		statement("ManageOwnConfig", []string{"ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory",
 			"ssm:PutParameter", "ssm:DeleteParameter", "ssm:DeleteParameters", "ssm:AddTagsToResource", "ssm:ListTagsForResource"},
 			[]*string{r.parameter(strings.TrimSuffix(config, "/")), r.configParameters()}, nil),
+		// The status document the control plane publishes (read only).
+		statement("ReadOwnStatus", []string{"ssm:GetParameter"}, []*string{a.statusArn()}, nil),
 		statement("ReadOwnSettings", []string{"ssm:GetParameter"}, []*string{a.settingsArn()}, nil),
-		// The status document and the activity log the control plane
-		// publishes (wharf info, status, deploys; docs/cli.md).
-		statement("ReadOwnStatus", []string{"ssm:GetParameter"}, []*string{r.parameter("/" + a.Prefix + "/apps/" + a.Name + "/status")}, nil),
-		statement("ReadOwnActivity", []string{"logs:FilterLogEvents", "logs:GetLogEvents", "logs:DescribeLogStreams"},
-			[]*string{r.logGroup(LogGroupName(a.Prefix, a.Name) + "/activity"), r.logStreams(LogGroupName(a.Prefix, a.Name) + "/activity")}, nil),
 		// No ssm:DescribeParameters: it has no resource type and would list
 		// every parameter name of the account; GetParametersByPath on the
 		// app's config path (ManageOwnConfig) already returns its names.

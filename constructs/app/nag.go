@@ -25,8 +25,8 @@ func (a *App) suppress(props *AppProps) {
 	}
 	app := q(a.Prefix) + `-` + q(a.Name)
 	star := "Resource::*"
-	logs := nagResource(arn("logs", `log-group:\/`+q(a.Prefix)+`\/apps\/`+q(a.Name)+`(\/deploys)?:log-stream:\*`))
-	activity := nagResource(arn("logs", `log-group:\/`+q(a.Prefix)+`\/apps\/`+q(a.Name)+`\/activity:log-stream:\*`))
+	logs := nagResource(arn("logs", `log-group:\/`+q(a.Prefix)+`\/apps\/`+q(a.Name)+`(\/deploys|\/activity)?:log-stream:\*`))
+	activity := nagResource(arn("logs", `log-group:\/`+q(a.Prefix)+`\/apps\/`+q(a.Name)+`\/activity:\*`))
 	config := nagResource(arn("ssm", `parameter\/`+q(a.Prefix)+`\/apps\/`+q(a.Name)+`\/config\/\*`))
 	taskDefs := nagResource(arn("ecs", `task-definition\/`+app+`_\*`))
 	tasks := nagResource(arn("ecs", `task\/.+\/\*`))
@@ -51,11 +51,12 @@ func (a *App) suppress(props *AppProps) {
 		"artifacts are written under builds/ of this app's bucket with build-ID keys", star, logs, objects)
 	iam5(a.ManagementRole, "management role: services and task definitions match only this app's names (<prefix>-<app>_*), schedule rules only "+
 		"<prefix>-<app>_schedule-*, build metadata only this app's bucket; task ARNs carry no family so DescribeTasks covers the cluster's tasks (read only); "+
-		"ListServices/ListTasks (ecs:cluster condition), RegisterTaskDefinition/DescribeTaskDefinition, events:ListRules and ssm:DescribeParameters have no resource type",
-		services, taskDefs, tasks, rules, objects, star)
+		"ListServices/ListTasks (ecs:cluster condition), RegisterTaskDefinition/DescribeTaskDefinition, events:ListRules and ssm:DescribeParameters have no resource type; "+
+		"activity streams are created per build in this app's activity log group only",
+		services, taskDefs, tasks, rules, objects, star, activity)
 	iam5(a.UserRole, "user role: log streams (app, deploy and activity logs) and config parameters of this app only; services match <prefix>-<app>_*; task ARNs carry no family so ExecuteCommand "+
 		"and DescribeTasks are limited by the wharf:app tag; ListServices/ListTasks have no resource type (ecs:cluster condition)",
-		logs, activity, config, services, tasks, star)
+		logs, config, services, tasks, star)
 
 	cdknag.NagSuppressions_AddResourceSuppressions(a.ArtifactBucket, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-S1"),

@@ -34,6 +34,9 @@ const (
 	// host-header condition takes at most 5 values, one of which is
 	// <app>.<cluster domain>.
 	MaxDomains = 4
+	// MaxBuildConfig is the number of config vars a build may read
+	// (AppProps.BuildConfig).
+	MaxBuildConfig = 20
 	// MinPriority and MaxPriority bound the listener-rule priorities Wharf
 	// derives from app names; 1-999 are left for rules added by hand.
 	MinPriority = contract.MinRulePriority
@@ -90,6 +93,14 @@ type AppProps struct {
 	// other builder runs untrusted. An empty, non-nil list trusts none.
 	// Default: [DefaultTrustedBuilder].
 	TrustedBuilders []string
+	// BuildConfig names the app's config vars (parameters under
+	// /<prefix>/apps/<app>/config/) its build may read, for a private
+	// package registry token for example. The build role may read exactly
+	// these; the image build gets them as BuildKit secrets (Dockerfile:
+	// RUN --mount=type=secret,id=<NAME>) or pack --env, never as build
+	// arguments and never in the log. At most 20 names.
+	// Default: none.
+	BuildConfig []string
 
 	// Domains are extra host names routed to the app besides
 	// <name>.<cluster domain>; at most 4. Their certificates and DNS
@@ -200,6 +211,7 @@ var (
 	policyArnRe     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/[A-Za-z0-9+=,.@_/-]+$`)
 	emailRe         = regexp.MustCompile(`^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$`)
 	labelRe         = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	envNameRe       = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	pinnedBuilderRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$`)
 	branchRe        = regexp.MustCompile(`^[A-Za-z0-9._/-]{1,200}$`)
 	repoPathRe      = regexp.MustCompile(`^/([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+?)(\.git)?/?$`)
@@ -244,6 +256,21 @@ func (p *AppProps) Validate() error {
 	}
 	if b := p.branch(); !branchRe.MatchString(b) || strings.Contains(b, "..") || strings.HasPrefix(b, "/") || strings.HasSuffix(b, "/") {
 		add("branch %q: must be a git branch name (letters, digits, '.', '_', '-', '/', at most 200 characters)", b)
+	}
+	if len(p.BuildConfig) > MaxBuildConfig {
+		add("buildConfig: %d names given, at most %d allowed", len(p.BuildConfig), MaxBuildConfig)
+	}
+	seenConfig := map[string]bool{}
+	for i, n := range p.BuildConfig {
+		switch {
+		case !envNameRe.MatchString(n):
+			add("buildConfig[%d] %q: must be a config var name (letters, digits and _, not starting with a digit)", i, n)
+		case reservedBuildVar(n):
+			add("buildConfig[%d] %q: the build sets this variable itself (names starting WHARF_, CODEBUILD_ or AWS_, and PATH, HOME, CI are reserved)", i, n)
+		case seenConfig[n]:
+			add("buildConfig[%d] %q: listed twice", i, n)
+		}
+		seenConfig[n] = true
 	}
 	for i, b := range p.TrustedBuilders {
 		if !pinnedBuilderRe.MatchString(b) {
@@ -298,7 +325,7 @@ func (p *AppProps) Validate() error {
 		add("databaseName: set either database or databaseName, not both")
 	}
 	if p.DatabaseName != nil {
-		if err := database.ValidateName(*p.DatabaseName); err != nil {
+		if err := contract.ValidateDatabaseName(*p.DatabaseName); err != nil {
 			add("databaseName: %w", err)
 		}
 	}
@@ -448,6 +475,17 @@ func (p *AppProps) branch() string {
 		return DefaultBranch
 	}
 	return *p.Branch
+}
+
+// reservedBuildVar reports names the build environment sets itself.
+func reservedBuildVar(n string) bool {
+	u := strings.ToUpper(n)
+	for _, p := range []string{"WHARF_", "CODEBUILD_", "AWS_"} {
+		if strings.HasPrefix(u, p) {
+			return true
+		}
+	}
+	return u == "PATH" || u == "HOME" || u == "CI"
 }
 
 func (p *AppProps) trustedBuilders() []string {

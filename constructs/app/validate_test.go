@@ -111,7 +111,7 @@ func TestNewAppPanicsWithTheValidationError(t *testing.T) {
 	p.Name = jsii.String("Bad_Name")
 	defer func() {
 		r := recover()
-		if r == nil || !strings.Contains(r.(error).Error(), `name "Bad_Name"`) {
+		if r == nil || !strings.Contains(r.(error).Error(), `name: "Bad_Name"`) {
 			t.Errorf("panic %v, want the name error", r)
 		}
 	}()

@@ -5,6 +5,7 @@ import (
 
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // AvailabilityZonesContextKey is the CDK context key under which the CDK
@@ -26,7 +27,7 @@ func SetAvailabilityZonesContext(scope constructs.Construct, account, region str
 	if n := len(*scope.Node().Children()); n > 0 {
 		return fmt.Errorf("set availability zones context on %s: scope already has %d children; call it before adding constructs", *scope.Node().Path(), n)
 	}
-	if !accountRe.MatchString(account) {
+	if contract.ValidateAccountID(account) != nil {
 		return fmt.Errorf("set availability zones context: account %q must be a 12-digit AWS account ID", account)
 	}
 	azRegion, err := validateZoneList(azs)

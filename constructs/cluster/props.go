@@ -92,7 +92,6 @@ var (
 	hostedZoneIDRe = regexp.MustCompile(`^Z[A-Z0-9]{1,31}$`)
 	labelRe        = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 	instanceTypeRe = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9]+$`)
-	accountRe      = regexp.MustCompile(`^[0-9]{12}$`)
 )
 
 // ValidateName is contract.ValidateClusterName: 2-20 characters of lowercase

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	cps "github.com/wharf-paas/wharf/constructs/controlplane"
+	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/controlplane"
 	"github.com/wharf-paas/wharf/internal/cdktest"
 )
@@ -729,7 +730,7 @@ func TestRegistryLayer(t *testing.T) {
 		t.Errorf("registry folder mode = %v, want 0755", m)
 	}
 	want := sortedTestRegistry()
-	parsed, err := controlplane.ParseRegistry(content)
+	parsed, err := contract.ParseRegistry(content)
 	if err != nil || !reflect.DeepEqual(parsed, want) {
 		t.Errorf("the Lambda's parser reads the registry file as %+v, %v; want %+v (sorted, prefix set)", parsed, err, want)
 	}
@@ -784,7 +785,7 @@ func TestLargeRegistrySynthesizesAndLayerHashIsStable(t *testing.T) {
 	}
 
 	s := stacks["big"]
-	parsed, err := controlplane.ParseRegistry(s.layer.files[cps.RegistryLayerFile])
+	parsed, err := contract.ParseRegistry(s.layer.files[cps.RegistryLayerFile])
 	if err != nil || len(parsed.Apps) != 200 || len(parsed.Accounts) != 3 {
 		t.Fatalf("registry file of the big stack: %d accounts, %d apps, %v", len(parsed.Accounts), len(parsed.Apps), err)
 	}

@@ -1,6 +1,8 @@
 package awsfake
 
 import (
+	"github.com/wharf-paas/wharf/controlplane/internal/awsmodel"
+
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -178,8 +180,8 @@ const listBuildsPageSize = 100
 // Callers hold s.mu.
 func (s *Server) listBuildsForProject(v *codebuild.ListBuildsForProjectInput) ([]byte, *APIError) {
 	project := aws.ToString(v.ProjectName)
-	if project == "" {
-		return nil, &APIError{Status: http.StatusBadRequest, Code: "InvalidInputException", Message: "projectName must not be empty"}
+	if err := awsmodel.ValidateListBuildsForProject(v, -1); err != nil {
+		return nil, &APIError{Status: http.StatusBadRequest, Code: "InvalidInputException", Message: err.Error()}
 	}
 	if v.SortOrder != "" && v.NextToken != nil {
 		return nil, &APIError{Status: http.StatusBadRequest, Code: "InvalidInputException", Message: "Sort order can't be specified when passing a nextToken"}
@@ -238,8 +240,8 @@ func (s *Server) serveCodeBuild(op string, in any) ([]byte, *APIError) {
 	if !ok {
 		return nil, serverFault("UnknownOperationException", "operation "+op+" is not served")
 	}
-	if len(v.Ids) == 0 || len(v.Ids) > 100 {
-		return nil, &APIError{Status: http.StatusBadRequest, Code: "InvalidInputException", Message: "ids must contain between 1 and 100 build IDs"}
+	if err := awsmodel.ValidateBatchGetBuilds(v); err != nil {
+		return nil, &APIError{Status: http.StatusBadRequest, Code: "InvalidInputException", Message: err.Error()}
 	}
 	out := wireBatchGetBuildsOutput{Builds: []wireBuild{}, BuildsNotFound: []string{}}
 	for _, id := range v.Ids {

@@ -1,6 +1,8 @@
 package awsfake
 
 import (
+	"github.com/wharf-paas/wharf/controlplane/internal/awsmodel"
+
 	"fmt"
 	"net/http"
 	"regexp"
@@ -82,6 +84,9 @@ func (s *Server) serveEventBridge(op string, in any) ([]byte, *APIError) {
 		e   *APIError
 	)
 	eb := &s.eb
+	if err := ebRules(in); err != nil {
+		return nil, err
+	}
 	switch v := in.(type) {
 	case *eventbridge.PutRuleInput:
 		if e = checkBus(v.EventBusName); e != nil {
@@ -267,4 +272,29 @@ func paginate(all []string, token *string, max *int32) ([]string, *string, *APIE
 		return page, aws.String(strconv.Itoa(end)), nil
 	}
 	return page, nil, nil
+}
+
+// ebRules applies the shared model's stateless EventBridge request rules
+// (controlplane/internal/awsmodel); the per-rule target limit and the
+// delete-with-targets rule need the rule's state and are checked below.
+func ebRules(in any) *APIError {
+	var err error
+	switch v := in.(type) {
+	case *eventbridge.PutRuleInput:
+		err = awsmodel.ValidatePutRule(v)
+	case *eventbridge.PutTargetsInput:
+		err = awsmodel.ValidatePutTargets(v, -1)
+	case *eventbridge.RemoveTargetsInput:
+		err = awsmodel.ValidateRemoveTargets(v)
+	case *eventbridge.DeleteRuleInput:
+		err = awsmodel.ValidateDeleteRule(v, 0)
+	case *eventbridge.ListRulesInput:
+		err = awsmodel.ValidateListLimit(v.Limit)
+	case *eventbridge.ListTargetsByRuleInput:
+		err = awsmodel.ValidateListLimit(v.Limit)
+	}
+	if v, ok := awsmodel.AsViolation(err); ok {
+		return ebError(http.StatusBadRequest, v.Code, v.Message)
+	}
+	return nil
 }

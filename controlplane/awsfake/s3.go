@@ -1,6 +1,8 @@
 package awsfake
 
 import (
+	"github.com/wharf-paas/wharf/controlplane/internal/awsmodel"
+
 	"crypto/md5"
 	"encoding/hex"
 	"net/http"
@@ -59,6 +61,12 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	call := Call{Service: ServiceS3, Op: "GetObject", Input: &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}, Time: s.now()}
+	if v, ok := awsmodel.AsViolation(awsmodel.ValidateGetObject(call.Input.(*s3.GetObjectInput))); ok {
+		call.ErrorCode = v.Code
+		s.calls = append(s.calls, call)
+		writeS3Error(w, r, APIError{Status: http.StatusBadRequest, Code: v.Code, Message: v.Message}, bucket, key, reqID)
+		return
+	}
 	if fault, ok := s.takeFault("GetObject"); ok {
 		call.ErrorCode = fault.Code
 		s.calls = append(s.calls, call)

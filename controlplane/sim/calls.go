@@ -48,18 +48,23 @@ type FaultConfig struct {
 	// active phase, at a random time, as if it had been recreated; drawn
 	// once per run, only when the target can lose its state.
 	StateLost float64
-	// ReadLag is the probability that a successful ECS write (RunTask,
-	// StopTask, CreateService, UpdateService, DeleteService) is followed
-	// by 1-20 s in which DescribeServices, DescribeTasks and ListTasks
-	// still show the resource as it was before the write (a new one as
-	// missing): ECS's eventual consistency. The write's own answer is
-	// never stale.
+	// ReadLag is the probability that a successful service write
+	// (CreateService, UpdateService, DeleteService) is followed by 1-20 s
+	// in which DescribeServices still shows the service as it was before
+	// the write (a new one as missing): ECS's eventual consistency. The
+	// write's own answer is never stale.
 	ReadLag float64
+	// TaskReadLag is the same for task writes (RunTask, StopTask) as
+	// DescribeTasks and ListTasks see them.
+	TaskReadLag float64
 	// SettingsChange is the probability, per build and once more per app,
-	// that the app's settings document changes (subnets, security groups,
-	// public IP, target group, container port or launch type): during the
-	// build's deploy, or at a random time of the active phase.
-	SettingsChange float64
+	// that the app's settings document changes: during the build's deploy,
+	// or at a random time of the active phase. The change is to the
+	// services' subnets, security groups, public IP or target group, or,
+	// with probability TaskDefSettings, to what the task definitions carry
+	// (the container port or the launch type).
+	SettingsChange  float64
+	TaskDefSettings float64
 }
 
 // invocation is one control-plane Handle call in progress.

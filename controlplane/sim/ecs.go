@@ -50,10 +50,10 @@ type lagView[T any] struct {
 	until time.Time
 }
 
-// readLag draws the read-lag fault for a write that is about to succeed
-// and returns how long its result stays invisible.
-func (w *World) readLag() (time.Duration, bool) {
-	if !w.faultsOn || !w.chance(w.Faults.ReadLag) {
+// readLag draws the read-lag fault (probability p) for a write that is
+// about to succeed and returns how long its result stays invisible.
+func (w *World) readLag(p float64) (time.Duration, bool) {
+	if !w.faultsOn || !w.chance(p) {
 		return 0, false
 	}
 	w.fault("read-lag")
@@ -67,7 +67,7 @@ func (w *World) lagService(s *ecsState, arn string, prev *ecstypes.Service) {
 	if l, ok := s.svcLag[arn]; ok && w.now.Before(l.until) {
 		return
 	}
-	if d, ok := w.readLag(); ok {
+	if d, ok := w.readLag(w.Faults.ReadLag); ok {
 		s.svcLag[arn] = lagView[ecstypes.Service]{view: prev, until: w.now.Add(d)}
 		w.tracef("  FAULT read lag: %s reads as before this write for %s", shortNames([]string{arn})[0], d.Round(time.Millisecond))
 	}
@@ -77,7 +77,7 @@ func (w *World) lagTask(s *ecsState, arn string, prev *ecstypes.Task) {
 	if l, ok := s.taskLag[arn]; ok && w.now.Before(l.until) {
 		return
 	}
-	if d, ok := w.readLag(); ok {
+	if d, ok := w.readLag(w.Faults.TaskReadLag); ok {
 		s.taskLag[arn] = lagView[ecstypes.Task]{view: prev, until: w.now.Add(d)}
 		w.tracef("  FAULT read lag: %s reads as before this write for %s", shortTask(arn), d.Round(time.Millisecond))
 	}

@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
@@ -19,6 +20,7 @@ const (
 	InvNoReleaseAgain  = "no-release-for-deployed-build"
 	InvNoSecretRead    = "never-reads-config-values"       // extra: security
 	InvForeignRejected = "foreign-events-cost-no-aws-call" // extra: multi-tenancy
+	InvStatusPublished = "published-status-matches-state"  // extra: status publishing
 )
 
 // AppState is what the control plane's store says about an app, reduced to
@@ -68,8 +70,10 @@ type oracle struct {
 	appDeployed    map[*build]bool
 	releaseLaunch  map[string]int
 	deployFailed   map[*build]bool
-	// stateLost: the control plane's store was emptied during the run.
-	stateLost bool
+	// stateLost: the control plane's store was emptied during the run
+	// (at stateLostAt).
+	stateLost   bool
+	stateLostAt time.Time
 	// interrupted maps each app that was busy when the store was emptied
 	// to the newest of its builds that had succeeded by then.
 	interrupted map[string]int64
@@ -97,6 +101,7 @@ func newOracle(w *World) *oracle {
 // newest of their builds that had succeeded by then.
 func (o *oracle) onStateLost(view StoreView) {
 	o.stateLost = true
+	o.stateLostAt = o.w.now
 	for _, name := range o.w.appNames() {
 		st, ok, err := view.AppState(name)
 		if err != nil || !ok || !st.Busy {
@@ -184,6 +189,13 @@ func (o *oracle) outcome(b *build) string {
 func (o *oracle) beforeServiceDelete(svc *service) {
 	app := svc.app
 	if app == nil {
+		return
+	}
+	if string(svc.cfg.LaunchType) != app.settings.LaunchType {
+		// A recreate: UpdateService cannot change a launch type (it has no
+		// launchType parameter), so a service whose launch type the
+		// settings no longer name is deleted to be created again; the end
+		// checks require it back, matching the settings.
 		return
 	}
 	floor := o.appServiceBuild(app, nil)

@@ -20,7 +20,7 @@ func TestReadLag(t *testing.T) {
 	one := registerTD(t, w, cl, "wharf-api_web", buildImage(w, "api", okPlan()))
 	two := registerTD(t, w, cl, "wharf-api_web", buildImage(w, "api", okPlan()))
 	release := registerTD(t, w, cl, "wharf-api_release", buildImage(w, "api", okPlan()))
-	w.Faults = FaultConfig{ReadLag: 1}
+	w.Faults = FaultConfig{ReadLag: 1, TaskReadLag: 1}
 	w.faultsOn = true
 	describe := func() *ecs.DescribeServicesOutput {
 		t.Helper()

@@ -3,11 +3,12 @@ package sim
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -23,7 +24,17 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/wharf-paas/wharf/controlplane"
+	"github.com/wharf-paas/wharf/controlplane/internal/awsmodel"
 )
+
+// ruleErr turns a violation of the shared model's request rules into the
+// error the service answers with.
+func ruleErr(err error) error {
+	if v, ok := awsmodel.AsViolation(err); ok {
+		return generic(v.Code, v.Message, smithy.FaultClient)
+	}
+	return err
+}
 
 // --- CodeBuild ---
 
@@ -109,8 +120,8 @@ var _ controlplane.CodeBuildAPI = (*CodeBuildClient)(nil)
 func (c *CodeBuildClient) BatchGetBuilds(_ context.Context, in *codebuild.BatchGetBuildsInput, _ ...func(*codebuild.Options)) (*codebuild.BatchGetBuildsOutput, error) {
 	return call(c.c, in, "CodeBuild", "BatchGetBuilds", false, strings.Join(shortNames(in.Ids), ","), func() (*codebuild.BatchGetBuildsOutput, string, error) {
 		w := c.c.w
-		if len(in.Ids) == 0 || len(in.Ids) > 100 {
-			return nil, "", w.apiError("CodeBuild", "BatchGetBuilds", 400, &cbtypes.InvalidInputException{Message: ptr("ids must contain between 1 and 100 items")})
+		if err := awsmodel.ValidateBatchGetBuilds(in); err != nil {
+			return nil, "", w.apiError("CodeBuild", "BatchGetBuilds", 400, &cbtypes.InvalidInputException{Message: ptr(err.Error())})
 		}
 		out := &codebuild.BatchGetBuildsOutput{}
 		var res []string
@@ -148,8 +159,8 @@ func (c *CodeBuildClient) ListBuildsForProject(_ context.Context, in *codebuild.
 	return call(c.c, in, "CodeBuild", "ListBuildsForProject", false, project, func() (*codebuild.ListBuildsForProjectOutput, string, error) {
 		w := c.c.w
 		const op = "ListBuildsForProject"
-		if project == "" {
-			return nil, "", w.apiError("CodeBuild", op, 400, &cbtypes.InvalidInputException{Message: ptr("projectName must not be empty")})
+		if err := awsmodel.ValidateListBuildsForProject(in, -1); err != nil {
+			return nil, "", w.apiError("CodeBuild", op, 400, &cbtypes.InvalidInputException{Message: ptr(err.Error())})
 		}
 		if in.SortOrder != "" && in.NextToken != nil {
 			return nil, "", w.apiError("CodeBuild", op, 400, &cbtypes.InvalidInputException{Message: ptr("Sort order can't be specified when passing a nextToken")})
@@ -166,6 +177,9 @@ func (c *CodeBuildClient) ListBuildsForProject(_ context.Context, in *codebuild.
 		if owner == nil {
 			return nil, "", w.apiError("CodeBuild", op, 400, &cbtypes.ResourceNotFoundException{
 				Message: ptr(fmt.Sprintf("The provided project arn:aws:codebuild:%s:%s:project/%s does not exist", c.c.acct.region, c.c.acct.id, project))})
+		}
+		if err := awsmodel.ValidateListBuildsForProject(in, len(owner.builds)); err != nil {
+			return nil, "", w.apiError("CodeBuild", op, 400, &cbtypes.InvalidInputException{Message: ptr(err.Error())})
 		}
 		ids := make([]string, 0, len(owner.builds))
 		for i := range owner.builds {
@@ -222,6 +236,9 @@ func (c *S3Client) GetObject(_ context.Context, in *s3.GetObjectInput, _ ...func
 	bucket, key := deref(in.Bucket), deref(in.Key)
 	return call(c.c, in, "S3", "GetObject", false, bucket+"/"+key, func() (*s3.GetObjectOutput, string, error) {
 		w := c.c.w
+		if err := awsmodel.ValidateGetObject(in); err != nil {
+			return nil, "", w.apiError("S3", "GetObject", 400, ruleErr(err))
+		}
 		if c.c.app != nil && !strings.HasPrefix(key, c.c.app.settings.CodeBuildProject+"/") {
 			return nil, "", w.apiError("S3", "GetObject", 403, generic("AccessDenied", "Access Denied", smithy.FaultClient))
 		}
@@ -280,6 +297,9 @@ func (c *SSMClient) GetParameter(_ context.Context, in *ssm.GetParameterInput, _
 	name := deref(in.Name)
 	return call(c.c, in, "SSM", "GetParameter", false, name, func() (*ssm.GetParameterOutput, string, error) {
 		w := c.c.w
+		if err := awsmodel.ValidateGetParameter(in); err != nil {
+			return nil, "", w.apiError("SSM", "GetParameter", 400, ruleErr(err))
+		}
 		if c.c.app != nil && !strings.HasPrefix(name, fmt.Sprintf("/%s/apps/%s/", Prefix, c.c.app.name)) {
 			return nil, "", w.apiError("SSM", "GetParameter", 400, generic("AccessDeniedException", "not authorized to read "+name, smithy.FaultClient))
 		}
@@ -306,6 +326,41 @@ func (c *SSMClient) GetParameter(_ context.Context, in *ssm.GetParameterInput, _
 	})
 }
 
+// PutParameter writes a String parameter; an app's management role may
+// write only its status document /<prefix>/apps/<app>/status (the App
+// construct's PublishStatus statement). SSM PutParameter: "Overwrite
+// ... Default: false"; an existing parameter without Overwrite fails with
+// ParameterAlreadyExists. The simulator emits no Parameter Store Change
+// event for it: the control plane rejects those without an AWS call
+// (controlplane/events_test.go).
+func (c *SSMClient) PutParameter(_ context.Context, in *ssm.PutParameterInput, _ ...func(*ssm.Options)) (*ssm.PutParameterOutput, error) {
+	name := deref(in.Name)
+	return call(c.c, in, "SSM", "PutParameter", true, name+" "+valueHash(deref(in.Value)), func() (*ssm.PutParameterOutput, string, error) {
+		w := c.c.w
+		if c.c.app == nil || name != fmt.Sprintf("/%s/apps/%s/status", Prefix, c.c.app.name) {
+			return nil, "", w.apiError("SSM", "PutParameter", 400, generic("AccessDeniedException", "not authorized to write "+name, smithy.FaultClient))
+		}
+		if in.Type != ssmtypes.ParameterTypeString {
+			return nil, "", w.apiError("SSM", "PutParameter", 400, generic("ValidationException", "status must be a String", smithy.FaultClient))
+		}
+		p, ok := c.c.acct.params[name]
+		if ok && !deref(in.Overwrite) {
+			return nil, "", w.apiError("SSM", "PutParameter", 400, &ssmtypes.ParameterAlreadyExists{})
+		}
+		if !ok {
+			p = &param{name: name, typ: "String"}
+			c.c.acct.params[name] = p
+		}
+		p.value, p.version, p.modified = deref(in.Value), p.version+1, w.now
+		return &ssm.PutParameterOutput{Version: p.version, Tier: ssmtypes.ParameterTierStandard}, fmt.Sprintf("version %d", p.version), nil
+	})
+}
+
+func valueHash(v string) string {
+	h := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(h[:4])
+}
+
 // DescribeParameters implements controlplane.SSMAPI. It supports the
 // ParameterFilters keys Name (Equals, BeginsWith) and Path (Recursive,
 // OneLevel) and the legacy Filters key Name (begins with).
@@ -314,6 +369,9 @@ func (c *SSMClient) DescribeParameters(_ context.Context, in *ssm.DescribeParame
 		w := c.c.w
 		bad := func(msg string) error {
 			return w.apiError("SSM", "DescribeParameters", 400, &ssmtypes.InvalidFilterValue{Message: ptr(msg)})
+		}
+		if err := awsmodel.ValidateDescribeParameters(in); err != nil {
+			return nil, "", w.apiError("SSM", "DescribeParameters", 400, ruleErr(err))
 		}
 		var names []string
 		for _, name := range sortedKeys(c.c.acct.params) {
@@ -416,9 +474,8 @@ type rule struct {
 	name, arn, schedule, pattern, description, roleArn string
 	state                                              ebtypes.RuleState
 	targets                                            map[string]ebtypes.Target
+	targetsAt                                          time.Time // last PutTargets
 }
-
-var ruleNameRe = regexp.MustCompile(`^[\.\-_A-Za-z0-9]{1,64}$`)
 
 func ebThrottling() error {
 	return &ebtypes.ThrottlingException{Message: ptr("Rate exceeded")}
@@ -444,6 +501,9 @@ func (c *EventBridgeClient) denied(op, name string) error {
 // ListRules implements controlplane.EventBridgeAPI.
 func (c *EventBridgeClient) ListRules(_ context.Context, in *eventbridge.ListRulesInput, _ ...func(*eventbridge.Options)) (*eventbridge.ListRulesOutput, error) {
 	return call(c.c, in, "EventBridge", "ListRules", false, "prefix="+deref(in.NamePrefix), func() (*eventbridge.ListRulesOutput, string, error) {
+		if err := awsmodel.ValidateListLimit(in.Limit); err != nil {
+			return nil, "", c.errf("ListRules", ruleErr(err))
+		}
 		var rules []ebtypes.Rule
 		for _, name := range sortedKeys(c.c.acct.rules) {
 			r := c.c.acct.rules[name]
@@ -481,14 +541,11 @@ func (r *rule) describe() ebtypes.Rule {
 func (c *EventBridgeClient) PutRule(_ context.Context, in *eventbridge.PutRuleInput, _ ...func(*eventbridge.Options)) (*eventbridge.PutRuleOutput, error) {
 	name := deref(in.Name)
 	return call(c.c, in, "EventBridge", "PutRule", true, fmt.Sprintf("%s %s", name, deref(in.ScheduleExpression)), func() (*eventbridge.PutRuleOutput, string, error) {
-		if !ruleNameRe.MatchString(name) {
-			return nil, "", c.errf("PutRule", generic("ValidationException", "rule name is invalid", smithy.FaultClient))
+		if err := awsmodel.ValidatePutRule(in); err != nil {
+			return nil, "", c.errf("PutRule", ruleErr(err))
 		}
 		if err := c.denied("PutRule", name); err != nil {
 			return nil, "", err
-		}
-		if in.ScheduleExpression == nil && in.EventPattern == nil {
-			return nil, "", c.errf("PutRule", generic("ValidationException", "Parameter(s) ScheduleExpression or EventPattern must be specified.", smithy.FaultClient))
 		}
 		if s := deref(in.ScheduleExpression); s != "" && !(strings.HasPrefix(s, "cron(") || strings.HasPrefix(s, "rate(")) && strings.HasSuffix(s, ")") {
 			return nil, "", c.errf("PutRule", generic("ValidationException", "Parameter ScheduleExpression is not valid.", smithy.FaultClient))
@@ -526,15 +583,19 @@ func (c *EventBridgeClient) PutTargets(_ context.Context, in *eventbridge.PutTar
 		if err != nil {
 			return nil, "", err
 		}
-		if len(in.Targets) == 0 || len(in.Targets) > 10 {
-			return nil, "", c.errf("PutTargets", generic("ValidationException", "targets must contain between 1 and 10 items", smithy.FaultClient))
+		kept := len(r.targets)
+		for _, t := range in.Targets {
+			if _, ok := r.targets[deref(t.Id)]; ok {
+				kept--
+			}
+		}
+		if err := awsmodel.ValidatePutTargets(in, kept); err != nil {
+			return nil, "", c.errf("PutTargets", ruleErr(err))
 		}
 		for _, t := range in.Targets {
-			if deref(t.Id) == "" || deref(t.Arn) == "" {
-				return nil, "", c.errf("PutTargets", generic("ValidationException", "target Id and Arn are required", smithy.FaultClient))
-			}
 			r.targets[*t.Id] = cloneJSON(t)
 		}
+		r.targetsAt = c.c.w.now
 		return &eventbridge.PutTargetsOutput{}, "", nil
 	})
 }
@@ -543,6 +604,9 @@ func (c *EventBridgeClient) PutTargets(_ context.Context, in *eventbridge.PutTar
 func (c *EventBridgeClient) ListTargetsByRule(_ context.Context, in *eventbridge.ListTargetsByRuleInput, _ ...func(*eventbridge.Options)) (*eventbridge.ListTargetsByRuleOutput, error) {
 	name := deref(in.Rule)
 	return call(c.c, in, "EventBridge", "ListTargetsByRule", false, name, func() (*eventbridge.ListTargetsByRuleOutput, string, error) {
+		if err := awsmodel.ValidateListLimit(in.Limit); err != nil {
+			return nil, "", c.errf("ListTargetsByRule", ruleErr(err))
+		}
 		r, err := c.rule("ListTargetsByRule", name)
 		if err != nil {
 			return nil, "", err
@@ -568,6 +632,9 @@ func (c *EventBridgeClient) ListTargetsByRule(_ context.Context, in *eventbridge
 func (c *EventBridgeClient) RemoveTargets(_ context.Context, in *eventbridge.RemoveTargetsInput, _ ...func(*eventbridge.Options)) (*eventbridge.RemoveTargetsOutput, error) {
 	name := deref(in.Rule)
 	return call(c.c, in, "EventBridge", "RemoveTargets", true, fmt.Sprintf("%s %v", name, in.Ids), func() (*eventbridge.RemoveTargetsOutput, string, error) {
+		if err := awsmodel.ValidateRemoveTargets(in); err != nil {
+			return nil, "", c.errf("RemoveTargets", ruleErr(err))
+		}
 		r, err := c.rule("RemoveTargets", name)
 		if err != nil {
 			return nil, "", err
@@ -590,8 +657,8 @@ func (c *EventBridgeClient) DeleteRule(_ context.Context, in *eventbridge.Delete
 		if !ok {
 			return &eventbridge.DeleteRuleOutput{}, "no such rule", nil
 		}
-		if len(r.targets) > 0 {
-			return nil, "", c.errf("DeleteRule", generic("ValidationException", "Rule can't be deleted since it has targets.", smithy.FaultClient))
+		if err := awsmodel.ValidateDeleteRule(in, len(r.targets)); err != nil {
+			return nil, "", c.errf("DeleteRule", ruleErr(err))
 		}
 		delete(c.c.acct.rules, name)
 		return &eventbridge.DeleteRuleOutput{}, "", nil

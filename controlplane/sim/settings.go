@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 )
 
@@ -60,7 +61,12 @@ func (w *World) ChangeSettings(appName, kind string) {
 		}
 	}
 	if i < 0 {
-		i = w.rng.IntN(len(settingsChanges))
+		// The first four kinds change only the services; the last two
+		// what the task definitions carry.
+		i = w.rng.IntN(4)
+		if w.chance(w.Faults.TaskDefSettings) {
+			i = 4 + w.rng.IntN(2)
+		}
 	}
 	c := settingsChanges[i]
 	c.mutate(w, &app.settings)
@@ -101,12 +107,21 @@ func (w *World) scheduleSettingsChange(app string, when func() time.Time, during
 // with the settings' roles and log group and (web) the container port; and
 // every scheduled-task target of the app launches with the same launch
 // type and network, the events role and such a task definition.
-func (o *oracle) settingsCheck() {
+func (o *oracle) settingsCheck(view StoreView) {
 	w := o.w
 	for _, name := range w.appNames() {
 		app := w.apps[name]
 		if _, interrupted := o.interrupted[name]; interrupted {
 			continue // left as the interrupted operation left it (see finalCheck)
+		}
+		if o.stateLost && view != nil {
+			if st, found, err := view.AppState(name); err == nil && (!found || st.DeployedBuild == 0) {
+				// After the state loss the control plane has recorded no
+				// deployed build (e.g. its first deploy since then was
+				// rolled back): it knows no spec to align what runs with.
+				w.tracef("%s: no deployed build recorded since the state was lost; settings not checked", name)
+				continue
+			}
 		}
 		s := app.settings
 		var problems []string
@@ -115,9 +130,24 @@ func (o *oracle) settingsCheck() {
 			if svc.app != app || svc.status != "ACTIVE" {
 				continue
 			}
+			if o.stateLost && svc.deployments[0].created.Before(o.stateLostAt) {
+				// Adoption takes the services as they run and records the
+				// settings current at adoption; the next deploy aligns them
+				// (docs/controlplane.md). Not checked until redeployed.
+				continue
+			}
+			if svc.deployments[0].rollout == ecstypes.DeploymentRolloutStateFailed {
+				// A first deployment the circuit breaker failed with
+				// nothing to roll back to: no build runs here, so there is
+				// no deployed spec to align it with.
+				continue
+			}
 			problems = append(problems, serviceVsSettings(svc, s)...)
 		}
 		for _, rn := range sortedKeys(app.acct.rules) {
+			if o.stateLost && app.acct.rules[rn].targetsAt.Before(o.stateLostAt) {
+				continue // taken over as it was (see above)
+			}
 			for _, id := range sortedKeys(app.acct.rules[rn].targets) {
 				tg := app.acct.rules[rn].targets[id]
 				if tg.EcsParameters == nil {

@@ -31,7 +31,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"regexp"
 	"strconv"
 	"time"
 
@@ -41,6 +40,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/controlplane"
 	"github.com/wharf-paas/wharf/controlplane/awsclients"
 )
@@ -66,8 +66,6 @@ type settings struct {
 	pathStyle bool
 	override  bool // some endpoint override is set: a test environment
 }
-
-var accountRE = regexp.MustCompile(`^[0-9]{12}$`)
 
 // readRegistry returns the registry JSON and the name of where it came from
 // (for messages): the file named by WHARF_REGISTRY_FILE if that is set, else
@@ -100,7 +98,7 @@ func readSettings(getenv func(string) string) (settings, error) {
 	if err != nil {
 		return s, err
 	}
-	reg, err := controlplane.ParseRegistry(raw)
+	reg, err := contract.ParseRegistry(raw)
 	if err != nil {
 		return s, fmt.Errorf("%s: %w", source, err)
 	}
@@ -121,7 +119,7 @@ func readSettings(getenv func(string) string) (settings, error) {
 	}
 	s.registry = reg
 	if a := getenv("WHARF_ACCOUNT_ID"); a != "" {
-		if !accountRE.MatchString(a) {
+		if contract.ValidateAccountID(a) != nil {
 			return s, fmt.Errorf("WHARF_ACCOUNT_ID %q: must be the control plane's 12-digit AWS account ID (or unset to accept sweeps from any account)", a)
 		}
 		s.account = a

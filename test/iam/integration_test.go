@@ -55,7 +55,7 @@ func recordIntegration(t *testing.T) *recorded {
 	// A short release timeout lets build 3's release time out (and be
 	// stopped) while build 4 arrives.
 	cp, err := controlplane.New(controlplane.Options{Registry: env.Registry, Store: env.Store(table), Clients: provider, Now: time.Now,
-		ReleaseTimeout: 50 * time.Millisecond, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+		ReleaseTimeout: 2 * time.Second, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	must(err)
 	drv := &integration.Driver{Env: env, App: app, Deliver: func(ctx context.Context, ev integration.Event) error {
 		return cp.Handle(ctx, ev.CloudWatch())
@@ -70,7 +70,7 @@ func recordIntegration(t *testing.T) *recorded {
 	m3 := app.Metadata(3, "bin/migrate", "web")
 	must(drv.StartBuild(ctx, m3))
 	must(drv.EndBuild(ctx, m3, cbtypes.StatusTypeSucceeded))
-	time.Sleep(100 * time.Millisecond)
+	time.Sleep(2500 * time.Millisecond)
 	m4 := app.Metadata(4, "bin/migrate", "web")
 	must(drv.StartBuild(ctx, m4))
 	must(drv.EndBuild(ctx, m4, cbtypes.StatusTypeSucceeded))

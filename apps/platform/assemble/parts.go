@@ -95,6 +95,8 @@ func (pl *plan) planParts(cfg *config.Platform, check func(path string, err erro
 			DatabaseName:               optString(a.Database),
 			KeepDatabaseOnDelete:       a.KeepDatabaseOnDelete,
 			TaskPolicyArn:              optString(a.TaskPolicyArn),
+			BuildConfig:                a.BuildConfig,
+			TrustedBuilders:            a.TrustedBuilders,
 			ControlPlaneAccountID:      jsii.String(cfg.ControlPlane.AccountID),
 			ControlPlaneEventBusArn:    jsii.String(cfg.ControlPlane.EventBusArn),
 			ManagementExternalID:       jsii.String(a.ManagementExternalID),

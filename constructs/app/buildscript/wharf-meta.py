@@ -4,6 +4,8 @@
   wharf-meta.py detect            print the build settings as shell assignments
                                   after checking wharf.json and the Procfile
   wharf-meta.py generate ARGS     print wharf-build.json
+  wharf-meta.py build-config      turn `aws ssm get-parameters` JSON (stdin)
+                                  into export lines for the build config
 
 Runs in the app's source folder, inside CodeBuild, with the Python 3 of the
 standard build image. Errors go to stderr and exit with status 2.
@@ -17,11 +19,22 @@ import sys
 
 CONFIG_FILE = "wharf.json"
 PROCFILE = "Procfile"
+APP_JSON = "app.json"
+# Test services: the image each runs and the default version (a tag of the
+# official image). app.json add-on plans map onto them (Heroku CI).
+SERVICES = {"postgres": "16", "redis": "7"}
+ADDONS = {
+    "heroku-postgresql": "postgres", "heroku-postgresql:in-dyno": "postgres",
+    "heroku-redis": "redis", "heroku-redis:in-dyno": "redis",
+}
+VERSION_RE = re.compile(r"^[0-9][0-9A-Za-z.-]{0,31}$")
+REPORT_RE = re.compile(r"^[A-Za-z0-9._/-]+$")
 DEFAULT_BUILDER = "heroku/builder:24"
 PROC_RE = re.compile(r"^[a-z][a-z0-9]{0,15}$")
 SCHEDULE_NAME_RE = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$|^[a-z]$")
 SCHEDULE_RE = re.compile(r"^(cron\([^()]+\)|rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\))$")
 PATH_RE = re.compile(r"^[A-Za-z0-9._][A-Za-z0-9._/-]*$")
+ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 BUILDER_RE = re.compile(r"^[A-Za-z0-9._/:@-]+$")
 CPU = (256, 512, 1024, 2048, 4096, 8192, 16384)
 # Process types buildpacks declare for tooling, not for running.
@@ -58,9 +71,9 @@ def load_config():
         fail(f"{CONFIG_FILE}: not valid JSON: {e}")
     if not isinstance(cfg, dict):
         fail(f"{CONFIG_FILE}: must be a JSON object")
-    unknown = set(cfg) - {"build", "release", "processes", "schedules"}
+    unknown = set(cfg) - {"build", "release", "processes", "schedules", "test"}
     if unknown:
-        fail(f"{CONFIG_FILE}: unknown keys {sorted(unknown)} (allowed: build, release, processes, schedules)")
+        fail(f"{CONFIG_FILE}: unknown keys {sorted(unknown)} (allowed: build, release, processes, schedules, test)")
     return cfg
 
 
@@ -218,6 +231,76 @@ def schedules(cfg, prefix, app, max_name=0):
     return out
 
 
+def check_services(services, where):
+    if not isinstance(services, dict):
+        fail(f"{where}: must be an object of service name to version, like {{\"postgres\": \"16\"}}")
+    out = {}
+    for name, version in services.items():
+        if name not in SERVICES:
+            fail(f"{where}.{name}: unknown service (available: {', '.join(sorted(SERVICES))})")
+        if version in (None, ""):
+            version = SERVICES[name]
+        if not isinstance(version, str) or not VERSION_RE.match(version):
+            fail(f"{where}.{name} {version!r}: must be a version like \"{SERVICES[name]}\"")
+        out[name] = version
+    return out
+
+
+def app_json_tests():
+    """The test command, services and env of app.json (Heroku CI)."""
+    if not os.path.exists(APP_JSON):
+        return None
+    try:
+        with open(APP_JSON, encoding="utf-8") as f:
+            doc = json.load(f)
+    except ValueError as e:
+        fail(f"{APP_JSON}: not valid JSON: {e}")
+    test = ((doc or {}).get("environments") or {}).get("test") if isinstance(doc, dict) else None
+    if not isinstance(test, dict):
+        return None
+    command = (test.get("scripts") or {}).get("test")
+    if command is None:
+        return None
+    if not isinstance(command, str) or not command.strip():
+        fail(f"{APP_JSON}: environments.test.scripts.test must be a non-empty string")
+    services = {}
+    for i, addon in enumerate(test.get("addons") or []):
+        plan = addon.get("plan") if isinstance(addon, dict) else addon
+        if not isinstance(plan, str):
+            fail(f"{APP_JSON}: environments.test.addons[{i}]: must be a plan name or an object with plan")
+        if plan in ADDONS:
+            services[ADDONS[plan]] = SERVICES[ADDONS[plan]]
+        else:
+            print(f"wharf: {APP_JSON}: add-on {plan!r} is not provided in Wharf builds; skipping it", file=sys.stderr)
+    env = test.get("env") or {}
+    if not isinstance(env, dict) or not all(isinstance(k, str) and ENV_RE.match(k) and isinstance(v, str) and "\n" not in v for k, v in env.items()):
+        fail(f"{APP_JSON}: environments.test.env must map variable names to strings")
+    return {"command": command, "services": services, "env": env, "report": "", "source": APP_JSON}
+
+
+def test_settings(cfg):
+    """The test command: wharf.json test, else app.json's test script."""
+    if "test" not in cfg:
+        return app_json_tests()
+    test = cfg["test"]
+    if isinstance(test, str):
+        test = {"command": test}
+    where = f"{CONFIG_FILE}: test"
+    if not isinstance(test, dict):
+        fail(f"{where}: must be a command string or an object with command, services, report")
+    unknown = set(test) - {"command", "services", "report"}
+    if unknown:
+        fail(f"{where}: unknown keys {sorted(unknown)} (allowed: command, services, report)")
+    command = test.get("command")
+    if not isinstance(command, str) or not command.strip():
+        fail(f"{where}.command: must be a non-empty string")
+    services = check_services(test.get("services", {}), f"{where}.services")
+    report = test.get("report", "")
+    if report and (not isinstance(report, str) or not REPORT_RE.match(report) or ".." in report.split("/")):
+        fail(f"{where}.report {report!r}: must be a file path (letters, digits, . _ - /) in the image")
+    return {"command": command, "services": services, "env": {}, "report": report, "source": CONFIG_FILE}
+
+
 def cmd_detect(args):
     cfg = load_config()
     system, dockerfile, builder = build_settings(cfg)
@@ -228,6 +311,18 @@ def cmd_detect(args):
         schedules(cfg, args.prefix, args.app, args.max_schedule_name)
     for key, value in (("WHARF_SYSTEM", system), ("WHARF_DOCKERFILE", dockerfile), ("WHARF_BUILDER", builder)):
         print(f"{key}={shlex.quote(value)}")
+    test = test_settings(cfg)
+    if test:
+        services = " ".join(f"{n}:{v}" for n, v in sorted(test["services"].items()))
+        for key, value in (("WHARF_TEST_COMMAND", test["command"]), ("WHARF_TEST_SERVICES", services),
+                           ("WHARF_TEST_REPORT", test["report"]), ("WHARF_TEST_SOURCE", test["source"])):
+            print(f"{key}={shlex.quote(value)}")
+        # Test env of app.json, one NAME=value per line in its own file
+        # (values may hold spaces).
+        os.makedirs(".wharf", exist_ok=True)
+        with open(os.path.join(".wharf", "test.env"), "w", encoding="utf-8") as f:
+            for k, v in sorted(test["env"].items()):
+                f.write(f"{k}={v}\n")
 
 
 def cmd_generate(args):
@@ -257,6 +352,23 @@ def cmd_generate(args):
     sys.stdout.write("\n")
 
 
+def cmd_build_config(args):
+    """Export lines for the build config: `aws ssm get-parameters` JSON on
+    stdin. Values are quoted for the shell and never printed elsewhere."""
+    try:
+        reply = json.load(sys.stdin)
+    except ValueError as e:
+        fail(f"build config: unreadable reply from SSM: {e}")
+    missing = [n[len(args.prefix):] if n.startswith(args.prefix) else n for n in reply.get("InvalidParameters") or []]
+    if missing:
+        fail(f"build config: {', '.join(sorted(missing))} not set; set it with the app's config (the platform config lists it in buildConfig)")
+    for p in reply.get("Parameters") or []:
+        name = p.get("Name", "")
+        if not name.startswith(args.prefix) or not ENV_RE.match(name[len(args.prefix):]):
+            fail(f"build config: unexpected parameter {name!r}")
+        print(f"export {name[len(args.prefix):]}={shlex.quote(p.get('Value', ''))}")
+
+
 def main(argv):
     parser = argparse.ArgumentParser(prog="wharf-meta")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -274,9 +386,11 @@ def main(argv):
     gen.add_argument("--branch", default="")
     gen.add_argument("--cnb-metadata", default="")
     gen.add_argument("--max-schedule-name", type=int, default=0)
+    bc = sub.add_parser("build-config")
+    bc.add_argument("--prefix", required=True)
     args = parser.parse_args(argv)
     try:
-        {"detect": cmd_detect, "generate": cmd_generate}[args.cmd](args)
+        {"detect": cmd_detect, "generate": cmd_generate, "build-config": cmd_build_config}[args.cmd](args)
     except MetaError as e:
         print(f"wharf: {e}", file=sys.stderr)
         return 2

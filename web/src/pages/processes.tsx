@@ -66,7 +66,7 @@ export function ProcessesPage({ app: name }: { app: string }) {
                 {data.data.tasks.map((t) => (
                   <tr>
                     <th scope="row">
-                      <code>{t.id.slice(0, 12)}</code>
+                      <code title={t.id}>{t.id}</code>
                     </th>
                     <td>{t.process}</td>
                     <td>{t.lastStatus.toLowerCase()}</td>

@@ -191,7 +191,6 @@ func TestStrictParsing(t *testing.T) {
 		{"int as string", minimal + "prefix: 0123\n", false, "prefix", []string{"quote it"}},
 		{"bool field", strings.Replace(minimal, "managementExternalId: api-123", "managementExternalId: api-123\n    webhook: sometimes", 1), false, "apps[0].webhook", []string{"must be a boolean"}},
 		{"list expected", strings.Replace(minimal, "oidcClientIds: [wharf]", "oidcClientIds: wharf", 1), false, "account.oidcClientIds", []string{"must be a list"}},
-		{"json unknown field", `{"accountId": "111122223333", "regoin": "eu-west-1"}`, true, "regoin", []string{"unknown field"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -218,5 +217,32 @@ func TestSyntaxErrors(t *testing.T) {
 				t.Errorf("want error containing %q, got %v", c.want, err)
 			}
 		})
+	}
+}
+
+// TestUnknownFieldDoesNotHideOtherErrors: a file that parses reports its
+// unknown fields and its validation errors together (issue 14).
+func TestUnknownFieldDoesNotHideOtherErrors(t *testing.T) {
+	doc := strings.Replace(minimal, "    cluster: main\n    repository", "    cluster: main\n    replicas: 2\n    repository", 1) + "prefix: Wharf\n"
+	_, err := Parse([]byte(doc), false)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"apps[0].replicas: unknown field", `prefix: "Wharf" must be a lowercase letter`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	_, err = Parse([]byte(`{"accountId": "111122223333", "regoin": "eu-west-1"}`), true)
+	for _, want := range []string{"regoin: unknown field", "region: is required"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("json: error lacks %q:\n%v", want, err)
+		}
+	}
+	// A value of the wrong type still stops before validation: the
+	// decoded config would be meaningless.
+	_, err = Parse([]byte(strings.Replace(minimal, "name: api", "name: [api]", 1)+"prefix: Wharf\n"), false)
+	if err == nil || strings.Contains(err.Error(), "prefix") {
+		t.Errorf("wrong type: got %v", err)
 	}
 }

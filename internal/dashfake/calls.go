@@ -36,7 +36,9 @@ func BrowserRequests(prefix, app, account, region, cluster string) []IAMRequest 
 		{"config", "ssm:PutParameter", arn("ssm", "parameter"+base+"/config/FEATURE_CHECKOUT"), nil},
 		{"config", "ssm:DeleteParameter", arn("ssm", "parameter"+base+"/config/FEATURE_CHECKOUT"), nil},
 		{"processes", "ecs:ListTasks", "*", onCluster},
-		{"processes", "ecs:DescribeTasks", task, onCluster},
+		// The app's tasks carry its wharf:app tag (propagated from the task
+		// definition); IAM reads it as aws:ResourceTag/wharf:app.
+		{"processes", "ecs:DescribeTasks", task, map[string][]string{"ecs:cluster": {clusterARN}, "aws:ResourceTag/wharf:app": {app}}},
 	}
 }
 

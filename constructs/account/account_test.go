@@ -353,7 +353,7 @@ func TestValidateRejects(t *testing.T) {
 		{"admin not an email", func(p *AccountProps) { p.Administrators = []string{"alice"} }, `administrators: "alice" is not an email address`},
 		{"admin with comma", func(p *AccountProps) { p.Administrators = []string{"a,b@example.com"} }, `administrators: "a,b@example.com" is not an email address`},
 		{"admin twice", func(p *AccountProps) { p.Administrators = []string{"a@example.com", "A@example.com"} }, `administrators: "A@example.com" is listed twice`},
-		{"trust policy too large", func(p *AccountProps) { p.Administrators = long }, "over IAM's default limit of 2048"},
+		{"trust policy too large", func(p *AccountProps) { p.Administrators = long }, "over IAM's default quota of 2048"},
 		{"control plane account", func(p *AccountProps) { p.ControlPlaneAccountID = jsii.String("4444") }, `controlPlaneAccountId "4444": must be a 12-digit AWS account ID`},
 		{"bus not an arn", func(p *AccountProps) { p.ControlPlaneEventBusArn = jsii.String("wharf") }, `controlPlaneEventBusArn "wharf": must be an event bus ARN`},
 		{"bus in another account", func(p *AccountProps) {

@@ -79,6 +79,16 @@ func TestExamplePlatform(t *testing.T) {
 
 	manifest := readManifest(t, dir)
 
+	t.Run("cost", func(t *testing.T) {
+		var names []string
+		files := map[string]string{}
+		for _, st := range p.Stacks {
+			names = append(names, *st.StackName())
+			files[*st.StackName()] = *st.TemplateFile()
+		}
+		checkCostDoc(t, dir, names, files)
+	})
+
 	t.Run("cdk-nag", func(t *testing.T) {
 		for _, st := range p.Stacks {
 			assertNagClean(t, dir, manifest, *st.ArtifactId())

@@ -490,6 +490,8 @@ func (a *App) newSettings(props *AppProps) {
 		"logGroup":         a.LogGroup.LogGroupName(),
 		"codebuildProject": a.Project.ProjectName(),
 		"configPrefix":     ConfigPrefix(a.Prefix, a.Name),
+		"branch":           props.branch(),
+		"repository":       a.Repository.RepositoryName(),
 	}
 	a.SettingsParameter = awsssm.NewStringParameter(a.Construct, jsii.String("Settings"), &awsssm.StringParameterProps{
 		ParameterName: jsii.String(SettingsParameterName(a.Prefix, a.Name)),

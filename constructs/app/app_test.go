@@ -294,7 +294,7 @@ func TestSettingsParameter(t *testing.T) {
 		"version": 1.0, "app": "api", "prefix": "wharf", "clusterArn": clusterArn, "assignPublicIp": true, "launchType": "FARGATE",
 		"targetGroupArn": "<AppTargetGroup9D7D4FA1>", "containerPort": 8080.0, "executionRoleArn": "<" + execRole + ".Arn>",
 		"taskRoleArn": "<" + task + ".Arn>", "eventsRoleArn": "<" + events + ".Arn>", "logGroup": "<AppLogs2EC8A6C6>",
-		"codebuildProject": "<AppBuildC4D5B8FE>", "configPrefix": "/wharf/apps/api/config/",
+		"codebuildProject": "<AppBuildC4D5B8FE>", "configPrefix": "/wharf/apps/api/config/", "branch": "main", "repository": "<AppRepository2CEDC083>",
 		"subnets": []interface{}{"<import>", "<import>", "<import>"}, "securityGroups": []interface{}{"<import>", "<AppSecurityGroupC292657D.GroupId>"},
 	}
 	if apptest.JSON(s) != apptest.JSON(want) {

@@ -52,9 +52,12 @@ web-test: web-deps
 # Synthesizes the platform in $(WHARF_CONFIG) into cdk.out. Template
 # validation (findings #1) is on unless CDK_VALIDATION=false is set, which
 # makes synth several times faster for the inner loop.
+# It synthesizes into cdk.out.new and replaces cdk.out only on success, so a
+# config error keeps the last good cloud assembly.
 synth: deps
-	rm -rf cdk.out
-	WHARF_CONFIG=$(WHARF_CONFIG) npx cdk synth --quiet --no-notices
+	rm -rf cdk.out.new
+	WHARF_CONFIG=$(WHARF_CONFIG) npx cdk synth --quiet --no-notices --output cdk.out.new || { rm -rf cdk.out.new; exit 1; }
+	rm -rf cdk.out && mv cdk.out.new cdk.out
 
 # WHARF_E2E=1: a missing browser or site build fails the dashboard tests
 # instead of skipping them.

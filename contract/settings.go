@@ -34,6 +34,14 @@ type Settings struct {
 	LogGroup         string   `json:"logGroup"`
 	CodeBuildProject string   `json:"codebuildProject"`
 	ConfigPrefix     string   `json:"configPrefix"`
+	// Branch is the one branch whose builds the app deploys; the control
+	// plane refuses a build whose metadata names another (or none).
+	// Empty in settings written before it existed: then no check.
+	Branch string `json:"branch,omitempty"`
+	// Repository is the name of the app's own ECR repository; the control
+	// plane refuses an image from any other repository. Empty in settings
+	// written before it existed: then only account and region are checked.
+	Repository string `json:"repository,omitempty"`
 }
 
 // ParseSettings decodes and validates an app settings document for app

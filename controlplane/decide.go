@@ -291,7 +291,11 @@ func (d *decider) startBuild(b TrackedBuild) {
 		return
 	}
 	meta := mr.Meta
-	if err := d.pol.refuse(meta); err != "" {
+	set, _, ok := d.settings()
+	if !ok {
+		return
+	}
+	if err := d.pol.refuse(meta, set); err != "" {
 		d.note(slog.LevelError, "build refused", "build", b.Number, "build_id", b.ID, "reason", string(ReasonBuildRefused), "error", err)
 		d.skipOlder(b.Number, fmt.Sprintf("build %d was deployed first", b.Number))
 		st.HighWater = b.Number

@@ -637,3 +637,59 @@ func TestDecideRefusesBuilds(t *testing.T) {
 		})
 	}
 }
+
+// TestDecideRefusesOtherBranchesAndRepositories: with the app's branch and
+// repository in its settings, a build of another branch (a stray push the
+// webhook or a user started), a build that recorded no branch, and an
+// image from another repository of the same account are refused with a
+// visible reason, and nothing deploys (issue 9 item 4 and hardening).
+func TestDecideRefusesOtherBranchesAndRepositories(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		branch string // the build's recorded branch
+		image  string // "" = the app's own image
+		field  string // "" = accepted
+	}{
+		{"the app's branch and repository", "main", "", ""},
+		{"another branch", "main-x", "", "build metadata.branch"},
+		{"no branch recorded", "", "", "build metadata.branch"},
+		{"another app's repository", "main", "111122223333.dkr.ecr.eu-west-1.amazonaws.com/wharf-billing@sha256:" + strings.Repeat("1", 64), "build metadata.image"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := twMeta("api", 2, "", "web")
+			m.Branch = tc.branch
+			if tc.image != "" {
+				m.Image = tc.image
+			}
+			st := dtDeployed()
+			st.Builds = []TrackedBuild{{ID: "wharf-api:b2", Number: 2, Status: "SUCCEEDED"}}
+			d := Decide(st, dtObs(func(o *Observation) {
+				set := *o.Settings
+				set.Branch, set.Repository = "main", "wharf-api"
+				o.Settings = &set
+				o.Metadata = map[string]metadataResult{"wharf-api:b2": {Meta: m}}
+			}), dtNow, dtPol)
+			if tc.field == "" {
+				if d.State.Op == nil {
+					t.Fatalf("refused: %s", d.State.Detail)
+				}
+				return
+			}
+			if d.State.Op != nil || d.State.Phase != PhaseFailed || d.State.Reason != ReasonBuildRefused ||
+				!strings.HasPrefix(d.State.Detail, tc.field+":") || len(d.Records) != 1 {
+				t.Fatalf("state %s %s %q records %+v", d.State.Phase, d.State.Reason, d.State.Detail, d.Records)
+			}
+			if d.State.Deployed.Build != 1 || len(d.Actions) != 0 {
+				t.Fatalf("a refused build changed what runs")
+			}
+		})
+	}
+	// Branch and repository decide which builds may deploy; changing them
+	// restarts nothing.
+	a := dtSettings()
+	b := *a
+	b.Branch, b.Repository = "release", "other"
+	if settingsHash(a) != settingsHash(&b) {
+		t.Error("a branch or repository change alters the settings hash (would restart services)")
+	}
+}

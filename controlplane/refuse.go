@@ -16,7 +16,12 @@ var ecrImageRE = regexp.MustCompile(`^([0-9]{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazo
 // from elsewhere was not built by the app's project), and it may declare
 // at most MaxProcesses process types, MaxSchedules schedules and
 // MaxCount tasks per process. The reason names the field and the rule.
-func (pol Policy) refuse(m *BuildMetadata) string {
+//
+// With the app's settings (set may be nil when they are unreadable; the
+// deploy then fails on them anyway), the image must also be in the app's
+// own repository and the build must be of the app's branch: a push to
+// another branch that the webhook or a user started must never deploy.
+func (pol Policy) refuse(m *BuildMetadata, set *Settings) string {
 	g := ecrImageRE.FindStringSubmatch(m.Image)
 	switch {
 	case g == nil:
@@ -25,6 +30,14 @@ func (pol Policy) refuse(m *BuildMetadata) string {
 		return fmt.Sprintf("build metadata.image: must be in the app's own account %s and region %s, got %s in %s", pol.Account, pol.Region, g[1], g[2])
 	case strings.HasPrefix(pol.Region, "cn-") != (g[3] != ""):
 		return fmt.Sprintf("build metadata.image: registry host does not match region %s", pol.Region)
+	case set != nil && set.Repository != "" && g[4] != set.Repository:
+		return fmt.Sprintf("build metadata.image: must be in the app's own repository %s, got %s", set.Repository, g[4])
+	case set != nil && set.Branch != "" && m.Branch != set.Branch:
+		got := m.Branch
+		if got == "" {
+			got = "none recorded"
+		}
+		return fmt.Sprintf("build metadata.branch: must be the app's branch %q, got %s", set.Branch, got)
 	case pol.MaxProcesses > 0 && len(m.Processes) > pol.MaxProcesses:
 		return fmt.Sprintf("build metadata.processes: at most %d process types, got %d", pol.MaxProcesses, len(m.Processes))
 	case pol.MaxSchedules > 0 && len(m.Schedules) > pol.MaxSchedules:

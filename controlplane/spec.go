@@ -283,6 +283,14 @@ func sameTarget(a, b ebtypes.Target) bool {
 // whose services were aligned with other settings is restarted, so a
 // settings change reaches the services.
 func settingsHash(set *Settings) string {
-	b, _ := json.Marshal(set)
+	// Branch and Repository say which builds may deploy; they change
+	// nothing that runs, so a change to them restarts nothing.
+	var c *Settings
+	if set != nil {
+		cp := *set
+		cp.Branch, cp.Repository = "", ""
+		c = &cp
+	}
+	b, _ := json.Marshal(c)
 	return token(16, string(b))
 }

@@ -31,13 +31,27 @@ func Load(path string) (*Platform, error) {
 // defaults and validates it. Unknown fields, duplicate keys and values of the
 // wrong type are errors. The error lists every problem found.
 func Parse(data []byte, isJSON bool) (*Platform, error) {
-	p, err := Decode(data, isJSON)
+	p, shape, err := decode(data, isJSON)
 	if err != nil {
 		return nil, err
 	}
+	if p == nil {
+		return nil, shape
+	}
+	// The file parses (an unknown field or duplicate key does not stop
+	// decoding): report its shape errors and every validation error
+	// together, so one fix-and-rerun cycle sees them all.
 	p.ApplyDefaults()
 	if err := p.Validate(); err != nil {
-		return nil, err
+		var verrs Errors
+		if errors.As(err, &verrs) {
+			shape = append(shape, verrs...)
+		} else if len(shape) == 0 {
+			return nil, err
+		}
+	}
+	if len(shape) > 0 {
+		return nil, shape
 	}
 	return p, nil
 }
@@ -45,36 +59,58 @@ func Parse(data []byte, isJSON bool) (*Platform, error) {
 // Decode parses a platform config strictly, without defaults or
 // validation.
 func Decode(data []byte, isJSON bool) (*Platform, error) {
+	p, shape, err := decode(data, isJSON)
+	if err != nil {
+		return nil, err
+	}
+	if len(shape) > 0 {
+		return nil, shape
+	}
+	return p, nil
+}
+
+// decode parses a platform config. err is a syntax error; shape lists the
+// fields of the wrong shape (unknown, duplicate, wrong type). p is the
+// config decoded leniently (unknown fields ignored) when the only shape
+// errors are unknown fields, nil otherwise.
+func decode(data []byte, isJSON bool) (p *Platform, shape Errors, err error) {
 	if isJSON {
 		// encoding/json gives the better syntax errors for JSON; the
 		// structure is then checked below (JSON is valid YAML).
 		var v any
 		if err := json.Unmarshal(data, &v); err != nil {
-			return nil, fmt.Errorf("invalid JSON: %w", err)
+			return nil, nil, fmt.Errorf("invalid JSON: %w", err)
 		}
 		if _, ok := v.(map[string]any); !ok {
-			return nil, errors.New("the config must be a JSON object")
+			return nil, nil, errors.New("the config must be a JSON object")
 		}
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("invalid YAML: %w", err)
+		return nil, nil, fmt.Errorf("invalid YAML: %w", err)
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
-		return nil, errors.New("the config is empty")
+		return nil, nil, errors.New("the config is empty")
 	}
 	root := doc.Content[0]
-	var errs Errors
-	checkNode(root, reflect.TypeFor[Platform](), "", &errs)
-	if len(errs) > 0 {
-		return nil, errs
+	checkNode(root, reflect.TypeFor[Platform](), "", &shape)
+	for _, fe := range shape {
+		if !strings.HasPrefix(fe.Msg, "unknown field") {
+			// A value of the wrong type: what it would decode to (if
+			// anything) is not what the author meant; validating it would
+			// only add confusing errors.
+			return nil, shape, nil
+		}
 	}
-	var p Platform
-	if err := root.Decode(&p); err != nil {
+	var pl Platform
+	if err := root.Decode(&pl); err != nil {
+		if len(shape) > 0 {
+			return nil, shape, nil
+		}
 		// checkNode accepts only what Decode accepts; this is a safety net.
-		return nil, fmt.Errorf("decode config: %w", err)
+		return nil, nil, fmt.Errorf("decode config: %w", err)
 	}
-	return &p, nil
+	return &pl, shape, nil
 }
 
 // checkNode checks that n has the shape of type t: mappings only with the

@@ -1,7 +1,10 @@
 package config
 
 import (
+	"fmt"
 	"strings"
+
+	"github.com/wharf-paas/wharf/contract"
 	"testing"
 )
 
@@ -43,6 +46,7 @@ func TestRules(t *testing.T) {
 			at(m, "account")["administrators"] = []any{"alice@example.com", "Alice@Example.com"}
 		}, "account.administrators[1]", []string{"listed twice"}},
 		{"observer external id", func(m map[string]any) { at(m, "account")["observerExternalId"] = "x y" }, "account.observerExternalId", []string{"2-1224 characters"}},
+		{"observer external id missing", func(m map[string]any) { delete(at(m, "account"), "observerExternalId") }, "account.observerExternalId", []string{"is required"}},
 		{"qualifier", func(m map[string]any) { at(m, "account")["cdkBootstrapQualifier"] = "Bad_Q" }, "account.cdkBootstrapQualifier", []string{"1-10 lowercase"}},
 		{"no clusters", func(m map[string]any) { m["clusters"] = []any{}; m["apps"] = []any{}; m["databases"] = []any{} }, "clusters", []string{"at least one cluster"}},
 		{"cluster name", func(m map[string]any) {
@@ -81,6 +85,31 @@ func TestRules(t *testing.T) {
 			}
 			m["apps"] = append(m["apps"].([]any), second)
 		}, "apps[1].name", []string{`"api" is already the name of apps[0]`}},
+		{"app trust policy too large", func(m map[string]any) {
+			users := []any{}
+			for i := 0; i < 60; i++ {
+				users = append(users, fmt.Sprintf("firstname.lastname%03d@engineering.acme.com", i))
+			}
+			at(m, "apps", 0)["allowedUsers"] = users
+		}, "apps[0].allowedUsers", []string{"60 entries make a trust policy of about", "over IAM's default quota of 2048", "entries of this length fit", "4096", "Large teams"}},
+		{"app priority collision (derived)", func(m map[string]any) {
+			second := map[string]any{}
+			for k, v := range at(m, "apps", 0) {
+				second[k] = v
+			}
+			at(m, "apps", 0)["name"] = "app189"
+			second["name"] = "app533" // FNV-1a maps both names to 41525
+			m["apps"] = append(m["apps"].([]any), second)
+		}, "apps[1].priority", []string{`app "app533" and app "app189" (apps[0]) both get listener rule priority 41525 in cluster "main" (derived from its name)`, "set priority on one of them"}},
+		{"app priority collision (set)", func(m map[string]any) {
+			second := map[string]any{}
+			for k, v := range at(m, "apps", 0) {
+				second[k] = v
+			}
+			second["name"] = "web"
+			second["priority"] = contract.RulePriority("api")
+			m["apps"] = append(m["apps"].([]any), second)
+		}, "apps[1].priority", []string{`app "web" and app "api" (apps[0]) both get listener rule priority`, "(set by priority)"}},
 		{"app unknown cluster", func(m map[string]any) { at(m, "apps", 0)["cluster"] = "other" }, "apps[0].cluster", []string{`"other" is not a cluster of this config (clusters: main)`}},
 		{"app cluster required", func(m map[string]any) { delete(at(m, "apps", 0), "cluster") }, "apps[0].cluster", []string{"is required"}},
 		{"repository url", func(m map[string]any) { at(m, "apps", 0, "repository")["url"] = "git@github.com:example/api.git" }, "apps[0].repository.url", []string{"must be an https clone URL"}},
@@ -130,7 +159,7 @@ func TestRules(t *testing.T) {
 			at(m, "apps", 0)["database"] = "main"
 		}, "apps[0].database", []string{`"main" is in cluster "second" but the app runs in cluster "main"`}},
 		{"task policy", func(m map[string]any) { at(m, "apps", 0)["taskPolicyArn"] = "arn:aws:iam::111122223333:role/x" }, "apps[0].taskPolicyArn", []string{"must be an IAM managed policy ARN"}},
-		{"management external id", func(m map[string]any) { delete(at(m, "apps", 0), "managementExternalId") }, "apps[0].managementExternalId", []string{"2-1224 characters", "got 0 characters"}},
+		{"management external id", func(m map[string]any) { delete(at(m, "apps", 0), "managementExternalId") }, "apps[0].managementExternalId", []string{"2-1224 characters", "is required"}},
 		{"database name", func(m map[string]any) { at(m, "databases", 0)["name"] = "main_db" }, "databases[0].name", []string{`"main_db" must be lowercase letters`}},
 		{"database duplicate", func(m map[string]any) {
 			m["databases"] = append(m["databases"].([]any), map[string]any{"name": "main", "cluster": "main"})
@@ -162,7 +191,6 @@ func TestStrictParsing(t *testing.T) {
 		{"int as string", minimal + "prefix: 0123\n", false, "prefix", []string{"quote it"}},
 		{"bool field", strings.Replace(minimal, "managementExternalId: api-123", "managementExternalId: api-123\n    webhook: sometimes", 1), false, "apps[0].webhook", []string{"must be a boolean"}},
 		{"list expected", strings.Replace(minimal, "oidcClientIds: [wharf]", "oidcClientIds: wharf", 1), false, "account.oidcClientIds", []string{"must be a list"}},
-		{"json unknown field", `{"accountId": "111122223333", "regoin": "eu-west-1"}`, true, "regoin", []string{"unknown field"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -189,5 +217,32 @@ func TestSyntaxErrors(t *testing.T) {
 				t.Errorf("want error containing %q, got %v", c.want, err)
 			}
 		})
+	}
+}
+
+// TestUnknownFieldDoesNotHideOtherErrors: a file that parses reports its
+// unknown fields and its validation errors together (issue 14).
+func TestUnknownFieldDoesNotHideOtherErrors(t *testing.T) {
+	doc := strings.Replace(minimal, "    cluster: main\n    repository", "    cluster: main\n    replicas: 2\n    repository", 1) + "prefix: Wharf\n"
+	_, err := Parse([]byte(doc), false)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"apps[0].replicas: unknown field", `prefix: "Wharf" must be a lowercase letter`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	_, err = Parse([]byte(`{"accountId": "111122223333", "regoin": "eu-west-1"}`), true)
+	for _, want := range []string{"regoin: unknown field", "region: is required"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("json: error lacks %q:\n%v", want, err)
+		}
+	}
+	// A value of the wrong type still stops before validation: the
+	// decoded config would be meaningless.
+	_, err = Parse([]byte(strings.Replace(minimal, "name: api", "name: [api]", 1)+"prefix: Wharf\n"), false)
+	if err == nil || strings.Contains(err.Error(), "prefix") {
+		t.Errorf("wrong type: got %v", err)
 	}
 }

@@ -194,7 +194,7 @@ func (p *Platform) validateAccount(e *Errors) {
 	}
 	checkEmails(e, "account.administrators", a.Administrators)
 	if !validExternalID(a.ObserverExternalID) {
-		e.add("account.observerExternalId", "must be 2-1224 characters of letters, digits and +=,.@:/_- (got %d characters)", len(a.ObserverExternalID))
+		e.add("account.observerExternalId", "%s", externalIDMsg(a.ObserverExternalID))
 	}
 	if !qualifierRE.MatchString(a.CdkBootstrapQualifier) {
 		e.add("account.cdkBootstrapQualifier", "%q must be 1-10 lowercase letters or digits", a.CdkBootstrapQualifier)
@@ -294,7 +294,8 @@ func (p *Platform) validateDatabases(e *Errors, clusters map[string]*Cluster) ma
 func (p *Platform) validateApps(e *Errors, clusters map[string]*Cluster, databases map[string]*Database) {
 	cn := contract.Names{Prefix: p.Prefix}
 	index := map[string]int{}
-	hosts := map[string]string{} // host name -> field path that claims it
+	hosts := map[string]string{}   // host name -> field path that claims it
+	priorities := map[string]int{} // cluster/priority -> index of the app that has it
 	for i := range p.Apps {
 		a := &p.Apps[i]
 		if c := clusters[a.Cluster]; c != nil && cn.ValidateApp(a.Name) == nil {
@@ -375,6 +376,29 @@ func (p *Platform) validateApps(e *Errors, clusters map[string]*Cluster, databas
 		}
 		checkEmails(e, path+".allowedUsers", a.AllowedUsers)
 		checkSubjects(e, path+".allowedSubjects", a.AllowedSubjects)
+		if issuer := p.Account.OIDCIssuerURL; checkIssuer(issuer) == "" && len(a.AllowedUsers)+len(a.AllowedSubjects) > 0 {
+			// The app's user role has one trust statement for the emails and
+			// one for the subjects; IAM refuses the role at deploy time when
+			// they exceed the trust policy quota.
+			key := strings.TrimPrefix(issuer, "https://")
+			if n := contract.TrustPolicySize(key, p.Account.OIDCClientIDs, a.AllowedUsers, a.AllowedSubjects); n > contract.TrustPolicyDefaultLimit {
+				all := append(append([]string(nil), a.AllowedUsers...), a.AllowedSubjects...)
+				e.add(path+".allowedUsers", "%s", contract.TrustPolicyError("allowedUsers and allowedSubjects", n, all))
+			}
+		}
+		if j, ok := index[a.Name]; ok && j == i && (a.Priority == nil || (*a.Priority >= 1 && *a.Priority <= 50000)) {
+			prio, how := contract.RulePriority(a.Name), "derived from its name"
+			if a.Priority != nil {
+				prio, how = *a.Priority, "set by priority"
+			}
+			k := a.Cluster + "/" + strconv.Itoa(prio)
+			if j, taken := priorities[k]; taken {
+				e.add(path+".priority", "app %q and app %q (apps[%d]) both get listener rule priority %d in cluster %q (%s); the load balancer needs a unique priority per rule: set priority on one of them to an unused value between %d and %d",
+					a.Name, p.Apps[j].Name, j, prio, a.Cluster, how, contract.MinRulePriority, contract.MaxRulePriority)
+			} else {
+				priorities[k] = i
+			}
+		}
 		if a.Database != "" {
 			if db := databases[a.Database]; db == nil {
 				e.add(path+".database", "%q is not a database of this config (databases: %s)", a.Database, names(p.Databases, func(d Database) string { return d.Name }))
@@ -401,7 +425,7 @@ func (p *Platform) validateApps(e *Errors, clusters map[string]*Cluster, databas
 			e.add(path+".taskPolicyArn", "%q must be an IAM managed policy ARN: arn:aws:iam::<account>:policy/<name>", a.TaskPolicyArn)
 		}
 		if !validExternalID(a.ManagementExternalID) {
-			e.add(path+".managementExternalId", "must be 2-1224 characters of letters, digits and +=,.@:/_- (got %d characters)", len(a.ManagementExternalID))
+			e.add(path+".managementExternalId", "%s", externalIDMsg(a.ManagementExternalID))
 		}
 	}
 }
@@ -625,3 +649,12 @@ func deref(p *int) int {
 // validExternalID applies the sts:AssumeRole rule for external IDs: 2-1224
 // characters of letters, digits and +=,.@:/_-.
 func validExternalID(id string) bool { return contract.ValidateExternalID(id) == nil }
+
+// externalIDMsg explains why id is not a valid external ID: missing, or
+// not 2-1224 allowed characters.
+func externalIDMsg(id string) string {
+	if id == "" {
+		return "is required: 2-1224 characters of letters, digits and +=,.@:/_- (the role trusts the control plane only with it)"
+	}
+	return fmt.Sprintf("must be 2-1224 characters of letters, digits and +=,.@:/_- (got %d characters)", len(id))
+}

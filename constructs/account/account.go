@@ -262,9 +262,16 @@ func newObserverRole(c constructs.Construct, stack awscdk.Stack, prefix string, 
 		},
 	})
 	role := awsiam.NewRole(c, jsii.String("ObserverRole"), &awsiam.RoleProps{
-		RoleName:           jsii.String(contract.Names{Prefix: prefix}.ObserverRole()),
-		Description:        jsii.String("Wharf control plane: read-only view of ECS tasks and services in Wharf clusters"),
-		AssumedBy:          awsiam.NewAccountPrincipal(props.ControlPlaneAccountID),
+		RoleName:    jsii.String(contract.Names{Prefix: prefix}.ObserverRole()),
+		Description: jsii.String("Wharf control plane: read-only view of ECS tasks and services in Wharf clusters"),
+		// Only the control-plane Lambda's role (aws:PrincipalArn), with the
+		// external ID: in a same-account setup the external ID is readable
+		// with iam:GetRole.
+		AssumedBy: awsiam.NewPrincipalWithConditions(awsiam.NewAccountPrincipal(props.ControlPlaneAccountID), &map[string]interface{}{
+			"ArnEquals": map[string]interface{}{
+				"aws:PrincipalArn": "arn:" + *awscdk.Aws_PARTITION() + ":iam::" + *props.ControlPlaneAccountID + ":role/" + contract.Names{Prefix: prefix}.ControlPlaneRole(),
+			},
+		}),
 		ExternalIds:        jsii.Strings(*props.ObserverExternalID),
 		MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(AdminMaxSessionHours)),
 		InlinePolicies:     &map[string]awsiam.PolicyDocument{"wharf-observer": doc},

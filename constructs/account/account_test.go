@@ -224,7 +224,11 @@ func TestAccount(t *testing.T) {
 					"Effect":    "Allow",
 					"Action":    "sts:AssumeRole",
 					"Principal": map[string]interface{}{"AWS": partitionArn(":iam::444455556666:root")},
-					"Condition": map[string]interface{}{"StringEquals": map[string]interface{}{"sts:ExternalId": "0f8e9d7c6b5a"}},
+					// Only the control-plane Lambda's role, with the external ID.
+					"Condition": map[string]interface{}{
+						"StringEquals": map[string]interface{}{"sts:ExternalId": "0f8e9d7c6b5a"},
+						"ArnEquals":    map[string]interface{}{"aws:PrincipalArn": partitionArn(":iam::444455556666:role/wharf-controlplane")},
+					},
 				}},
 			},
 			"Policies": []interface{}{map[string]interface{}{
@@ -349,7 +353,7 @@ func TestValidateRejects(t *testing.T) {
 		{"admin not an email", func(p *AccountProps) { p.Administrators = []string{"alice"} }, `administrators: "alice" is not an email address`},
 		{"admin with comma", func(p *AccountProps) { p.Administrators = []string{"a,b@example.com"} }, `administrators: "a,b@example.com" is not an email address`},
 		{"admin twice", func(p *AccountProps) { p.Administrators = []string{"a@example.com", "A@example.com"} }, `administrators: "A@example.com" is listed twice`},
-		{"trust policy too large", func(p *AccountProps) { p.Administrators = long }, "over IAM's default limit of 2048"},
+		{"trust policy too large", func(p *AccountProps) { p.Administrators = long }, "over IAM's default quota of 2048"},
 		{"control plane account", func(p *AccountProps) { p.ControlPlaneAccountID = jsii.String("4444") }, `controlPlaneAccountId "4444": must be a 12-digit AWS account ID`},
 		{"bus not an arn", func(p *AccountProps) { p.ControlPlaneEventBusArn = jsii.String("wharf") }, `controlPlaneEventBusArn "wharf": must be an event bus ARN`},
 		{"bus in another account", func(p *AccountProps) {

@@ -20,10 +20,8 @@ const DefaultPrefix = contract.DefaultPrefix
 const DefaultCdkQualifier = "hnb659fds"
 
 // trustPolicyLimit is IAM's default quota for the size of a role trust
-// policy (characters, whitespace excluded). It can be raised to 4,096 by a
-// quota request, but Wharf validates against the default so a fresh account
-// deploys.
-const trustPolicyLimit = 2048
+// policy (contract.TrustPolicyDefaultLimit).
+const trustPolicyLimit = contract.TrustPolicyDefaultLimit
 
 // AccountProps configures an Account. Every field maps one-to-one to the
 // account section of the platform config file.
@@ -136,7 +134,7 @@ func (p *AccountProps) Validate() error {
 	}
 	if key, err := issuerKey(issuer); err == nil && len(p.Administrators) > 0 && len(p.OIDCClientIDs) > 0 {
 		if n := trustPolicySize(key, p.OIDCClientIDs, p.Administrators); n > trustPolicyLimit {
-			errs = append(errs, fmt.Errorf("administrators: the admin role trust policy would be about %d characters, over IAM's default limit of %d; list fewer administrators or client IDs", n, trustPolicyLimit))
+			errs = append(errs, errors.New(contract.TrustPolicyError("administrators", n, p.Administrators)))
 		}
 	}
 	if contract.ValidateAccountID(deref(p.ControlPlaneAccountID)) != nil {
@@ -187,18 +185,9 @@ func issuerKey(issuer string) (string, error) {
 }
 
 // trustPolicySize estimates the length of the admin role's trust policy as
-// IAM counts it (JSON without whitespace). The fixed part is the statement
-// skeleton plus the provider ARN; each value adds its quotes and a comma.
+// IAM counts it (contract.TrustPolicySize: one statement).
 func trustPolicySize(key string, clientIDs, admins []string) int {
-	const skeleton = 260 // Version, Statement, Effect, Principal, Action, two condition blocks, provider ARN prefix (measured: 251)
-	n := skeleton + 3*len(key)
-	for _, c := range clientIDs {
-		n += len(c) + 3
-	}
-	for _, a := range admins {
-		n += len(a) + 3
-	}
-	return n
+	return contract.TrustPolicySize(key, clientIDs, admins)
 }
 
 func deref(s *string) string {

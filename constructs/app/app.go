@@ -13,8 +13,6 @@
 package app
 
 import (
-	"github.com/wharf-paas/wharf/contract"
-	"hash/fnv"
 	"regexp"
 	"strconv"
 	"strings"
@@ -34,6 +32,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/wharf-paas/wharf/constructs/account"
 	"github.com/wharf-paas/wharf/constructs/database"
+	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/internal/logretention"
 )
 
@@ -130,17 +129,11 @@ type clusterRefs struct {
 	arn, name *string
 }
 
-// RulePriority is the listener-rule priority Wharf derives from an app name:
-// FNV-1a of the name, mapped onto MinPriority..MaxPriority. It is the same
-// in every synth. Two apps on one cluster collide with probability about
-// n²/98,000 for n apps (0.4% for 20 apps); CloudFormation then fails the
-// second app's deploy with "Priority '<n>' is currently in use", and the fix
-// is to set AppProps.Priority for one of them (docs/constructs.md).
-func RulePriority(app string) int {
-	h := fnv.New32a()
-	h.Write([]byte(app))
-	return MinPriority + int(h.Sum32()%uint32(MaxPriority-MinPriority+1))
-}
+// RulePriority is the listener-rule priority Wharf derives from an app name
+// (contract.RulePriority). Two apps on one cluster collide with probability
+// about n²/98,000 for n apps; the platform config reports a collision, and
+// the fix is to set AppProps.Priority for one of them (docs/constructs.md).
+func RulePriority(app string) int { return contract.RulePriority(app) }
 
 // SettingsParameterName is /<prefix>/apps/<app>/settings.
 func SettingsParameterName(prefix, app string) string {
@@ -497,6 +490,8 @@ func (a *App) newSettings(props *AppProps) {
 		"logGroup":         a.LogGroup.LogGroupName(),
 		"codebuildProject": a.Project.ProjectName(),
 		"configPrefix":     ConfigPrefix(a.Prefix, a.Name),
+		"branch":           props.branch(),
+		"repository":       a.Repository.RepositoryName(),
 	}
 	a.SettingsParameter = awsssm.NewStringParameter(a.Construct, jsii.String("Settings"), &awsssm.StringParameterProps{
 		ParameterName: jsii.String(SettingsParameterName(a.Prefix, a.Name)),

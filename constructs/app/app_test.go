@@ -155,7 +155,8 @@ func TestManagementRole(t *testing.T) {
 	if c := apptest.JSON(st.Condition); !strings.Contains(c, `"ArnEquals":{"ecs:cluster"`) {
 		t.Errorf("ListInCluster condition %s", c)
 	}
-	wantStatement(t, tpl, mgmt, "RegisterTaskDefinitions", []string{"ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition"}, "*")
+	wantStatement(t, tpl, mgmt, "RegisterTaskDefinitions", []string{"ecs:RegisterTaskDefinition"}, "*")
+	wantStatement(t, tpl, mgmt, "DescribeTaskDefinitions", []string{"ecs:DescribeTaskDefinition"}, "*")
 	wantStatement(t, tpl, mgmt, "TagOnCreate", []string{"ecs:TagResource"}, services, taskDefs, tasks)
 	st = wantStatement(t, tpl, mgmt, "PassOwnTaskRoles", []string{"iam:PassRole"}, "<"+execRole+".Arn>", "<"+task+".Arn>")
 	if c := apptest.JSON(st.Condition); c != `{"StringEquals":{"iam:PassedToService":"ecs-tasks.amazonaws.com"}}` {
@@ -167,8 +168,9 @@ func TestManagementRole(t *testing.T) {
 	}
 	wantStatement(t, tpl, mgmt, "ReadOwnBuildMetadata", []string{"s3:GetObject"}, "<AppArtifacts84A44C7D.Arn>/*")
 	wantStatement(t, tpl, mgmt, "ReadOwnBuilds", []string{"codebuild:BatchGetBuilds", "codebuild:ListBuildsForProject"}, "<AppBuildC4D5B8FE.Arn>")
-	wantStatement(t, tpl, mgmt, "ManageOwnSchedules", []string{"events:PutRule", "events:DeleteRule", "events:PutTargets", "events:RemoveTargets", "events:ListTargetsByRule"},
+	wantStatement(t, tpl, mgmt, "ManageOwnSchedules", []string{"events:PutRule", "events:DeleteRule", "events:RemoveTargets", "events:ListTargetsByRule"},
 		"arn:<AWS::Partition>:events"+acct+"rule/wharf-api_schedule-*")
+	wantStatement(t, tpl, mgmt, "TargetOwnCluster", []string{"events:PutTargets"}, "arn:<AWS::Partition>:events"+acct+"rule/wharf-api_schedule-*")
 	wantStatement(t, tpl, mgmt, "ListRules", []string{"events:ListRules"}, "*")
 	wantStatement(t, tpl, mgmt, "ReadOwnSettings", []string{"ssm:GetParameter"}, "arn:<AWS::Partition>:ssm"+acct+"parameter/wharf/apps/api/settings")
 	wantStatement(t, tpl, mgmt, "ListConfigNames", []string{"ssm:DescribeParameters"}, "*")
@@ -182,8 +184,8 @@ func TestManagementRole(t *testing.T) {
 	if strings.Contains(all, "kms:") {
 		t.Error("management role must not have any KMS permission (no decryption of config)")
 	}
-	if n := len(apptest.Statements(map[string]interface{}{"Resources": map[string]interface{}{mgmt: resource(t, tpl, mgmt)}})); n != 17 {
-		t.Errorf("management role has %d statements, want exactly the 17 asserted", n)
+	if n := len(apptest.Statements(map[string]interface{}{"Resources": map[string]interface{}{mgmt: resource(t, tpl, mgmt)}})); n != 19 {
+		t.Errorf("management role has %d statements, want exactly the 19 asserted", n)
 	}
 }
 
@@ -292,7 +294,7 @@ func TestSettingsParameter(t *testing.T) {
 		"version": 1.0, "app": "api", "prefix": "wharf", "clusterArn": clusterArn, "assignPublicIp": true, "launchType": "FARGATE",
 		"targetGroupArn": "<AppTargetGroup9D7D4FA1>", "containerPort": 8080.0, "executionRoleArn": "<" + execRole + ".Arn>",
 		"taskRoleArn": "<" + task + ".Arn>", "eventsRoleArn": "<" + events + ".Arn>", "logGroup": "<AppLogs2EC8A6C6>",
-		"codebuildProject": "<AppBuildC4D5B8FE>", "configPrefix": "/wharf/apps/api/config/",
+		"codebuildProject": "<AppBuildC4D5B8FE>", "configPrefix": "/wharf/apps/api/config/", "branch": "main", "repository": "<AppRepository2CEDC083>",
 		"subnets": []interface{}{"<import>", "<import>", "<import>"}, "securityGroups": []interface{}{"<import>", "<AppSecurityGroupC292657D.GroupId>"},
 	}
 	if apptest.JSON(s) != apptest.JSON(want) {

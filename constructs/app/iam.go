@@ -109,7 +109,9 @@ func (a *App) newRoles(props *AppProps) {
 	})
 	a.TaskRole = awsiam.NewRole(a.Construct, jsii.String("TaskRole"), &awsiam.RoleProps{
 		Description: jsii.String("Wharf app " + a.Name + ": the app's containers"),
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("ecs-tasks.amazonaws.com"), nil),
+		// Confused-deputy protection: ECS of this account only (the Amazon
+		// ECS task IAM role's documented trust conditions).
+		AssumedBy: servicePrincipalFrom("ecs-tasks.amazonaws.com", r.stack, r.format("ecs", "*", nil, awscdk.ArnFormat_NO_RESOURCE_NAME)),
 		InlinePolicies: &map[string]awsiam.PolicyDocument{"wharf-task": document(
 			// ECS Exec: the SSM agent in the task opens its channels with
 			// the task role; ssmmessages has no resource types.
@@ -123,7 +125,8 @@ func (a *App) newRoles(props *AppProps) {
 	roles := []*string{a.ExecutionRole.RoleArn(), a.TaskRole.RoleArn()}
 	a.EventsRole = awsiam.NewRole(a.Construct, jsii.String("EventsRole"), &awsiam.RoleProps{
 		Description: jsii.String("Wharf app " + a.Name + ": EventBridge runs the app's scheduled tasks"),
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil),
+		// Only this app's schedule rules, in this account.
+		AssumedBy: servicePrincipalFrom("events.amazonaws.com", r.stack, r.scheduleRules()),
 		InlinePolicies: &map[string]awsiam.PolicyDocument{"wharf-events": document(
 			statement("RunOwnTasks", []string{"ecs:RunTask"}, []*string{r.taskDefinitions()}, inCluster(a.cluster.arn)),
 			statement("TagOwnTasks", []string{"ecs:TagResource"}, []*string{r.tasks()}, map[string]interface{}{
@@ -177,8 +180,11 @@ func (a *App) newBuildRole(props *AppProps) {
 		}, []*string{props.ConnectionArn}, nil))
 	}
 	a.BuildRole = awsiam.NewRole(a.Construct, jsii.String("BuildRole"), &awsiam.RoleProps{
-		Description:    jsii.String("Wharf app " + a.Name + ": CodeBuild (push own images, write own build logs and metadata)"),
-		AssumedBy:      awsiam.NewServicePrincipal(jsii.String("codebuild.amazonaws.com"), nil),
+		Description: jsii.String("Wharf app " + a.Name + ": CodeBuild (push own images, write own build logs and metadata)"),
+		// Only this app's project (its ARN is built from the name: a
+		// reference to the project would be circular).
+		AssumedBy: servicePrincipalFrom("codebuild.amazonaws.com", r.stack,
+			r.format("codebuild", "project", jsii.String(ProjectName(a.Prefix, a.Name)), awscdk.ArnFormat_SLASH_RESOURCE_NAME)),
 		InlinePolicies: &map[string]awsiam.PolicyDocument{"wharf-build": document(statements...)},
 	})
 }
@@ -214,9 +220,19 @@ func (a *App) newManagementRole(props *AppProps) {
 		// resource type. A registered definition can only carry this app's
 		// roles (iam:PassRole below) and only this app's families can be
 		// run or used by its services (statements above).
-		statement("RegisterTaskDefinitions", []string{"ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition"}, []*string{jsii.String("*")}, nil),
+		// A registration must carry this app's wharf:app tag (the control
+		// plane always sends it): a definition tagged for another app
+		// would be trusted by that app's tag-based statements.
+		statement("RegisterTaskDefinitions", []string{"ecs:RegisterTaskDefinition"}, []*string{jsii.String("*")}, map[string]interface{}{
+			"StringEquals": map[string]interface{}{"aws:RequestTag/" + TagApp: a.Name},
+		}),
+		statement("DescribeTaskDefinitions", []string{"ecs:DescribeTaskDefinition"}, []*string{jsii.String("*")}, nil),
+		// Tags on create only, and a wharf:app tag only with this app's
+		// name (IfExists: RunTask's tags are propagated from the task
+		// definition, not sent in the request).
 		statement("TagOnCreate", []string{"ecs:TagResource"}, []*string{r.services(), r.taskDefinitions(), r.tasks()}, map[string]interface{}{
-			"StringEquals": map[string]interface{}{"ecs:CreateAction": []string{"CreateService", "RegisterTaskDefinition", "RunTask"}},
+			"StringEquals":         map[string]interface{}{"ecs:CreateAction": []string{"CreateService", "RegisterTaskDefinition", "RunTask"}},
+			"StringEqualsIfExists": map[string]interface{}{"aws:RequestTag/" + TagApp: a.Name},
 		}),
 		passRole("PassOwnTaskRoles", roles, "ecs-tasks.amazonaws.com"),
 		passRole("PassOwnEventsRole", []*string{a.EventsRole.RoleArn()}, "events.amazonaws.com"),
@@ -228,8 +244,15 @@ func (a *App) newManagementRole(props *AppProps) {
 		// their targets with ListTargetsByRule; it never calls
 		// DescribeRule (the IAM contract test, test/iam, checks that every
 		// action granted here is called).
-		statement("ManageOwnSchedules", []string{"events:PutRule", "events:DeleteRule", "events:PutTargets",
+		statement("ManageOwnSchedules", []string{"events:PutRule", "events:DeleteRule",
 			"events:RemoveTargets", "events:ListTargetsByRule"}, []*string{r.scheduleRules()}, nil),
+		// Schedule targets only ever run tasks in the app's cluster
+		// (events:TargetArn, EventBridge's condition key for the targets
+		// of PutTargets; an ECS target's ARN is the cluster's).
+		statement("TargetOwnCluster", []string{"events:PutTargets"}, []*string{r.scheduleRules()}, map[string]interface{}{
+			"ForAllValues:ArnEquals": map[string]interface{}{"events:TargetArn": a.cluster.arn},
+			"Null":                   map[string]interface{}{"events:TargetArn": "false"},
+		}),
 		// events:ListRules has no resource type; it returns rule names
 		// and patterns only.
 		statement("ListRules", []string{"events:ListRules"}, []*string{jsii.String("*")}, nil),
@@ -251,7 +274,7 @@ func (a *App) newManagementRole(props *AppProps) {
 	a.ManagementRole = awsiam.NewRole(a.Construct, jsii.String("ManagementRole"), &awsiam.RoleProps{
 		RoleName:           jsii.String(ManagementRoleName(a.Prefix, a.Name)),
 		Description:        jsii.String("Wharf control plane: deploy app " + a.Name + " (its ECS services, tasks and schedules only)"),
-		AssumedBy:          awsiam.NewAccountPrincipal(props.ControlPlaneAccountID),
+		AssumedBy:          controlPlanePrincipal(a.Prefix, *props.ControlPlaneAccountID),
 		ExternalIds:        jsii.Strings(*props.ManagementExternalID),
 		MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(1)),
 		InlinePolicies:     &map[string]awsiam.PolicyDocument{contract.ManagementPolicyName: doc},
@@ -389,4 +412,28 @@ func startBuildOverrideKeys() map[string]interface{} {
 		m[k] = "true"
 	}
 	return m
+}
+
+// controlPlanePrincipal is the control-plane account, limited to the
+// control-plane Lambda's role (aws:PrincipalArn, which for an assumed-role
+// session is the role's ARN): in a same-account setup anyone who may call
+// iam:GetRole reads the external ID, so the external ID alone does not
+// single out the control plane.
+func controlPlanePrincipal(prefix, account string) awsiam.IPrincipal {
+	return awsiam.NewPrincipalWithConditions(awsiam.NewAccountPrincipal(jsii.String(account)), &map[string]interface{}{
+		"ArnEquals": map[string]interface{}{
+			"aws:PrincipalArn": "arn:" + *awscdk.Aws_PARTITION() + ":iam::" + account + ":role/" + contract.Names{Prefix: prefix}.ControlPlaneRole(),
+		},
+	})
+}
+
+// servicePrincipalFrom trusts service only on behalf of this stack's
+// account and the resources matching sourceArn (aws:SourceAccount and
+// aws:SourceArn, the global condition keys AWS services set when they
+// assume a role for a resource: confused-deputy protection).
+func servicePrincipalFrom(service string, stack awscdk.Stack, sourceArn *string) awsiam.IPrincipal {
+	return awsiam.NewServicePrincipal(jsii.String(service), &awsiam.ServicePrincipalOpts{Conditions: &map[string]interface{}{
+		"StringEquals": map[string]interface{}{"aws:SourceAccount": stack.Account()},
+		"ArnLike":      map[string]interface{}{"aws:SourceArn": sourceArn},
+	}})
 }

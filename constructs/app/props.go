@@ -39,8 +39,8 @@ const (
 	MaxBuildConfig = 20
 	// MinPriority and MaxPriority bound the listener-rule priorities Wharf
 	// derives from app names; 1-999 are left for rules added by hand.
-	MinPriority = 1000
-	MaxPriority = 50000
+	MinPriority = contract.MinRulePriority
+	MaxPriority = contract.MaxRulePriority
 )
 
 // Launch types.
@@ -390,6 +390,13 @@ func (p *AppProps) validateUsers() []error {
 	if len(p.OIDCClientIDs) == 0 {
 		errs = append(errs, errors.New("oidcClientIds: at least one client ID is required when allowedUsers or allowedSubjects is set"))
 	}
+	if key, err := p.issuerKey(); err == nil {
+		// The user role's trust policy holds one statement for the emails
+		// and one for the subjects (newUserRole).
+		if n := contract.TrustPolicySize(key, p.OIDCClientIDs, p.AllowedUsers, p.AllowedSubjects); n > contract.TrustPolicyDefaultLimit {
+			errs = append(errs, errors.New(contract.TrustPolicyError("allowedUsers and allowedSubjects", n, append(append([]string(nil), p.AllowedUsers...), p.AllowedSubjects...))))
+		}
+	}
 	return errs
 }
 
@@ -408,8 +415,11 @@ func (p *AppProps) issuerKey() (string, error) {
 func (p *AppProps) repository() (string, [2]string, error) {
 	raw := deref(p.RepositoryURL)
 	u, err := url.Parse(raw)
-	if raw == "" || err != nil || u.Scheme != "https" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return "", [2]string{}, fmt.Errorf("repositoryUrl %q: required; must be an https clone URL like https://github.com/owner/repo", raw)
+	if raw == "" {
+		return "", [2]string{}, errors.New("repositoryUrl: required; an https clone URL like https://github.com/owner/repo")
+	}
+	if err != nil || u.Scheme != "https" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", [2]string{}, fmt.Errorf("repositoryUrl %q: must be an https clone URL like https://github.com/owner/repo", raw)
 	}
 	m := repoPathRe.FindStringSubmatch(u.Path)
 	if m == nil {

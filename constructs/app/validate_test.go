@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -42,30 +43,38 @@ func TestValidateNamesTheBadField(t *testing.T) {
 			p.Prefix = jsii.String("abcdefghijklmnop")
 			p.Name = jsii.String(strings.Repeat("a", 22))
 		}, "leave 16 characters for schedule names"},
-		"no cluster":        {func(p *app.AppProps) { p.Cluster = nil }, "cluster: required"},
-		"no repo":           {func(p *app.AppProps) { p.RepositoryURL = nil }, "repositoryUrl"},
-		"http repo":         {func(p *app.AppProps) { p.RepositoryURL = jsii.String("http://github.com/a/b") }, "repositoryUrl"},
-		"unknown host":      {func(p *app.AppProps) { p.RepositoryURL = jsii.String("https://git.acme.com/a/b") }, "repositoryType: required"},
-		"bad type":          {func(p *app.AppProps) { p.RepositoryType = jsii.String("GITLAB") }, "repositoryType"},
-		"bad connection":    {func(p *app.AppProps) { p.ConnectionArn = jsii.String("arn:aws:s3:::x") }, "connectionArn"},
-		"bad branch":        {func(p *app.AppProps) { p.Branch = jsii.String("a..b") }, "branch"},
-		"five domains":      {func(p *app.AppProps) { p.Domains = []string{"a.io", "b.io", "c.io", "d.io", "e.io"} }, "domains: 5 given"},
-		"bad domain":        {func(p *app.AppProps) { p.Domains = []string{"Shop.io"} }, "domains"},
-		"dup domain":        {func(p *app.AppProps) { p.Domains = []string{"a.io", "a.io"} }, "listed twice"},
-		"bad path":          {func(p *app.AppProps) { p.HealthCheckPath = jsii.String("health") }, "healthCheckPath"},
-		"threshold":         {func(p *app.AppProps) { p.HealthyThreshold = ptr(1) }, "healthyThreshold 1"},
-		"unhealthy":         {func(p *app.AppProps) { p.UnhealthyThreshold = ptr(11) }, "unhealthyThreshold 11"},
-		"interval":          {func(p *app.AppProps) { p.HealthCheckIntervalSeconds = ptr(4) }, "healthCheckIntervalSeconds 4"},
-		"timeout=interval":  {func(p *app.AppProps) { p.HealthCheckTimeoutSeconds = ptr(5) }, "healthCheckTimeoutSeconds 5: must be shorter"},
-		"deregistration":    {func(p *app.AppProps) { p.DeregistrationDelaySeconds = ptr(3601) }, "deregistrationDelaySeconds"},
-		"port":              {func(p *app.AppProps) { p.ContainerPort = ptr(0) }, "containerPort"},
-		"priority":          {func(p *app.AppProps) { p.Priority = ptr(50001) }, "priority"},
-		"retention":         {func(p *app.AppProps) { p.LogRetentionDays = ptr(2) }, "logRetentionDays 2"},
-		"images":            {func(p *app.AppProps) { p.ImagesToKeep = ptr(0) }, "imagesToKeep"},
-		"artifacts":         {func(p *app.AppProps) { p.ArtifactRetentionDays = ptr(0) }, "artifactRetentionDays"},
-		"launch type":       {func(p *app.AppProps) { p.LaunchType = jsii.String("fargate") }, "launchType"},
-		"bad email":         {func(p *app.AppProps) { p.AllowedUsers = []string{"bob"} }, "allowedUsers"},
-		"users need issuer": {func(p *app.AppProps) { p.AllowedUsers = []string{"a@b.io"}; p.OIDCClientIDs = []string{"c"} }, "oidcIssuerUrl"},
+		"too many users": {func(p *app.AppProps) {
+			p.OIDCIssuerURL = jsii.String("https://login.example.com")
+			p.OIDCClientIDs = []string{"wharf-cli"}
+			for i := 0; i < 60; i++ {
+				p.AllowedUsers = append(p.AllowedUsers, fmt.Sprintf("firstname.lastname%03d@engineering.acme.com", i))
+			}
+		}, "allowedUsers and allowedSubjects: 60 entries make a trust policy of about"},
+		"given repo not https": {func(p *app.AppProps) { p.RepositoryURL = jsii.String("git@github.com:a/b.git") }, `repositoryUrl "git@github.com:a/b.git": must be an https clone URL`},
+		"no cluster":           {func(p *app.AppProps) { p.Cluster = nil }, "cluster: required"},
+		"no repo":              {func(p *app.AppProps) { p.RepositoryURL = nil }, "repositoryUrl"},
+		"http repo":            {func(p *app.AppProps) { p.RepositoryURL = jsii.String("http://github.com/a/b") }, "repositoryUrl"},
+		"unknown host":         {func(p *app.AppProps) { p.RepositoryURL = jsii.String("https://git.acme.com/a/b") }, "repositoryType: required"},
+		"bad type":             {func(p *app.AppProps) { p.RepositoryType = jsii.String("GITLAB") }, "repositoryType"},
+		"bad connection":       {func(p *app.AppProps) { p.ConnectionArn = jsii.String("arn:aws:s3:::x") }, "connectionArn"},
+		"bad branch":           {func(p *app.AppProps) { p.Branch = jsii.String("a..b") }, "branch"},
+		"five domains":         {func(p *app.AppProps) { p.Domains = []string{"a.io", "b.io", "c.io", "d.io", "e.io"} }, "domains: 5 given"},
+		"bad domain":           {func(p *app.AppProps) { p.Domains = []string{"Shop.io"} }, "domains"},
+		"dup domain":           {func(p *app.AppProps) { p.Domains = []string{"a.io", "a.io"} }, "listed twice"},
+		"bad path":             {func(p *app.AppProps) { p.HealthCheckPath = jsii.String("health") }, "healthCheckPath"},
+		"threshold":            {func(p *app.AppProps) { p.HealthyThreshold = ptr(1) }, "healthyThreshold 1"},
+		"unhealthy":            {func(p *app.AppProps) { p.UnhealthyThreshold = ptr(11) }, "unhealthyThreshold 11"},
+		"interval":             {func(p *app.AppProps) { p.HealthCheckIntervalSeconds = ptr(4) }, "healthCheckIntervalSeconds 4"},
+		"timeout=interval":     {func(p *app.AppProps) { p.HealthCheckTimeoutSeconds = ptr(5) }, "healthCheckTimeoutSeconds 5: must be shorter"},
+		"deregistration":       {func(p *app.AppProps) { p.DeregistrationDelaySeconds = ptr(3601) }, "deregistrationDelaySeconds"},
+		"port":                 {func(p *app.AppProps) { p.ContainerPort = ptr(0) }, "containerPort"},
+		"priority":             {func(p *app.AppProps) { p.Priority = ptr(50001) }, "priority"},
+		"retention":            {func(p *app.AppProps) { p.LogRetentionDays = ptr(2) }, "logRetentionDays 2"},
+		"images":               {func(p *app.AppProps) { p.ImagesToKeep = ptr(0) }, "imagesToKeep"},
+		"artifacts":            {func(p *app.AppProps) { p.ArtifactRetentionDays = ptr(0) }, "artifactRetentionDays"},
+		"launch type":          {func(p *app.AppProps) { p.LaunchType = jsii.String("fargate") }, "launchType"},
+		"bad email":            {func(p *app.AppProps) { p.AllowedUsers = []string{"bob"} }, "allowedUsers"},
+		"users need issuer":    {func(p *app.AppProps) { p.AllowedUsers = []string{"a@b.io"}; p.OIDCClientIDs = []string{"c"} }, "oidcIssuerUrl"},
 		"users need client": {func(p *app.AppProps) {
 			p.AllowedUsers = []string{"a@b.io"}
 			p.OIDCIssuerURL = jsii.String("https://id.example.com")

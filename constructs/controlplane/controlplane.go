@@ -269,6 +269,9 @@ func NewControlPlane(scope constructs.Construct, id string, props *ControlPlaneP
 
 	// The execution role: no managed policies, three statements.
 	cp.Role = awsiam.NewRole(c, jsii.String("Role"), &awsiam.RoleProps{
+		// A fixed name: management and observer roles trust exactly this
+		// role (aws:PrincipalArn), not the whole account.
+		RoleName:    jsii.String(contract.Names{Prefix: prefix}.ControlPlaneRole()),
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
 		Description: jsii.String("Wharf control plane (" + prefix + "): assumes Wharf management and observer roles in registered accounts and uses its own table"),
 	})

@@ -650,7 +650,7 @@ func TestNewControlPlanePanicsOnBadProps(t *testing.T) {
 		want  []string
 	}{
 		"no registry":     {&cps.ControlPlaneProps{}, []string{"registry: required"}},
-		"bad account":     {&cps.ControlPlaneProps{Registry: bad}, []string{`accounts[0].accountId: "12345" must be 12 digits`, "apps[0].accountId"}},
+		"bad account":     {&cps.ControlPlaneProps{Registry: bad}, []string{`accounts[0].accountId: "12345" must be a 12-digit AWS account ID`, "apps[0].accountId"}},
 		"bad prefix":      {&cps.ControlPlaneProps{Prefix: jsii.String("Wharf"), Registry: testRegistry()}, []string{`prefix: "Wharf"`}},
 		"sweep 90s":       {&cps.ControlPlaneProps{Registry: testRegistry(), SweepInterval: awscdk.Duration_Seconds(jsii.Number(90))}, []string{"sweepInterval"}},
 		"retries 200":     {&cps.ControlPlaneProps{Registry: testRegistry(), RetryAttempts: jsii.Number(200)}, []string{"retryAttempts: 200"}},

@@ -272,18 +272,23 @@ func NewDashboard(scope constructs.Construct, id *string, props *DashboardProps)
 			})
 		}
 	}
+	// The minimum TLS policy applies only to a custom certificate; the
+	// default *.cloudfront.net certificate's policy is fixed, and CDK
+	// warns when one is set without a certificate.
+	minTLS := awscloudfront.SecurityPolicyProtocol("")
+	if d.Certificate != nil {
+		minTLS = awscloudfront.SecurityPolicyProtocol_TLS_V1_2_2021
+	}
 	priceClass := props.PriceClass
 	if priceClass == "" {
 		priceClass = DefaultPriceClass
 	}
 	d.Distribution = awscloudfront.NewDistribution(this, jsii.String("Distribution"), &awscloudfront.DistributionProps{
-		Comment:           jsii.String(prefix + " dashboard"),
-		DefaultRootObject: jsii.String("index.html"),
-		DomainNames:       domainNames,
-		Certificate:       d.Certificate,
-		// Applies to the custom domain; the default *.cloudfront.net
-		// certificate always allows CloudFront's default policy.
-		MinimumProtocolVersion: awscloudfront.SecurityPolicyProtocol_TLS_V1_2_2021,
+		Comment:                jsii.String(prefix + " dashboard"),
+		DefaultRootObject:      jsii.String("index.html"),
+		DomainNames:            domainNames,
+		Certificate:            d.Certificate,
+		MinimumProtocolVersion: minTLS,
 		HttpVersion:            awscloudfront.HttpVersion_HTTP2_AND_3,
 		PriceClass:             priceClass,
 		WebAclId:               props.WebAclArn,

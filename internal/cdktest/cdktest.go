@@ -5,7 +5,9 @@ package cdktest
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
@@ -19,9 +21,35 @@ func Main(m *testing.M) {
 	// Node 20 is end-of-life for jsii; the banner it prints at every kernel
 	// start is noise in test output.
 	os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+	SweepStaleRuntimes(os.TempDir(), StaleRuntimeAge)
 	code := m.Run()
 	jsii.Close()
 	os.Exit(code)
+}
+
+// StaleRuntimeAge is how old a jsii-runtime.* directory must be before
+// SweepStaleRuntimes removes it: far longer than any test binary or synth
+// runs, so a directory still in use by another process is never touched.
+const StaleRuntimeAge = 24 * time.Hour
+
+// SweepStaleRuntimes removes the jsii-runtime.* directories in dir older
+// than age. jsii-runtime-go extracts its Node runtime into such a directory
+// at kernel start and removes it in jsii.Close (which Main calls); a test
+// binary that panics, times out or is killed never gets there, and its
+// directory (about 10 MB) stays in the temp folder. Errors are ignored:
+// the sweep is housekeeping, never a reason to fail the tests.
+func SweepStaleRuntimes(dir string, age time.Duration) (removed []string) {
+	matches, _ := filepath.Glob(filepath.Join(dir, "jsii-runtime.*"))
+	for _, m := range matches {
+		fi, err := os.Lstat(m)
+		if err != nil || !fi.IsDir() || time.Since(fi.ModTime()) < age {
+			continue
+		}
+		if os.RemoveAll(m) == nil {
+			removed = append(removed, m)
+		}
+	}
+	return removed
 }
 
 // Check runs fn and turns a jsii assertion panic into t.Errorf, so one

@@ -401,3 +401,15 @@ func TestArnMatches(t *testing.T) {
 		}
 	}
 }
+
+// aws:PrincipalArn of an assumed-role session is its role's ARN.
+func TestAssumeRoleRequestPrincipalArnOfASession(t *testing.T) {
+	req := AssumeRoleRequest("arn:aws:sts::999999999999:assumed-role/wharf-controlplane/fn-session", "x", nil)
+	if got := req.Context["aws:PrincipalArn"]; len(got) != 1 || got[0] != "arn:aws:iam::999999999999:role/wharf-controlplane" {
+		t.Errorf("aws:PrincipalArn = %v, want the role ARN", got)
+	}
+	req = AssumeRoleRequest("arn:aws:iam::999999999999:user/alice", "", nil)
+	if got := req.Context["aws:PrincipalArn"]; len(got) != 1 || got[0] != "arn:aws:iam::999999999999:user/alice" {
+		t.Errorf("aws:PrincipalArn = %v, want the user ARN", got)
+	}
+}

@@ -35,8 +35,17 @@ func WebIdentityRequest(providerARN string, claims map[string][]string) (Request
 // by the IAM principal principalARN, with externalID ("" for none) as
 // sts:ExternalId, and aws:PrincipalArn and aws:PrincipalAccount from the
 // principal. extra adds or overrides context keys.
+//
+// For an assumed-role session (arn:<p>:sts::<acct>:assumed-role/<role>/<session>)
+// aws:PrincipalArn is the role's ARN, not the session's: the IAM User
+// Guide's aws:PrincipalArn entry lists "IAM role" with the role ARN for a
+// request made with a role's credentials.
 func AssumeRoleRequest(principalARN, externalID string, extra Context) Request {
-	ctx := Context{"aws:PrincipalArn": {principalARN}}
+	pa := principalARN
+	if r := sessionRole(principalARN); r != "" {
+		pa = r
+	}
+	ctx := Context{"aws:PrincipalArn": {pa}}
 	if a := accountOf(principalARN); a != "" {
 		ctx["aws:PrincipalAccount"] = []string{a}
 	}

@@ -445,6 +445,16 @@ func (m *Mapper) Requests(c Call) ([]Request, error) {
 		}
 		ctx := iampolicy.Context{}
 		requestTags(ctx, tagsOf(in, "tags"))
+		if c.Op == "PutTargets" {
+			// events:TargetArn: "Filters access by the ARN of a target
+			// that can be put to a rule" (EventBridge condition keys);
+			// one value per target.
+			var targets []string
+			for _, t := range objs(in, "targets") {
+				targets = append(targets, str(t, "arn"))
+			}
+			ctx["events:TargetArn"] = targets
+		}
 		add("events:"+c.Op, fmt.Sprintf("arn:%s:events:%s:%s:rule/%s", a.partition, a.region, a.account, name), ctx)
 		if c.Op == "PutTargets" {
 			for _, t := range objs(in, "targets") {

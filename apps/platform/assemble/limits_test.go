@@ -52,6 +52,15 @@ var physicalNameLimits = map[string]nameLimit{
 	// Minimum length of 2. Maximum length of 255. Pattern:
 	// [A-Za-z0-9][A-Za-z0-9\-_]{1,254}".
 	"AWS::CodeBuild::Project.Name": {2, 255, regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{1,254}$`)},
+	// CodeBuild API reference, CreateReportGroup name: "Length
+	// Constraints: Minimum length of 2. Maximum length of 128." The
+	// reference gives no pattern; the test is stricter and allows only
+	// the characters a project name may have.
+	"AWS::CodeBuild::ReportGroup.Name": {2, 128, regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]+$`)},
+	// CloudFront API reference, FunctionSummary Name: "Length Constraints:
+	// Minimum length of 1. Maximum length of 64. Pattern:
+	// [a-zA-Z0-9-_]{1,64}".
+	"AWS::CloudFront::Function.Name": {1, 64, regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)},
 	// ECS API reference, CreateCluster clusterName: "Up to 255 letters
 	// (uppercase and lowercase), numbers, underscores, and hyphens".
 	"AWS::ECS::Cluster.ClusterName": {1, 255, regexp.MustCompile(`^[A-Za-z0-9_-]+$`)},

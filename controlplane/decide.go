@@ -395,17 +395,23 @@ func (d *decider) fail(reason Reason, detail string) {
 	d.endFailed(reason, detail)
 }
 
+// closeRecord ends the operation's deploy record with outcome: the open
+// phase ends now, and the record is emitted.
+func (d *decider) closeRecord(outcome Outcome, reason Reason, detail string) {
+	rec := d.st.Op.Record
+	if n := len(rec.Phases); n > 0 && rec.Phases[n-1].End.IsZero() {
+		rec.Phases[n-1].End = d.now
+	}
+	rec.Outcome, rec.Reason, rec.Detail = outcome, reason, detail
+	rec.Updated = d.now
+	d.record(rec)
+}
+
 // endFailed ends the operation with a failure.
 func (d *decider) endFailed(reason Reason, detail string) {
 	st := d.st
 	op := st.Op
-	rec := op.Record
-	if n := len(rec.Phases); n > 0 && rec.Phases[n-1].End.IsZero() {
-		rec.Phases[n-1].End = d.now
-	}
-	rec.Outcome, rec.Reason, rec.Detail = OutcomeFailed, reason, detail
-	rec.Updated = d.now
-	d.record(rec)
+	d.closeRecord(OutcomeFailed, reason, detail)
 	if op.Kind == OpConfig {
 		st.FailedConfig = op.ConfigVersion
 		st.FailedSettings = op.SettingsHash
@@ -421,13 +427,7 @@ func (d *decider) endFailed(reason Reason, detail string) {
 func (d *decider) succeed(reason Reason, detail string) {
 	st := d.st
 	op := st.Op
-	rec := op.Record
-	if n := len(rec.Phases); n > 0 && rec.Phases[n-1].End.IsZero() {
-		rec.Phases[n-1].End = d.now
-	}
-	rec.Outcome, rec.Reason, rec.Detail = OutcomeDeployed, reason, detail
-	rec.Updated = d.now
-	d.record(rec)
+	d.closeRecord(OutcomeDeployed, reason, detail)
 	st.Deployed = &Deployment{
 		Build: op.Build, BuildID: op.BuildID, Seq: op.Seq, Metadata: op.Metadata,
 		ConfigVersion: op.ConfigVersion, SettingsHash: op.SettingsHash, TaskDefs: op.TaskDefs, At: d.now,

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // ErrConflict is returned by [Store.SaveApp] when the stored version of the
@@ -113,11 +115,11 @@ type Operation struct {
 	Build   int64  `json:"build"`
 	BuildID string `json:"buildId"`
 	// Seq numbers configuration restarts of the same build (0 for OpBuild).
-	Seq       int            `json:"seq,omitempty"`
-	Step      Step           `json:"step"`
-	StepSince time.Time      `json:"stepSince"`
-	Started   time.Time      `json:"started"`
-	Metadata  *BuildMetadata `json:"metadata"`
+	Seq       int                     `json:"seq,omitempty"`
+	Step      Step                    `json:"step"`
+	StepSince time.Time               `json:"stepSince"`
+	Started   time.Time               `json:"started"`
+	Metadata  *contract.BuildMetadata `json:"metadata"`
 	// ConfigVersion is the config hash baked into the task definitions.
 	ConfigVersion string `json:"configVersion,omitempty"`
 	// TaskDefs maps process type (and "release") to task definition ARN.
@@ -160,11 +162,11 @@ type Operation struct {
 
 // Deployment is what the app's services run.
 type Deployment struct {
-	Build         int64          `json:"build"`
-	BuildID       string         `json:"buildId"`
-	Seq           int            `json:"seq,omitempty"`
-	Metadata      *BuildMetadata `json:"metadata"`
-	ConfigVersion string         `json:"configVersion,omitempty"`
+	Build         int64                   `json:"build"`
+	BuildID       string                  `json:"buildId"`
+	Seq           int                     `json:"seq,omitempty"`
+	Metadata      *contract.BuildMetadata `json:"metadata"`
+	ConfigVersion string                  `json:"configVersion,omitempty"`
 	// SettingsHash identifies the settings the services were aligned
 	// with; other settings restart the deployed build (a settings
 	// change reaches the services). Empty: not known (an older state).

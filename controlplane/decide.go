@@ -276,7 +276,7 @@ func (d *decider) idle() {
 	settingsChanged := sh != st.Deployed.SettingsHash && sh != st.FailedSettings
 	sc := d.wantedScale(rq)
 	sch := scaleHash(sc)
-	scaleChanged := sch != st.Deployed.ScaleHash && sch != st.FailedScale
+	scaleChanged := sch != st.Deployed.ScaleHash && failedScaleKey(sch) != st.FailedScale
 	if !configChanged && !settingsChanged && !scaleChanged {
 		return
 	}
@@ -423,7 +423,12 @@ func (d *decider) closeRecord(outcome Outcome, reason Reason, detail string) {
 	if n := len(rec.Phases); n > 0 && rec.Phases[n-1].End.IsZero() {
 		rec.Phases[n-1].End = d.now
 	}
-	rec.Outcome, rec.Reason, rec.Detail = outcome, reason, detail
+	rec.Outcome, rec.Reason = outcome, reason
+	if detail != "" || outcome != OutcomeDeployed {
+		// A deployed record keeps the detail it was opened with (a
+		// restart's or rollback's request).
+		rec.Detail = detail
+	}
 	rec.Updated = d.now
 	d.record(rec)
 }
@@ -438,7 +443,7 @@ func (d *decider) endFailed(reason Reason, detail string) {
 		st.FailedConfig = op.ConfigVersion
 		st.FailedSettings = op.SettingsHash
 	case OpScale:
-		st.FailedScale = op.ScaleHash
+		st.FailedScale = failedScaleKey(op.ScaleHash)
 	}
 	st.Op = nil
 	d.setPhase(PhaseFailed, op.Build, reason, detail)

@@ -92,6 +92,15 @@ func effectiveScale(p Process, sc *contract.ScaleSetting, proc string) procScale
 	return e
 }
 
+// failedScaleKey is what AppState.FailedScale holds for a scale hash ("no
+// scale setting" is "none", so a failed reset is not retried either).
+func failedScaleKey(h string) string {
+	if h == "" {
+		return "none"
+	}
+	return h
+}
+
 // scaleHash identifies a scale setting ("" for none, so state written
 // before scale settings existed needs no operation). The informational
 // fields do not count.
@@ -318,7 +327,7 @@ func (d *decider) startRollback(rq *requestsObservation) bool {
 	}
 	op.Record = &DeployRecord{
 		Account: d.pol.Account, App: d.pol.App, Build: rel.Build, BuildID: rel.BuildID, Kind: OpRollback,
-		Seq: op.Seq, Commit: rel.Metadata.Commit, Created: d.now, Detail: detail,
+		Seq: op.Seq, Commit: rel.Metadata.Commit, Created: d.now, Detail: detail, SortAfter: ceiling,
 		Phases: []PhaseRecord{{Name: string(StepRegister), Start: d.now}},
 	}
 	st.Op = op

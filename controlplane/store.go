@@ -360,13 +360,23 @@ type DeployRecord struct {
 	ReleaseTask     string            `json:"releaseTask,omitempty"`
 	TaskDefinitions map[string]string `json:"taskDefinitions,omitempty"`
 	ConfigVersion   string            `json:"configVersion,omitempty"`
-	Created         time.Time         `json:"created"`
-	Updated         time.Time         `json:"updated"`
+	// SortAfter is the newest build a rollback superseded (its ceiling):
+	// the record's key sorts after that build's.
+	SortAfter int64     `json:"sortAfter,omitempty"`
+	Created   time.Time `json:"created"`
+	Updated   time.Time `json:"updated"`
 }
 
 // Key identifies the record within its app: builds sort by number, and
 // configuration restarts of a build sort right after it.
-func (r *DeployRecord) Key() string { return recordKey(r.Build, r.Seq) }
+// A rollback's record sorts after the newest build it superseded
+// (SortAfter), so the history, newest first, shows it on top.
+func (r *DeployRecord) Key() string {
+	if r.SortAfter > r.Build {
+		return recordKey(r.SortAfter, r.Seq)
+	}
+	return recordKey(r.Build, r.Seq)
+}
 
 // Store keeps app state, deploy history and processed event IDs.
 // Implementations: [NewMemoryStore] and [NewDynamoStore].

@@ -3,6 +3,7 @@ package controlplane
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -464,5 +465,125 @@ func TestRollbackToUnknownOrFailedBuildIsRefused(t *testing.T) {
 		if len(s.Refusals) != 1 || s.Refusals[0].Reason != string(ReasonRollbackRefused) || !strings.Contains(s.Refusals[0].Detail, "known: 1") {
 			t.Errorf("rollback to %d: refusals = %+v", b, s.Refusals)
 		}
+	}
+}
+
+// Decide's order among pending work on an idle app (docs/controlplane.md,
+// "Coalescing and order"): rollback, then the newest waiting build, then
+// a restart, then a configuration, settings or scale change. Each case
+// is one decision; its first operation tells the order.
+func TestDecideRequestOrder(t *testing.T) {
+	rollback := &contract.RollbackRequest{Version: 1, ID: "rb", Build: 1}
+	restart := &contract.RestartRequest{Version: 1, ID: "rs"}
+	scale := &contract.ScaleSetting{Version: 1, Processes: map[string]contract.ProcessScale{"web": {Count: aws.Int32(3)}}}
+	waiting := func(st *AppState) {
+		st.Builds = []TrackedBuild{{ID: "wharf-api:b2", Number: 2, Status: "SUCCEEDED"}}
+	}
+	meta2 := func(o *Observation) {
+		o.Metadata = map[string]metadataResult{"wharf-api:b2": {Meta: twMeta("api", 2, "", "web")}}
+		o.CheckConfig = true
+	}
+	for _, tc := range []struct {
+		name     string
+		st       func(*AppState)
+		rq       requestsObservation
+		wantKind OpKind
+		wantOp   int64
+		check    func(t *testing.T, d Decision)
+	}{
+		{"rollback before a waiting build, which it supersedes", waiting, requestsObservation{Rollback: rollback, Restart: restart, Scale: scale},
+			OpRollback, 1, func(t *testing.T, d Decision) {
+				if d.State.HighWater != 2 || len(d.State.Builds) != 0 || d.State.RestartID != "" {
+					t.Errorf("high water %d builds %v restart id %q", d.State.HighWater, d.State.Builds, d.State.RestartID)
+				}
+				if len(d.Records) != 1 || d.Records[0].Outcome != OutcomeSkipped || d.Records[0].Build != 2 {
+					t.Errorf("records = %+v, want build 2 skipped", d.Records)
+				}
+				if d.State.Op.Scale == nil || !d.State.Op.SkipRelease {
+					t.Errorf("the rollback applies the scale setting and skips the release")
+				}
+			}},
+		{"a waiting build before a restart, which stays pending", waiting, requestsObservation{Restart: restart, Scale: scale},
+			OpBuild, 2, func(t *testing.T, d Decision) {
+				if d.State.RestartID != "" || d.State.Op.Scale == nil {
+					t.Errorf("restart id %q scale %v", d.State.RestartID, d.State.Op.Scale)
+				}
+			}},
+		{"a restart before a scale change, and it applies the scale", nil, requestsObservation{Restart: restart, Scale: scale},
+			OpRestart, 1, func(t *testing.T, d Decision) {
+				if d.State.RestartID != "rs" || d.State.Op.ScaleHash == "" || !slices.Equal(d.State.Op.Force, []string{"web"}) {
+					t.Errorf("restart id %q scale %q force %v", d.State.RestartID, d.State.Op.ScaleHash, d.State.Op.Force)
+				}
+			}},
+		{"a restart already applied: the scale change", func(st *AppState) { st.RestartID = "rs" }, requestsObservation{Restart: restart, Scale: scale},
+			OpScale, 1, nil},
+		{"a rollback to an unknown build is refused; the restart goes ahead", nil,
+			requestsObservation{Rollback: &contract.RollbackRequest{Version: 1, ID: "rb", Build: 7}, Restart: restart},
+			OpRestart, 1, func(t *testing.T, d Decision) {
+				if d.State.RollbackID != "rb" || len(d.State.Refusals) != 1 || d.State.Refusals[0].Reason != ReasonRollbackRefused {
+					t.Errorf("rollback id %q refusals %+v", d.State.RollbackID, d.State.Refusals)
+				}
+			}},
+		{"nothing pending", func(st *AppState) { st.RestartID, st.RollbackID = "rs", "rb" }, requestsObservation{Rollback: rollback, Restart: restart},
+			"", 0, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := dtDeployed()
+			st.Releases = []Release{{Build: 1, BuildID: "wharf-api:b1", Metadata: st.Deployed.Metadata}}
+			if tc.st != nil {
+				tc.st(st)
+			}
+			before, _ := json.Marshal(st)
+			rq := tc.rq
+			d := Decide(st, dtObs(func(o *Observation) { meta2(o); o.Requests = &rq }), dtNow, dtPol)
+			if !d.Need.IsZero() {
+				t.Fatalf("needs %+v", d.Need)
+			}
+			after, _ := json.Marshal(st)
+			if string(before) != string(after) {
+				t.Fatalf("Decide changed its input state")
+			}
+			switch op := d.State.Op; {
+			case tc.wantKind == "" && op != nil:
+				t.Fatalf("started %s, want nothing", op.Kind)
+			case tc.wantKind == "":
+			case op == nil:
+				t.Fatalf("started nothing, want %s", tc.wantKind)
+			case op.Kind != tc.wantKind || op.Build != tc.wantOp:
+				t.Fatalf("started %s of build %d, want %s of %d", op.Kind, op.Build, tc.wantKind, tc.wantOp)
+			}
+			if tc.check != nil {
+				tc.check(t, d)
+			}
+		})
+	}
+}
+
+// effectiveScale: the scale setting over the build's values, field by
+// field.
+func TestEffectiveScalePrecedence(t *testing.T) {
+	build := Process{Command: "x", CPU: 256, Memory: 512, Count: aws.Int32(2)}
+	sc := &contract.ScaleSetting{Version: 1, Processes: map[string]contract.ProcessScale{
+		"web":    {Count: aws.Int32(5)},
+		"worker": {Min: 1, Max: 4},
+		"big":    {CPU: 1024, Memory: 2048},
+		"zero":   {Count: aws.Int32(0)},
+	}}
+	for _, tc := range []struct {
+		proc string
+		want procScale
+	}{
+		{"web", procScale{Count: 5, CPU: 256, Memory: 512, FromScale: true}},
+		{"worker", procScale{Count: 1, Autoscaled: true, Min: 1, Max: 4, CPUTarget: contract.DefaultCPUTarget, CPU: 256, Memory: 512, FromScale: true}},
+		{"big", procScale{Count: 2, CPU: 1024, Memory: 2048, FromScale: true}},
+		{"zero", procScale{Count: 0, CPU: 256, Memory: 512, FromScale: true}},
+		{"other", procScale{Count: 2, CPU: 256, Memory: 512}},
+	} {
+		if got := effectiveScale(build, sc, tc.proc); got != tc.want {
+			t.Errorf("%s: %+v, want %+v", tc.proc, got, tc.want)
+		}
+	}
+	if got := effectiveScale(build, nil, "web"); got.Count != 2 || got.FromScale {
+		t.Errorf("no setting: %+v", got)
 	}
 }

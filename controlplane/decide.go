@@ -241,6 +241,11 @@ func (d *decider) idle() {
 				return
 			}
 		}
+		if st.Deployed == nil && d.pendingRestart(rq) {
+			// Nothing deployed (a first deploy, or a lost state): a
+			// restart written before is not replayed later.
+			d.startRestart(rq)
+		}
 		if cand != nil {
 			// The rollback may have superseded it.
 			if !slices.ContainsFunc(st.Builds, func(b TrackedBuild) bool { return b.ID == cand.ID }) || cand.Number <= st.HighWater {

@@ -270,6 +270,37 @@ func (a *App) newManagementRole(props *AppProps) {
 		// the app's config path; it can decrypt nothing (no kms:Decrypt,
 		// no GetParameter on config).
 		statement("ListConfigNames", []string{"ssm:DescribeParameters"}, []*string{jsii.String("*")}, nil),
+		// Runtime requests (wharf scale, restart, rollback): read only,
+		// the app's users write them.
+		statement("ReadOwnRequests", []string{"ssm:GetParameter"}, a.requestArns(), nil),
+		// Application Auto Scaling for autoscaled processes
+		// (controlplane/autoscaling.go). A scalable target's ARN ends in an
+		// ID AWS assigns (scalable-target/<id>), not the service's name,
+		// so the resource cannot name this app's services: the statement
+		// is pinned to ECS service desired counts in this account and
+		// region with application-autoscaling:service-namespace and
+		// application-autoscaling:scalable-dimension (the Service
+		// Authorization Reference's condition keys for these actions).
+		// DeleteScalingPolicy is not granted: DeregisterScalableTarget
+		// deletes a target's policies, and nothing else removes one.
+		statement("AutoscaleServices", []string{"application-autoscaling:RegisterScalableTarget",
+			"application-autoscaling:DeregisterScalableTarget", "application-autoscaling:PutScalingPolicy"},
+			[]*string{r.format("application-autoscaling", "scalable-target", jsii.String("*"), awscdk.ArnFormat_SLASH_RESOURCE_NAME)},
+			map[string]interface{}{"StringEquals": map[string]interface{}{
+				"application-autoscaling:service-namespace":  "ecs",
+				"application-autoscaling:scalable-dimension": "ecs:service:DesiredCount",
+			}}),
+		// DescribeScalableTargets and DescribeScalingPolicies have no
+		// resource type; they return ranges and policies, no data.
+		statement("DescribeAutoscaling", []string{"application-autoscaling:DescribeScalableTargets",
+			"application-autoscaling:DescribeScalingPolicies"}, []*string{jsii.String("*")}, nil),
+		// The first RegisterScalableTarget of an ECS service in an
+		// account creates Application Auto Scaling's service-linked role
+		// for ECS; only that role, for that service.
+		statement("AutoscalingServiceLinkedRole", []string{"iam:CreateServiceLinkedRole"},
+			[]*string{awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":iam::"),
+				awscdk.Aws_ACCOUNT_ID(), jsii.String(":role/aws-service-role/" + autoscalingServiceName + "/AWSServiceRoleForApplicationAutoScaling_ECSService")})},
+			map[string]interface{}{"StringEquals": map[string]interface{}{"iam:AWSServiceName": autoscalingServiceName}}),
 	)
 	a.ManagementRole = awsiam.NewRole(a.Construct, jsii.String("ManagementRole"), &awsiam.RoleProps{
 		RoleName:           jsii.String(ManagementRoleName(a.Prefix, a.Name)),
@@ -283,6 +314,19 @@ func (a *App) newManagementRole(props *AppProps) {
 
 func (a *App) settingsArn() *string {
 	return a.arns().parameter(SettingsParameterName(a.Prefix, a.Name))
+}
+
+// autoscalingServiceName is Application Auto Scaling's service principal
+// for ECS services (its service-linked role's service name).
+const autoscalingServiceName = "ecs.application-autoscaling.amazonaws.com"
+
+// requestArns are the app's three runtime request parameters.
+func (a *App) requestArns() []*string {
+	var out []*string
+	for _, p := range (contract.Names{Prefix: a.Prefix}).RuntimeRequestParameters(a.Name) {
+		out = append(out, a.arns().parameter(p))
+	}
+	return out
 }
 
 func (a *App) statusArn() *string {

@@ -419,7 +419,11 @@ func (o *oracle) finalCheck(view StoreView) {
 		case notDeployed:
 		case expect == ExpectDeployed:
 			if problem := o.deployedProblem(app, target); problem != "" {
-				w.violate(InvConverges, "%s: build %d should run everywhere: %s (store: phase=%q build=%d reason=%q)", name, target.number, problem, st.Phase, st.Build, st.Reason)
+				inv := InvConverges
+				if o.rollbackTarget(app) == target {
+					inv = InvRollbackExact
+				}
+				w.violate(inv, "%s: build %d should run everywhere: %s (store: phase=%q build=%d reason=%q)", name, target.number, problem, st.Phase, st.Build, st.Reason)
 			}
 		default:
 			marked := found && st.Build == target.number && strings.Contains(strings.ToLower(st.Phase), "fail") && reasonMatches(expect, cause, st.Reason)

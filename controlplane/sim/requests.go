@@ -21,9 +21,9 @@ import (
 // of internal/awsmodel; while a target is registered, the simulated
 // autoscaler moves the service's desired count within the range.
 
-// Invariants of runtime requests (docs/simulation.md).
+// Invariants of runtime requests (docs/simulation.md); a wrong desired
+// count of a settled service is reported under InvConverges.
 const (
-	InvEffectiveScale   = "desired-count-is-effective-scale"
 	InvAutoscaledKept   = "autoscaled-count-never-reset"
 	InvRollbackExact    = "rollback-deploys-chosen-build"
 	InvRestartOnePerSvc = "restart-one-deployment-per-service"

@@ -136,7 +136,7 @@ type Mapper struct {
 
 	familyTags  map[string]map[string]string // task-definition family → tags
 	familyRoles map[string][]string          // task-definition family → roles
-	taskTags   map[string]map[string]string // task ARN → tags
+	taskTags    map[string]map[string]string // task ARN → tags
 }
 
 func (m *Mapper) tagsOfTask(account, arn string) map[string]string {

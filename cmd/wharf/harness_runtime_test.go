@@ -282,4 +282,3 @@ func (f *fakeDatabase) last() dbmanager.Request {
 	}
 	return f.requests[len(f.requests)-1]
 }
-

@@ -175,6 +175,11 @@ type App struct {
 	// users who may assume the app's user role, for issuers whose emails
 	// are not stable or not emitted (docs/security.md). Default: none.
 	AllowedSubjects []string `yaml:"allowedSubjects" json:"allowedSubjects"`
+	// AllowedEmailDomains admit every user whose email is at one of these
+	// domains (StringLike "*@<domain>" on the email claim), for issuers
+	// that issue only verified company addresses (docs/config.md, "Large
+	// teams"). Default: none.
+	AllowedEmailDomains []string `yaml:"allowedEmailDomains" json:"allowedEmailDomains"`
 	// Database is the name of a database of this platform the app uses.
 	// Default: none.
 	Database string `yaml:"database" json:"database"`

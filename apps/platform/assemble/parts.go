@@ -95,6 +95,7 @@ func (pl *plan) planParts(cfg *config.Platform, check func(path string, err erro
 			LaunchType:                 jsii.String(strings.ToUpper(a.LaunchType)),
 			AllowedUsers:               a.AllowedUsers,
 			AllowedSubjects:            a.AllowedSubjects,
+			AllowedEmailDomains:        a.AllowedEmailDomains,
 			DatabaseName:               optString(a.Database),
 			KeepDatabaseOnDelete:       a.KeepDatabaseOnDelete,
 			TaskPolicyArn:              optString(a.TaskPolicyArn),
@@ -104,7 +105,7 @@ func (pl *plan) planParts(cfg *config.Platform, check func(path string, err erro
 			ControlPlaneEventBusArn:    jsii.String(cfg.ControlPlane.EventBusArn),
 			ManagementExternalID:       jsii.String(a.ManagementExternalID),
 		}
-		if len(a.AllowedUsers) > 0 || len(a.AllowedSubjects) > 0 {
+		if len(a.AllowedUsers) > 0 || len(a.AllowedSubjects) > 0 || len(a.AllowedEmailDomains) > 0 {
 			// The user role trusts the account's OIDC provider, referenced
 			// by ARN (no reference to the account stack).
 			props.OIDCIssuerURL = jsii.String(cfg.Account.OIDCIssuerURL)
@@ -148,23 +149,11 @@ func (p *Platform) buildParts(scope constructs.Construct, pl *plan) {
 // parameters, with stack ordered after the cluster stack.
 func (p *Platform) clusterRef(stack awscdk.Stack, name string) cluster.ICluster {
 	stack.AddStackDependency(p.ClusterStacks[name], jsii.String("reads the cluster's SSM parameters"))
-	// The imported cluster's VPC carries both subnet lists and its listener
-	// the load balancer's security group, so an app or database stack
-	// declares one or two cluster parameters its resources do not
-	// reference. CloudFormation's validation reports them at the stack
-	// (W2001); in these stacks every parameter is a cluster attribute,
-	// resolved at deploy time and harmless, so the platform acknowledges
-	// the rule for them.
-	awscdk.Validations_Of(stack).Acknowledge(&awscdk.Acknowledgment{
-		Id:     jsii.String(unusedParameterRule),
-		Reason: jsii.String("the only parameters are attributes of Wharf cluster " + name + "; unreferenced ones are harmless"),
-	})
+	// cluster.FromName acknowledges CloudFormation's unused-parameter rule
+	// (W2001) for the stack: the imported cluster may declare parameters
+	// a dependant does not reference.
 	return cluster.FromName(stack, "Cluster", clusterRefProps(p.Config, name))
 }
-
-// unusedParameterRule is CloudFormation validation's rule for a template
-// parameter no resource references.
-const unusedParameterRule = "CloudFormation-Validate::W2001"
 
 func intp(v int) *int { return &v }
 

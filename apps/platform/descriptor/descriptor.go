@@ -76,7 +76,7 @@ func FromConfig(cfg *config.Platform) *contract.Platform {
 		}
 		// The App construct creates the user role only for an app with
 		// allowed users.
-		if len(a.AllowedUsers) > 0 || len(a.AllowedSubjects) > 0 {
+		if len(a.AllowedUsers) > 0 || len(a.AllowedSubjects) > 0 || len(a.AllowedEmailDomains) > 0 {
 			pa.UserRoleArn = names.UserRoleARN(partition, cfg.AccountID, a.Name)
 		}
 		p.Apps = append(p.Apps, pa)

@@ -100,6 +100,7 @@ func (p *Platform) Validate() error {
 	clusters := p.validateClusters(&e)
 	databases := p.validateDatabases(&e, clusters)
 	p.validateApps(&e, clusters, databases)
+	p.validateRedis(&e, clusters)
 	p.validateDashboard(&e)
 	return e.err()
 }
@@ -428,6 +429,46 @@ func (p *Platform) validateApps(e *Errors, clusters map[string]*Cluster, databas
 		}
 		if !validExternalID(a.ManagementExternalID) {
 			e.add(path+".managementExternalId", "%s", externalIDMsg(a.ManagementExternalID))
+		}
+	}
+}
+
+// validateRedis checks the redis section and the apps' redis fields.
+func (p *Platform) validateRedis(e *Errors, clusters map[string]*Cluster) {
+	byName := map[string]*Redis{}
+	index := map[string]int{}
+	for i := range p.Redis {
+		r := &p.Redis[i]
+		path := fmt.Sprintf("redis[%d]", i)
+		if checkName(e, path+".name", contract.ValidateRedisName(r.Name)) {
+			if j, dup := index[r.Name]; dup {
+				e.add(path+".name", "%q is already the name of redis[%d]; redis names must be unique", r.Name, j)
+			} else {
+				index[r.Name] = i
+				byName[r.Name] = r
+			}
+		}
+		checkClusterRef(e, path+".cluster", r.Cluster, clusters)
+		if checkName(e, path+".engine", contract.ValidateRedisEngine(r.Engine)) {
+			checkName(e, path+".engineVersion", contract.ValidateRedisEngineVersion(r.Engine, r.EngineVersion))
+		}
+		checkName(e, path+".nodeType", contract.ValidateRedisNodeType(r.NodeType))
+		if d := r.SnapshotRetentionDays; d != nil && (*d < 0 || *d > 35) {
+			e.add(path+".snapshotRetentionDays", "%d must be between 0 and 35", *d)
+		}
+	}
+	for i := range p.Apps {
+		a := &p.Apps[i]
+		if a.Redis == "" {
+			continue
+		}
+		path := fmt.Sprintf("apps[%d].redis", i)
+		r := byName[a.Redis]
+		switch {
+		case r == nil:
+			e.add(path, "%q is not a redis of this config (redis: %s)", a.Redis, names(p.Redis, func(r Redis) string { return r.Name }))
+		case clusters[a.Cluster] != nil && r.Cluster != a.Cluster:
+			e.add(path, "%q is in cluster %q but the app runs in cluster %q; an app can only reach a redis of its own cluster", a.Redis, r.Cluster, a.Cluster)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/wharf-paas/wharf/constructs/app"
 	"github.com/wharf-paas/wharf/constructs/cluster"
 	"github.com/wharf-paas/wharf/constructs/database"
+	"github.com/wharf-paas/wharf/constructs/redis"
 )
 
 // parts holds the props of the databases and apps. Their Cluster is set
@@ -19,6 +20,7 @@ import (
 // placeholder stands in, so the rest of the props can be validated first.
 type parts struct {
 	databases []*database.DatabaseProps
+	redis     []*redis.RedisProps
 	apps      []*app.AppProps
 }
 
@@ -69,6 +71,30 @@ func (pl *plan) planParts(cfg *config.Platform, check func(path string, err erro
 		check(path, safeValidate(props.Validate))
 		check(path+".cluster", safeValidate(clusterRefProps(cfg, d.Cluster).Validate))
 	}
+	for i, r := range cfg.Redis {
+		path := fmt.Sprintf("redis[%d]", i)
+		// Every app that names the redis gets its user there.
+		var apps []string
+		for _, a := range cfg.Apps {
+			if a.Redis == r.Name {
+				apps = append(apps, a.Name)
+			}
+		}
+		props := &redis.RedisProps{
+			Prefix:                jsii.String(cfg.Prefix),
+			Name:                  jsii.String(r.Name),
+			Cluster:               placeholderCluster{},
+			Engine:                jsii.String(r.Engine),
+			EngineVersion:         jsii.String(r.EngineVersion),
+			NodeType:              jsii.String(r.NodeType),
+			MultiAZ:               jsii.Bool(r.MultiAZ),
+			SnapshotRetentionDays: r.SnapshotRetentionDays,
+			Apps:                  apps,
+		}
+		pl.redis = append(pl.redis, props)
+		check(path, safeValidate(props.Validate))
+		check(path+".cluster", safeValidate(clusterRefProps(cfg, r.Cluster).Validate))
+	}
 	for i, a := range cfg.Apps {
 		path := fmt.Sprintf("apps[%d]", i)
 		props := &app.AppProps{
@@ -98,6 +124,7 @@ func (pl *plan) planParts(cfg *config.Platform, check func(path string, err erro
 			AllowedEmailDomains:        a.AllowedEmailDomains,
 			DatabaseName:               optString(a.Database),
 			KeepDatabaseOnDelete:       a.KeepDatabaseOnDelete,
+			RedisName:                  optString(a.Redis),
 			TaskPolicyArn:              optString(a.TaskPolicyArn),
 			BuildConfig:                a.BuildConfig,
 			TrustedBuilders:            a.TrustedBuilders,
@@ -116,7 +143,7 @@ func (pl *plan) planParts(cfg *config.Platform, check func(path string, err erro
 	}
 }
 
-// buildParts creates one stack per database and per app. Each refers to its
+// buildParts creates one stack per database, per redis and per app. Each refers to its
 // cluster by name (cluster.FromName: SSM parameters read at deploy time)
 // and an app to its database by name, never to the live constructs in the
 // other stacks: a live reference across stacks would become a
@@ -131,6 +158,13 @@ func (p *Platform) buildParts(scope constructs.Construct, pl *plan) {
 		props.Cluster = p.clusterRef(st, d.Cluster)
 		p.Databases[d.Name] = database.NewDatabase(st, "Database", &props)
 	}
+	for i, r := range cfg.Redis {
+		st := p.newStack(scope, RedisStackName(cfg.Prefix, r.Name), "redis", "Wharf redis "+r.Name+": ElastiCache "+r.Engine+" shared by its apps, one user per app")
+		p.RedisStacks[r.Name] = st
+		props := *pl.redis[i]
+		props.Cluster = p.clusterRef(st, r.Cluster)
+		p.Redis[r.Name] = redis.NewRedis(st, "Redis", &props)
+	}
 	for i, a := range cfg.Apps {
 		st := p.newStack(scope, AppStackName(cfg.Prefix, a.Name), "app", "Wharf app "+a.Name+": build, load balancing, roles, event forwarding")
 		p.AppStacks[a.Name] = st
@@ -140,6 +174,9 @@ func (p *Platform) buildParts(scope constructs.Construct, pl *plan) {
 		props.Cluster = p.clusterRef(st, a.Cluster)
 		if a.Database != "" {
 			st.AddStackDependency(p.DatabaseStacks[a.Database], jsii.String("the app reads the database's SSM parameters and invokes its manager"))
+		}
+		if a.Redis != "" {
+			st.AddStackDependency(p.RedisStacks[a.Redis], jsii.String("the app reads the redis's SSM parameters; its user is in the redis stack"))
 		}
 		p.Apps[a.Name] = app.NewApp(st, "App", &props)
 	}

@@ -70,6 +70,7 @@ func FromConfig(cfg *config.Platform) *contract.Platform {
 			CodeBuildProject: names.CodeBuildProject(a.Name),
 			ECSCluster:       names.ECSCluster(a.Cluster),
 			Database:         a.Database,
+			Redis:            a.Redis,
 		}
 		if d := domains[a.Cluster]; d != "" {
 			pa.URL = "https://" + a.Name + "." + d

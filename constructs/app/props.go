@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/wharf-paas/wharf/constructs/cluster"
 	"github.com/wharf-paas/wharf/constructs/database"
+	"github.com/wharf-paas/wharf/constructs/redis"
 	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/internal/logretention"
 )
@@ -162,6 +163,17 @@ type AppProps struct {
 	// OIDCIssuerURL and OIDCClientIDs are required.
 	// Default: none.
 	AllowedSubjects []string
+	// AllowedEmailDomains admits every user whose email claim is an
+	// address at one of these domains (lowercase, like acme.com): the user
+	// role's trust policy gets a StringLike condition "*@<domain>" on the
+	// issuer's email claim, and a deny for claims with two @. Use it only
+	// with an issuer that issues nothing but verified addresses of the
+	// domain (a company directory): IAM does not check email_verified, so
+	// anyone the issuer lets sign in with such an address gets the role.
+	// Public email services (gmail.com, ...) are refused. When set,
+	// OIDCIssuerURL and OIDCClientIDs are required.
+	// Default: none.
+	AllowedEmailDomains []string
 	// OIDCIssuerURL is the login issuer, exactly as the Account construct
 	// got it (AccountProps.OIDCIssuerURL).
 	// Default: none (required with AllowedUsers).
@@ -188,6 +200,19 @@ type AppProps struct {
 	// the app (or its database attachment) is deleted.
 	// Default: true. Set false to drop them with the app.
 	KeepDatabaseOnDelete *bool
+
+	// Redis is a Wharf Redis the app shares (a live redis.Redis, which
+	// must list the app in its Apps, or redis.FromName). The app gets its
+	// own ElastiCache user, limited to keys and channels starting
+	// "<app>:", and the config vars REDIS_URL, REDIS_PREFIX and
+	// REDIS_CACHE_NAME. Mutually exclusive with RedisName.
+	// Default: none.
+	Redis redis.IRedis
+	// RedisName names a Wharf Redis by name; its published SSM parameters
+	// are read at deploy time (redis.FromName). The Redis must list the
+	// app in its Apps.
+	// Default: none.
+	RedisName *string
 
 	// TaskPolicyArn is a customer managed policy attached to the task role.
 	// Default: none.
@@ -337,6 +362,17 @@ func (p *AppProps) Validate() error {
 			add("name %q: its PostgreSQL name %q starts with a prefix PostgreSQL or RDS reserves (pg_, rds_); choose another app name", *p.Name, db)
 		}
 	}
+	if p.Redis != nil && p.RedisName != nil {
+		add("redisName: set either redis or redisName, not both")
+	}
+	if p.RedisName != nil {
+		if err := contract.ValidateRedisName(*p.RedisName); err != nil {
+			add("redisName: %w", err)
+		}
+	}
+	if r, ok := p.Redis.(interface{ HasApp(string) bool }); ok && p.Name != nil && !r.HasApp(*p.Name) {
+		add("redis: redis %q has no user for app %q; list the app in its RedisProps.Apps", *p.Redis.RedisName(), *p.Name)
+	}
 	if p.TaskPolicyArn != nil && !policyArnRe.MatchString(*p.TaskPolicyArn) {
 		add("taskPolicyArn %q: must be an IAM managed policy ARN (arn:aws:iam::<account>:policy/<name>)", *p.TaskPolicyArn)
 	}
@@ -381,23 +417,42 @@ func (p *AppProps) validateUsers() []error {
 		}
 		seenSub[s] = true
 	}
-	if len(p.AllowedUsers) == 0 && len(p.AllowedSubjects) == 0 {
+	seenDomain := map[string]bool{}
+	for _, d := range p.AllowedEmailDomains {
+		if err := contract.ValidateEmailDomain(d); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if seenDomain[d] {
+			errs = append(errs, fmt.Errorf("allowedEmailDomains: %q is listed twice", d))
+		}
+		seenDomain[d] = true
+	}
+	if !p.hasUsers() {
 		return errs
 	}
 	if _, err := p.issuerKey(); err != nil {
 		errs = append(errs, err)
 	}
 	if len(p.OIDCClientIDs) == 0 {
-		errs = append(errs, errors.New("oidcClientIds: at least one client ID is required when allowedUsers or allowedSubjects is set"))
+		errs = append(errs, errors.New("oidcClientIds: at least one client ID is required when allowedUsers, allowedSubjects or allowedEmailDomains is set"))
 	}
 	if key, err := p.issuerKey(); err == nil {
-		// The user role's trust policy holds one statement for the emails
-		// and one for the subjects (newUserRole).
-		if n := contract.TrustPolicySize(key, p.OIDCClientIDs, p.AllowedUsers, p.AllowedSubjects); n > contract.TrustPolicyDefaultLimit {
-			errs = append(errs, errors.New(contract.TrustPolicyError("allowedUsers and allowedSubjects", n, append(append([]string(nil), p.AllowedUsers...), p.AllowedSubjects...))))
+		// The user role's trust policy holds one statement for the emails,
+		// one for the subjects and one for the domain patterns with its
+		// deny (newUserRole).
+		if n := contract.UserTrustPolicySize(key, p.OIDCClientIDs, p.AllowedUsers, p.AllowedSubjects, p.AllowedEmailDomains); n > contract.TrustPolicyDefaultLimit {
+			all := append(append(append([]string(nil), p.AllowedUsers...), p.AllowedSubjects...), contract.EmailDomainPatterns(p.AllowedEmailDomains)...)
+			errs = append(errs, errors.New(contract.TrustPolicyError("allowedUsers, allowedSubjects and allowedEmailDomains", n, all)))
 		}
 	}
 	return errs
+}
+
+// hasUsers reports whether any form of allowed user is configured (and so
+// the user role is created).
+func (p *AppProps) hasUsers() bool {
+	return len(p.AllowedUsers)+len(p.AllowedSubjects)+len(p.AllowedEmailDomains) > 0
 }
 
 // issuerKey returns the issuer without its https:// scheme, as IAM names it

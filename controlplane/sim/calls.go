@@ -279,6 +279,7 @@ func (p *Provider) ForApp(_ context.Context, reg contract.AppRegistration) (*con
 			S3:          &S3Client{c: c},
 			SSM:         &SSMClient{c: c},
 			EventBridge: &EventBridgeClient{c: c},
+			AutoScaling: &AASClient{c: c},
 		}, "", nil
 	})
 }

@@ -12,6 +12,8 @@ import (
 	cbtypes "github.com/aws/aws-sdk-go-v2/service/codebuild/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // deployWrites are the ECS calls that deploy something.
@@ -403,4 +405,48 @@ func TestEmptyStateWaitsForAnotherBuildsReleaseToStop(t *testing.T) {
 	if strings.Join(startedBy, ",") != "wharf-release-3" {
 		t.Fatalf("release tasks started %v, want build 3's only", startedBy)
 	}
+}
+
+// TestEmptyStateAdoptionAlignsSettings: the settings changed while the
+// state was lost (their event with it); the services the control plane
+// adopts still run the old network. Adoption must not take the current
+// settings as the ones the services run: the app's services and schedule
+// targets end up on the settings (seeds 153 and 317 of the soak).
+func TestEmptyStateAdoptionAlignsSettings(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	meta := twMeta("api", 1, "", "web", "worker")
+	meta.Schedules = []contract.Schedule{{Name: "nightly", Schedule: "cron(0 3 * * ? *)", Command: "bin/nightly"}}
+	h.deployBuild(1, meta)
+	h.w.putSettings("api", func(s *contract.Settings) { s.SecurityGroups = []string{"sg-2"} })
+	h.loseState()
+	for range 3 {
+		h.sweepNow()
+		h.w.completeRollouts()
+		h.clock.Advance(time.Minute)
+	}
+	h.handle(h.ev.deployment("api", "web", "SERVICE_DEPLOYMENT_COMPLETED"))
+	for _, svc := range []string{"wharf-api_web", "wharf-api_worker"} {
+		h.w.mu.Lock()
+		nc := h.w.services[svc].NetworkConfiguration
+		h.w.mu.Unlock()
+		if nc == nil || nc.AwsvpcConfiguration == nil {
+			t.Fatalf("%s has no network configuration", svc)
+		}
+		if sg := nc.AwsvpcConfiguration.SecurityGroups; !slices.Equal(sg, []string{"sg-2"}) {
+			t.Errorf("%s runs security groups %v after the adoption, settings say sg-2", svc, sg)
+		}
+	}
+	var targets int
+	for _, c := range h.w.Calls("PutTargets") {
+		for _, tg := range c.Input.(*eventbridge.PutTargetsInput).Targets {
+			targets++
+			if sg := tg.EcsParameters.NetworkConfiguration.AwsvpcConfiguration.SecurityGroups; !slices.Equal(sg, []string{"sg-2"}) {
+				t.Errorf("schedule target on %v", sg)
+			}
+		}
+	}
+	if targets == 0 {
+		t.Errorf("the schedule target was not realigned with the settings")
+	}
+	h.wantPhase(PhaseDeployed, 1, "")
 }

@@ -24,10 +24,6 @@ func (c *cutOff) Do(req *http.Request) (*http.Response, error) {
 	return &http.Response{StatusCode: 200, Body: io.NopCloser(body), Header: http.Header{}}, nil
 }
 
-type errReader struct{ err error }
-
-func (e errReader) Read([]byte) (int, error) { return 0, e.err }
-
 // TestCallLogCountsOperationsNotCutOffAttempts: an attempt whose response
 // was cut off is retried by the SDK (TransientOnlyRetryer); the log counts
 // the operation once, so call counts do not depend on the loopback's
@@ -56,5 +52,31 @@ func TestCallLogCountsOperationsNotCutOffAttempts(t *testing.T) {
 	}
 	if n := l.Count("ecs", "DescribeServices"); n != 1 {
 		t.Errorf("Count = %d, want 1", n)
+	}
+}
+
+// TestCallLogUnlogsACutOffBodyTheSDKReads: the same for a body the SDK
+// reads itself (S3 GetObject).
+func TestCallLogUnlogsACutOffBodyTheSDKReads(t *testing.T) {
+	l := &CallLog{base: &cutOff{}}
+	req, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1/bucket/key", nil)
+	resp, err := l.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(resp.Body); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("read = %v, want net.ErrClosed", err)
+	}
+	if n := len(l.Calls()); n != 0 {
+		t.Errorf("%d calls logged for a cut-off attempt, want 0", n)
+	}
+	if resp, err = l.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	if n := l.Count("s3", "GetObject"); n != 1 {
+		t.Errorf("GetObject counted %d times, want 1", n)
 	}
 }

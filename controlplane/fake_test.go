@@ -84,6 +84,13 @@ type twWorld struct {
 	// aas is the Application Auto Scaling model (requests_test.go); nil
 	// until first used.
 	aas *awsmodel.ScalingModel
+	// loseRunTask > 0: the next RunTask calls start their task but their
+	// answer is lost (a timeout after ECS acted).
+	loseRunTask int
+	// hideTasks: ListTasks and DescribeTasks lag and show no task (the
+	// ECS API reference on RunTask: the result "might not be immediately
+	// visible to all subsequent commands you run").
+	hideTasks bool
 }
 
 type twTaskDef struct {
@@ -703,6 +710,10 @@ func (c *twECS) RunTask(_ context.Context, in *ecs.RunTaskInput, _ ...func(*ecs.
 	w.tasks[arn] = t
 	w.runToken[aws.ToString(in.ClientToken)] = arn
 	defer w.done("RunTask")
+	if w.loseRunTask > 0 {
+		w.loseRunTask--
+		return nil, apiErr("RequestTimeout", "the answer was lost")
+	}
 	return &ecs.RunTaskOutput{Tasks: []ecstypes.Task{*t}}, nil
 }
 
@@ -715,7 +726,7 @@ func (c *twECS) DescribeTasks(_ context.Context, in *ecs.DescribeTasksInput, _ .
 	}
 	out := &ecs.DescribeTasksOutput{}
 	for _, arn := range in.Tasks {
-		if t := w.tasks[arn]; t != nil {
+		if t := w.tasks[arn]; t != nil && !w.hideTasks {
 			cp := *t
 			cp.Containers = append([]ecstypes.Container(nil), t.Containers...)
 			out.Tasks = append(out.Tasks, cp)
@@ -738,6 +749,9 @@ func (c *twECS) ListTasks(_ context.Context, in *ecs.ListTasksInput, _ ...func(*
 	out := &ecs.ListTasksOutput{}
 	for _, arn := range sortedKeys(w.tasks) {
 		t := w.tasks[arn]
+		if w.hideTasks {
+			break
+		}
 		if in.StartedBy != nil && aws.ToString(t.StartedBy) != aws.ToString(in.StartedBy) {
 			continue
 		}

@@ -618,3 +618,20 @@ func BenchmarkScaleToUpdateService(b *testing.B) {
 	}
 	b.ReportMetric(float64(toUpdate.Nanoseconds())/float64(b.N), "ns-to-update/op")
 }
+
+// A Parameter Store Change of a runtime request names its app (kind
+// request); it says nothing about what to do.
+func TestDecodeRuntimeRequestEvents(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	for _, key := range []string{contract.ScaleKey, contract.RestartKey, contract.RollbackKey} {
+		hint, err := Decode(h.requestEvent(key), "wharf")
+		if err != nil || hint.Kind != KindRequest || hint.App != "api" {
+			t.Errorf("%s: %+v %v", key, hint, err)
+		}
+	}
+	for _, key := range []string{"status", "scale/x", "rollbacks"} {
+		if hint, err := Decode(h.requestEvent(key), "wharf"); err != nil || hint.App != "" {
+			t.Errorf("%s names app %q (%v)", key, hint.App, err)
+		}
+	}
+}

@@ -94,6 +94,8 @@ type world struct {
 	desc     *contract.Platform
 	roles    map[string]*iampolicy.Role // by role ARN
 
+	oneOff oneOffWorld
+
 	mu      sync.Mutex
 	denials []string
 	allowed []string
@@ -244,7 +246,8 @@ func (w *world) synth(t testing.TB, cfg *config.Platform) {
 				ssmValues[def] = "stand-in-" + filepath.Base(def)
 			}
 		}
-		tpl, err := iampolicy.NewTemplate(raw, iampolicy.Resolver{AccountID: testAccount, Region: testRegion, StackName: "wharf-app-" + name, SSM: ssmValues})
+		tpl, err := iampolicy.NewTemplate(raw, iampolicy.Resolver{AccountID: testAccount, Region: testRegion, StackName: "wharf-app-" + name, SSM: ssmValues,
+			Refs: roleNames(raw, "wharf-app-"+name)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -253,6 +256,7 @@ func (w *world) synth(t testing.TB, cfg *config.Platform) {
 			t.Fatal(err)
 		}
 		w.roles[role.ARN] = role
+		w.noteTaskRoles(t, name, tpl)
 	}
 }
 
@@ -440,7 +444,7 @@ func (w *world) authorize(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	role := w.roles[sess.RoleARN]
-	reqs, err := requestsFor(target, body)
+	reqs, err := w.requests(sess.RoleARN, target, body)
 	if err != nil {
 		deny(400, "AccessDeniedException", err.Error())
 		w.record(true, fmt.Sprintf("%s by %s: %v", target, sess.RoleARN, err))

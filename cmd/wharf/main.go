@@ -147,7 +147,7 @@ func (c *cli) rootCommand() *cobra.Command {
 	pf.BoolVar(&c.jsonOut, "json", false, "print JSON instead of a table (every read command)")
 	root.AddCommand(c.loginCommand(), c.logoutCommand(), c.whoamiCommand(), c.appsCommand(), c.infoCommand(),
 		c.configCommand(), c.logsCommand(), c.buildsCommand(), c.deploysCommand(), c.statusCommand())
-	root.AddCommand(c.runCommand())
+	root.AddCommand(c.runCommand(), c.execCommand(), c.shellCommand(), c.sessionPluginCommand())
 	return root
 }
 

@@ -10,7 +10,6 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
-
 // execAgent points the world's ECS Exec sessions at a fake agent that
 // accepts the tokens awsfake issued.
 func execAgent(t *testing.T, w *world) *fakeAgent {

@@ -70,6 +70,9 @@ type PlatformApp struct {
 	ECSCluster string `json:"ecsCluster"`
 	// Processes are the app's process names when known at synth.
 	Processes []string `json:"processes,omitempty"`
+	// Database is the platform database (databases[].name) the app uses,
+	// empty without one; its manager is Names.DatabaseManagerFunction.
+	Database string `json:"database,omitempty"`
 }
 
 // DashboardClient returns the dashboard's client ID (ClientID by default).

@@ -93,6 +93,7 @@ type world struct {
 	platform string // descriptor file
 	desc     *contract.Platform
 	roles    map[string]*iampolicy.Role // by role ARN
+	rt       runtimeWorld               // issue 11: trust documents, the database manager
 
 	oneOff oneOffWorld
 
@@ -156,6 +157,7 @@ func newWorld(t testing.TB) *world {
 			{ID: "sam-0002", Email: "sam@example.com", Password: "pw"},         // on api by sub only
 			{ID: "mallory-0003", Email: "mallory@example.com", Password: "pw"}, // on web only
 			{ID: "noemail-0004", Password: "pw"},                               // no email claim
+			{ID: "ada-0005", Email: "ada@example.com", Password: "pw"},         // administrator, on no app
 		},
 		Clients: []testoidc.Client{{ID: testClient}},
 	})
@@ -167,11 +169,12 @@ func newWorld(t testing.TB) *world {
 		Account:  config.Account{OIDCIssuerURL: testIssuer, OIDCClientIDs: []string{testClient}},
 		Clusters: []config.Cluster{{Name: "main", Domain: "apps.example.com"}},
 		Apps: []config.App{
-			{Name: "api", Cluster: "main", AllowedUsers: []string{"Alice@Example.com"}, AllowedSubjects: []string{"sam-0002"}},
+			{Name: "api", Cluster: "main", AllowedUsers: []string{"Alice@Example.com"}, AllowedSubjects: []string{"sam-0002"}, Database: "main"},
 			{Name: "web", Cluster: "main", AllowedUsers: []string{"mallory@example.com"}},
 		},
 	}
 	w.synth(t, cfg)
+	w.synthAccount(t)
 
 	w.sts = teststs.New()
 	w.sts.AddProvider(teststs.Provider{ARN: providerArn, IssuerURL: testIssuer, ClientIDs: []string{testClient}, HTTPClient: w.oidc.HTTPClient()})
@@ -257,6 +260,7 @@ func (w *world) synth(t testing.TB, cfg *config.Platform) {
 		}
 		w.roles[role.ARN] = role
 		w.noteTaskRoles(t, name, tpl)
+		w.rt.addTrust(t, tpl, raw, role)
 	}
 }
 
@@ -341,6 +345,7 @@ func (w *world) newHome(t testing.TB) *home {
 		"PATH=" + os.Getenv("PATH"), "HTTPS_PROXY=" + w.oidc.Proxy, "SSL_CERT_FILE=" + w.oidc.CAFile,
 		"AWS_ENDPOINT_URL_STS=" + w.sts.URL, "AWS_ENDPOINT_URL_SSM=" + w.guard.URL, "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS=" + w.guard.URL,
 		"AWS_ENDPOINT_URL_ECS=" + w.guard.URL, "AWS_ENDPOINT_URL_CODEBUILD=" + w.guard.URL,
+		"AWS_ENDPOINT_URL_LAMBDA=" + w.guard.URL, "AWS_ENDPOINT_URL_IAM=" + w.guard.URL,
 		"AWS_MAX_ATTEMPTS=1", "WHARF_POLL_INTERVAL=100ms", "BROWSER=/bin/false",
 	}
 	return h
@@ -444,6 +449,9 @@ func (w *world) authorize(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	role := w.roles[sess.RoleARN]
+	if w.serveRuntime(rw, r, body, sess, role) {
+		return // Lambda Invoke, IAM GetRole: answered in this process
+	}
 	reqs, err := w.requests(sess.RoleARN, target, body)
 	if err != nil {
 		deny(400, "AccessDeniedException", err.Error())

@@ -148,6 +148,8 @@ func (c *cli) rootCommand() *cobra.Command {
 	root.AddCommand(c.loginCommand(), c.logoutCommand(), c.whoamiCommand(), c.appsCommand(), c.infoCommand(),
 		c.configCommand(), c.logsCommand(), c.buildsCommand(), c.deploysCommand(), c.statusCommand())
 	root.AddCommand(c.runCommand(), c.execCommand(), c.shellCommand(), c.sessionPluginCommand())
+	// Runtime requests, the database and access (issue 11).
+	root.AddCommand(c.scaleCommand(), c.restartCommand(), c.rollbackCommand(), c.dbCommand(), c.accessCommand())
 	return root
 }
 

@@ -287,6 +287,10 @@ func TestUserRole(t *testing.T) {
 		t.Errorf("user StopOwnTasks condition %s", c)
 	}
 	wantStatement(t, tpl, user, "ReadOwnStatus", []string{"ssm:GetParameter"}, "arn:<AWS::Partition>:ssm"+acct+"parameter/wharf/apps/api/status")
+	wantStatement(t, tpl, user, "WriteOwnRuntimeRequests", []string{"ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"},
+		"arn:<AWS::Partition>:ssm"+acct+"parameter/wharf/apps/api/scale", "arn:<AWS::Partition>:ssm"+acct+"parameter/wharf/apps/api/restart",
+		"arn:<AWS::Partition>:ssm"+acct+"parameter/wharf/apps/api/rollback")
+	wantStatement(t, tpl, user, "ReadOwnTrustPolicy", []string{"iam:GetRole"}, "arn:<AWS::Partition>:iam::111122223333:role/wharf-app-api-user")
 	logs := statement(t, tpl, user, "ReadOwnLogs")
 	if r := strings.Join(apptest.ResourcesOf(logs), " "); !strings.Contains(r, "log-group:/wharf/apps/api:log-stream:*") || !strings.Contains(r, "log-group:/wharf/apps/api/deploys:log-stream:*") ||
 		!strings.Contains(r, "log-group:/wharf/apps/api/activity:log-stream:*") || !strings.Contains(r, "log-group:/wharf/apps/api/activity ") {

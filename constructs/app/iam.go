@@ -289,6 +289,24 @@ func (a *App) statusArn() *string {
 	return a.arns().parameter(contract.Names{Prefix: a.Prefix}.StatusParameter(a.Name))
 }
 
+// runtimeRequestArns are the ARNs of the scale, restart and rollback
+// parameters.
+func (a *App) runtimeRequestArns() []*string {
+	var out []*string
+	for _, p := range (contract.Names{Prefix: a.Prefix}).RuntimeRequestParameters(a.Name) {
+		out = append(out, a.arns().parameter(p))
+	}
+	return out
+}
+
+// userRoleArn is the user role's ARN, built from its fixed name.
+func (a *App) userRoleArn() *string {
+	return awscdk.Stack_Of(a.Construct).FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("iam"), Region: jsii.String(""), Resource: jsii.String("role"),
+		ResourceName: jsii.String(UserRoleName(a.Prefix, a.Name)), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+	})
+}
+
 func (a *App) activityGroup() string {
 	return contract.Names{Prefix: a.Prefix}.ActivityLogGroup(a.Name)
 }
@@ -346,6 +364,16 @@ func (a *App) newUserRole(props *AppProps) {
 		// The status document the control plane publishes (read only).
 		statement("ReadOwnStatus", []string{"ssm:GetParameter"}, []*string{a.statusArn()}, nil),
 		statement("ReadOwnSettings", []string{"ssm:GetParameter"}, []*string{a.settingsArn()}, nil),
+		// wharf scale, restart and rollback (issue 11): the runtime request
+		// documents the control plane applies. Exactly the three parameters
+		// (contract.Names.RuntimeRequestParameters), one ARN each, no
+		// wildcard: not the settings or status parameters beside them.
+		statement("WriteOwnRuntimeRequests", []string{"ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"}, a.runtimeRequestArns(), nil),
+		// wharf access lists the allowed users from this role's own trust
+		// policy. The ARN is built from the role's fixed name (a reference
+		// to the role inside its own policy would be circular). The
+		// allowed users can already see each other here, nothing else.
+		statement("ReadOwnTrustPolicy", []string{"iam:GetRole"}, []*string{a.userRoleArn()}, nil),
 		// No ssm:DescribeParameters: it has no resource type and would list
 		// every parameter name of the account; GetParametersByPath on the
 		// app's config path (ManageOwnConfig) already returns its names.

@@ -61,6 +61,7 @@ func TestWriteExample(t *testing.T) {
 		ConfigPrefix:     "/wharf/apps/api/config/",
 		CodeBuildProject: "wharf-api",
 		ECSCluster:       "wharf-main",
+		Database:         "main",
 	}
 	got, _ := json.Marshal(api)
 	exp, _ := json.Marshal(want)

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
 
 // execAgent points the world's ECS Exec sessions at a fake agent that
@@ -127,4 +129,64 @@ func TestExecRunningTask(t *testing.T) {
 		t.Error("exec into a running task started a task")
 	}
 	w.sawAllowed(t, "ecs:DescribeTasks "+service[0])
+}
+
+// TestDBShell: wharf db shell reads the app's DATABASE_URL, signs an IAM
+// auth token as the app's database user with the user role, starts a
+// keep-alive one-off task with the PG* environment and attaches psql to it
+// through ECS Exec; the task is stopped afterwards. (That the synthesized
+// user role allows rds-db:connect as the app's own user only is checked in
+// constructs/app, TestUserRoleConnectsOnlyAsOwnDatabaseUser; the database
+// connection itself needs a real cluster.)
+func TestDBShell(t *testing.T) {
+	h := alice(t)
+	w := h.w
+	w.seedOneOff(t)
+	agent := execAgent(t, w)
+	ctx := context.Background()
+	const name = "/wharf/apps/api/config/DATABASE_URL"
+	host := "wharf-main.cluster-abc123.eu-west-1.rds.amazonaws.com"
+	if _, err := w.ssm().PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(name), Type: "String", Overwrite: aws.Bool(true),
+		Value: aws.String("postgres://app_api@" + host + ":5432/app_api?sslmode=verify-full")}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = w.ssm().DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String(name)}) })
+	before := w.taskIDs()
+	p := h.startPTY(t, []string{"NO_COLOR=1"}, "db", "shell", "-a", "api")
+	task := w.waitTask(t, "wharf-db-alice-example-com", before)
+	arn := aws.ToString(task.TaskArn)
+	env := map[string]string{}
+	for _, kv := range task.Overrides.ContainerOverrides[0].Environment {
+		env[aws.ToString(kv.Name)] = aws.ToString(kv.Value)
+	}
+	token := env["PGPASSWORD"]
+	if env["PGHOST"] != host || env["PGPORT"] != "5432" || env["PGUSER"] != "app_api" || env["PGDATABASE"] != "app_api" || env["PGSSLMODE"] != "verify-full" ||
+		!strings.HasPrefix(token, host+":5432?Action=connect&DBUser=app_api&") || !strings.Contains(token, "X-Amz-Signature=") {
+		t.Errorf("db shell task environment %v", env)
+	}
+	// The token is signed with the user role's session (the test STS
+	// issued its key to alice's api session).
+	if m := regexp.MustCompile(`X-Amz-Credential=([A-Z0-9]+)%2F`).FindStringSubmatch(token); m == nil {
+		t.Errorf("no credential in the token %q", token)
+	} else if sess, ok := w.sts.Session(m[1]); !ok || sess.RoleARN != "arn:aws:iam::111122223333:role/wharf-app-api-user" {
+		t.Errorf("the token is signed by %+v, not the api user role", sess)
+	}
+	if _, err := w.fake.StartTask(arn); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor(t, "$ ")
+	if _, err := p.tty.Write([]byte("exit\r")); err != nil {
+		t.Fatal(err)
+	}
+	if c := p.wait(t); c != 0 {
+		t.Errorf("db shell exit %d: %q", c, p.output())
+	}
+	checkAgent(t, agent, "exit")
+	if s := w.fake.ExecSessions(); s[len(s)-1].Command != psqlCommand || s[len(s)-1].TaskArn != arn {
+		t.Errorf("ExecuteCommand %+v", s[len(s)-1])
+	}
+	if stopped, _ := w.fake.Task(arn); aws.ToString(stopped.LastStatus) != "STOPPED" {
+		t.Errorf("the db shell task was not stopped: %s", aws.ToString(stopped.LastStatus))
+	}
+	w.sawAllowed(t, "ssm:GetParameter arn:aws:ssm:eu-west-1:111122223333:parameter/wharf/apps/api/config/DATABASE_URL")
 }

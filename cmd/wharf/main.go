@@ -149,7 +149,7 @@ func (c *cli) rootCommand() *cobra.Command {
 		c.configCommand(), c.logsCommand(), c.buildsCommand(), c.deploysCommand(), c.statusCommand())
 	root.AddCommand(c.runCommand(), c.execCommand(), c.shellCommand(), c.sessionPluginCommand())
 	// Runtime requests, the database and access (issue 11).
-	root.AddCommand(c.scaleCommand(), c.restartCommand(), c.rollbackCommand(), c.dbCommand(), c.accessCommand())
+	root.AddCommand(c.scaleCommand(), c.restartCommand(), c.rollbackCommand(), c.dbCommands(), c.accessCommand())
 	return root
 }
 

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
@@ -42,6 +43,9 @@ type runtimeWorld struct {
 	mu    sync.Mutex
 	trust map[string]string // role name → resolved trust policy JSON
 	db    *fakeDatabase
+	// puts, when set, receives the time the guard received each SSM
+	// PutParameter (the benchmarks).
+	puts chan time.Time
 }
 
 // addTrust keeps a role's resolved trust policy for GetRole.
@@ -108,6 +112,17 @@ func (w *world) synthAccount(t testing.TB) {
 // them; it returns false for every other request.
 func (w *world) serveRuntime(rw http.ResponseWriter, r *http.Request, body []byte, sess *teststs.Session, role *iampolicy.Role) bool {
 	const invokePrefix = "/2015-03-31/functions/"
+	if r.Header.Get("X-Amz-Target") == "AmazonSSM.PutParameter" {
+		w.rt.mu.Lock()
+		puts := w.rt.puts
+		w.rt.mu.Unlock()
+		if puts != nil {
+			select {
+			case puts <- time.Now():
+			default:
+			}
+		}
+	}
 	switch {
 	case strings.HasPrefix(r.URL.Path, invokePrefix) && strings.HasSuffix(r.URL.Path, "/invocations"):
 		name, _ := url.PathUnescape(strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, invokePrefix), "/invocations"))

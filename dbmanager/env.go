@@ -1,9 +1,12 @@
 package dbmanager
 
 import (
+	"crypto/x509"
 	"net"
 	"strconv"
 	"time"
+
+	"github.com/wharf-paas/wharf/dbmanager/rdsca"
 )
 
 // Environment variables the Lambda reads (set by the Database construct).
@@ -12,8 +15,8 @@ const (
 	EnvPort           = "WHARF_DB_PORT"             // port, default 5432
 	EnvAdminUser      = "WHARF_DB_ADMIN_USER"       // cluster admin (master) user name (required)
 	EnvAdminSecretARN = "WHARF_DB_ADMIN_SECRET_ARN" // secret holding the admin password; needed by enable-iam-auth only
-	EnvSSLMode        = "WHARF_DB_SSLMODE"          // libpq sslmode, default "require"
-	EnvSSLRootCert    = "WHARF_DB_SSLROOTCERT"      // CA bundle file for sslmode verify-ca/verify-full
+	EnvSSLMode        = "WHARF_DB_SSLMODE"          // libpq sslmode, default "verify-full"
+	EnvSSLRootCert    = "WHARF_DB_SSLROOTCERT"      // CA bundle file for verify-ca/verify-full; default the embedded RDS bundle
 )
 
 // DefaultManagerDatabase is the name of the manager's own database.
@@ -49,11 +52,18 @@ type Config struct {
 	Port int
 	// AdminUser is the cluster's admin (master) user.
 	AdminUser string
-	// SSLMode is a libpq sslmode; default "require" (RDS refuses IAM
-	// authentication without TLS). "disable" is for local tests only.
+	// SSLMode is a libpq sslmode; default "verify-full": TLS (RDS refuses
+	// IAM authentication without it) with the server's certificate checked
+	// against RootCAs and its name against Host. "require" encrypts
+	// without checking who answers; "disable" is for local tests only.
 	SSLMode string
-	// SSLRootCert is a CA bundle file, used with verify-ca and verify-full.
+	// SSLRootCert is a CA bundle file, used with verify-ca and verify-full
+	// instead of RootCAs.
 	SSLRootCert string
+	// RootCAs is the trust set for verify-ca and verify-full when
+	// SSLRootCert is empty; default the Amazon RDS root CAs embedded in
+	// the manager (package rdsca).
+	RootCAs *x509.CertPool
 	// MaintenanceDatabase is where the manager connects to create its own
 	// database and to enable IAM authentication; default "postgres".
 	MaintenanceDatabase string
@@ -74,7 +84,10 @@ func (c *Config) withDefaults() *Error {
 		c.Port = 5432
 	}
 	if c.SSLMode == "" {
-		c.SSLMode = "require"
+		c.SSLMode = "verify-full"
+	}
+	if c.RootCAs == nil && c.SSLRootCert == "" {
+		c.RootCAs = rdsca.Pool()
 	}
 	if c.MaintenanceDatabase == "" {
 		c.MaintenanceDatabase = "postgres"

@@ -114,6 +114,11 @@ func (m *Manager) connectWith(ctx context.Context, db, user, password string, pi
 		return nil, fmt.Errorf("parse connection settings: %w", err)
 	}
 	cc.Password = password
+	if cc.TLSConfig != nil && m.cfg.SSLRootCert == "" && m.cfg.RootCAs != nil {
+		// pgx checks verify-full and verify-ca against TLSConfig.RootCAs
+		// (verify-ca reads it when the server's certificate arrives).
+		cc.TLSConfig.RootCAs = m.cfg.RootCAs
+	}
 	if pin {
 		cc.RuntimeParams["search_path"] = pinnedSearchPath
 	}

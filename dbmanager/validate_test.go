@@ -159,7 +159,7 @@ func TestConfigFromEnv(t *testing.T) {
 		dbmanager.EnvHost: "db.example", dbmanager.EnvAdminUser: "wharf_admin", dbmanager.EnvAdminSecretARN: "arn:s",
 	}
 	cfg, arn, err := dbmanager.ConfigFromEnv(func(k string) string { return env[k] })
-	if err != nil || cfg.Port != 5432 || cfg.SSLMode != "require" || cfg.MaintenanceDatabase != "postgres" || arn != "arn:s" {
+	if err != nil || cfg.Port != 5432 || cfg.SSLMode != "verify-full" || cfg.RootCAs == nil || cfg.MaintenanceDatabase != "postgres" || arn != "arn:s" {
 		t.Errorf("defaults: %+v %q %v", cfg, arn, err)
 	}
 	for k, v := range map[string]string{

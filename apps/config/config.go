@@ -250,6 +250,12 @@ type Database struct {
 	// DeletionProtection keeps the Aurora cluster from being deleted until
 	// it is turned off. Default true.
 	DeletionProtection *bool `yaml:"deletionProtection" json:"deletionProtection"`
+	// S3PrefixListID is the ID of the region's AWS-managed S3 prefix list
+	// (com.amazonaws.<region>.s3), the database manager's only HTTPS
+	// destination besides its Secrets Manager endpoint. Default: looked
+	// up at synth time (needs AWS credentials the first time; cached in
+	// cdk.context.json).
+	S3PrefixListID string `yaml:"s3PrefixListId" json:"s3PrefixListId"`
 }
 
 // Defaults used when a field is left out.

@@ -95,6 +95,8 @@ type world struct {
 	roles    map[string]*iampolicy.Role // by role ARN
 	rt       runtimeWorld               // issue 11: trust documents, the database manager
 
+	oneOff oneOffWorld
+
 	mu      sync.Mutex
 	denials []string
 	allowed []string
@@ -247,7 +249,8 @@ func (w *world) synth(t testing.TB, cfg *config.Platform) {
 				ssmValues[def] = "stand-in-" + filepath.Base(def)
 			}
 		}
-		tpl, err := iampolicy.NewTemplate(raw, iampolicy.Resolver{AccountID: testAccount, Region: testRegion, StackName: "wharf-app-" + name, SSM: ssmValues})
+		tpl, err := iampolicy.NewTemplate(raw, iampolicy.Resolver{AccountID: testAccount, Region: testRegion, StackName: "wharf-app-" + name, SSM: ssmValues,
+			Refs: roleNames(raw, "wharf-app-"+name)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -256,6 +259,7 @@ func (w *world) synth(t testing.TB, cfg *config.Platform) {
 			t.Fatal(err)
 		}
 		w.roles[role.ARN] = role
+		w.noteTaskRoles(t, name, tpl)
 		w.rt.addTrust(t, tpl, raw, role)
 	}
 }
@@ -448,7 +452,7 @@ func (w *world) authorize(rw http.ResponseWriter, r *http.Request) {
 	if w.serveRuntime(rw, r, body, sess, role) {
 		return // Lambda Invoke, IAM GetRole: answered in this process
 	}
-	reqs, err := requestsFor(target, body)
+	reqs, err := w.requests(sess.RoleARN, target, body)
 	if err != nil {
 		deny(400, "AccessDeniedException", err.Error())
 		w.record(true, fmt.Sprintf("%s by %s: %v", target, sess.RoleARN, err))

@@ -393,6 +393,28 @@ func (a *App) newUserRole(props *AppProps) {
 		statement("ExecIntoOwnTasks", []string{"ecs:ExecuteCommand"}, []*string{r.tasks()}, map[string]interface{}{
 			"StringEquals": map[string]interface{}{"aws:ResourceTag/" + TagApp: a.Name},
 		}),
+		// One-off tasks (wharf run, exec --new, shell, db shell): the app's
+		// own task definitions (family <prefix>-<app>_*), in its cluster
+		// only (ecs:cluster, a RunTask condition key).
+		statement("RunOwnOneOffTasks", []string{"ecs:RunTask"}, []*string{r.taskDefinitions()}, inCluster(a.cluster.arn)),
+		// RunTask passes the task definition's execution and task roles to
+		// ECS: exactly this app's two, to ECS tasks only. An override
+		// naming another app's role is refused here.
+		passRole("PassOwnTaskRolesToOneOffTasks", []*string{a.ExecutionRole.RoleArn(), a.TaskRole.RoleArn()}, "ecs-tasks.amazonaws.com"),
+		// The CLI tags each one-off task with wharf:app (which the describe,
+		// stop and exec statements require): on RunTask only, with this
+		// app's name only, and no other tag key.
+		statement("TagOwnOneOffTasks", []string{"ecs:TagResource"}, []*string{r.tasks()}, map[string]interface{}{
+			"StringEquals":              map[string]interface{}{"ecs:CreateAction": "RunTask", "aws:RequestTag/" + TagApp: a.Name},
+			"ForAllValues:StringEquals": map[string]interface{}{"aws:TagKeys": []string{TagApp}},
+		}),
+		// The CLI stops the one-off tasks it started (Ctrl-C on wharf run,
+		// the end of a shell). Task ARNs do not name the family: the
+		// cluster is pinned by ecs:cluster and the app by its wharf:app tag.
+		statement("StopOwnTasks", []string{"ecs:StopTask"}, []*string{r.tasks()}, map[string]interface{}{
+			"ArnEquals":    map[string]interface{}{"ecs:cluster": a.cluster.arn},
+			"StringEquals": map[string]interface{}{"aws:ResourceTag/" + TagApp: a.Name},
+		}),
 	)
 	a.UserRole = awsiam.NewRole(a.Construct, jsii.String("UserRole"), &awsiam.RoleProps{
 		RoleName:           jsii.String(UserRoleName(a.Prefix, a.Name)),

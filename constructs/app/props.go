@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/wharf-paas/wharf/constructs/cluster"
 	"github.com/wharf-paas/wharf/constructs/database"
+	"github.com/wharf-paas/wharf/constructs/redis"
 	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/internal/logretention"
 )
@@ -189,6 +190,19 @@ type AppProps struct {
 	// Default: true. Set false to drop them with the app.
 	KeepDatabaseOnDelete *bool
 
+	// Redis is a Wharf Redis the app shares (a live redis.Redis, which
+	// must list the app in its Apps, or redis.FromName). The app gets its
+	// own ElastiCache user, limited to keys and channels starting
+	// "<app>:", and the config vars REDIS_URL, REDIS_PREFIX and
+	// REDIS_CACHE_NAME. Mutually exclusive with RedisName.
+	// Default: none.
+	Redis redis.IRedis
+	// RedisName names a Wharf Redis by name; its published SSM parameters
+	// are read at deploy time (redis.FromName). The Redis must list the
+	// app in its Apps.
+	// Default: none.
+	RedisName *string
+
 	// TaskPolicyArn is a customer managed policy attached to the task role.
 	// Default: none.
 	TaskPolicyArn *string
@@ -336,6 +350,17 @@ func (p *AppProps) Validate() error {
 		} else if strings.HasPrefix(db, "pg_") || strings.HasPrefix(db, "rds_") {
 			add("name %q: its PostgreSQL name %q starts with a prefix PostgreSQL or RDS reserves (pg_, rds_); choose another app name", *p.Name, db)
 		}
+	}
+	if p.Redis != nil && p.RedisName != nil {
+		add("redisName: set either redis or redisName, not both")
+	}
+	if p.RedisName != nil {
+		if err := contract.ValidateRedisName(*p.RedisName); err != nil {
+			add("redisName: %w", err)
+		}
+	}
+	if r, ok := p.Redis.(interface{ HasApp(string) bool }); ok && p.Name != nil && !r.HasApp(*p.Name) {
+		add("redis: redis %q has no user for app %q; list the app in its RedisProps.Apps", *p.Redis.RedisName(), *p.Name)
 	}
 	if p.TaskPolicyArn != nil && !policyArnRe.MatchString(*p.TaskPolicyArn) {
 		add("taskPolicyArn %q: must be an IAM managed policy ARN (arn:aws:iam::<account>:policy/<name>)", *p.TaskPolicyArn)

@@ -19,6 +19,7 @@
 package database
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -148,6 +149,20 @@ type Database struct {
 
 var _ IDatabase = (*Database)(nil)
 
+// s3PrefixListID is props.S3PrefixListId, else the region's S3 prefix list
+// looked up at synth (a context lookup: it needs a concrete region).
+func s3PrefixListID(scope constructs.Construct, stack awscdk.Stack, props *DatabaseProps) *string {
+	if props.S3PrefixListId != nil {
+		return props.S3PrefixListId
+	}
+	if *awscdk.Token_IsUnresolved(stack.Region()) || *awscdk.Token_IsUnresolved(stack.Account()) {
+		panic(fmt.Errorf("s3PrefixListId: required in a stack without an explicit account and region (the S3 prefix list is otherwise looked up by region at synth)"))
+	}
+	return awsec2.PrefixList_FromLookup(scope, jsii.String("S3PrefixList"), &awsec2.PrefixListLookupOptions{
+		PrefixListName: jsii.String("com.amazonaws." + *stack.Region() + ".s3"),
+	}).PrefixListId()
+}
+
 // NewDatabase creates a Database. It panics with the error of
 // props.Validate() when the props are invalid.
 func NewDatabase(scope constructs.Construct, id string, props *DatabaseProps) *Database {
@@ -186,10 +201,11 @@ func NewDatabase(scope constructs.Construct, id string, props *DatabaseProps) *D
 	d.ManagerSecurityGroup.AddEgressRule(d.SecurityGroup, pg, jsii.String("PostgreSQL to the database"), nil)
 	d.ManagerSecurityGroup.AddEgressRule(endpointSG, awsec2.Port_Tcp(jsii.Number(443)), jsii.String("HTTPS to the Secrets Manager endpoint"), nil)
 	// The presigned CloudFormation response URL is an S3 URL whose address
-	// is not known in advance; the private subnets have no route to the
-	// internet, so 443 to anywhere reaches only the S3 gateway endpoint and
-	// interface endpoints in the VPC.
-	d.ManagerSecurityGroup.AddEgressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(443)), jsii.String("HTTPS to S3 (gateway endpoint) for custom-resource responses"), nil)
+	// is not known in advance: HTTPS to the region's S3 prefix list, which
+	// the cluster's S3 gateway endpoint routes. Nothing else in the VPC
+	// (load balancers, other endpoints) is reachable from the manager.
+	d.ManagerSecurityGroup.AddEgressRule(awsec2.Peer_PrefixList(s3PrefixListID(c, stack, props)), awsec2.Port_Tcp(jsii.Number(443)),
+		jsii.String("HTTPS to S3 (gateway endpoint) for custom-resource responses"), nil)
 	endpointSG.AddIngressRule(d.ManagerSecurityGroup, awsec2.Port_Tcp(jsii.Number(443)), jsii.String("HTTPS from the database manager"), nil)
 
 	// One interface endpoint in one private subnet, without private DNS:

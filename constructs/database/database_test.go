@@ -2,6 +2,7 @@ package database_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -38,6 +39,11 @@ func getFixture(t *testing.T) *fixture {
 		for k, v := range apptest.AppContext() {
 			a.Node().SetContext(jsii.String(k), v)
 		}
+		// The answer CDK's prefix-list lookup would cache for the main
+		// database (no S3PrefixListId): a wrong lookup name leaves CDK's
+		// placeholder pl-xxxxxxxx in the template instead.
+		a.Node().SetContext(jsii.String(s3LookupKey(*apptest.Env().Account, *apptest.Env().Region)),
+			[]map[string]string{{"PrefixListId": "pl-0123456789abcdef0"}})
 		cdktest.AddNag(a)
 		env := apptest.Env()
 		c := apptest.NewCluster(awscdk.NewStack(a, jsii.String("wharf-cluster-main"), &awscdk.StackProps{Env: env}), "Cluster")
@@ -52,7 +58,7 @@ func getFixture(t *testing.T) *fixture {
 		os.WriteFile(filepath.Join(code, "bootstrap"), []byte("#!/bin/sh\n"), 0o755)
 		database.NewDatabase(f.small, "Database", &database.DatabaseProps{
 			Prefix: jsii.String("acme"), Name: jsii.String("small"), Cluster: c, ManagerCode: awslambda.Code_FromAsset(jsii.String(code), nil),
-			DeletionProtection: jsii.Bool(false),
+			DeletionProtection: jsii.Bool(false), S3PrefixListId: jsii.String("pl-6da54004"),
 		})
 		f.tpl = toMap(t, f.stack)
 		f.smallT = toMap(t, f.small)
@@ -231,6 +237,85 @@ func TestSecurityGroups(t *testing.T) {
 	}
 }
 
+// s3LookupKey is the context key of CDK's lookup of the region's S3
+// managed prefix list (aws-cdk-lib PrefixList.fromLookup and
+// ContextProvider.getKey: sorted key=value pairs, ":" quoted as "$:").
+func s3LookupKey(account, region string) string {
+	return "cc-api-provider:account=" + account + ":expectedMatchCount=exactly-one:propertiesToReturn.0=PrefixListId" +
+		":propertyMatch.PrefixListName=com.amazonaws." + region + ".s3:region=" + region + ":typeName=AWS$:$:EC2$:$:PrefixList"
+}
+
+// managerEgress lists the manager security group's egress rules, inline
+// and separate, as "<protocol> <from>-<to> <destination>".
+func managerEgress(tpl map[string]interface{}) []string {
+	var out []string
+	add := func(p map[string]interface{}) {
+		dest := ""
+		for _, k := range []string{"CidrIp", "CidrIpv6", "DestinationPrefixListId", "DestinationSecurityGroupId"} {
+			if v, ok := p[k]; ok {
+				dest += k + "=" + apptest.Render(v)
+			}
+		}
+		out = append(out, fmt.Sprintf("%v %v-%v %s", p["IpProtocol"], p["FromPort"], p["ToPort"], dest))
+	}
+	for id, r := range byType(tpl, "AWS::EC2::SecurityGroup") {
+		if strings.HasPrefix(id, "DatabaseManagerSecurityGroup") {
+			if list, ok := props(r)["SecurityGroupEgress"].([]interface{}); ok {
+				for _, e := range list {
+					add(e.(map[string]interface{}))
+				}
+			}
+		}
+	}
+	for _, r := range byType(tpl, "AWS::EC2::SecurityGroupEgress") {
+		if strings.HasPrefix(apptest.Render(props(r)["GroupId"]), "<DatabaseManagerSecurityGroup") {
+			add(props(r))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// The manager reaches exactly three things: the database on 5432, its
+// Secrets Manager endpoint on 443 and S3 (CloudFormation responses) on 443
+// through the region's S3 prefix list; no address range, so nothing else in
+// the VPC (the load balancer, other endpoints, app tasks) is reachable.
+func TestManagerEgressIsLimited(t *testing.T) {
+	f := getFixture(t)
+	for name, tc := range map[string]struct {
+		tpl map[string]interface{}
+		pl  string
+	}{
+		"looked up":  {f.tpl, "pl-0123456789abcdef0"},
+		"from props": {f.smallT, "pl-6da54004"},
+	} {
+		got := strings.Join(managerEgress(tc.tpl), "\n")
+		want := strings.Join([]string{
+			"tcp 443-443 DestinationPrefixListId=" + tc.pl,
+			"tcp 443-443 DestinationSecurityGroupId=<DatabaseSecretsEndpointSecurityGroup",
+			"tcp 5432-5432 DestinationSecurityGroupId=<DatabaseSecurityGroup",
+		}, "\n")
+		if !egressMatches(got, want) {
+			t.Errorf("%s: manager egress\n%s\nwant\n%s", name, got, want)
+		}
+	}
+}
+
+// egressMatches compares line by line, each wanted line a prefix of the
+// line it was given (logical IDs end in a hash).
+func egressMatches(got, want string) bool {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	if len(g) != len(w) {
+		return false
+	}
+	for i := range g {
+		if !strings.HasPrefix(g[i], w[i]) {
+			return false
+		}
+	}
+	return true
+}
+
 func TestManagerAndEndpoint(t *testing.T) {
 	f := getFixture(t)
 	fns := byType(f.tpl, "AWS::Lambda::Function")
@@ -359,6 +444,7 @@ func TestValidate(t *testing.T) {
 		"serverless":                     {func(p *database.DatabaseProps) { p.InstanceClass = jsii.String("db.serverless") }, "instanceClass"},
 		"backup":                         {func(p *database.DatabaseProps) { p.BackupRetentionDays = ptr(36) }, "backupRetentionDays 36"},
 		"logs":                           {func(p *database.DatabaseProps) { p.LogRetentionDays = ptr(2) }, "logRetentionDays 2"},
+		"s3 prefix list":                 {func(p *database.DatabaseProps) { p.S3PrefixListId = jsii.String("sg-12345678") }, "s3PrefixListId \"sg-12345678\": must be a prefix list ID"},
 	}
 	for name, tc := range cases {
 		p := ok()

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/wharf-paas/wharf/constructs/cluster"
 	"github.com/wharf-paas/wharf/contract"
@@ -77,6 +78,16 @@ type DatabaseProps struct {
 	// CloudFormation or anyone else) until it is turned off.
 	// Default: true.
 	DeletionProtection *bool
+	// S3PrefixListId is the ID (pl-...) of the AWS-managed prefix list
+	// com.amazonaws.<region>.s3, the only HTTPS destination the manager
+	// needs besides the Secrets Manager endpoint: CloudFormation's
+	// presigned response URLs, reached through the cluster's S3 gateway
+	// endpoint. Find it with `aws ec2 describe-managed-prefix-lists
+	// --filters Name=prefix-list-name,Values=com.amazonaws.<region>.s3`.
+	// Default: looked up at synth time (a CDK context lookup, cached in
+	// cdk.context.json; it needs the stack's account and region and AWS
+	// credentials the first time).
+	S3PrefixListId *string
 	// ManagerCode is the code of the database-manager Lambda.
 	// Default: ./lambda/dbmanager of the Wharf module, compiled at synth
 	// time (lambdabuild.Code("dbmanager")).
@@ -86,6 +97,7 @@ type DatabaseProps struct {
 var (
 	engineVersionRe = regexp.MustCompile(`^([0-9]+)\.([0-9]+)$`)
 	instanceClassRe = regexp.MustCompile(`^db\.([a-z][a-z0-9-]*\.[a-z0-9]+)$`)
+	prefixListIDRe  = regexp.MustCompile(`^pl-[0-9a-f]{8}([0-9a-f]{9})?$`)
 )
 
 // ValidateName is contract.ValidateDatabaseName: 2-30 characters of lowercase
@@ -128,6 +140,9 @@ func (p *DatabaseProps) Validate() error {
 	}
 	if err := logretention.Check("logRetentionDays", p.logRetentionDays()); err != nil {
 		errs = append(errs, err)
+	}
+	if id := p.S3PrefixListId; id != nil && !*awscdk.Token_IsUnresolved(id) && !prefixListIDRe.MatchString(*id) {
+		errs = append(errs, fmt.Errorf("s3PrefixListId %q: must be a prefix list ID, pl- and 8 or 17 hexadecimal digits", *id))
 	}
 	return errors.Join(errs...)
 }

@@ -427,6 +427,54 @@ func (s *Server) EnableAdminIAM(tb testing.TB) {
 	s.Exec(tb, "postgres", "GRANT rds_iam TO "+AdminUser)
 }
 
+// EnableTLS turns TLS on for TCP connections with the given server
+// certificate chain and key (PEM), replacing any earlier ones. Clients
+// without TLS (sslmode=disable, as most tests use) still connect: the
+// pg_hba.conf lines are "host", which match both. The server reloads its
+// configuration; EnableTLS returns once a new TCP connection negotiates
+// TLS.
+func (s *Server) EnableTLS(tb testing.TB, certPEM, keyPEM []byte) {
+	tb.Helper()
+	data := filepath.Join(s.dir, "data")
+	files := map[string][]byte{"server.crt": certPEM, "server.key": keyPEM}
+	for name, b := range files {
+		p := filepath.Join(data, name)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			tb.Fatalf("pgtest: write %s: %v", name, err)
+		}
+		if s.cred != nil {
+			if err := os.Chown(p, int(s.cred.Uid), int(s.cred.Gid)); err != nil {
+				tb.Fatalf("pgtest: chown %s: %v", name, err)
+			}
+		}
+	}
+	s.Exec(tb, "postgres",
+		"ALTER SYSTEM SET ssl = on",
+		"ALTER SYSTEM SET ssl_cert_file = 'server.crt'",
+		"ALTER SYSTEM SET ssl_key_file = 'server.key'",
+		"SELECT pg_reload_conf()")
+	// The postmaster applies the reload asynchronously: wait until a new
+	// backend reports TLS with these files.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		var on bool
+		conn, err := pgx.Connect(ctx, fmt.Sprintf("host=%s port=%d user=%s dbname=postgres sslmode=disable", s.SocketDir, s.Port, Superuser))
+		if err == nil {
+			err = conn.QueryRow(ctx, "SELECT current_setting('ssl') = 'on' AND pg_catalog.pg_read_file(current_setting('ssl_cert_file')) = $1", string(certPEM)).Scan(&on)
+			_ = conn.Close(ctx)
+		}
+		cancel()
+		if err == nil && on {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("pgtest: TLS not on after reload (%v); log:\n%s", err, s.tailLog())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // Log returns the server log so far (for failure messages).
 func (s *Server) Log() string {
 	b, _ := os.ReadFile(s.logPath)

@@ -128,9 +128,15 @@ type Mapper struct {
 	// holds it (the ground truth); otherwise the mapper uses the tags it
 	// saw the task created with.
 	TaskTags func(account, arn string) (map[string]string, bool)
+	// TaskDefRoles, when set, gives the execution and task roles of a
+	// task definition ("family", "family:rev" or an ARN) from the world
+	// that holds it; otherwise the mapper uses the roles it saw the
+	// family registered with.
+	TaskDefRoles func(account, taskDef string) ([]string, bool)
 
-	familyTags map[string]map[string]string // task-definition family → tags
-	taskTags   map[string]map[string]string // task ARN → tags
+	familyTags  map[string]map[string]string // task-definition family → tags
+	familyRoles map[string][]string          // task-definition family → roles
+	taskTags    map[string]map[string]string // task ARN → tags
 }
 
 func (m *Mapper) tagsOfTask(account, arn string) map[string]string {
@@ -144,7 +150,7 @@ func (m *Mapper) tagsOfTask(account, arn string) map[string]string {
 
 // NewMapper returns an empty mapper.
 func NewMapper() *Mapper {
-	return &Mapper{familyTags: map[string]map[string]string{}, taskTags: map[string]map[string]string{}}
+	return &Mapper{familyTags: map[string]map[string]string{}, taskTags: map[string]map[string]string{}, familyRoles: map[string][]string{}}
 }
 
 type arns struct{ partition, region, account string }
@@ -242,12 +248,15 @@ func (m *Mapper) Requests(c Call) ([]Request, error) {
 		tags := tagsOf(in, "tags")
 		requestTags(ctx, tags)
 		add("ecs:RegisterTaskDefinition", "*", ctx)
+		var roles []string
 		for _, r := range []string{str(in, "executionRoleArn"), str(in, "taskRoleArn")} {
 			if r != "" {
 				add("iam:PassRole", r, iampolicy.Context{"iam:PassedToService": {"ecs-tasks.amazonaws.com"}})
+				roles = append(roles, r)
 			}
 		}
 		fam := str(in, "family")
+		m.familyRoles[fam] = roles
 		arn := a.ecs("task-definition/" + fam + ":1")
 		if td, ok := field(c.Output, "taskDefinition").(map[string]any); ok && str(td, "taskDefinitionArn") != "" {
 			arn = str(td, "taskDefinitionArn")
@@ -308,11 +317,35 @@ func (m *Mapper) Requests(c Call) ([]Request, error) {
 		for _, r := range started {
 			m.taskTags[r] = all
 		}
-		if ov, ok := field(in, "overrides").(map[string]any); ok {
-			for _, r := range []string{str(ov, "executionRoleArn"), str(ov, "taskRoleArn")} {
-				if r != "" {
-					add("iam:PassRole", r, iampolicy.Context{"iam:PassedToService": {"ecs-tasks.amazonaws.com"}})
+		// Running a task passes its roles to ECS: the task definition's
+		// execution and task roles, or the overrides' ("iam:PassRole" is a
+		// dependent action of RunTask; without it RunTask fails with "not
+		// authorized to perform: iam:PassRole").
+		roles := map[string]string{}
+		if m.TaskDefRoles != nil {
+			if rs, ok := m.TaskDefRoles(a.account, str(in, "taskDefinition")); ok {
+				for i, r := range rs {
+					roles[fmt.Sprint(i)] = r
 				}
+			}
+		} else {
+			for i, r := range m.familyRoles[fam] {
+				roles[fmt.Sprint(i)] = r
+			}
+		}
+		if ov, ok := field(in, "overrides").(map[string]any); ok {
+			// Two roles at most: the definition's execution role (0) and
+			// task role (1), each replaced by its override.
+			if r := str(ov, "executionRoleArn"); r != "" {
+				roles["0"] = r
+			}
+			if r := str(ov, "taskRoleArn"); r != "" {
+				roles["1"] = r
+			}
+		}
+		for _, k := range []string{"0", "1"} {
+			if r := roles[k]; r != "" {
+				add("iam:PassRole", r, iampolicy.Context{"iam:PassedToService": {"ecs-tasks.amazonaws.com"}})
 			}
 		}
 	case "ecs:StopTask":
@@ -331,6 +364,18 @@ func (m *Mapper) Requests(c Call) ([]Request, error) {
 			resourceTags(ctx, m.tagsOfTask(a.account, task))
 			add("ecs:DescribeTasks", task, ctx)
 		}
+	case "ecs:ExecuteCommand":
+		// ExecuteCommand: cluster*, task*; ecs:cluster, ecs:container-name,
+		// ecs:task, aws:ResourceTag/${TagKey} (the task's tags).
+		clusterArn, clusterName := a.cluster(str(in, "cluster"))
+		task := a.task(clusterName, str(in, "task"))
+		add("ecs:ExecuteCommand", clusterArn, iampolicy.Context{"ecs:cluster": {clusterArn}})
+		ctx := iampolicy.Context{"ecs:cluster": {clusterArn}, "ecs:task": {task}}
+		if cn := str(in, "container"); cn != "" {
+			ctx["ecs:container-name"] = []string{cn}
+		}
+		resourceTags(ctx, m.tagsOfTask(a.account, task))
+		add("ecs:ExecuteCommand", task, ctx)
 	case "ecs:ListTasks":
 		// ListTasks: container-instance (optional, absent here);
 		// ecs:cluster. So Resource "*".

@@ -62,6 +62,9 @@ func (pl *plan) planParts(cfg *config.Platform, check func(path string, err erro
 			LogRetentionDays:    intp(d.LogRetentionDays),
 			DeletionProtection:  d.DeletionProtection,
 		}
+		if d.S3PrefixListID != "" {
+			props.S3PrefixListId = jsii.String(d.S3PrefixListID)
+		}
 		pl.databases = append(pl.databases, props)
 		check(path, safeValidate(props.Validate))
 		check(path+".cluster", safeValidate(clusterRefProps(cfg, d.Cluster).Validate))

@@ -357,7 +357,7 @@ func (a *App) activityGroup() string {
 
 // newUserRole creates <prefix>-app-<app>-user for the allowed users.
 func (a *App) newUserRole(props *AppProps) {
-	if len(props.AllowedUsers) == 0 && len(props.AllowedSubjects) == 0 {
+	if !props.hasUsers() {
 		return
 	}
 	r := a.arns()
@@ -377,20 +377,33 @@ func (a *App) newUserRole(props *AppProps) {
 	sort.Strings(users)
 	subjects := append([]string(nil), props.AllowedSubjects...)
 	sort.Strings(subjects)
-	// Two forms of allowed user, one trust statement each (conditions in
-	// one statement are ANDed): the email claim, case-insensitively, and
-	// the issuer's stable user ID (sub), exactly. Both require aud to be
-	// a Wharf client ID. docs/security.md cites IAM's condition keys.
-	bySubject := map[string]interface{}{
-		"StringEquals": map[string]interface{}{issuer + ":aud": props.OIDCClientIDs, issuer + ":sub": subjects},
-	}
-	principal := awsiam.NewWebIdentityPrincipal(provider.OidcProviderArn(), &bySubject)
+	patterns := contract.EmailDomainPatterns(props.AllowedEmailDomains)
+	sort.Strings(patterns)
+	// Three forms of allowed user, one trust statement each (conditions in
+	// one statement are ANDed): the email claim, case-insensitively; the
+	// issuer's stable user ID (sub), exactly; and the email claim against
+	// *@<domain> patterns (StringLike, case-sensitive). Each requires aud
+	// to be a Wharf client ID. docs/security.md cites IAM's condition keys.
+	aud := map[string]interface{}{issuer + ":aud": props.OIDCClientIDs}
+	var conditions []map[string]interface{}
 	if len(users) > 0 {
-		principal = awsiam.NewWebIdentityPrincipal(provider.OidcProviderArn(), &map[string]interface{}{
-			"StringEquals":           map[string]interface{}{issuer + ":aud": props.OIDCClientIDs},
+		conditions = append(conditions, map[string]interface{}{
+			"StringEquals":           aud,
 			"StringEqualsIgnoreCase": map[string]interface{}{issuer + ":email": users},
 		})
 	}
+	if len(subjects) > 0 {
+		conditions = append(conditions, map[string]interface{}{
+			"StringEquals": map[string]interface{}{issuer + ":aud": props.OIDCClientIDs, issuer + ":sub": subjects},
+		})
+	}
+	if len(patterns) > 0 {
+		conditions = append(conditions, map[string]interface{}{
+			"StringEquals": aud,
+			"StringLike":   map[string]interface{}{issuer + ":email": patterns},
+		})
+	}
+	principal := awsiam.NewWebIdentityPrincipal(provider.OidcProviderArn(), &conditions[0])
 	config := ConfigPrefix(a.Prefix, a.Name)
 	doc := document(
 		statement("BuildOwnProject", []string{"codebuild:StopBuild", "codebuild:BatchGetBuilds", "codebuild:ListBuildsForProject"},
@@ -467,11 +480,22 @@ func (a *App) newUserRole(props *AppProps) {
 		MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(1)),
 		InlinePolicies:     &map[string]awsiam.PolicyDocument{contract.UserPolicyName: doc},
 	})
-	if len(users) > 0 && len(subjects) > 0 {
+	federated := &[]awsiam.IPrincipal{awsiam.NewFederatedPrincipal(provider.OidcProviderArn(), nil, jsii.String("sts:AssumeRoleWithWebIdentity"))}
+	for i := 1; i < len(conditions); i++ {
 		a.UserRole.AssumeRolePolicy().AddStatements(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Actions:    jsii.Strings("sts:AssumeRoleWithWebIdentity"),
-			Principals: &[]awsiam.IPrincipal{awsiam.NewFederatedPrincipal(provider.OidcProviderArn(), nil, jsii.String("sts:AssumeRoleWithWebIdentity"))},
-			Conditions: &bySubject,
+			Principals: federated,
+			Conditions: &conditions[i],
+		}))
+	}
+	if len(patterns) > 0 {
+		// "x@evil.com@acme.com" and "@acme.com" end in @acme.com without
+		// being an address there: refuse claims with two @ or none before.
+		a.UserRole.AssumeRolePolicy().AddStatements(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Effect:     awsiam.Effect_DENY,
+			Actions:    jsii.Strings("sts:AssumeRoleWithWebIdentity"),
+			Principals: federated,
+			Conditions: &map[string]interface{}{"StringLike": map[string]interface{}{issuer + ":email": contract.MalformedEmailPatterns}},
 		}))
 	}
 }

@@ -271,6 +271,19 @@ func (s *CrashStore) SaveApp(ctx context.Context, st *controlplane.AppState, rec
 		desc += fmt.Sprintf(" reason=%s", st.Reason)
 	}
 	w.tracef("  state %s v%d: %s", st.App, st.Version, desc)
+	for _, r := range records {
+		if r.Outcome == "" {
+			continue // a record opened, not yet closed
+		}
+		line := fmt.Sprintf("  record %s build %d %s", st.App, r.Build, r.Outcome)
+		if r.Reason != "" {
+			line += " reason=" + string(r.Reason)
+		}
+		if r.Detail != "" {
+			line += " (" + r.Detail + ")"
+		}
+		w.tracef("%s", line)
+	}
 	return nil
 }
 

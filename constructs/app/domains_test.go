@@ -345,3 +345,58 @@ func TestValidateDomainsNamesTheField(t *testing.T) {
 		t.Errorf("valid domains rejected: %v", err)
 	}
 }
+
+// TestDomainsGiveTheAppsRolesNothing: a compromised container or a hostile
+// user of the app gets no permission that could add a host name, swap a
+// certificate or write a DNS record: custom domains are CloudFormation's
+// work at deploy time, never the app's roles'. Every statement of the
+// domain-heavy stack is checked, and the stack has no more roles or policies
+// than the same app without domains.
+func TestDomainsGiveTheAppsRolesNothing(t *testing.T) {
+	f := getDomainsFixture(t)
+	sts := apptest.Statements(f.tpl)
+	if len(sts) == 0 {
+		t.Fatal("no statements found: the walk is broken")
+	}
+	for _, st := range sts {
+		for _, a := range st.Actions {
+			l := strings.ToLower(a)
+			for _, svc := range []string{"acm:", "route53:", "elasticloadbalancing:", "*"} {
+				if strings.HasPrefix(l, svc) {
+					t.Errorf("%s grants %s", st.Where, a)
+				}
+			}
+		}
+	}
+	for _, typ := range []string{"AWS::IAM::Role", "AWS::Lambda::Function", "AWS::CloudFormation::CustomResource", "AWS::EC2::SecurityGroup"} {
+		with := len(ofType(f.tpl, typ))
+		without := len(ofType(fix0(t), typ))
+		if with != without {
+			t.Errorf("%s: %d with domains, %d without: domains must add none", typ, with, without)
+		}
+	}
+}
+
+// fix0 is the template of the same app (name, cluster, props) without
+// domains.
+func fix0(t *testing.T) map[string]interface{} {
+	t.Helper()
+	if plainTpl != nil {
+		return plainTpl
+	}
+	a := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir()), Context: &map[string]interface{}{}})
+	for k, v := range apptest.AppContext() {
+		a.Node().SetContext(jsii.String(k), v)
+	}
+	env := apptest.Env()
+	c := apptest.NewCluster(awscdk.NewStack(a, jsii.String("wharf-cluster-main"), &awscdk.StackProps{Env: env}), "Cluster")
+	st := awscdk.NewStack(a, jsii.String("wharf-app-shop"), &awscdk.StackProps{Env: env})
+	p := validProps()
+	p.Name = jsii.String("shop")
+	p.Cluster = c
+	app.NewApp(st, "App", p)
+	plainTpl = toMap(cdktest.Template(t, st))
+	return plainTpl
+}
+
+var plainTpl map[string]interface{}

@@ -100,6 +100,7 @@ func (p *Platform) Validate() error {
 	databases := p.validateDatabases(&e, clusters)
 	p.validateApps(&e, clusters, databases)
 	p.validateLoadBalancerQuotas(&e, clusters)
+	p.validateWildcards(&e)
 	p.validateDashboard(&e)
 	return e.err()
 }

@@ -310,21 +310,23 @@ func TestValidateDomainsNamesTheField(t *testing.T) {
 		domains []*app.Domain
 		want    string
 	}{
-		"outside zone":        {[]*app.Domain{{Name: jsii.String("shop.example.org"), HostedZone: zone}}, `domains[0].hostedZone: "shop.example.org" is not in hosted zone "example.com"`},
-		"suffix is not zone":  {[]*app.Domain{{Name: jsii.String("badexample.com"), HostedZone: zone}}, `domains[0].hostedZone: "badexample.com" is not in hosted zone`},
-		"zone without name":   {[]*app.Domain{{Name: jsii.String("shop.example.com"), HostedZone: idOnly}}, "domains[0].hostedZone: the zone has no name"},
-		"five domains":        {app.DomainNames("a.io", "b.io", "c.io", "d.io", "e.io"), "domains: 5 given, at most 4"},
-		"uppercase":           {app.DomainNames("Shop.io"), "domains[0].name"},
-		"one label":           {app.DomainNames("localhost"), "domains[0].name"},
-		"inner wildcard":      {app.DomainNames("a.*.io"), "domains[0].name"},
-		"nil name":            {[]*app.Domain{{}}, "domains[0].name: required"},
-		"duplicate":           {app.DomainNames("a.io", "a.io"), `domains[1].name: "a.io" is listed twice (also domains[0].name)`},
-		"www clash":           {[]*app.Domain{{Name: jsii.String("a.io"), RedirectWww: jsii.Bool(true)}, d("www.a.io")}, `domains[1].name: "www.a.io" is listed twice (also domains[0].redirectWww)`},
-		"wildcard redirect":   {[]*app.Domain{{Name: jsii.String("*.a.io"), RedirectWww: jsii.Bool(true)}}, "domains[0].redirectWww: a wildcard name"},
-		"cluster wildcard":    {app.DomainNames("*.apps.example.com"), "domains[0].name \"*.apps.example.com\": is the cluster's own wildcard"},
-		"default host":        {app.DomainNames("api.apps.example.com"), "is the app's default host name"},
-		"redirect priority":   {[]*app.Domain{{Name: jsii.String("a.io"), RedirectWww: jsii.Bool(true), RedirectPriority: ptr(50001)}}, "domains[0].redirectPriority 50001"},
-		"priority no www":     {[]*app.Domain{{Name: jsii.String("a.io"), RedirectPriority: ptr(5)}}, "domains[0].redirectPriority: only with redirectWww"},
+		"outside zone":       {[]*app.Domain{{Name: jsii.String("shop.example.org"), HostedZone: zone}}, `domains[0].hostedZone: "shop.example.org" is not in hosted zone "example.com"`},
+		"suffix is not zone": {[]*app.Domain{{Name: jsii.String("badexample.com"), HostedZone: zone}}, `domains[0].hostedZone: "badexample.com" is not in hosted zone`},
+		"zone without name":  {[]*app.Domain{{Name: jsii.String("shop.example.com"), HostedZone: idOnly}}, "domains[0].hostedZone: the zone has no name"},
+		"five domains":       {app.DomainNames("a.io", "b.io", "c.io", "d.io", "e.io"), "domains: 5 given, at most 4"},
+		"uppercase":          {app.DomainNames("Shop.io"), "domains[0].name"},
+		"one label":          {app.DomainNames("localhost"), "domains[0].name"},
+		"inner wildcard":     {app.DomainNames("a.*.io"), "domains[0].name"},
+		"nil name":           {[]*app.Domain{{}}, "domains[0].name: required"},
+		"duplicate":          {app.DomainNames("a.io", "a.io"), `domains[1].name: "a.io" is listed twice (also domains[0].name)`},
+		"www clash":          {[]*app.Domain{{Name: jsii.String("a.io"), RedirectWww: jsii.Bool(true)}, d("www.a.io")}, `domains[1].name: "www.a.io" is listed twice (also domains[0].redirectWww)`},
+		"wildcard redirect":  {[]*app.Domain{{Name: jsii.String("*.a.io"), RedirectWww: jsii.Bool(true)}}, "domains[0].redirectWww: a wildcard name"},
+		"cluster wildcard":   {app.DomainNames("*.apps.example.com"), "domains[0].name \"*.apps.example.com\": is the cluster's own wildcard"},
+		"default host":       {app.DomainNames("api.apps.example.com"), "is the app's default host name"},
+		"redirect priority":  {[]*app.Domain{{Name: jsii.String("a.io"), RedirectWww: jsii.Bool(true), RedirectPriority: ptr(50001)}}, "domains[0].redirectPriority 50001"},
+		"priority no www":    {[]*app.Domain{{Name: jsii.String("a.io"), RedirectPriority: ptr(5)}}, "domains[0].redirectPriority: only with redirectWww"},
+		"wildcard before own redirect": {[]*app.Domain{{Name: jsii.String("*.a.io")}, {Name: jsii.String("a.io"), RedirectWww: jsii.Bool(true), RedirectPriority: ptr(50000)}},
+			`domains[0].name "*.a.io": also matches www name "www.a.io" of domains[1]`},
 		"priority is the app": {[]*app.Domain{{Name: jsii.String("a.io"), RedirectWww: jsii.Bool(true), RedirectPriority: ptr(app.RulePriority("api"))}}, "is the app's own rule priority"},
 	}
 	for name, c := range cases {
@@ -343,6 +345,11 @@ func TestValidateDomainsNamesTheField(t *testing.T) {
 	}
 	if err := p.Validate(); err != nil {
 		t.Errorf("valid domains rejected: %v", err)
+	}
+	// A wildcard after its own redirect rule is fine.
+	p.Domains = []*app.Domain{{Name: jsii.String("*.b.io")}, {Name: jsii.String("b.io"), RedirectWww: jsii.Bool(true), RedirectPriority: ptr(5)}}
+	if err := p.Validate(); err != nil {
+		t.Errorf("wildcard after its redirect rejected: %v", err)
 	}
 }
 

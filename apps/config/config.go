@@ -41,6 +41,8 @@ type Platform struct {
 	Apps []App `yaml:"apps" json:"apps"`
 	// Databases are the Aurora PostgreSQL clusters apps can use.
 	Databases []Database `yaml:"databases" json:"databases"`
+	// Redis are the ElastiCache (Valkey or Redis OSS) caches apps can share.
+	Redis []Redis `yaml:"redis" json:"redis"`
 	// Dashboard, when present, adds the <prefix>-dashboard stack: the web
 	// dashboard on CloudFront (docs/dashboard.md). Default: none.
 	Dashboard *Dashboard `yaml:"dashboard" json:"dashboard"`
@@ -229,9 +231,18 @@ type App struct {
 	// users who may assume the app's user role, for issuers whose emails
 	// are not stable or not emitted (docs/security.md). Default: none.
 	AllowedSubjects []string `yaml:"allowedSubjects" json:"allowedSubjects"`
+	// AllowedEmailDomains admit every user whose email is at one of these
+	// domains (StringLike "*@<domain>" on the email claim), for issuers
+	// that issue only verified company addresses (docs/config.md, "Large
+	// teams"). Default: none.
+	AllowedEmailDomains []string `yaml:"allowedEmailDomains" json:"allowedEmailDomains"`
 	// Database is the name of a database of this platform the app uses.
 	// Default: none.
 	Database string `yaml:"database" json:"database"`
+	// Redis is the name of a redis of this platform the app shares; the
+	// app gets its own user there, limited to keys starting "<app>:".
+	// Default: none.
+	Redis string `yaml:"redis" json:"redis"`
 	// KeepDatabaseOnDelete keeps the app's PostgreSQL database and role when
 	// the app is deleted or detached from Database. Default true.
 	KeepDatabaseOnDelete *bool `yaml:"keepDatabaseOnDelete" json:"keepDatabaseOnDelete"`
@@ -312,6 +323,30 @@ type Database struct {
 	S3PrefixListID string `yaml:"s3PrefixListId" json:"s3PrefixListId"`
 }
 
+// Redis is one ElastiCache replication group (Valkey or Redis OSS) shared
+// by the apps that name it.
+type Redis struct {
+	// Name is the redis's Wharf name (2-23 characters). Required.
+	Name string `yaml:"name" json:"name"`
+	// Cluster is the Wharf cluster whose VPC and app security group the
+	// redis uses. Required.
+	Cluster string `yaml:"cluster" json:"cluster"`
+	// Engine is "valkey" or "redis" (Redis OSS). Default "valkey".
+	Engine string `yaml:"engine" json:"engine"`
+	// EngineVersion is the engine version, major.minor: Valkey 7.2 or
+	// later, Redis OSS 7.0 or later. Default "8.0" (Valkey), "7.1" (Redis
+	// OSS).
+	EngineVersion string `yaml:"engineVersion" json:"engineVersion"`
+	// NodeType is the cache node type. Default "cache.t4g.micro".
+	NodeType string `yaml:"nodeType" json:"nodeType"`
+	// MultiAZ adds a replica in another zone with automatic failover.
+	// Default false.
+	MultiAZ bool `yaml:"multiAz" json:"multiAz"`
+	// SnapshotRetentionDays is how long daily snapshots are kept (0-35; 0
+	// turns them off). Default 1.
+	SnapshotRetentionDays *int `yaml:"snapshotRetentionDays" json:"snapshotRetentionDays"`
+}
+
 // Defaults used when a field is left out.
 const (
 	DefaultPrefix                     = "wharf"
@@ -340,4 +375,5 @@ const (
 	DefaultCdkBootstrapQualifier      = "hnb659fds"
 	DefaultLoadBalancerCertificates   = contract.ALBCertificatesQuota
 	DefaultLoadBalancerRules          = contract.ALBRulesQuota
+	DefaultRedisSnapshotRetentionDays = 1
 )

@@ -153,6 +153,21 @@ func (p *Platform) ApplyDefaults() {
 			d.DeletionProtection = &t
 		}
 	}
+	for i := range p.Redis {
+		r := &p.Redis[i]
+		if r.Engine == "" {
+			r.Engine = contract.DefaultRedisEngine
+		}
+		if r.EngineVersion == "" {
+			r.EngineVersion = contract.DefaultRedisVersion(r.Engine)
+		}
+		if r.NodeType == "" {
+			r.NodeType = contract.DefaultRedisNodeType
+		}
+		if r.SnapshotRetentionDays == nil {
+			r.SnapshotRetentionDays = intp(DefaultRedisSnapshotRetentionDays)
+		}
+	}
 }
 
 // DefaultEventBusArn is the control plane event bus ARN used when the config

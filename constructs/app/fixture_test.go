@@ -47,6 +47,7 @@ func apiProps(c *apptest.Cluster, db database.IDatabase) *app.AppProps {
 		ConnectionArn:           jsii.String(connectionArn),
 		Domains:                 app.DomainNames("api.acme.com", "www.acme.com"),
 		AllowedUsers:            []string{"Alice@Example.com", "bob@example.com"},
+		AllowedEmailDomains:     []string{"acme.com"},
 		OIDCIssuerURL:           jsii.String(issuer),
 		OIDCClientIDs:           []string{"wharf-cli"},
 		Database:                db,

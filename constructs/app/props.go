@@ -168,6 +168,17 @@ type AppProps struct {
 	// OIDCIssuerURL and OIDCClientIDs are required.
 	// Default: none.
 	AllowedSubjects []string
+	// AllowedEmailDomains admits every user whose email claim is an
+	// address at one of these domains (lowercase, like acme.com): the user
+	// role's trust policy gets a StringLike condition "*@<domain>" on the
+	// issuer's email claim, and a deny for claims with two @. Use it only
+	// with an issuer that issues nothing but verified addresses of the
+	// domain (a company directory): IAM does not check email_verified, so
+	// anyone the issuer lets sign in with such an address gets the role.
+	// Public email services (gmail.com, ...) are refused. When set,
+	// OIDCIssuerURL and OIDCClientIDs are required.
+	// Default: none.
+	AllowedEmailDomains []string
 	// OIDCIssuerURL is the login issuer, exactly as the Account construct
 	// got it (AccountProps.OIDCIssuerURL).
 	// Default: none (required with AllowedUsers).
@@ -399,23 +410,42 @@ func (p *AppProps) validateUsers() []error {
 		}
 		seenSub[s] = true
 	}
-	if len(p.AllowedUsers) == 0 && len(p.AllowedSubjects) == 0 {
+	seenDomain := map[string]bool{}
+	for _, d := range p.AllowedEmailDomains {
+		if err := contract.ValidateEmailDomain(d); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if seenDomain[d] {
+			errs = append(errs, fmt.Errorf("allowedEmailDomains: %q is listed twice", d))
+		}
+		seenDomain[d] = true
+	}
+	if !p.hasUsers() {
 		return errs
 	}
 	if _, err := p.issuerKey(); err != nil {
 		errs = append(errs, err)
 	}
 	if len(p.OIDCClientIDs) == 0 {
-		errs = append(errs, errors.New("oidcClientIds: at least one client ID is required when allowedUsers or allowedSubjects is set"))
+		errs = append(errs, errors.New("oidcClientIds: at least one client ID is required when allowedUsers, allowedSubjects or allowedEmailDomains is set"))
 	}
 	if key, err := p.issuerKey(); err == nil {
-		// The user role's trust policy holds one statement for the emails
-		// and one for the subjects (newUserRole).
-		if n := contract.TrustPolicySize(key, p.OIDCClientIDs, p.AllowedUsers, p.AllowedSubjects); n > contract.TrustPolicyDefaultLimit {
-			errs = append(errs, errors.New(contract.TrustPolicyError("allowedUsers and allowedSubjects", n, append(append([]string(nil), p.AllowedUsers...), p.AllowedSubjects...))))
+		// The user role's trust policy holds one statement for the emails,
+		// one for the subjects and one for the domain patterns with its
+		// deny (newUserRole).
+		if n := contract.UserTrustPolicySize(key, p.OIDCClientIDs, p.AllowedUsers, p.AllowedSubjects, p.AllowedEmailDomains); n > contract.TrustPolicyDefaultLimit {
+			all := append(append(append([]string(nil), p.AllowedUsers...), p.AllowedSubjects...), contract.EmailDomainPatterns(p.AllowedEmailDomains)...)
+			errs = append(errs, errors.New(contract.TrustPolicyError("allowedUsers, allowedSubjects and allowedEmailDomains", n, all)))
 		}
 	}
 	return errs
+}
+
+// hasUsers reports whether any form of allowed user is configured (and so
+// the user role is created).
+func (p *AppProps) hasUsers() bool {
+	return len(p.AllowedUsers)+len(p.AllowedSubjects)+len(p.AllowedEmailDomains) > 0
 }
 
 // issuerKey returns the issuer without its https:// scheme, as IAM names it

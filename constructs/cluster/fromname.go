@@ -96,6 +96,18 @@ func FromName(scope constructs.Construct, id string, props *FromNameProps) IClus
 	if props.Prefix != nil {
 		prefix = *props.Prefix
 	}
+	// CloudFormation validation reports a declared parameter that no
+	// resource references (W2001) at the stack, not at the construct, so
+	// only the stack can acknowledge it: the imported VPC needs both
+	// subnet lists and the listener its load balancer's security group,
+	// while a dependant may use only some of them. Every such parameter is
+	// a cluster attribute resolved at deploy time and harmless unused.
+	// (A parameter the dependant declares itself is covered too; the
+	// acknowledgment names this cluster as the reason.)
+	awscdk.Validations_Of(awscdk.Stack_Of(scope)).Acknowledge(&awscdk.Acknowledgment{
+		Id:     jsii.String(UnusedParameterRule),
+		Reason: jsii.String("unreferenced parameters are attributes of Wharf cluster " + *props.Name + " (cluster.FromName), harmless"),
+	})
 	return &importedCluster{
 		Construct: constructs.NewConstruct(scope, jsii.String(id)),
 		prefix:    prefix,
@@ -104,6 +116,11 @@ func FromName(scope constructs.Construct, id string, props *FromNameProps) IClus
 		domain:    props.Domain,
 	}
 }
+
+// UnusedParameterRule is CloudFormation validation's rule for a template
+// parameter no resource references; FromName acknowledges it on the
+// dependant's stack.
+const UnusedParameterRule = "CloudFormation-Validate::W2001"
 
 // noRouteTableWarning is the ID of CDK's warning for imported subnets without
 // route-table IDs.

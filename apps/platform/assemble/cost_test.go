@@ -36,6 +36,9 @@ type prices struct {
 	Route53AliasRecordMonth float64            `json:"route53AliasRecordMonth"`
 	Route53QueryMillion     float64            `json:"route53StandardQueryPerMillion"`
 	Route53HostedZoneMonth  float64            `json:"route53HostedZoneMonth"`
+	// ElastiCacheNodeHour is the on-demand price of one node by engine
+	// (valkey, redis) and node type.
+	ElastiCacheNodeHour map[string]map[string]float64 `json:"elasticacheNodeHour"`
 }
 
 // costLine is one priced resource of a stack.
@@ -84,6 +87,18 @@ func fixedCosts(stack string, tpl cfnTemplate, p prices) ([]costLine, error) {
 				n := len(list(r.Properties["SubnetIds"]))
 				lines = append(lines, costLine{stack, "interface endpoint (per AZ)", n, float64(n) * p.InterfaceEndpointAZHour * h})
 			}
+		case "AWS::ElastiCache::ReplicationGroup":
+			engine, _ := r.Properties["Engine"].(string)
+			node, _ := r.Properties["CacheNodeType"].(string)
+			price, ok := p.ElastiCacheNodeHour[engine][node]
+			if !ok {
+				return nil, fmt.Errorf("%s/%s: no price for ElastiCache %s node %q in docs/cost-prices.json", stack, id, engine, node)
+			}
+			n, _ := r.Properties["NumCacheClusters"].(float64)
+			if n < 1 {
+				return nil, fmt.Errorf("%s/%s: NumCacheClusters %v is not a node count", stack, id, r.Properties["NumCacheClusters"])
+			}
+			lines = append(lines, costLine{stack, "ElastiCache " + engine + " node " + node, int(n), n * price * h})
 		case "AWS::KMS::Key":
 			lines = append(lines, costLine{stack, "KMS key", 1, p.KMSKeyMonth})
 		case "AWS::CertificateManager::Certificate":
@@ -246,13 +261,15 @@ func checkCostDoc(t *testing.T, dir string, stacks []string, files map[string]st
 
 // TestFixedCostsPricesTheTemplate: the pricing of a small template, by
 // hand: an internet-facing ALB in 3 subnets, a db.t4g.medium writer, a
-// one-subnet interface endpoint, a KMS key.
+// one-subnet interface endpoint, a KMS key, a two-node Valkey replication
+// group, an ACM certificate, an alias record and a CNAME record (unpriced).
 func TestFixedCostsPricesTheTemplate(t *testing.T) {
 	// The certificate and alias record are free on AWS; priced here so the
 	// test sees them counted.
 	p := prices{HoursPerMonth: 730, ALBHour: 0.02, ALBLcuHour: 0.01, ALBLcuAssumed: 1, PublicIPv4Hour: 0.005, ALBPublicIPv4PerAZ: 1,
 		AuroraInstanceHour: map[string]float64{"db.t4g.medium": 0.1}, InterfaceEndpointAZHour: 0.01, KMSKeyMonth: 1,
-		ACMPublicCertMonth: 0.5, Route53AliasRecordMonth: 0.25}
+		ACMPublicCertMonth: 0.5, Route53AliasRecordMonth: 0.25,
+		ElastiCacheNodeHour: map[string]map[string]float64{"valkey": {"cache.t4g.micro": 0.02}}}
 	var tpl cfnTemplate
 	if err := json.Unmarshal([]byte(`{"Resources": {
 		"Lb": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {"Scheme": "internet-facing", "Subnets": ["a", "b", "c"]}},
@@ -262,7 +279,8 @@ func TestFixedCostsPricesTheTemplate(t *testing.T) {
 		"Key": {"Type": "AWS::KMS::Key", "Properties": {}},
 		"Cert": {"Type": "AWS::CertificateManager::Certificate", "Properties": {"DomainName": "shop.example.com"}},
 		"Alias": {"Type": "AWS::Route53::RecordSet", "Properties": {"Type": "A", "AliasTarget": {"DNSName": "lb"}}},
-		"Cname": {"Type": "AWS::Route53::RecordSet", "Properties": {"Type": "CNAME", "ResourceRecords": ["x"]}}}}`), &tpl); err != nil {
+		"Cname": {"Type": "AWS::Route53::RecordSet", "Properties": {"Type": "CNAME", "ResourceRecords": ["x"]}},
+		"Rg": {"Type": "AWS::ElastiCache::ReplicationGroup", "Properties": {"Engine": "valkey", "CacheNodeType": "cache.t4g.micro", "NumCacheClusters": 2}}}}`), &tpl); err != nil {
 		t.Fatal(err)
 	}
 	lines, err := fixedCosts("s", tpl, p)
@@ -273,11 +291,16 @@ func TestFixedCostsPricesTheTemplate(t *testing.T) {
 	for _, l := range lines {
 		total += l.Monthly
 	}
-	// 730*(0.02+0.01) + 3*0.005*730 + 0.1*730 + 0.01*730 + 1 + 0.5 + 0.25
+	// 730*(0.02+0.01) + 3*0.005*730 + 0.1*730 + 0.01*730 + 1 + 2*0.02*730 + 0.5 + 0.25
 	// (the CNAME record is not an alias: not a fixed line)
-	if want := 21.9 + 10.95 + 73 + 7.3 + 1 + 0.5 + 0.25; total < want-0.001 || total > want+0.001 {
+	if want := 21.9 + 10.95 + 73 + 7.3 + 1 + 29.2 + 0.5 + 0.25; total < want-0.001 || total > want+0.001 {
 		t.Errorf("total %.3f, want %.3f: %+v", total, want, lines)
 	}
+	tpl.Resources["Rg"].Properties["Engine"] = "redis"
+	if _, err := fixedCosts("s", tpl, p); err == nil || !strings.Contains(err.Error(), "ElastiCache redis node") {
+		t.Errorf("an unpriced ElastiCache node was priced: %v", err)
+	}
+	tpl.Resources["Rg"].Properties["Engine"] = "valkey"
 	tpl.Resources["Db"].Properties["DBInstanceClass"] = "db.x9.huge"
 	if _, err := fixedCosts("s", tpl, p); err == nil {
 		t.Error("an unpriced instance class was priced")

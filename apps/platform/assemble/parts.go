@@ -13,6 +13,7 @@ import (
 	"github.com/wharf-paas/wharf/constructs/app"
 	"github.com/wharf-paas/wharf/constructs/cluster"
 	"github.com/wharf-paas/wharf/constructs/database"
+	"github.com/wharf-paas/wharf/constructs/redis"
 )
 
 // parts holds the props of the databases and apps. Their Cluster is set
@@ -20,6 +21,7 @@ import (
 // placeholder stands in, so the rest of the props can be validated first.
 type parts struct {
 	databases []*database.DatabaseProps
+	redis     []*redis.RedisProps
 	apps      []*app.AppProps
 }
 
@@ -108,6 +110,30 @@ func (pl *plan) planParts(cfg *config.Platform, check func(path string, err erro
 		check(path, safeValidate(props.Validate))
 		check(path+".cluster", safeValidate(clusterRefProps(cfg, d.Cluster).Validate))
 	}
+	for i, r := range cfg.Redis {
+		path := fmt.Sprintf("redis[%d]", i)
+		// Every app that names the redis gets its user there.
+		var apps []string
+		for _, a := range cfg.Apps {
+			if a.Redis == r.Name {
+				apps = append(apps, a.Name)
+			}
+		}
+		props := &redis.RedisProps{
+			Prefix:                jsii.String(cfg.Prefix),
+			Name:                  jsii.String(r.Name),
+			Cluster:               placeholderCluster{},
+			Engine:                jsii.String(r.Engine),
+			EngineVersion:         jsii.String(r.EngineVersion),
+			NodeType:              jsii.String(r.NodeType),
+			MultiAZ:               jsii.Bool(r.MultiAZ),
+			SnapshotRetentionDays: r.SnapshotRetentionDays,
+			Apps:                  apps,
+		}
+		pl.redis = append(pl.redis, props)
+		check(path, safeValidate(props.Validate))
+		check(path+".cluster", safeValidate(clusterRefProps(cfg, r.Cluster).Validate))
+	}
 	for i, a := range cfg.Apps {
 		path := fmt.Sprintf("apps[%d]", i)
 		props := &app.AppProps{
@@ -134,8 +160,10 @@ func (pl *plan) planParts(cfg *config.Platform, check func(path string, err erro
 			LaunchType:                 jsii.String(strings.ToUpper(a.LaunchType)),
 			AllowedUsers:               a.AllowedUsers,
 			AllowedSubjects:            a.AllowedSubjects,
+			AllowedEmailDomains:        a.AllowedEmailDomains,
 			DatabaseName:               optString(a.Database),
 			KeepDatabaseOnDelete:       a.KeepDatabaseOnDelete,
+			RedisName:                  optString(a.Redis),
 			TaskPolicyArn:              optString(a.TaskPolicyArn),
 			BuildConfig:                a.BuildConfig,
 			TrustedBuilders:            a.TrustedBuilders,
@@ -143,7 +171,7 @@ func (pl *plan) planParts(cfg *config.Platform, check func(path string, err erro
 			ControlPlaneEventBusArn:    jsii.String(cfg.ControlPlane.EventBusArn),
 			ManagementExternalID:       jsii.String(a.ManagementExternalID),
 		}
-		if len(a.AllowedUsers) > 0 || len(a.AllowedSubjects) > 0 {
+		if len(a.AllowedUsers) > 0 || len(a.AllowedSubjects) > 0 || len(a.AllowedEmailDomains) > 0 {
 			// The user role trusts the account's OIDC provider, referenced
 			// by ARN (no reference to the account stack).
 			props.OIDCIssuerURL = jsii.String(cfg.Account.OIDCIssuerURL)
@@ -154,7 +182,7 @@ func (pl *plan) planParts(cfg *config.Platform, check func(path string, err erro
 	}
 }
 
-// buildParts creates one stack per database and per app. Each refers to its
+// buildParts creates one stack per database, per redis and per app. Each refers to its
 // cluster by name (cluster.FromName: SSM parameters read at deploy time)
 // and an app to its database by name, never to the live constructs in the
 // other stacks: a live reference across stacks would become a
@@ -169,6 +197,13 @@ func (p *Platform) buildParts(scope constructs.Construct, pl *plan) {
 		props.Cluster = p.clusterRef(st, d.Cluster)
 		p.Databases[d.Name] = database.NewDatabase(st, "Database", &props)
 	}
+	for i, r := range cfg.Redis {
+		st := p.newStack(scope, RedisStackName(cfg.Prefix, r.Name), "redis", "Wharf redis "+r.Name+": ElastiCache "+r.Engine+" shared by its apps, one user per app")
+		p.RedisStacks[r.Name] = st
+		props := *pl.redis[i]
+		props.Cluster = p.clusterRef(st, r.Cluster)
+		p.Redis[r.Name] = redis.NewRedis(st, "Redis", &props)
+	}
 	for i, a := range cfg.Apps {
 		st := p.newStack(scope, AppStackName(cfg.Prefix, a.Name), "app", "Wharf app "+a.Name+": build, load balancing, roles, event forwarding")
 		p.AppStacks[a.Name] = st
@@ -180,6 +215,9 @@ func (p *Platform) buildParts(scope constructs.Construct, pl *plan) {
 		if a.Database != "" {
 			st.AddStackDependency(p.DatabaseStacks[a.Database], jsii.String("the app reads the database's SSM parameters and invokes its manager"))
 		}
+		if a.Redis != "" {
+			st.AddStackDependency(p.RedisStacks[a.Redis], jsii.String("the app reads the redis's SSM parameters; its user is in the redis stack"))
+		}
 		p.Apps[a.Name] = app.NewApp(st, "App", &props)
 	}
 }
@@ -188,23 +226,11 @@ func (p *Platform) buildParts(scope constructs.Construct, pl *plan) {
 // parameters, with stack ordered after the cluster stack.
 func (p *Platform) clusterRef(stack awscdk.Stack, name string) cluster.ICluster {
 	stack.AddStackDependency(p.ClusterStacks[name], jsii.String("reads the cluster's SSM parameters"))
-	// The imported cluster's VPC carries both subnet lists and its listener
-	// the load balancer's security group, so an app or database stack
-	// declares one or two cluster parameters its resources do not
-	// reference. CloudFormation's validation reports them at the stack
-	// (W2001); in these stacks every parameter is a cluster attribute,
-	// resolved at deploy time and harmless, so the platform acknowledges
-	// the rule for them.
-	awscdk.Validations_Of(stack).Acknowledge(&awscdk.Acknowledgment{
-		Id:     jsii.String(unusedParameterRule),
-		Reason: jsii.String("the only parameters are attributes of Wharf cluster " + name + "; unreferenced ones are harmless"),
-	})
+	// cluster.FromName acknowledges CloudFormation's unused-parameter rule
+	// (W2001) for the stack: the imported cluster may declare parameters
+	// a dependant does not reference.
 	return cluster.FromName(stack, "Cluster", clusterRefProps(p.Config, name))
 }
-
-// unusedParameterRule is CloudFormation validation's rule for a template
-// parameter no resource references.
-const unusedParameterRule = "CloudFormation-Validate::W2001"
 
 func intp(v int) *int { return &v }
 

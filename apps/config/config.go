@@ -373,7 +373,7 @@ const (
 	DefaultEngineVersion              = "16.6"
 	DefaultInstanceClass              = "db.t4g.medium"
 	DefaultCdkBootstrapQualifier      = "hnb659fds"
+	DefaultRedisSnapshotRetentionDays = 1
 	DefaultLoadBalancerCertificates   = contract.ALBCertificatesQuota
 	DefaultLoadBalancerRules          = contract.ALBRulesQuota
-	DefaultRedisSnapshotRetentionDays = 1
 )

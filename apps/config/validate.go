@@ -100,9 +100,9 @@ func (p *Platform) Validate() error {
 	clusters := p.validateClusters(&e)
 	databases := p.validateDatabases(&e, clusters)
 	p.validateApps(&e, clusters, databases)
+	p.validateRedis(&e, clusters)
 	p.validateLoadBalancerQuotas(&e, clusters)
 	p.validateWildcards(&e)
-	p.validateRedis(&e, clusters)
 	p.validateDashboard(&e)
 	return e.err()
 }

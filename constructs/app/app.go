@@ -477,6 +477,17 @@ func (a *App) newDatabase(props *AppProps) {
 		Actions:   jsii.Strings("rds-db:connect"),
 		Resources: jsii.Strings(*database.DBUserArn(stack, db.ClusterResourceID(), pgName)),
 	}))
+	if a.UserRole != nil {
+		// wharf db shell signs an IAM auth token as the app's own database
+		// user (the one user the task role may connect as) and hands it to
+		// psql in a one-off task: no more than the app's users can already
+		// do by running code in the app's tasks (wharf run).
+		a.UserRole.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("ConnectToOwnDatabaseFromOneOffTasks"),
+			Actions:   jsii.Strings("rds-db:connect"),
+			Resources: jsii.Strings(*database.DBUserArn(stack, db.ClusterResourceID(), pgName)),
+		}))
+	}
 }
 
 // newRedis attaches the app to its Redis: the config vars, and

@@ -32,13 +32,13 @@ type prices struct {
 	FargateVCPUHour         float64            `json:"fargateVcpuHour"`
 	FargateGBHour           float64            `json:"fargateGbHour"`
 	CodeBuildMinute         map[string]float64 `json:"codebuildMinute"`
-	ACMPublicCertMonth      float64            `json:"acmPublicCertificateMonth"`
-	Route53AliasRecordMonth float64            `json:"route53AliasRecordMonth"`
-	Route53QueryMillion     float64            `json:"route53StandardQueryPerMillion"`
-	Route53HostedZoneMonth  float64            `json:"route53HostedZoneMonth"`
 	// ElastiCacheNodeHour is the on-demand price of one node by engine
 	// (valkey, redis) and node type.
-	ElastiCacheNodeHour map[string]map[string]float64 `json:"elasticacheNodeHour"`
+	ElastiCacheNodeHour     map[string]map[string]float64 `json:"elasticacheNodeHour"`
+	ACMPublicCertMonth      float64                       `json:"acmPublicCertificateMonth"`
+	Route53AliasRecordMonth float64                       `json:"route53AliasRecordMonth"`
+	Route53QueryMillion     float64                       `json:"route53StandardQueryPerMillion"`
+	Route53HostedZoneMonth  float64                       `json:"route53HostedZoneMonth"`
 }
 
 // costLine is one priced resource of a stack.
@@ -262,14 +262,14 @@ func checkCostDoc(t *testing.T, dir string, stacks []string, files map[string]st
 // TestFixedCostsPricesTheTemplate: the pricing of a small template, by
 // hand: an internet-facing ALB in 3 subnets, a db.t4g.medium writer, a
 // one-subnet interface endpoint, a KMS key, a two-node Valkey replication
-// group, an ACM certificate, an alias record and a CNAME record (unpriced).
+// group.
 func TestFixedCostsPricesTheTemplate(t *testing.T) {
 	// The certificate and alias record are free on AWS; priced here so the
 	// test sees them counted.
 	p := prices{HoursPerMonth: 730, ALBHour: 0.02, ALBLcuHour: 0.01, ALBLcuAssumed: 1, PublicIPv4Hour: 0.005, ALBPublicIPv4PerAZ: 1,
 		AuroraInstanceHour: map[string]float64{"db.t4g.medium": 0.1}, InterfaceEndpointAZHour: 0.01, KMSKeyMonth: 1,
-		ACMPublicCertMonth: 0.5, Route53AliasRecordMonth: 0.25,
-		ElastiCacheNodeHour: map[string]map[string]float64{"valkey": {"cache.t4g.micro": 0.02}}}
+		ElastiCacheNodeHour: map[string]map[string]float64{"valkey": {"cache.t4g.micro": 0.02}},
+		ACMPublicCertMonth:  0.5, Route53AliasRecordMonth: 0.25}
 	var tpl cfnTemplate
 	if err := json.Unmarshal([]byte(`{"Resources": {
 		"Lb": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {"Scheme": "internet-facing", "Subnets": ["a", "b", "c"]}},
@@ -277,10 +277,10 @@ func TestFixedCostsPricesTheTemplate(t *testing.T) {
 		"Ep": {"Type": "AWS::EC2::VPCEndpoint", "Properties": {"VpcEndpointType": "Interface", "SubnetIds": ["a"]}},
 		"Gw": {"Type": "AWS::EC2::VPCEndpoint", "Properties": {"VpcEndpointType": "Gateway"}},
 		"Key": {"Type": "AWS::KMS::Key", "Properties": {}},
+		"Rg": {"Type": "AWS::ElastiCache::ReplicationGroup", "Properties": {"Engine": "valkey", "CacheNodeType": "cache.t4g.micro", "NumCacheClusters": 2}},
 		"Cert": {"Type": "AWS::CertificateManager::Certificate", "Properties": {"DomainName": "shop.example.com"}},
 		"Alias": {"Type": "AWS::Route53::RecordSet", "Properties": {"Type": "A", "AliasTarget": {"DNSName": "lb"}}},
-		"Cname": {"Type": "AWS::Route53::RecordSet", "Properties": {"Type": "CNAME", "ResourceRecords": ["x"]}},
-		"Rg": {"Type": "AWS::ElastiCache::ReplicationGroup", "Properties": {"Engine": "valkey", "CacheNodeType": "cache.t4g.micro", "NumCacheClusters": 2}}}}`), &tpl); err != nil {
+		"Cname": {"Type": "AWS::Route53::RecordSet", "Properties": {"Type": "CNAME", "ResourceRecords": ["x"]}}}}`), &tpl); err != nil {
 		t.Fatal(err)
 	}
 	lines, err := fixedCosts("s", tpl, p)

@@ -441,8 +441,8 @@ func TestDomainsGiveTheAppsRolesNothing(t *testing.T) {
 	}
 }
 
-// fix0 is the template of the same app (name, cluster, props) without
-// domains.
+// fix0 is the template of the same app (name, cluster, props) whose only
+// domain is covered by the cluster's wildcard: nothing is created for it.
 func fix0(t *testing.T) map[string]interface{} {
 	t.Helper()
 	if plainTpl != nil {
@@ -458,9 +458,28 @@ func fix0(t *testing.T) map[string]interface{} {
 	p := validProps()
 	p.Name = jsii.String("shop")
 	p.Cluster = c
+	p.Domains = app.DomainNames("alias.apps.example.com")
 	app.NewApp(st, "App", p)
 	plainTpl = toMap(cdktest.Template(t, st))
 	return plainTpl
 }
 
 var plainTpl map[string]interface{}
+
+// TestDomainUnderTheClusterWildcardNeedsNothing: a name one label under the
+// cluster domain is routed by the rule alone; the cluster's wildcard
+// certificate and record serve it.
+func TestDomainUnderTheClusterWildcardNeedsNothing(t *testing.T) {
+	tpl := fix0(t)
+	for _, typ := range []string{"AWS::CertificateManager::Certificate", "AWS::ElasticLoadBalancingV2::ListenerCertificate", "AWS::Route53::RecordSet"} {
+		if n := len(ofType(tpl, typ)); n != 0 {
+			t.Errorf("%d %s for a name the cluster wildcard covers", n, typ)
+		}
+	}
+	if outs, _ := tpl["Outputs"].(map[string]interface{}); len(outs) != 0 {
+		t.Errorf("outputs %v, want none", outs)
+	}
+	if s := jsonOf(ofType(tpl, "AWS::ElasticLoadBalancingV2::ListenerRule")); !strings.Contains(s, `"alias.apps.example.com"`) {
+		t.Error("the rule does not route alias.apps.example.com")
+	}
+}

@@ -52,7 +52,7 @@ type wrappedProvider struct {
 	wrap func(c *controlplane.AppClients)
 }
 
-func (p *wrappedProvider) ForApp(ctx context.Context, reg controlplane.AppRegistration) (*controlplane.AppClients, error) {
+func (p *wrappedProvider) ForApp(ctx context.Context, reg contract.AppRegistration) (*controlplane.AppClients, error) {
 	c, err := p.Provider.ForApp(ctx, reg)
 	if err != nil {
 		return nil, err

@@ -87,3 +87,35 @@ func RulePriority(app string) int {
 	h.Write([]byte(app))
 	return MinRulePriority + int(h.Sum32()%uint32(MaxRulePriority-MinRulePriority+1))
 }
+
+// Application Load Balancer quotas the shared HTTPS listener of a cluster is
+// checked against at synth (issue 13), from the Elastic Load Balancing user
+// guide, "Quotas for your Application Load Balancers". Its English edition
+// reads "Certificates per Application Load Balancer (excluding default
+// certificates) 25 Yes" (adjustable; per load balancer, not per listener);
+// its Rules section was read in the page's Japanese and Chinese editions:
+// rules per Application Load Balancer (excluding default rules) 100,
+// adjustable, and condition values per rule 5, not adjustable. ACM's
+// "Quotas" page: "The default quota is 10 domain names for each ACM
+// certificate."
+const (
+	// ALBCertificatesQuota is the default quota of certificates per
+	// Application Load Balancer, the listener's default certificate
+	// excluded.
+	ALBCertificatesQuota = 25
+	// ALBRulesQuota is the default quota of rules per Application Load
+	// Balancer, default rules excluded.
+	ALBRulesQuota = 100
+	// ALBConditionValuesPerRule is the fixed quota of condition values
+	// (host names of a host-header condition) per rule.
+	ALBConditionValuesPerRule = 5
+	// ACMDomainNamesPerCertificate is ACM's default quota of domain names
+	// per certificate.
+	ACMDomainNamesPerCertificate = 10
+)
+
+// RedirectPriority is the listener-rule priority Wharf derives for the
+// redirect of www.<domain> to <domain>: RulePriority of "www." + domain.
+// Domains are unique per cluster, so only a hash collision (reported by the
+// platform config) can make it equal another rule's priority.
+func RedirectPriority(domain string) int { return RulePriority("www." + domain) }

@@ -12,6 +12,12 @@
 // docs/config.md documents every field.
 package config
 
+import (
+	"gopkg.in/yaml.v3"
+
+	"github.com/wharf-paas/wharf/contract"
+)
+
 // Platform is the whole platform config file.
 type Platform struct {
 	// Prefix namespaces every Wharf name in the account: stacks, roles, SSM
@@ -110,6 +116,53 @@ type Cluster struct {
 	// AccessLogRetentionDays is how long load balancer access logs are kept
 	// (1-3650). Default 90.
 	AccessLogRetentionDays int `yaml:"accessLogRetentionDays" json:"accessLogRetentionDays"`
+	// LoadBalancerQuotas are the account's quotas for the cluster's load
+	// balancer that the apps' custom domains are checked against. Default:
+	// the AWS defaults (25 certificates, 100 rules); raise them here after
+	// Service Quotas raised them for the account.
+	LoadBalancerQuotas LoadBalancerQuotas `yaml:"loadBalancerQuotas" json:"loadBalancerQuotas"`
+}
+
+// LoadBalancerQuotas are Elastic Load Balancing quotas of the account that
+// Validate checks a cluster's apps against.
+type LoadBalancerQuotas struct {
+	// Certificates is "Certificates per Application Load Balancer
+	// (excluding default certificates)". Default 25.
+	Certificates int `yaml:"certificates" json:"certificates"`
+	// Rules is "Rules per Application Load Balancer (excluding default
+	// rules)". Default 100.
+	Rules int `yaml:"rules" json:"rules"`
+}
+
+// Domain is one custom host name of an app. In the file it is either a
+// plain string (the name) or a mapping with these fields.
+type Domain struct {
+	// Name is the host name: shop.example.com, an apex example.com or a
+	// wildcard *.example.com. Required.
+	Name string `yaml:"name" json:"name"`
+	// HostedZone is the Route53 public hosted zone that holds Name; with it
+	// Wharf creates the certificate's validation records and alias records
+	// to the load balancer. ID may be left out when Name is the name of a
+	// cluster's hosted zone in this config. Default: none (you add the
+	// records at your DNS provider; docs/config.md).
+	HostedZone *HostedZone `yaml:"hostedZone" json:"hostedZone"`
+	// RedirectWww also serves www.<name> and redirects it to https://<name>.
+	// Default false.
+	RedirectWww bool `yaml:"redirectWww" json:"redirectWww"`
+	// RedirectPriority is the listener rule priority of the www redirect
+	// (1-50000). Default: derived from the name (set it only to resolve a
+	// collision).
+	RedirectPriority *int `yaml:"redirectPriority" json:"redirectPriority"`
+}
+
+// UnmarshalYAML accepts a plain string as a Domain with only a name.
+func (d *Domain) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*d = Domain{Name: n.Value}
+		return nil
+	}
+	type plain Domain
+	return n.Decode((*plain)(d))
 }
 
 // HostedZone names an existing Route53 hosted zone without a lookup.
@@ -143,9 +196,10 @@ type App struct {
 	Branch string `yaml:"branch" json:"branch"`
 	// Webhook builds on every push to Branch. Default true.
 	Webhook *bool `yaml:"webhook" json:"webhook"`
-	// Domains are extra host names (at most 4) routed to the app besides
-	// <name>.<cluster domain>. Default: none.
-	Domains []string `yaml:"domains" json:"domains"`
+	// Domains are custom host names (at most 4) routed to the app besides
+	// <name>.<cluster domain>, each a plain name or a mapping (Domain);
+	// each becomes an HTTPS name with an ACM certificate. Default: none.
+	Domains []Domain `yaml:"domains" json:"domains"`
 	// ContainerPort is the port the web process listens on ($PORT).
 	// Default 8080.
 	ContainerPort int `yaml:"containerPort" json:"containerPort"`
@@ -320,4 +374,6 @@ const (
 	DefaultInstanceClass              = "db.t4g.medium"
 	DefaultCdkBootstrapQualifier      = "hnb659fds"
 	DefaultRedisSnapshotRetentionDays = 1
+	DefaultLoadBalancerCertificates   = contract.ALBCertificatesQuota
+	DefaultLoadBalancerRules          = contract.ALBRulesQuota
 )

@@ -127,8 +127,8 @@ func TestRules(t *testing.T) {
 		{"too many domains", func(m map[string]any) {
 			at(m, "apps", 0)["domains"] = []any{"a.example.com", "b.example.com", "c.example.com", "d.example.com", "e.example.com"}
 		}, "apps[0].domains", []string{"5 domains given, at most 4"}},
-		{"app domain", func(m map[string]any) { at(m, "apps", 0)["domains"] = []any{"localhost"} }, "apps[0].domains[0]", []string{`"localhost" must be a lowercase DNS name`}},
-		{"app domain taken", func(m map[string]any) { at(m, "apps", 0)["domains"] = []any{"api.apps.example.com"} }, "apps[0].domains[0]", []string{"already routed to apps[0] (its default host name)"}},
+		{"app domain", func(m map[string]any) { at(m, "apps", 0)["domains"] = []any{"localhost"} }, "apps[0].domains[0].name", []string{`"localhost" must be a lowercase DNS name`}},
+		{"app domain taken", func(m map[string]any) { at(m, "apps", 0)["domains"] = []any{"api.apps.example.com"} }, "apps[0].domains[0].name", []string{"already routed to apps[0] (its default host name)"}},
 		{"health check path", func(m map[string]any) { at(m, "apps", 0)["healthCheck"] = map[string]any{"path": "healthz"} }, "apps[0].healthCheck.path", []string{"must be an HTTP path starting with /"}},
 		{"healthy threshold", func(m map[string]any) { at(m, "apps", 0)["healthCheck"] = map[string]any{"healthyThreshold": 11} }, "apps[0].healthCheck.healthyThreshold", []string{"11 must be between 2 and 10"}},
 		{"unhealthy threshold", func(m map[string]any) { at(m, "apps", 0)["healthCheck"] = map[string]any{"unhealthyThreshold": 1} }, "apps[0].healthCheck.unhealthyThreshold", []string{"1 must be between 2 and 10"}},

@@ -27,7 +27,7 @@ const (
 	MaxClusterNameLength = contract.MaxClusterNameLength
 	MaxAppNameLength     = contract.MaxAppNameLength
 	MaxDatabaseNameLen   = contract.MaxDatabaseNameLength
-	MaxAppDomains        = 4
+	MaxAppDomains        = contract.ALBConditionValuesPerRule - 1
 	MinCIDRPrefixLength  = 16
 	MaxCIDRPrefixLength  = 24
 	AvailabilityZoneN    = 3
@@ -101,6 +101,8 @@ func (p *Platform) Validate() error {
 	databases := p.validateDatabases(&e, clusters)
 	p.validateApps(&e, clusters, databases)
 	p.validateRedis(&e, clusters)
+	p.validateLoadBalancerQuotas(&e, clusters)
+	p.validateWildcards(&e)
 	p.validateDashboard(&e)
 	return e.err()
 }
@@ -319,20 +321,7 @@ func (p *Platform) validateApps(e *Errors, clusters map[string]*Cluster, databas
 		if msg := checkBranch(a.Branch); msg != "" {
 			e.add(path+".branch", "%q %s", a.Branch, msg)
 		}
-		if len(a.Domains) > MaxAppDomains {
-			e.add(path+".domains", "%d domains given, at most %d are allowed (a listener rule holds five host names, one is <app>.<cluster domain>)", len(a.Domains), MaxAppDomains)
-		}
-		for j, d := range a.Domains {
-			dp := fmt.Sprintf("%s.domains[%d]", path, j)
-			if !checkDomain(e, dp, d, true) {
-				continue
-			}
-			if owner, taken := hosts[d]; taken {
-				e.add(dp, "%q is already routed to %s; a host name can belong to one app only", d, owner)
-				continue
-			}
-			hosts[d] = dp
-		}
+		p.validateAppDomains(e, path, a, cluster, hosts)
 		hc := a.HealthCheck
 		if len(hc.Path) > 1024 || !healthPathRE.MatchString(hc.Path) {
 			e.add(path+".healthCheck.path", "%q must be an HTTP path starting with / (at most 1024 characters, no spaces)", hc.Path)

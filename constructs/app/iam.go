@@ -336,16 +336,6 @@ func (a *App) statusArn() *string {
 	return a.arns().parameter(a.names().StatusParameter(a.Name))
 }
 
-// runtimeRequestArns are the ARNs of the scale, restart and rollback
-// parameters.
-func (a *App) runtimeRequestArns() []*string {
-	var out []*string
-	for _, p := range (contract.Names{Prefix: a.Prefix}).RuntimeRequestParameters(a.Name) {
-		out = append(out, a.arns().parameter(p))
-	}
-	return out
-}
-
 // userRoleArn is the user role's ARN, built from its fixed name.
 func (a *App) userRoleArn() *string {
 	return awscdk.Stack_Of(a.Construct).FormatArn(&awscdk.ArnComponents{
@@ -428,7 +418,7 @@ func (a *App) newUserRole(props *AppProps) {
 		// documents the control plane applies. Exactly the three parameters
 		// (contract.Names.RuntimeRequestParameters), one ARN each, no
 		// wildcard: not the settings or status parameters beside them.
-		statement("WriteOwnRuntimeRequests", []string{"ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"}, a.runtimeRequestArns(), nil),
+		statement("WriteOwnRuntimeRequests", []string{"ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"}, a.requestArns(), nil),
 		// wharf access lists the allowed users from this role's own trust
 		// policy. The ARN is built from the role's fixed name (a reference
 		// to the role inside its own policy would be circular). The

@@ -31,10 +31,11 @@ const (
 	DefaultImagesToKeep               = 30
 	DefaultArtifactRetentionDays      = 90
 	DefaultLaunchType                 = LaunchTypeFargate
-	// MaxDomains is the number of extra domains an app may have: an ALB
-	// host-header condition takes at most 5 values, one of which is
+	// MaxDomains is the number of custom domains an app may have: an ALB
+	// rule takes at most 5 condition values (contract.
+	// ALBConditionValuesPerRule, not adjustable), one of which is
 	// <app>.<cluster domain>.
-	MaxDomains = 4
+	MaxDomains = contract.ALBConditionValuesPerRule - 1
 	// MaxBuildConfig is the number of config vars a build may read
 	// (AppProps.BuildConfig).
 	MaxBuildConfig = 20
@@ -103,11 +104,15 @@ type AppProps struct {
 	// Default: none.
 	BuildConfig []string
 
-	// Domains are extra host names routed to the app besides
-	// <name>.<cluster domain>; at most 4. Their certificates and DNS
-	// records are the cluster's business (its certificate must cover them).
+	// Domains are custom host names routed to the app besides
+	// <name>.<cluster domain>; at most 4 (an ALB rule takes 5 host names).
+	// Each becomes a working HTTPS name: the app's ACM certificate (DNS
+	// validation) holds every name the cluster's wildcard certificate does
+	// not cover and is added to the cluster's HTTPS listener by SNI; with a
+	// hosted zone the validation and alias records are created too
+	// (Domain; docs/constructs.md, "Custom domains").
 	// Default: none.
-	Domains []string
+	Domains []*Domain
 	// HealthCheckPath is the path the load balancer checks.
 	// Default: "/".
 	HealthCheckPath *string
@@ -302,19 +307,7 @@ func (p *AppProps) Validate() error {
 			add("trustedBuilders[%d] %q: must be an image reference pinned by digest (<name>[:<tag>]@sha256:<64 hex>)", i, b)
 		}
 	}
-	if len(p.Domains) > MaxDomains {
-		add("domains: %d given, at most %d allowed (an ALB host-header condition takes 5 values, one is <app>.<cluster domain>)", len(p.Domains), MaxDomains)
-	}
-	seen := map[string]bool{}
-	for _, d := range p.Domains {
-		if err := validateDomain(d); err != nil {
-			add("domains: %w", err)
-		}
-		if seen[d] {
-			add("domains: %q is listed twice", d)
-		}
-		seen[d] = true
-	}
+	errs = append(errs, p.validateDomains()...)
 	if path := p.healthCheckPath(); !healthPathRe.MatchString(path) || len(path) > 1024 {
 		add("healthCheckPath %q: must start with / and be at most 1024 URL characters", path)
 	}

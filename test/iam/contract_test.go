@@ -122,6 +122,10 @@ func doSynthesize(t *testing.T) ([]stackTemplate, error) {
 				ControlPlaneAccountID:   jsii.String(sim.ControlPlaneAccount),
 				ControlPlaneEventBusArn: jsii.String(busArn),
 				ManagementExternalID:    jsii.String("ext-" + name),
+				// A user role (issue 11: TestCLICallsAreAllowed).
+				AllowedUsers:  []string{"dev-" + name + "@example.com"},
+				OIDCIssuerURL: jsii.String("https://login.example.com"),
+				OIDCClientIDs: []string{"wharf-cli"},
 			})
 			refs = append(refs, stackRef{kind: "app", acct: acct, app: name, stack: st})
 		}

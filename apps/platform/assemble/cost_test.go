@@ -34,7 +34,11 @@ type prices struct {
 	CodeBuildMinute         map[string]float64 `json:"codebuildMinute"`
 	// ElastiCacheNodeHour is the on-demand price of one node by engine
 	// (valkey, redis) and node type.
-	ElastiCacheNodeHour map[string]map[string]float64 `json:"elasticacheNodeHour"`
+	ElastiCacheNodeHour     map[string]map[string]float64 `json:"elasticacheNodeHour"`
+	ACMPublicCertMonth      float64                       `json:"acmPublicCertificateMonth"`
+	Route53AliasRecordMonth float64                       `json:"route53AliasRecordMonth"`
+	Route53QueryMillion     float64                       `json:"route53StandardQueryPerMillion"`
+	Route53HostedZoneMonth  float64                       `json:"route53HostedZoneMonth"`
 }
 
 // costLine is one priced resource of a stack.
@@ -97,6 +101,12 @@ func fixedCosts(stack string, tpl cfnTemplate, p prices) ([]costLine, error) {
 			lines = append(lines, costLine{stack, "ElastiCache " + engine + " node " + node, int(n), n * price * h})
 		case "AWS::KMS::Key":
 			lines = append(lines, costLine{stack, "KMS key", 1, p.KMSKeyMonth})
+		case "AWS::CertificateManager::Certificate":
+			lines = append(lines, costLine{stack, "ACM public certificate", 1, p.ACMPublicCertMonth})
+		case "AWS::Route53::RecordSet":
+			if r.Properties["AliasTarget"] != nil {
+				lines = append(lines, costLine{stack, "Route 53 alias record to the load balancer", 1, p.Route53AliasRecordMonth})
+			}
 		case "AWS::EC2::NatGateway":
 			lines = append(lines, costLine{stack, "NAT gateway and its public IPv4", 1, (p.NATGatewayHour + p.PublicIPv4Hour) * h})
 		}
@@ -181,6 +191,8 @@ func renderCost(stacks []string, tpls map[string]cfnTemplate, p prices) (string,
 		}
 		fmt.Fprintf(&b, "A build minute on %s costs %.3f USD. ", ct, price)
 	}
+	fmt.Fprintf(&b, "Custom domains: Route 53 answers queries for an alias record to a load balancer at no charge; other queries (the certificate's validation CNAMEs) cost %.2f USD per million, and a hosted zone you keep costs %.2f USD a month (Wharf creates none). ",
+		p.Route53QueryMillion, p.Route53HostedZoneMonth)
 	b.WriteString("Flow logs, Container Insights, CloudWatch Logs and load balancer LCUs beyond the assumption bill by volume.\n")
 	return b.String(), nil
 }
@@ -252,9 +264,12 @@ func checkCostDoc(t *testing.T, dir string, stacks []string, files map[string]st
 // one-subnet interface endpoint, a KMS key, a two-node Valkey replication
 // group.
 func TestFixedCostsPricesTheTemplate(t *testing.T) {
+	// The certificate and alias record are free on AWS; priced here so the
+	// test sees them counted.
 	p := prices{HoursPerMonth: 730, ALBHour: 0.02, ALBLcuHour: 0.01, ALBLcuAssumed: 1, PublicIPv4Hour: 0.005, ALBPublicIPv4PerAZ: 1,
 		AuroraInstanceHour: map[string]float64{"db.t4g.medium": 0.1}, InterfaceEndpointAZHour: 0.01, KMSKeyMonth: 1,
-		ElastiCacheNodeHour: map[string]map[string]float64{"valkey": {"cache.t4g.micro": 0.02}}}
+		ElastiCacheNodeHour: map[string]map[string]float64{"valkey": {"cache.t4g.micro": 0.02}},
+		ACMPublicCertMonth:  0.5, Route53AliasRecordMonth: 0.25}
 	var tpl cfnTemplate
 	if err := json.Unmarshal([]byte(`{"Resources": {
 		"Lb": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {"Scheme": "internet-facing", "Subnets": ["a", "b", "c"]}},
@@ -262,7 +277,10 @@ func TestFixedCostsPricesTheTemplate(t *testing.T) {
 		"Ep": {"Type": "AWS::EC2::VPCEndpoint", "Properties": {"VpcEndpointType": "Interface", "SubnetIds": ["a"]}},
 		"Gw": {"Type": "AWS::EC2::VPCEndpoint", "Properties": {"VpcEndpointType": "Gateway"}},
 		"Key": {"Type": "AWS::KMS::Key", "Properties": {}},
-		"Rg": {"Type": "AWS::ElastiCache::ReplicationGroup", "Properties": {"Engine": "valkey", "CacheNodeType": "cache.t4g.micro", "NumCacheClusters": 2}}}}`), &tpl); err != nil {
+		"Rg": {"Type": "AWS::ElastiCache::ReplicationGroup", "Properties": {"Engine": "valkey", "CacheNodeType": "cache.t4g.micro", "NumCacheClusters": 2}},
+		"Cert": {"Type": "AWS::CertificateManager::Certificate", "Properties": {"DomainName": "shop.example.com"}},
+		"Alias": {"Type": "AWS::Route53::RecordSet", "Properties": {"Type": "A", "AliasTarget": {"DNSName": "lb"}}},
+		"Cname": {"Type": "AWS::Route53::RecordSet", "Properties": {"Type": "CNAME", "ResourceRecords": ["x"]}}}}`), &tpl); err != nil {
 		t.Fatal(err)
 	}
 	lines, err := fixedCosts("s", tpl, p)
@@ -273,8 +291,9 @@ func TestFixedCostsPricesTheTemplate(t *testing.T) {
 	for _, l := range lines {
 		total += l.Monthly
 	}
-	// 730*(0.02+0.01) + 3*0.005*730 + 0.1*730 + 0.01*730 + 1 + 2*0.02*730
-	if want := 21.9 + 10.95 + 73 + 7.3 + 1 + 29.2; total < want-0.001 || total > want+0.001 {
+	// 730*(0.02+0.01) + 3*0.005*730 + 0.1*730 + 0.01*730 + 1 + 2*0.02*730 + 0.5 + 0.25
+	// (the CNAME record is not an alias: not a fixed line)
+	if want := 21.9 + 10.95 + 73 + 7.3 + 1 + 29.2 + 0.5 + 0.25; total < want-0.001 || total > want+0.001 {
 		t.Errorf("total %.3f, want %.3f: %+v", total, want, lines)
 	}
 	tpl.Resources["Rg"].Properties["Engine"] = "redis"

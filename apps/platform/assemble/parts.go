@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -41,11 +42,49 @@ func safeValidate(validate func() error) (err error) {
 }
 
 func clusterRefProps(cfg *config.Platform, name string) *cluster.FromNameProps {
-	return &cluster.FromNameProps{
+	props := &cluster.FromNameProps{
 		Prefix:            jsii.String(cfg.Prefix),
 		Name:              jsii.String(name),
 		AvailabilityZones: cfg.AvailabilityZones,
 	}
+	for _, c := range cfg.Clusters {
+		if c.Name == name {
+			// Known at synth: apps see which custom domains the
+			// cluster's wildcard certificate covers.
+			props.Domain = jsii.String(c.Domain)
+		}
+	}
+	return props
+}
+
+// appDomains are the app's custom domains without their hosted zones,
+// which need the app's stack as scope (withZones).
+func appDomains(ds []config.Domain) []*app.Domain {
+	out := make([]*app.Domain, len(ds))
+	for i, d := range ds {
+		out[i] = &app.Domain{Name: jsii.String(d.Name), RedirectWww: jsii.Bool(d.RedirectWww), RedirectPriority: d.RedirectPriority}
+	}
+	return out
+}
+
+// withZones returns domains with the hosted zones of cfg imported into
+// scope by ID and name (no lookup), one import per zone.
+func withZones(scope constructs.Construct, domains []*app.Domain, cfg []config.Domain) []*app.Domain {
+	zones := map[string]awsroute53.IHostedZone{}
+	out := make([]*app.Domain, len(domains))
+	for i, d := range domains {
+		dd := *d
+		if z := cfg[i].HostedZone; z != nil {
+			if zones[z.ID] == nil {
+				zones[z.ID] = awsroute53.HostedZone_FromHostedZoneAttributes(scope, jsii.String("Zone"+z.ID), &awsroute53.HostedZoneAttributes{
+					HostedZoneId: jsii.String(z.ID), ZoneName: jsii.String(strings.TrimSuffix(z.Name, ".")),
+				})
+			}
+			dd.HostedZone = zones[z.ID]
+		}
+		out[i] = &dd
+	}
+	return out
 }
 
 // planParts builds and validates the database and app props, adding each
@@ -106,7 +145,7 @@ func (pl *plan) planParts(cfg *config.Platform, check func(path string, err erro
 			ConnectionArn:              optString(a.Repository.ConnectionArn),
 			Branch:                     jsii.String(a.Branch),
 			BuildWebhook:               a.Webhook,
-			Domains:                    a.Domains,
+			Domains:                    appDomains(a.Domains),
 			HealthCheckPath:            jsii.String(a.HealthCheck.Path),
 			HealthyThreshold:           intp(a.HealthCheck.HealthyThreshold),
 			UnhealthyThreshold:         intp(a.HealthCheck.UnhealthyThreshold),
@@ -172,6 +211,7 @@ func (p *Platform) buildParts(scope constructs.Construct, pl *plan) {
 		st.AddStackDependency(p.AccountStack, jsii.String("the app's user role trusts the account's OIDC provider"))
 		props := *pl.apps[i]
 		props.Cluster = p.clusterRef(st, a.Cluster)
+		props.Domains = withZones(st, props.Domains, a.Domains)
 		if a.Database != "" {
 			st.AddStackDependency(p.DatabaseStacks[a.Database], jsii.String("the app reads the database's SSM parameters and invokes its manager"))
 		}

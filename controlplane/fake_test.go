@@ -87,6 +87,11 @@ type twWorld struct {
 	// loseRunTask > 0: the next RunTask calls start their task but their
 	// answer is lost (a timeout after ECS acted).
 	loseRunTask int
+	// newServiceLag > 0: a service CreateService makes reads as MISSING
+	// in the next newServiceLag DescribeServices that name it (lagging
+	// reads after a write).
+	newServiceLag int
+	hiddenReads   map[string]int
 	// hideTasks: ListTasks and DescribeTasks lag and show no task (the
 	// ECS API reference on RunTask: the result "might not be immediately
 	// visible to all subsequent commands you run").
@@ -806,6 +811,12 @@ func (c *twECS) CreateService(_ context.Context, in *ecs.CreateServiceInput, _ .
 	}
 	w.services[name] = s
 	w.svcToken[aws.ToString(in.ClientToken)] = name
+	if w.newServiceLag > 0 {
+		if w.hiddenReads == nil {
+			w.hiddenReads = map[string]int{}
+		}
+		w.hiddenReads[name] = w.newServiceLag
+	}
 	defer w.done("CreateService")
 	return &ecs.CreateServiceOutput{Service: s}, nil
 }
@@ -917,6 +928,11 @@ func (c *twECS) DescribeServices(_ context.Context, in *ecs.DescribeServicesInpu
 			cp := *st
 			cp.Deployments = append([]ecstypes.Deployment(nil), st.Deployments...)
 			out.Services = append(out.Services, cp)
+			continue
+		}
+		if w.hiddenReads[svcName(n)] > 0 {
+			w.hiddenReads[svcName(n)]--
+			out.Failures = append(out.Failures, ecstypes.Failure{Arn: aws.String(n), Reason: aws.String("MISSING")})
 			continue
 		}
 		if s := w.services[svcName(n)]; s != nil {

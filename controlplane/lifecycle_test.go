@@ -1275,3 +1275,36 @@ func TestLostRunTaskAnswerWithLaggingListStartsOneRelease(t *testing.T) {
 		t.Fatalf("the operation waits for %v, want the one release task %s", st.Op, aws.ToString(rt.TaskArn))
 	}
 }
+
+// TestNewServiceNotVisibleYetIsWaitedFor: right after CreateService a
+// lagging DescribeServices may not show the service (the ECS API
+// reference: a command's result "might not be immediately visible to all
+// subsequent commands you run"). The rollout waits for it; it does not go
+// back to the services step, create it again and write the state each
+// time (seed 993's trace showed 70 state writes in one invocation).
+func TestNewServiceNotVisibleYetIsWaitedFor(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	h.w.mu.Lock()
+	h.w.newServiceLag = 6
+	h.w.mu.Unlock()
+	h.w.startBuild("api", 1)
+	h.w.finishBuild("api", 1, cbtypes.StatusTypeSucceeded, twMeta("api", 1, "", "web", "worker"))
+	h.handle(h.ev.build("api", 1, "SUCCEEDED"))
+	if n := len(h.w.Calls("CreateService")); n != 2 {
+		t.Errorf("%d CreateService calls, want 2 (one per service; a lagging read is not a vanished service)", n)
+	}
+	h.wantPhase(PhaseDeploying, 1, "")
+	if st := h.state(); st.Op == nil || st.Op.Step != StepRollout {
+		t.Fatalf("operation %+v, want it waiting in the rollout step", st.Op)
+	}
+	for range 3 {
+		h.clock.Advance(10 * time.Second)
+		h.handle(h.ev.deployment("api", "web", "SERVICE_DEPLOYMENT_IN_PROGRESS"))
+	}
+	h.w.completeRollouts()
+	h.handle(h.ev.deployment("api", "web", "SERVICE_DEPLOYMENT_COMPLETED"))
+	h.wantPhase(PhaseDeployed, 1, "")
+	if n := len(h.w.Calls("CreateService")); n != 2 {
+		t.Errorf("%d CreateService calls in all, want 2", n)
+	}
+}

@@ -1285,7 +1285,7 @@ func TestLostRunTaskAnswerWithLaggingListStartsOneRelease(t *testing.T) {
 func TestNewServiceNotVisibleYetIsWaitedFor(t *testing.T) {
 	h := newHarness(t, nil, nil)
 	h.w.mu.Lock()
-	h.w.newServiceLag = 6
+	h.w.newServiceLag = 3
 	h.w.mu.Unlock()
 	h.w.startBuild("api", 1)
 	h.w.finishBuild("api", 1, cbtypes.StatusTypeSucceeded, twMeta("api", 1, "", "web", "worker"))

@@ -53,3 +53,20 @@ func TestBreakerTrippedByStartFailures(t *testing.T) {
 		t.Errorf("%d violation(s):\n%s", len(res.Stats.Violations), violationsText(res))
 	}
 }
+
+// TestScaleRequestsInQuickSuccession pins seeds 498 and 502 of a soak: a
+// scale request to autoscaling, then, while its operation runs, one back
+// to a fixed count. The first operation registers the scalable target in
+// the same invocation that starts the second; the second must see the
+// target and deregister it.
+func TestScaleRequestsInQuickSuccession(t *testing.T) {
+	for _, seed := range []uint64{498, 502} {
+		res, err := Run(Options{Seed: seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Violated() {
+			t.Errorf("seed %d: %d violation(s):\n%s", seed, len(res.Stats.Violations), violationsText(res))
+		}
+	}
+}

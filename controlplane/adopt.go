@@ -221,10 +221,14 @@ func (d *decider) adopt(b TrackedBuild, meta *contract.BuildMetadata) (adoptActi
 		d.skipOlder(b.Number, fmt.Sprintf("build %d was adopted as deployed", b.Number))
 		st.HighWater = b.Number
 		st.forget(b.ID)
-		// The services are taken as they run, with the current settings
-		// (the next deploy aligns every field of their spec).
+		// The services are taken as they run. Which settings they were
+		// aligned with is unknown (a settings change may have been lost
+		// with the state), so no settings hash is recorded: the next
+		// configuration check restarts the build once, which registers
+		// nothing and updates no service when every field already
+		// matches, and aligns services and schedule targets otherwise.
 		st.Deployed = &Deployment{Build: b.Number, BuildID: b.ID, Metadata: meta, ConfigVersion: cfgVersion,
-			SettingsHash: settingsHash(set), TaskDefs: defs, At: d.now,
+			TaskDefs: defs, At: d.now,
 			// The scale the services were aligned with is unknown (a
 			// scale change or an autoscaling target may have been left
 			// half applied): known once counts and targets match.

@@ -14,7 +14,7 @@ STATICCHECK_VERSION := v0.8.2
 # Go test timeout: the CDK tests synthesize whole platforms on 2 shared cores.
 TEST_TIMEOUT ?= 30m
 
-.PHONY: deps node-deps go-deps postgres chromium web-deps web-build web-test synth test lint bench bench-synth bench-controlplane bench-dbmanager bench-sim bench-dashboard bench-cli sandbox sandbox-dashboard soak clean
+.PHONY: deps node-deps go-deps postgres redis chromium web-deps web-build web-test synth test lint bench bench-synth bench-controlplane bench-dbmanager bench-sim bench-dashboard bench-cli sandbox sandbox-dashboard soak clean
 
 deps: node-deps go-deps
 
@@ -31,6 +31,11 @@ go-deps:
 # PostgreSQL server binaries for the database-manager tests (Debian package).
 postgres:
 	bash scripts/ensure-postgres.sh
+
+# Redis server binaries for the Redis construct's hostile-tenant test
+# (Debian package).
+redis:
+	bash scripts/ensure-redis.sh
 
 # Debian's Chromium for the dashboard's end-to-end test (playwright-core
 # drives it and downloads no browser).
@@ -61,7 +66,7 @@ synth: deps
 
 # WHARF_E2E=1: a missing browser or site build fails the dashboard tests
 # instead of skipping them.
-test: deps postgres chromium web-build web-test
+test: deps postgres redis chromium web-build web-test
 	WHARF_E2E=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 	# The sample app is a module of its own (it is a repository's root).
 	cd examples/hello && $(GO) test -count=1 ./...

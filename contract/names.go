@@ -167,6 +167,64 @@ func (n Names) DatabaseManagerLogGroup(db string) string {
 // names never map to one database.
 func AppDatabase(app string) string { return strings.ReplaceAll(app, "-", "_") }
 
+// Redis.
+
+// RedisStack is the stack of a Redis (ElastiCache) replication group:
+// <prefix>-redis-<redis>.
+func (n Names) RedisStack(redis string) string { return n.Prefix + "-redis-" + redis }
+
+// RedisParameterPath is /<prefix>/redis/<redis>/, under which a Redis
+// publishes its attributes.
+func (n Names) RedisParameterPath(redis string) string {
+	return "/" + n.Prefix + "/redis/" + redis + "/"
+}
+
+// RedisParameter is /<prefix>/redis/<redis>/<key>.
+func (n Names) RedisParameter(redis, key string) string { return n.RedisParameterPath(redis) + key }
+
+// RedisReplicationGroup is the ElastiCache replication group ID
+// <prefix>-<redis> (at most ElastiCacheIDLimit characters:
+// MaxRedisNameLength).
+func (n Names) RedisReplicationGroup(redis string) string { return n.Prefix + "-" + redis }
+
+// RedisUserGroup is the ElastiCache user group ID <prefix>-redis-<redis>.
+func (n Names) RedisUserGroup(redis string) string { return n.Prefix + "-redis-" + redis }
+
+// RedisDefaultUser is the ID of the disabled user named "default" that
+// every user group of engine redis must contain:
+// <prefix>-redis-<redis>-default.
+func (n Names) RedisDefaultUser(redis string) string { return n.RedisUserGroup(redis) + "-default" }
+
+// RedisAppUser is an app's ElastiCache user, both its user ID and its user
+// name (IAM authentication needs them equal): <prefix>-app-<app>. An app
+// attaches to at most one Redis, so the name needs no Redis part; it can
+// never equal a RedisDefaultUser (<prefix>-redis-...).
+func (n Names) RedisAppUser(app string) string { return n.Prefix + "-app-" + app }
+
+// RedisDefaultUserSecret is the Secrets Manager secret holding the unused
+// password of the disabled default user: <prefix>/redis/<redis>/default-user.
+func (n Names) RedisDefaultUserSecret(redis string) string {
+	return n.Prefix + "/redis/" + redis + "/default-user"
+}
+
+// RedisKeyPrefix is the prefix of every key and pub/sub channel an app may
+// use in a shared Redis: "<app>:". App names are lowercase letters, digits
+// and hyphens, so the prefix has no glob metacharacter and no app's prefix
+// begins with another's ("api:" never matches "api-v2:...").
+func RedisKeyPrefix(app string) string { return app + ":" }
+
+// Config vars the App construct writes for an app attached to a Redis.
+const (
+	// ConfigRedisURL is rediss://<user>@<host>:<port>, without a password:
+	// the app authenticates with an IAM auth token.
+	ConfigRedisURL = "REDIS_URL"
+	// ConfigRedisPrefix is RedisKeyPrefix(app).
+	ConfigRedisPrefix = "REDIS_PREFIX"
+	// ConfigRedisCacheName is the replication group ID, the host part of
+	// the request an IAM auth token signs.
+	ConfigRedisCacheName = "REDIS_CACHE_NAME"
+)
+
 // App.
 
 // CodeBuildProject is <prefix>-<app>.

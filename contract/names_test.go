@@ -38,6 +38,14 @@ func TestNamesFollowConventions(t *testing.T) {
 		n.EventBusARN("aws", "eu-west-1", "111122223333"): "arn:aws:events:eu-west-1:111122223333:event-bus/wharf-controlplane",
 		ReleaseStartedBy(42):                              "wharf-release-42",
 		AppDatabase("api-v2"):                             "api_v2",
+		n.RedisStack("cache"):                             "wharf-redis-cache",
+		n.RedisParameter("cache", "endpoint"):             "/wharf/redis/cache/endpoint",
+		n.RedisReplicationGroup("cache"):                  "wharf-cache",
+		n.RedisUserGroup("cache"):                         "wharf-redis-cache",
+		n.RedisDefaultUser("cache"):                       "wharf-redis-cache-default",
+		n.RedisAppUser("api"):                             "wharf-app-api",
+		n.RedisDefaultUserSecret("cache"):                 "wharf/redis/cache/default-user",
+		RedisKeyPrefix("api"):                             "api:",
 	} {
 		if got != want {
 			t.Errorf("got %q, want %q", got, want)

@@ -70,6 +70,12 @@ type PlatformApp struct {
 	ECSCluster string `json:"ecsCluster"`
 	// Processes are the app's process names when known at synth.
 	Processes []string `json:"processes,omitempty"`
+	// Database is the platform database (databases[].name) the app uses,
+	// empty without one; its manager is Names.DatabaseManagerFunction.
+	Database string `json:"database,omitempty"`
+	// Redis is the platform redis (redis[].name) the app shares, empty
+	// without one; the app's user there is Names.RedisAppUser.
+	Redis string `json:"redis,omitempty"`
 }
 
 // DashboardClient returns the dashboard's client ID (ClientID by default).

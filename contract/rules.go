@@ -25,6 +25,10 @@ const (
 	MaxAppNameLength = 30
 	// MaxDatabaseNameLength bounds database names.
 	MaxDatabaseNameLength = 30
+	// MaxRedisNameLength bounds Redis names so that the replication group
+	// ID <prefix>-<redis> of the longest prefix fits ElastiCache's 40
+	// characters.
+	MaxRedisNameLength = ElastiCacheIDLimit - MaxPrefixLength - len("-")
 	// MaxProcessNameLength bounds process type names.
 	MaxProcessNameLength = 16
 	// MaxScheduleNameCap is the longest schedule name under any prefix and
@@ -52,6 +56,10 @@ const (
 	IAMRoleNameLimit = 64
 	// LambdaFunctionNameLimit is Lambda's limit on a function name.
 	LambdaFunctionNameLimit = 64
+	// ElastiCacheIDLimit is ElastiCache's limit on a replication group ID
+	// (CreateReplicationGroup: "A name must contain from 1 to 40
+	// alphanumeric characters or hyphens").
+	ElastiCacheIDLimit = 40
 )
 
 var (
@@ -127,6 +135,12 @@ func ValidateClusterName(name string) error {
 // last.
 func ValidateDatabaseName(name string) error {
 	return validateName("name", "database", name, MaxDatabaseNameLength)
+}
+
+// ValidateRedisName checks a Redis name: 2-23 characters of lowercase
+// letters, digits and single hyphens, a letter first, no hyphen last.
+func ValidateRedisName(name string) error {
+	return validateName("name", "redis", name, MaxRedisNameLength)
 }
 
 // ValidateAppName checks the shape of an app name alone: 2-30 characters

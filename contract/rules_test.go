@@ -65,6 +65,9 @@ func TestNameRules(t *testing.T) {
 		{"cluster 21", ValidateClusterName, strings.Repeat("c", 21), RuleLength},
 		{"database 30", ValidateDatabaseName, strings.Repeat("d", 30), ""},
 		{"database upper", ValidateDatabaseName, "Main", RulePattern},
+		{"redis 23", ValidateRedisName, strings.Repeat("r", 23), ""},
+		{"redis 24", ValidateRedisName, strings.Repeat("r", 24), RuleLength},
+		{"redis pattern", ValidateRedisName, "cache--x", RulePattern},
 		{"process ok", ValidateProcessName, "worker2", ""},
 		{"process release", ValidateProcessName, "release", RuleReserved},
 		{"process hyphen", ValidateProcessName, "a-b", RulePattern},
@@ -160,6 +163,7 @@ func TestBoundsAreTight(t *testing.T) {
 	}{
 		{"Lambda function <prefix>-database-<db>-manager", n.DatabaseManagerFunction(db), LambdaFunctionNameLimit},
 		{"EventBridge rule <prefix>-<app>_schedule-<name>", n.ScheduleRule(app, sched), RuleNameLimit},
+		{"ElastiCache replication group <prefix>-<redis>", n.RedisReplicationGroup(strings.Repeat("r", MaxRedisNameLength)), ElastiCacheIDLimit},
 		{"SSM parameter /<prefix>/apps/<app>/config/<VAR> (30-character app)", Names{Prefix: n.Prefix}.ConfigParameter(strings.Repeat("a", MaxAppNameLength), strings.Repeat("V", MaxConfigVarLength)), SSMParameterNameLimit},
 	} {
 		t.Logf("%s: %d of %d", c.what, len(c.name), c.limit)

@@ -44,6 +44,19 @@ func (n Names) RuntimeRequestParameters(app string) []string {
 	return []string{n.ScaleParameter(app), n.RestartParameter(app), n.RollbackParameter(app)}
 }
 
+// ScalingPolicyName is the target-tracking policy of a process's service:
+// <prefix>-<app>_<process>-target (one per service; PutScalingPolicy with
+// the same name updates it).
+func (n Names) ScalingPolicyName(app, process string) string {
+	return n.Family(app, process) + "-target"
+}
+
+// ScalableResourceID is the Application Auto Scaling resource ID of an ECS
+// service: service/<cluster-name>/<service-name>.
+func ScalableResourceID(cluster, service string) string {
+	return "service/" + cluster + "/" + service
+}
+
 // Caps of runtime scale settings.
 const (
 	// MaxScaleCount is the largest count, or autoscaling maximum, a scale

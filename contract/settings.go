@@ -42,6 +42,11 @@ type Settings struct {
 	// plane refuses an image from any other repository. Empty in settings
 	// written before it existed: then only account and region are checked.
 	Repository string `json:"repository,omitempty"`
+	// RequestCountLabel is the Application Auto Scaling resource label of
+	// the web target group, app/<lb-name>/<lb-id>/targetgroup/<tg-name>/<tg-id>
+	// (ALBRequestCountPerTarget). Empty: a requestsPerTarget range is
+	// refused with a visible reason.
+	RequestCountLabel string `json:"requestCountLabel,omitempty"`
 }
 
 // ParseSettings decodes and validates an app settings document for app

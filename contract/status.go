@@ -31,6 +31,22 @@ type AppStatus struct {
 	Processes map[string]StatusProcess `json:"processes,omitempty"`
 	// UpdatedAt is when the status last changed (RFC 3339).
 	UpdatedAt string `json:"updatedAt,omitempty"`
+	// Refusals are runtime requests (scale, restart, rollback) the control
+	// plane did not apply, with the reason; at most one per request kind,
+	// cleared when a later request of that kind is applied.
+	Refusals []StatusRefusal `json:"refusals,omitempty"`
+}
+
+// StatusRefusal is a runtime request the control plane refused.
+type StatusRefusal struct {
+	// Request is scale, restart or rollback; ID the request's ID (empty
+	// for a scale setting).
+	Request string `json:"request"`
+	ID      string `json:"id,omitempty"`
+	// Reason is a machine-readable code, Detail says why in words.
+	Reason string `json:"reason"`
+	Detail string `json:"detail"`
+	At     string `json:"at,omitempty"`
 }
 
 // StatusOp is the operation in progress.
@@ -53,9 +69,25 @@ type StatusDeployed struct {
 	At     string `json:"at,omitempty"`
 }
 
-// StatusProcess is one deployed process.
+// StatusProcess is one deployed process with its effective scale: the
+// runtime scale setting over the build's declared values (ScaleSetting).
 type StatusProcess struct {
+	// Desired is the fixed count, or the autoscaling minimum.
 	Desired int `json:"desired"`
+	// Autoscaled: Application Auto Scaling tracks CPUTarget percent or
+	// RequestsPerTarget between Min and Max; the running count is
+	// whatever it chose (the service's, not the control plane's).
+	Autoscaled        bool `json:"autoscaled,omitempty"`
+	Min               int  `json:"min,omitempty"`
+	Max               int  `json:"max,omitempty"`
+	CPUTarget         int  `json:"cpuTarget,omitempty"`
+	RequestsPerTarget int  `json:"requestsPerTarget,omitempty"`
+	// CPU (units) and Memory (MiB) are the task size.
+	CPU    int `json:"cpu,omitempty"`
+	Memory int `json:"memory,omitempty"`
+	// Source is "scale" when a runtime scale setting names the process;
+	// empty when the build's declared values apply.
+	Source string `json:"source,omitempty"`
 }
 
 // Activity event kinds (ActivityEvent.Event).

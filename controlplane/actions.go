@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	aas "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -56,6 +57,10 @@ type Action struct {
 	PutTargets    *eventbridge.PutTargetsInput
 	RemoveTargets *eventbridge.RemoveTargetsInput
 	DeleteRule    *eventbridge.DeleteRuleInput
+	// Application Auto Scaling requests (autoscaling.go).
+	RegisterTarget   *aas.RegisterScalableTargetInput
+	PutPolicy        *aas.PutScalingPolicyInput
+	DeregisterTarget *aas.DeregisterScalableTargetInput
 }
 
 // taskDefInput builds the task definition of a process type (or of the
@@ -71,7 +76,8 @@ func taskDefInput(pol Policy, set *Settings, op *Operation, cfg *configSnapshot,
 		}
 	} else {
 		p := m.Processes[proc]
-		command, cpu, mem = p.Command, p.CPU, p.Memory
+		e := effectiveScale(p, op.Scale, proc)
+		command, cpu, mem = p.Command, e.CPU, e.Memory
 	}
 	cd := ecstypes.ContainerDefinition{
 		Name:      aws.String(ContainerName),
@@ -172,10 +178,16 @@ func updateServiceAction(set *Settings, name, proc string, sp serviceSpec, field
 	return Action{Kind: ActUpdateService, Proc: proc, Before: before, UpdateService: sp.updateInput(set.ClusterARN, name, fields)}
 }
 
+// rollbackServiceAction puts a service back on taskDef with count tasks;
+// count < 0 leaves the desired count alone (an autoscaled service).
 func rollbackServiceAction(set *Settings, name, proc, taskDef string, count int32) Action {
 	sp := serviceSpec{CircuitBreaker: true, Rollback: true, MaxPercent: 200, MinHealthy: 100, TaskDefinition: taskDef, DesiredCount: count}
+	fields := []string{fieldTaskDefinition, fieldDesiredCount, fieldDeployment}
+	if count < 0 {
+		fields = []string{fieldTaskDefinition, fieldDeployment}
+	}
 	return Action{Kind: ActUpdateService, Proc: proc, Tolerant: true,
-		UpdateService: sp.updateInput(set.ClusterARN, name, []string{fieldTaskDefinition, fieldDesiredCount, fieldDeployment})}
+		UpdateService: sp.updateInput(set.ClusterARN, name, fields)}
 }
 
 func deleteServiceAction(cluster, name, proc string, force bool) Action {
@@ -203,7 +215,7 @@ func (r *run) act(ctx context.Context, acts []Action, obs *Observation) error {
 				return err
 			}
 			obs.Failure = pe
-			scheduleFailed = pe.reason == ReasonScheduleRejected
+			scheduleFailed = pe.reason == ReasonScheduleRejected || pe.reason == ReasonScalingRejected
 		}
 	}
 	return nil
@@ -259,6 +271,8 @@ func (r *run) act1(ctx context.Context, a Action, obs *Observation) error {
 		}
 	case ActCreateService:
 		return r.createService(ctx, a.Proc, a.CreateService, obs)
+	case ActRegisterScalableTarget, ActPutScalingPolicy, ActDeregisterScalableTarget:
+		return r.actScaling(ctx, a)
 	case ActUpdateService:
 		name := aws.ToString(a.UpdateService.Service)
 		out, err := e.UpdateService(ctx, a.UpdateService)

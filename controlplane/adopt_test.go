@@ -123,8 +123,10 @@ func TestSweepWithEmptyStateAdoptsRunningServices(t *testing.T) {
 	for _, c := range h.w.Calls() {
 		ops = append(ops, c.Op)
 	}
-	if strings.Join(ops, " ") != "GetParameter ListBuildsForProject DescribeParameters" {
-		t.Errorf("the sweep after the adoption called %v, want an idle app's GetParameter ListBuildsForProject DescribeParameters", ops)
+	// An idle app's sweep: the settings, the listing, the three runtime
+	// request parameters and the configuration.
+	if strings.Join(ops, " ") != "GetParameter ListBuildsForProject GetParameter GetParameter GetParameter DescribeParameters" {
+		t.Errorf("the sweep after the adoption called %v, want an idle app's GetParameter ListBuildsForProject GetParameter×3 DescribeParameters", ops)
 	}
 
 	// A config change deploys as usual (a restart, no release).

@@ -75,6 +75,9 @@ type AppClients struct {
 	EventBridge EventBridgeAPI
 	// Logs appends activity events (status.go); nil: no activity log.
 	Logs LogsAPI
+	// AutoScaling registers autoscaled services (autoscaling.go); nil:
+	// a scale setting with a range is refused.
+	AutoScaling AutoScalingAPI
 }
 
 // ObserverClients act with an account's read-only observer role; they resolve

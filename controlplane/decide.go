@@ -24,6 +24,8 @@ type Policy struct {
 	CanStopTasks bool
 	// MaxProcesses, MaxSchedules and MaxCount cap a build (0: no cap).
 	MaxProcesses, MaxSchedules, MaxCount int
+	// CanAutoscale: the app's clients include Application Auto Scaling.
+	CanAutoscale bool
 }
 
 // Decision is what Decide returns: the next state, the actions to take
@@ -214,9 +216,11 @@ func (d *decider) settings() (*Settings, *permanentError, bool) {
 	return d.obs.Settings, d.obs.SettingsErr, true
 }
 
-// idle decides for an app without an operation: start the newest waiting
-// successful build (skipping older ones), or restart the deployed build
-// when its configuration or settings changed.
+// idle decides for an app without an operation. The first pending of
+// these starts (docs/controlplane.md, "Scale, restart and rollback"): a
+// rollback request; the newest waiting successful build (skipping older
+// ones); a restart request; a restart of the deployed build because its
+// configuration, settings or scale setting changed.
 func (d *decider) idle() {
 	st := d.st
 	var cand *TrackedBuild
@@ -226,11 +230,37 @@ func (d *decider) idle() {
 			cand = b
 		}
 	}
+	var rq *requestsObservation
+	if cand != nil || (st.Deployed != nil && d.obs.CheckConfig) {
+		var ok bool
+		if rq, ok = d.requests(); !ok {
+			return
+		}
+		if d.pendingRollback(rq) {
+			if d.startRollback(rq) {
+				return
+			}
+		}
+		if st.Deployed == nil && d.pendingRestart(rq) {
+			// Nothing deployed (a first deploy, or a lost state): a
+			// restart written before is not replayed later.
+			d.startRestart(rq)
+		}
+		if cand != nil {
+			// The rollback may have superseded it.
+			if !slices.ContainsFunc(st.Builds, func(b TrackedBuild) bool { return b.ID == cand.ID }) || cand.Number <= st.HighWater {
+				cand = nil
+			}
+		}
+	}
 	if cand != nil {
-		d.startBuild(*cand)
+		d.startBuild(*cand, rq)
 		return
 	}
 	if st.Deployed == nil || !d.obs.CheckConfig {
+		return
+	}
+	if d.pendingRestart(rq) && d.startRestart(rq) {
 		return
 	}
 	set, perr, ok := d.settings()
@@ -249,32 +279,37 @@ func (d *decider) idle() {
 	configChanged := cfg.version != st.Deployed.ConfigVersion && cfg.version != st.FailedConfig
 	sh := settingsHash(set)
 	settingsChanged := sh != st.Deployed.SettingsHash && sh != st.FailedSettings
-	if !configChanged && !settingsChanged {
+	sc := d.wantedScale(rq)
+	sch := scaleHash(sc)
+	if st.Deployed.ScaleHash == scaleUnknown {
+		aligned, ok := d.scaleAligned(set, sc)
+		if !ok {
+			return
+		}
+		if aligned {
+			dep := *st.Deployed
+			dep.ScaleHash, dep.Scale = sch, sc
+			st.Deployed = &dep
+		}
+	}
+	scaleChanged := sch != st.Deployed.ScaleHash && failedScaleKey(sch) != st.FailedScale
+	if !configChanged && !settingsChanged && !scaleChanged {
 		return
 	}
-	st.NextSeq++
-	dep := st.Deployed
-	op := &Operation{
-		Kind: OpConfig, Build: dep.Build, BuildID: dep.BuildID, Seq: st.NextSeq, Step: StepRegister,
-		StepSince: d.now, Started: d.now, Metadata: dep.Metadata,
-	}
-	op.Record = &DeployRecord{
-		Account: d.pol.Account, App: d.pol.App, Build: dep.Build, BuildID: dep.BuildID, Kind: OpConfig,
-		Seq: op.Seq, Commit: dep.Metadata.Commit, Created: d.now,
-		Phases: []PhaseRecord{{Name: string(StepRegister), Start: d.now}},
-	}
-	st.Op = op
-	why := "configuration changed"
-	if !configChanged {
+	kind, why := OpConfig, "configuration changed"
+	switch {
+	case !configChanged && settingsChanged:
 		why = "settings changed"
+	case !configChanged && !settingsChanged:
+		kind, why = OpScale, "scale changed"
 	}
-	d.setPhase(PhaseDeploying, dep.Build, "", why)
-	d.note(slog.LevelInfo, why+", restarting services", "build", dep.Build, "config_version", cfg.version, "settings", sh)
+	op := d.newRestartOp(kind, sc, why)
+	d.note(slog.LevelInfo, why+", restarting services", "build", op.Build, "config_version", cfg.version, "settings", sh, "scale", sch)
 }
 
 // startBuild starts the deploy of b (after the adoption check of an app
 // this store never deployed).
-func (d *decider) startBuild(b TrackedBuild) {
+func (d *decider) startBuild(b TrackedBuild, rq *requestsObservation) {
 	st := d.st
 	mr, ok := d.obs.Metadata[b.ID]
 	if !ok {
@@ -318,9 +353,11 @@ func (d *decider) startBuild(b TrackedBuild) {
 	d.skipOlder(b.Number, fmt.Sprintf("build %d was deployed first", b.Number))
 	st.HighWater = b.Number
 	st.forget(b.ID)
+	sc := d.wantedScale(rq)
 	op := &Operation{
 		Kind: OpBuild, Build: b.Number, BuildID: b.ID, Step: StepRegister,
 		StepSince: d.now, Started: d.now, Metadata: meta, SkipRelease: skipRelease,
+		Scale: sc, ScaleHash: scaleHash(sc),
 	}
 	op.Record = &DeployRecord{
 		Account: d.pol.Account, App: d.pol.App, Build: b.Number, BuildID: b.ID, Kind: OpBuild,
@@ -402,7 +439,12 @@ func (d *decider) closeRecord(outcome Outcome, reason Reason, detail string) {
 	if n := len(rec.Phases); n > 0 && rec.Phases[n-1].End.IsZero() {
 		rec.Phases[n-1].End = d.now
 	}
-	rec.Outcome, rec.Reason, rec.Detail = outcome, reason, detail
+	rec.Outcome, rec.Reason = outcome, reason
+	if detail != "" || outcome != OutcomeDeployed {
+		// A deployed record keeps the detail it was opened with (a
+		// restart's or rollback's request).
+		rec.Detail = detail
+	}
 	rec.Updated = d.now
 	d.record(rec)
 }
@@ -412,9 +454,12 @@ func (d *decider) endFailed(reason Reason, detail string) {
 	st := d.st
 	op := st.Op
 	d.closeRecord(OutcomeFailed, reason, detail)
-	if op.Kind == OpConfig {
+	switch op.Kind {
+	case OpConfig:
 		st.FailedConfig = op.ConfigVersion
 		st.FailedSettings = op.SettingsHash
+	case OpScale:
+		st.FailedScale = failedScaleKey(op.ScaleHash)
 	}
 	st.Op = nil
 	d.setPhase(PhaseFailed, op.Build, reason, detail)
@@ -431,9 +476,13 @@ func (d *decider) succeed(reason Reason, detail string) {
 	st.Deployed = &Deployment{
 		Build: op.Build, BuildID: op.BuildID, Seq: op.Seq, Metadata: op.Metadata,
 		ConfigVersion: op.ConfigVersion, SettingsHash: op.SettingsHash, TaskDefs: op.TaskDefs, At: d.now,
+		ScaleHash: op.ScaleHash, Scale: op.Scale, Kind: op.Kind,
+	}
+	if op.Kind == OpBuild || op.Kind == OpRollback {
+		st.remember(st.Deployed)
 	}
 	st.Services = sortedKeys(op.Metadata.Processes)
-	st.FailedConfig, st.FailedSettings = "", ""
+	st.FailedConfig, st.FailedSettings, st.FailedScale = "", "", ""
 	st.Op = nil
 	if reason != "" {
 		d.setPhase(PhaseFailed, op.Build, reason, detail)
@@ -681,7 +730,9 @@ func (d *decider) stepServices() {
 			continue
 		}
 		s := d.obs.Services[proc]
-		want := desiredServiceSpec(set, proc, op.TaskDefs[proc], op.Metadata.Processes[proc].DesiredCount())
+		e := effectiveScale(op.Metadata.Processes[proc], op.Scale, proc)
+		want := desiredServiceSpec(set, proc, op.TaskDefs[proc], e.Count)
+		want.Autoscaled = e.Autoscaled
 		switch {
 		case d.obs.Deleted[proc]:
 			waiting = true
@@ -701,6 +752,17 @@ func (d *decider) stepServices() {
 			d.manage(proc)
 		default:
 			fields := want.diff(observedServiceSpec(s))
+			if slices.Contains(op.Force, proc) && op.Deployments[proc] == "" && !needsRecreate(fields) {
+				// A restart: one new deployment, even when nothing differs.
+				if a, wait := d.forceDeployment(set, proc, want, fields, s); a != nil {
+					acts = append(acts, *a)
+				} else if wait {
+					waiting = true
+				} else {
+					d.manage(proc)
+				}
+				continue
+			}
 			switch {
 			case len(fields) == 0:
 				// Already there (a retry, or nothing changed): the
@@ -731,6 +793,40 @@ func (d *decider) stepServices() {
 		return
 	}
 	d.advance(StepRollout)
+}
+
+// forceDeployment asks for the one new deployment a restart makes of
+// proc's service (UpdateService forceNewDeployment, with any differing
+// fields). The deployments the service had are saved with the intent
+// (Operation.ForcePrior) before the call, so a repeat after a lost answer
+// finds the deployment the first call made instead of making another;
+// a read that shows only those may be from before the call (ECS is
+// eventually consistent), so a second call waits TaskVisibleWithin. It
+// returns the action, or wait, or neither when the deployment was found
+// (then it is recorded as the operation's).
+func (d *decider) forceDeployment(set *Settings, proc string, want serviceSpec, fields []string, s *ecstypes.Service) (*Action, bool) {
+	op := d.st.Op
+	if prior, asked := op.ForcePrior[proc]; asked {
+		for _, id := range deploymentIDs(s) {
+			if !slices.Contains(prior, id) {
+				op.setDeployment(proc, id, prior)
+				return nil, false
+			}
+		}
+		if d.now.Sub(op.ForceAt) < TaskVisibleWithin {
+			d.note(slog.LevelInfo, "restart deployment not visible yet", "build", op.Build, "process", proc)
+			return nil, true
+		}
+	}
+	fp := make(map[string][]string, len(op.ForcePrior)+1)
+	for k, v := range op.ForcePrior {
+		fp[k] = v
+	}
+	fp[proc] = append([]string{}, deploymentIDs(s)...)
+	op.ForcePrior, op.ForceAt = fp, d.now
+	a := updateServiceAction(set, d.family(proc), proc, want, fields, s)
+	a.UpdateService.ForceNewDeployment = true
+	return &a, false
 }
 
 // manage marks proc's service as changed by the operation and managed.
@@ -808,6 +904,11 @@ func (d *decider) stepRollout() {
 	if !ok {
 		return
 	}
+	scaling, ok := d.scalingActions(set, op)
+	if !ok {
+		return
+	}
+	acts = append(acts, scaling...)
 	for _, proc := range d.st.Services {
 		if _, keep := op.Metadata.Processes[proc]; !keep {
 			acts = append(acts, deleteServiceAction(set.ClusterARN, d.family(proc), proc, true))
@@ -880,12 +981,16 @@ func (d *decider) stepRollback() {
 				acts = append(acts, deleteServiceAction(set.ClusterARN, d.family(proc), proc, true))
 				continue
 			}
-			count := dep.Metadata.Processes[proc].DesiredCount()
+			e := effectiveScale(dep.Metadata.Processes[proc], dep.Scale, proc)
+			count := e.Count
+			if e.Autoscaled {
+				count = -1 // Application Auto Scaling's: left alone
+			}
 			// Already back (the circuit breaker's rollback), unless the
 			// read is from before this operation's update: then it
 			// shows the deployed build although ECS runs the failed one.
 			ours := op.Deployments[proc]
-			if primaryTaskDef(s) == want && s.DesiredCount == count && (ours == "" || visibleAfter(s, ours, op.Prior[proc])) {
+			if primaryTaskDef(s) == want && (e.Autoscaled || s.DesiredCount == count) && (ours == "" || visibleAfter(s, ours, op.Prior[proc])) {
 				continue
 			}
 			acts = append(acts, rollbackServiceAction(set, d.family(proc), proc, want, count))

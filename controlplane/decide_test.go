@@ -62,7 +62,7 @@ func dtOp(step Step) *AppState {
 }
 
 func dtObs(mut func(o *Observation)) *Observation {
-	o := &Observation{Settings: dtSettings(), SettingsSeen: true, Config: &configSnapshot{version: "cfg1"}}
+	o := &Observation{Settings: dtSettings(), SettingsSeen: true, Config: &configSnapshot{version: "cfg1"}, Requests: &requestsObservation{}}
 	if mut != nil {
 		mut(o)
 	}

@@ -222,8 +222,12 @@ func TestSweepOfIdleAppWithNothingNewWritesNothing(t *testing.T) {
 			if n := len(h.w.Calls("DescribeParameters")); n != want {
 				t.Errorf("%d DescribeParameters, want %d", n, want)
 			}
-			if n := len(h.w.Calls("GetParameter")); n != 3 {
-				t.Errorf("%d GetParameter (settings: the project name), want 3", n)
+			// The settings (the project name) each sweep, and with the
+			// configuration check the three runtime request parameters
+			// (a lost scale, restart or rollback event is made up for).
+			want = 3 + map[bool]int{false: 9, true: 0}[skipConfig]
+			if n := len(h.w.Calls("GetParameter")); n != want {
+				t.Errorf("%d GetParameter, want %d", n, want)
 			}
 		})
 	}

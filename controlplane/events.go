@@ -26,6 +26,7 @@ const (
 	KindServiceAction   EventKind = "service-action"   // ECS Service Action
 	KindConfigChange    EventKind = "config-change"    // Parameter Store Change under the config prefix
 	KindSettingsChange  EventKind = "settings-change"  // Parameter Store Change of the settings
+	KindRequest         EventKind = "request"          // Parameter Store Change of a runtime request (scale, restart, rollback)
 	KindSweep           EventKind = "sweep"            // the periodic sweep
 	KindManual          EventKind = "manual"           // Reconcile called directly
 )
@@ -165,6 +166,11 @@ func Decode(ev events.CloudWatchEvent, prefix string) (Hint, error) {
 		switch {
 		case sub == "settings":
 			h.Kind = KindSettingsChange
+			h.App = app
+		case sub == contract.ScaleKey || sub == contract.RestartKey || sub == contract.RollbackKey:
+			// A runtime request: it only says which app to look at;
+			// the reconcile reads all three parameters.
+			h.Kind = KindRequest
 			h.App = app
 		case strings.HasPrefix(sub, "config/") && len(sub) > len("config/"):
 			h.App = app

@@ -80,6 +80,9 @@ type twWorld struct {
 	noStop     bool // the ECS fake does not implement StopTask
 	// stopIgnored: StopTask leaves the task running (a hung task).
 	stopIgnored bool
+	// aas is the Application Auto Scaling model (requests_test.go); nil
+	// until first used.
+	aas *awsmodel.ScalingModel
 }
 
 type twTaskDef struct {
@@ -152,6 +155,7 @@ func (w *twWorld) resetCalls() {
 var writeOps = []string{
 	"RegisterTaskDefinition", "RunTask", "StopTask", "CreateService", "UpdateService", "DeleteService",
 	"PutRule", "PutTargets", "RemoveTargets", "DeleteRule",
+	"RegisterScalableTarget", "PutScalingPolicy", "DeregisterScalableTarget",
 }
 
 // --- setup helpers ---
@@ -361,7 +365,8 @@ func (p *twProvider) ForApp(_ context.Context, app AppRegistration) (*AppClients
 	if !w.noStop {
 		e = &twECSStop{twECS{w: w}}
 	}
-	return &AppClients{ECS: e, CodeBuild: &twCodeBuild{w: w}, S3: &twS3{w: w}, SSM: &twSSM{w: w}, EventBridge: &twEB{w: w}}, nil
+	return &AppClients{ECS: e, CodeBuild: &twCodeBuild{w: w}, S3: &twS3{w: w}, SSM: &twSSM{w: w}, EventBridge: &twEB{w: w},
+		AutoScaling: &twAAS{w: w}}, nil
 }
 
 func (p *twProvider) ForObserver(_ context.Context, acct AccountRegistration) (*ObserverClients, error) {

@@ -64,6 +64,14 @@ type Observation struct {
 	Targets     map[string][]ebtypes.Target
 	TargetsSeen map[string]bool
 
+	// Requests are the runtime request parameters (scale, restart,
+	// rollback); nil: not read.
+	Requests *requestsObservation
+	// Scaling are the app's Application Auto Scaling targets and
+	// policies by process type; ScalingSeen says they were read.
+	Scaling     map[string]scalingObservation
+	ScalingSeen bool
+
 	// Answers of this reconcile's own calls.
 	//
 	// Ran is the release task RunTask started.
@@ -113,13 +121,17 @@ type Need struct {
 	Running      []string
 	Rules        bool
 	Targets      []string
+	// Requests: the runtime request parameters; Scaling: the scalable
+	// targets and policies of these process types.
+	Requests bool
+	Scaling  []string
 }
 
 // IsZero reports whether n asks for nothing.
 func (n Need) IsZero() bool {
 	return len(n.Builds) == 0 && n.Metadata == nil && !n.Settings && !n.Config && len(n.TaskDefs) == 0 &&
 		len(n.Tasks) == 0 && !n.ReleaseTasks && len(n.Services) == 0 && !n.AppServices && len(n.Running) == 0 &&
-		!n.Rules && len(n.Targets) == 0
+		!n.Rules && len(n.Targets) == 0 && !n.Requests && len(n.Scaling) == 0
 }
 
 // missingServices lists the processes of procs not yet described.

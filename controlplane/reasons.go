@@ -55,6 +55,24 @@ const (
 	// ReasonSuperseded: a newer build was deployed first (history only,
 	// with OutcomeSkipped).
 	ReasonSuperseded Reason = "superseded"
+	// ReasonScalingRejected: the services run the new build but
+	// Application Auto Scaling rejected a scalable target or policy (as
+	// schedule_rejected: outcome deployed, phase failed).
+	ReasonScalingRejected Reason = "scaling_rejected"
+	// ReasonRequestInvalid: a runtime request parameter (scale, restart,
+	// rollback) is not a valid document (status refusals only).
+	ReasonRequestInvalid Reason = "request_invalid"
+	// ReasonScaleRefused: a scale setting breaks the control plane's
+	// policy (MaxCount, autoscaling unavailable); the services keep the
+	// scale they run.
+	ReasonScaleRefused Reason = "scale_refused"
+	// ReasonRestartRefused: a restart names a process the deployed build
+	// does not have, or nothing is deployed.
+	ReasonRestartRefused Reason = "restart_refused"
+	// ReasonRollbackRefused: a rollback names a build this app never
+	// deployed successfully (unknown, failed or skipped), or one the
+	// policy refuses now.
+	ReasonRollbackRefused Reason = "rollback_refused"
 )
 
 // Reasons lists every failure reason, for documentation and tests.
@@ -63,4 +81,5 @@ var Reasons = []Reason{
 	ReasonTaskDefinitionRejected, ReasonReleaseFailedToStart, ReasonReleaseFailed,
 	ReasonReleaseTimedOut, ReasonReleaseLost, ReasonServiceRejected, ReasonDeploymentFailed,
 	ReasonDeploymentRolledBack, ReasonDeploymentTimedOut, ReasonScheduleRejected, ReasonBuildRefused, ReasonSuperseded,
+	ReasonScalingRejected, ReasonRequestInvalid, ReasonScaleRefused, ReasonRestartRefused, ReasonRollbackRefused,
 }

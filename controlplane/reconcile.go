@@ -133,7 +133,7 @@ func (r *run) do(ctx context.Context) error {
 	}
 	needsAWS := st.Op != nil || len(st.Builds) > 0 || r.mode.discover
 	switch r.h.Kind {
-	case KindConfigChange, KindSettingsChange, KindSweep, KindManual:
+	case KindConfigChange, KindSettingsChange, KindRequest, KindSweep, KindManual:
 		needsAWS = needsAWS || st.Deployed != nil
 	}
 	if !needsAWS {
@@ -177,7 +177,7 @@ func (r *run) work(ctx context.Context) error {
 		}
 	}
 	switch r.h.Kind {
-	case KindConfigChange, KindSettingsChange, KindSweep, KindManual:
+	case KindConfigChange, KindSettingsChange, KindRequest, KindSweep, KindManual:
 		r.obs.CheckConfig = true
 	}
 	if err := r.prefetch(ctx); err != nil {
@@ -215,6 +215,7 @@ func (r *run) policy() Policy {
 		StuckAfter: r.c.opts.StuckAfter, ReleaseTimeout: r.c.opts.ReleaseTimeout, RolloutTimeout: r.c.opts.RolloutTimeout,
 		CanStopTasks: canStop,
 		MaxProcesses: r.c.opts.MaxProcesses, MaxSchedules: r.c.opts.MaxSchedules, MaxCount: r.c.opts.MaxCount,
+		CanAutoscale: r.cl.AutoScaling != nil,
 	}
 }
 
@@ -393,7 +394,7 @@ func (r *run) observe(ctx context.Context, n Need) error {
 		o.Metadata[b.ID] = metadataResult{Meta: m, Err: pe}
 	}
 	var set *Settings
-	if n.Settings || n.Config || len(n.TaskDefs) > 0 || len(n.Tasks) > 0 || n.ReleaseTasks || len(n.Services) > 0 || n.AppServices {
+	if n.Settings || n.Config || len(n.TaskDefs) > 0 || len(n.Tasks) > 0 || n.ReleaseTasks || len(n.Services) > 0 || n.AppServices || len(n.Scaling) > 0 {
 		s, err := r.settings(ctx)
 		var pe *permanentError
 		if err != nil && !errors.As(err, &pe) {
@@ -402,7 +403,7 @@ func (r *run) observe(ctx context.Context, n Need) error {
 		o.Settings, o.SettingsErr, o.SettingsSeen = s, pe, true
 		set = s
 	}
-	if set == nil && (n.Config || len(n.Tasks) > 0 || n.ReleaseTasks || len(n.Services) > 0 || n.AppServices) {
+	if set == nil && (n.Config || len(n.Tasks) > 0 || n.ReleaseTasks || len(n.Services) > 0 || n.AppServices || len(n.Scaling) > 0) {
 		return fmt.Errorf("observing the app needs its settings: %w", o.SettingsErr)
 	}
 	if n.Config {
@@ -471,6 +472,20 @@ func (r *run) observe(ctx context.Context, n Need) error {
 			o.Running = map[string]*runningService{}
 		}
 		o.Running[td] = rs
+	}
+	if n.Requests {
+		rq, err := r.readRequests(ctx)
+		if err != nil {
+			return err
+		}
+		o.Requests = rq
+	}
+	if len(n.Scaling) > 0 {
+		sc, err := r.describeScaling(ctx, set, n.Scaling)
+		if err != nil {
+			return err
+		}
+		o.Scaling, o.ScalingSeen = sc, true
 	}
 	if n.Rules {
 		rules, err := r.listRules(ctx)

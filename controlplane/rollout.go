@@ -154,3 +154,25 @@ func visibleAfter(s *ecstypes.Service, ours string, prior []string) bool {
 	}
 	return false
 }
+
+// setDeployment records id as proc's deployment of this operation, with
+// the deployments the service had before (copied on write, as
+// recordDeployment).
+func (op *Operation) setDeployment(proc, id string, prior []string) {
+	deps := make(map[string]string, len(op.Deployments)+1)
+	for k, v := range op.Deployments {
+		deps[k] = v
+	}
+	deps[proc] = id
+	op.Deployments = deps
+	priors := make(map[string][]string, len(op.Prior)+1)
+	for k, v := range op.Prior {
+		priors[k] = v
+	}
+	if len(prior) == 0 {
+		delete(priors, proc)
+	} else {
+		priors[proc] = prior
+	}
+	op.Prior = priors
+}

@@ -19,6 +19,10 @@ import (
 type serviceSpec struct {
 	TaskDefinition string
 	DesiredCount   int32
+	// Autoscaled: Application Auto Scaling owns the desired count, so it
+	// is never compared (nor sent in an UpdateService); DesiredCount is
+	// only the count a new service starts with.
+	Autoscaled bool
 	// LaunchType is FARGATE or EC2; CapacityProviders names the providers
 	// of a capacity provider strategy (observed only: Wharf's settings
 	// choose a launch type).
@@ -71,6 +75,9 @@ func desiredServiceSpec(set *Settings, proc, taskDef string, count int32) servic
 		Subnets: sortedCopy(set.Subnets), SecurityGroups: sortedCopy(set.SecurityGroups), AssignPublicIP: set.AssignPublicIP,
 		CircuitBreaker: true, Rollback: true, MaxPercent: 200, MinHealthy: 100,
 		PropagateTags: string(ecstypes.PropagateTagsTaskDefinition),
+		// ECS Exec (wharf exec) needs it on the service's tasks; the task
+		// role has the ssmmessages channel permissions.
+		EnableExecuteCommand: true,
 	}
 	if proc == "web" && set.TargetGroupARN != "" {
 		sp.LoadBalancers = []lbSpec{{TargetGroupARN: set.TargetGroupARN, ContainerName: ContainerName, ContainerPort: set.ContainerPort}}
@@ -117,7 +124,7 @@ func (want serviceSpec) diff(got serviceSpec) []string {
 		}
 	}
 	add(want.TaskDefinition != got.TaskDefinition, fieldTaskDefinition)
-	add(want.DesiredCount != got.DesiredCount, fieldDesiredCount)
+	add(!want.Autoscaled && want.DesiredCount != got.DesiredCount, fieldDesiredCount)
 	add(len(got.CapacityProviders) > 0, fieldCapacityProvider)
 	add(len(got.CapacityProviders) == 0 && want.LaunchType != got.LaunchType, fieldLaunchType)
 	add(!slices.Equal(want.Subnets, got.Subnets) || !slices.Equal(want.SecurityGroups, got.SecurityGroups) ||

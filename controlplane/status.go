@@ -46,10 +46,23 @@ func StatusOf(st *AppState) contract.AppStatus {
 			s.Deployed.Commit = d.Metadata.Commit
 			s.Processes = map[string]contract.StatusProcess{}
 			for name, p := range d.Metadata.Processes {
-				s.Processes[name] = contract.StatusProcess{Desired: int(p.DesiredCount())}
+				e := effectiveScale(p, d.Scale, name)
+				sp := contract.StatusProcess{Desired: int(e.Count), CPU: int(e.CPU), Memory: int(e.Memory)}
+				if e.FromScale {
+					sp.Source = "scale"
+				}
+				if e.Autoscaled {
+					sp.Autoscaled, sp.Min, sp.Max = true, int(e.Min), int(e.Max)
+					sp.CPUTarget, sp.RequestsPerTarget = int(e.CPUTarget), int(e.ReqTarget)
+				}
+				s.Processes[name] = sp
 			}
 		}
 		updated = later(updated, d.At)
+	}
+	for _, r := range st.Refusals {
+		s.Refusals = append(s.Refusals, contract.StatusRefusal{Request: r.Request, ID: r.ID, Reason: string(r.Reason), Detail: r.Detail, At: rfc3339(r.At)})
+		updated = later(updated, r.At)
 	}
 	s.UpdatedAt = rfc3339(updated)
 	return s
@@ -128,7 +141,10 @@ func ActivityEvents(prev, next *AppState, now time.Time) []contract.ActivityEven
 	}
 	if d := next.Deployed; d != nil && (prev.Deployed == nil || prev.Deployed.Build != d.Build || prev.Deployed.Seq != d.Seq || !prev.Deployed.At.Equal(d.At)) {
 		e := contract.ActivityEvent{Time: at, App: next.App, Build: d.Build, Kind: string(OpBuild), Event: contract.ActivityDeploy, Outcome: string(OutcomeDeployed)}
-		if d.Seq > 0 {
+		switch {
+		case d.Kind != "":
+			e.Kind = string(d.Kind)
+		case d.Seq > 0:
 			e.Kind = string(OpConfig)
 		}
 		if d.Metadata != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // ErrConflict is returned by [Store.SaveApp] when the stored version of the
@@ -48,6 +50,15 @@ const (
 	OpBuild OpKind = "build"
 	// OpConfig restarts the deployed build onto a new configuration.
 	OpConfig OpKind = "config"
+	// OpScale applies a changed runtime scale setting to the deployed
+	// build (counts in place; a size change registers new revisions).
+	OpScale OpKind = "scale"
+	// OpRestart is a restart request: one new deployment per service of
+	// the current task definitions (UpdateService forceNewDeployment).
+	OpRestart OpKind = "restart"
+	// OpRollback is a rollback request: an earlier deployed build's image
+	// and process spec deployed again, without its release command.
+	OpRollback OpKind = "rollback"
 )
 
 // Step is a step of an operation.
@@ -149,6 +160,20 @@ type Operation struct {
 	// SettingsHash identifies the settings the task definitions were
 	// registered with (see settingsHash).
 	SettingsHash string `json:"settingsHash,omitempty"`
+	// ScaleHash identifies the runtime scale setting the task definitions
+	// and services were aligned with (see scaleHash); Scale is that
+	// setting (nil: none).
+	ScaleHash string                 `json:"scaleHash,omitempty"`
+	Scale     *contract.ScaleSetting `json:"scale,omitempty"`
+	// RequestID is the restart or rollback request the operation applies.
+	RequestID string `json:"requestId,omitempty"`
+	// Force lists the process types a restart deploys anew
+	// (forceNewDeployment); ForceAt is when their deployments were first
+	// asked for (a read within TaskVisibleWithin that shows only Prior
+	// deployments may be from before the call).
+	Force      []string            `json:"force,omitempty"`
+	ForceAt    time.Time           `json:"forceAt,omitzero"`
+	ForcePrior map[string][]string `json:"forcePrior,omitempty"`
 	// FailReason and FailDetail are the failure being rolled back
 	// (StepRollback).
 	FailReason Reason `json:"failReason,omitempty"`
@@ -168,9 +193,15 @@ type Deployment struct {
 	// SettingsHash identifies the settings the services were aligned
 	// with; other settings restart the deployed build (a settings
 	// change reaches the services). Empty: not known (an older state).
-	SettingsHash string            `json:"settingsHash,omitempty"`
-	TaskDefs     map[string]string `json:"taskDefs,omitempty"`
-	At           time.Time         `json:"at"`
+	SettingsHash string `json:"settingsHash,omitempty"`
+	// ScaleHash and Scale are the runtime scale setting the services
+	// were aligned with (nil: the build's declared values).
+	ScaleHash string                 `json:"scaleHash,omitempty"`
+	Scale     *contract.ScaleSetting `json:"scale,omitempty"`
+	// Kind is the kind of the operation that deployed it.
+	Kind     OpKind            `json:"kind,omitempty"`
+	TaskDefs map[string]string `json:"taskDefs,omitempty"`
+	At       time.Time         `json:"at"`
 }
 
 // AppState is the control plane's record of one app. It is written only
@@ -222,12 +253,49 @@ type AppState struct {
 	// ListedBuild is the newest build the sweep's listing of the app's
 	// CodeBuild project has looked at; the next listing stops there.
 	ListedBuild string `json:"listedBuild,omitempty"`
+	// RestartID and RollbackID are the last restart and rollback request
+	// IDs applied (or refused): each ID is acted on once.
+	RestartID  string `json:"restartId,omitempty"`
+	RollbackID string `json:"rollbackId,omitempty"`
+	// FailedScale is a scale hash whose operation failed; it is not
+	// retried until the scale setting changes again.
+	FailedScale string `json:"failedScale,omitempty"`
+	// Refusals are the runtime requests refused, one per request kind
+	// (scale, restart, rollback), shown in the status document.
+	Refusals []Refusal `json:"refusals,omitempty"`
+	// Releases are the builds most recently deployed by a build or
+	// rollback operation, newest last (at most releasesKept): what a
+	// rollback can go back to.
+	Releases []Release `json:"releases,omitempty"`
 	// Adopted says how the control plane took the app over when it was
 	// about to deploy for the first time and found the app's services
 	// already running (its state was lost, or another control plane
 	// deployed them); nil otherwise.
 	Adopted *Adoption `json:"adopted,omitempty"`
 }
+
+// Refusal is a runtime request the control plane did not apply.
+type Refusal struct {
+	Request string    `json:"request"`
+	ID      string    `json:"id,omitempty"`
+	Reason  Reason    `json:"reason"`
+	Detail  string    `json:"detail"`
+	At      time.Time `json:"at"`
+	// Hash identifies a refused scale setting (refused once per hash).
+	Hash string `json:"hash,omitempty"`
+}
+
+// Release is a build the app's services ran: its image and process spec,
+// so a rollback needs no rebuild and no artifact.
+type Release struct {
+	Build    int64          `json:"build"`
+	BuildID  string         `json:"buildId"`
+	Metadata *BuildMetadata `json:"metadata"`
+	At       time.Time      `json:"at"`
+}
+
+// releasesKept bounds AppState.Releases.
+const releasesKept = 10
 
 // Adoption outcomes ([Adoption.Outcome]).
 const (
@@ -292,13 +360,23 @@ type DeployRecord struct {
 	ReleaseTask     string            `json:"releaseTask,omitempty"`
 	TaskDefinitions map[string]string `json:"taskDefinitions,omitempty"`
 	ConfigVersion   string            `json:"configVersion,omitempty"`
-	Created         time.Time         `json:"created"`
-	Updated         time.Time         `json:"updated"`
+	// SortAfter is the newest build a rollback superseded (its ceiling):
+	// the record's key sorts after that build's.
+	SortAfter int64     `json:"sortAfter,omitempty"`
+	Created   time.Time `json:"created"`
+	Updated   time.Time `json:"updated"`
 }
 
 // Key identifies the record within its app: builds sort by number, and
 // configuration restarts of a build sort right after it.
-func (r *DeployRecord) Key() string { return recordKey(r.Build, r.Seq) }
+// A rollback's record sorts after the newest build it superseded
+// (SortAfter), so the history, newest first, shows it on top.
+func (r *DeployRecord) Key() string {
+	if r.SortAfter > r.Build {
+		return recordKey(r.SortAfter, r.Seq)
+	}
+	return recordKey(r.Build, r.Seq)
+}
 
 // Store keeps app state, deploy history and processed event IDs.
 // Implementations: [NewMemoryStore] and [NewDynamoStore].

@@ -27,7 +27,7 @@ const (
 	MaxClusterNameLength = contract.MaxClusterNameLength
 	MaxAppNameLength     = contract.MaxAppNameLength
 	MaxDatabaseNameLen   = contract.MaxDatabaseNameLength
-	MaxAppDomains        = 4
+	MaxAppDomains        = contract.ALBConditionValuesPerRule - 1
 	MinCIDRPrefixLength  = 16
 	MaxCIDRPrefixLength  = 24
 	AvailabilityZoneN    = 3
@@ -100,6 +100,8 @@ func (p *Platform) Validate() error {
 	clusters := p.validateClusters(&e)
 	databases := p.validateDatabases(&e, clusters)
 	p.validateApps(&e, clusters, databases)
+	p.validateRedis(&e, clusters)
+	p.validateLoadBalancerQuotas(&e, clusters)
 	p.validateDashboard(&e)
 	return e.err()
 }
@@ -318,20 +320,7 @@ func (p *Platform) validateApps(e *Errors, clusters map[string]*Cluster, databas
 		if msg := checkBranch(a.Branch); msg != "" {
 			e.add(path+".branch", "%q %s", a.Branch, msg)
 		}
-		if len(a.Domains) > MaxAppDomains {
-			e.add(path+".domains", "%d domains given, at most %d are allowed (a listener rule holds five host names, one is <app>.<cluster domain>)", len(a.Domains), MaxAppDomains)
-		}
-		for j, d := range a.Domains {
-			dp := fmt.Sprintf("%s.domains[%d]", path, j)
-			if !checkDomain(e, dp, d, true) {
-				continue
-			}
-			if owner, taken := hosts[d]; taken {
-				e.add(dp, "%q is already routed to %s; a host name can belong to one app only", d, owner)
-				continue
-			}
-			hosts[d] = dp
-		}
+		p.validateAppDomains(e, path, a, cluster, hosts)
 		hc := a.HealthCheck
 		if len(hc.Path) > 1024 || !healthPathRE.MatchString(hc.Path) {
 			e.add(path+".healthCheck.path", "%q must be an HTTP path starting with / (at most 1024 characters, no spaces)", hc.Path)
@@ -428,6 +417,46 @@ func (p *Platform) validateApps(e *Errors, clusters map[string]*Cluster, databas
 		}
 		if !validExternalID(a.ManagementExternalID) {
 			e.add(path+".managementExternalId", "%s", externalIDMsg(a.ManagementExternalID))
+		}
+	}
+}
+
+// validateRedis checks the redis section and the apps' redis fields.
+func (p *Platform) validateRedis(e *Errors, clusters map[string]*Cluster) {
+	byName := map[string]*Redis{}
+	index := map[string]int{}
+	for i := range p.Redis {
+		r := &p.Redis[i]
+		path := fmt.Sprintf("redis[%d]", i)
+		if checkName(e, path+".name", contract.ValidateRedisName(r.Name)) {
+			if j, dup := index[r.Name]; dup {
+				e.add(path+".name", "%q is already the name of redis[%d]; redis names must be unique", r.Name, j)
+			} else {
+				index[r.Name] = i
+				byName[r.Name] = r
+			}
+		}
+		checkClusterRef(e, path+".cluster", r.Cluster, clusters)
+		if checkName(e, path+".engine", contract.ValidateRedisEngine(r.Engine)) {
+			checkName(e, path+".engineVersion", contract.ValidateRedisEngineVersion(r.Engine, r.EngineVersion))
+		}
+		checkName(e, path+".nodeType", contract.ValidateRedisNodeType(r.NodeType))
+		if d := r.SnapshotRetentionDays; d != nil && (*d < 0 || *d > 35) {
+			e.add(path+".snapshotRetentionDays", "%d must be between 0 and 35", *d)
+		}
+	}
+	for i := range p.Apps {
+		a := &p.Apps[i]
+		if a.Redis == "" {
+			continue
+		}
+		path := fmt.Sprintf("apps[%d].redis", i)
+		r := byName[a.Redis]
+		switch {
+		case r == nil:
+			e.add(path, "%q is not a redis of this config (redis: %s)", a.Redis, names(p.Redis, func(r Redis) string { return r.Name }))
+		case clusters[a.Cluster] != nil && r.Cluster != a.Cluster:
+			e.add(path, "%q is in cluster %q but the app runs in cluster %q; an app can only reach a redis of its own cluster", a.Redis, r.Cluster, a.Cluster)
 		}
 	}
 }

@@ -181,6 +181,14 @@ func newAdminRole(c constructs.Construct, stack awscdk.Stack, prefix, issuer str
 					ArnFormat:    awscdk.ArnFormat_SLASH_RESOURCE_NAME,
 				})),
 			}),
+			// wharf db create | destroy | sql (docs/dbmanager.md): invoke the
+			// database managers, <prefix>-database-<db>-manager; the wildcard
+			// is the database name, the managers exist per database stack.
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String("InvokeDatabaseManagers"),
+				Actions:   jsii.Strings("lambda:InvokeFunction"),
+				Resources: jsii.Strings(*dbManagerArns(stack, prefix)),
+			}),
 			// ssm:DescribeParameters has no resource type in the Service
 			// Authorization Reference: it only accepts Resource "*". It
 			// returns names and metadata, never values.
@@ -207,10 +215,11 @@ func newAdminRole(c constructs.Construct, stack awscdk.Stack, prefix, issuer str
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("admin role: cdk-" + qualifier + "-* matches only this account's CDK bootstrap roles (deploy, lookup, publishing) that `cdk deploy` assumes; parameter/" +
-			prefix + "/* is Wharf's own SSM namespace; ssm:DescribeParameters supports only Resource *"),
+			prefix + "/* is Wharf's own SSM namespace; function:" + prefix + "-database-*-manager are the database managers (one per database); ssm:DescribeParameters supports only Resource *"),
 		AppliesTo: &[]interface{}{
 			"Resource::arn:<AWS::Partition>:iam::" + nagAccount(stack) + ":role/cdk-" + qualifier + "-*",
 			"Resource::arn:<AWS::Partition>:ssm:" + nagRegion(stack) + ":" + nagAccount(stack) + ":parameter/" + prefix + "/*",
+			"Resource::arn:<AWS::Partition>:lambda:" + nagRegion(stack) + ":" + nagAccount(stack) + ":function:" + contract.Names{Prefix: prefix}.DatabaseManagerFunction("*"),
 			"Resource::*",
 		},
 	}}, jsii.Bool(true))
@@ -221,6 +230,14 @@ func newAdminRole(c constructs.Construct, stack awscdk.Stack, prefix, issuer str
 		}}, jsii.Bool(true))
 	}
 	return role
+}
+
+// dbManagerArns matches every database manager function of the platform.
+func dbManagerArns(stack awscdk.Stack, prefix string) *string {
+	return stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("lambda"), Resource: jsii.String("function"),
+		ResourceName: jsii.String(contract.Names{Prefix: prefix}.DatabaseManagerFunction("*")), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+	})
 }
 
 func newObserverRole(c constructs.Construct, stack awscdk.Stack, prefix string, props *AccountProps) awsiam.Role {

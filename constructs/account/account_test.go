@@ -197,6 +197,10 @@ func TestAccount(t *testing.T) {
 						},
 						"Resource": partitionArn(":ssm:eu-west-1:111122223333:parameter/wharf/*"),
 					},
+					map[string]interface{}{
+						"Sid": "InvokeDatabaseManagers", "Effect": "Allow", "Action": "lambda:InvokeFunction",
+						"Resource": partitionArn(":lambda:eu-west-1:111122223333:function:wharf-database-*-manager"),
+					},
 					map[string]interface{}{"Sid": "ListParameters", "Effect": "Allow", "Action": "ssm:DescribeParameters", "Resource": "*"},
 				}},
 			}},

@@ -32,6 +32,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/wharf-paas/wharf/constructs/account"
 	"github.com/wharf-paas/wharf/constructs/database"
+	"github.com/wharf-paas/wharf/constructs/redis"
 	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/internal/logretention"
 )
@@ -75,6 +76,9 @@ type App struct {
 	ListenerRule awselasticloadbalancingv2.ApplicationListenerRule
 	// Priority is the listener rule's priority.
 	Priority int
+	// Domains are the certificate, listener certificate, www redirects and
+	// DNS records of the app's custom domains (AppProps.Domains).
+	Domains DomainResources
 	// LogGroup receives the app's container logs: /<prefix>/apps/<app>.
 	LogGroup awslogs.LogGroup
 	// DeployLogGroup receives the build logs: /<prefix>/apps/<app>/deploys.
@@ -119,6 +123,13 @@ type App struct {
 	// DatabaseURLParameter is /<prefix>/apps/<app>/config/DATABASE_URL; nil
 	// without a database.
 	DatabaseURLParameter awsssm.StringParameter
+
+	// Redis is the attached Redis, or nil.
+	Redis redis.IRedis
+	// RedisParameters are the config vars REDIS_URL, REDIS_PREFIX and
+	// REDIS_CACHE_NAME under /<prefix>/apps/<app>/config/, by name; nil
+	// without a Redis.
+	RedisParameters map[string]awsssm.StringParameter
 
 	cluster clusterRefs
 }
@@ -220,11 +231,13 @@ func NewApp(scope constructs.Construct, id string, props *AppProps) *App {
 
 	a.newStorage(props)
 	a.newLoadBalancing(props)
+	a.newDomains(props)
 	a.newRoles(props)
 	a.newBuild(props)
 	a.newManagementRole(props)
 	a.newUserRole(props)
 	a.newDatabase(props)
+	a.newRedis(props)
 	a.newSettings(props)
 	a.newEventRules(props)
 	a.suppress(props)
@@ -306,7 +319,7 @@ func (a *App) newLoadBalancing(props *AppProps) {
 	a.Priority = intOr(props.Priority, RulePriority(a.Name))
 	hosts := []*string{jsii.String(a.Name + "." + *props.Cluster.Domain())}
 	for _, d := range props.Domains {
-		hosts = append(hosts, jsii.String(d))
+		hosts = append(hosts, d.Name)
 	}
 	a.ListenerRule = awselasticloadbalancingv2.NewApplicationListenerRule(a.Construct, jsii.String("ListenerRule"), &awselasticloadbalancingv2.ApplicationListenerRuleProps{
 		Listener:   props.Cluster.HttpsListener(),
@@ -463,6 +476,59 @@ func (a *App) newDatabase(props *AppProps) {
 		Sid:       jsii.String("ConnectToOwnDatabase"),
 		Actions:   jsii.Strings("rds-db:connect"),
 		Resources: jsii.Strings(*database.DBUserArn(stack, db.ClusterResourceID(), pgName)),
+	}))
+	if a.UserRole != nil {
+		// wharf db shell signs an IAM auth token as the app's own database
+		// user (the one user the task role may connect as) and hands it to
+		// psql in a one-off task: no more than the app's users can already
+		// do by running code in the app's tasks (wharf run).
+		a.UserRole.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("ConnectToOwnDatabaseFromOneOffTasks"),
+			Actions:   jsii.Strings("rds-db:connect"),
+			Resources: jsii.Strings(*database.DBUserArn(stack, db.ClusterResourceID(), pgName)),
+		}))
+	}
+}
+
+// newRedis attaches the app to its Redis: the config vars, and
+// elasticache:Connect as the app's own user. The user itself is the
+// Redis's (RedisProps.Apps), so that one stack owns the user group.
+func (a *App) newRedis(props *AppProps) {
+	r := props.Redis
+	if r == nil && props.RedisName != nil {
+		r = redis.FromName(a.Construct, "Redis", &redis.FromNameProps{Prefix: jsii.String(a.Prefix), Name: props.RedisName})
+	}
+	if r == nil {
+		return
+	}
+	a.Redis = r
+	a.RedisParameters = map[string]awsssm.StringParameter{}
+	for _, v := range []struct {
+		id, name, desc string
+		value          *string
+	}{
+		{"RedisUrl", contract.ConfigRedisURL, "Redis URL without password (authenticate with an IAM auth token as the password)", redis.URL(a.Prefix, a.Name, r)},
+		{"RedisPrefix", contract.ConfigRedisPrefix, "the prefix every Redis key and channel of the app must start with", jsii.String(contract.RedisKeyPrefix(a.Name))},
+		{"RedisCacheName", contract.ConfigRedisCacheName, "the replication group ID IAM auth tokens are signed for", r.ReplicationGroupID()},
+	} {
+		a.RedisParameters[v.name] = awsssm.NewStringParameter(a.Construct, jsii.String(v.id), &awsssm.StringParameterProps{
+			ParameterName: jsii.String(ConfigPrefix(a.Prefix, a.Name) + v.name),
+			Description:   jsii.String("Wharf app " + a.Name + ": " + v.desc),
+			StringValue:   v.value,
+		})
+	}
+	stack := awscdk.Stack_Of(a.Construct)
+	// IAM authentication: "The IAM identity needs an associated policy to
+	// grant the elasticache:Connect action to the ElastiCache cache and
+	// ElastiCache user" (Authenticating with IAM). Both resources are
+	// named, so the task role can log in as its own user only.
+	a.TaskRole.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:     jsii.String("ConnectToRedisAsOwnUser"),
+		Actions: jsii.Strings("elasticache:Connect"),
+		Resources: &[]*string{
+			redis.ReplicationGroupArn(stack, *r.ReplicationGroupID()),
+			redis.UserArn(stack, redis.AppUserID(a.Prefix, a.Name)),
+		},
 	}))
 }
 

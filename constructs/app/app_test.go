@@ -269,7 +269,28 @@ func TestUserRole(t *testing.T) {
 	if c := apptest.JSON(st.Condition); c != `{"StringEquals":{"aws:ResourceTag/wharf:app":"api"}}` {
 		t.Errorf("ExecIntoOwnTasks condition %s", c)
 	}
+	// One-off tasks (wharf run, exec --new, shell, db shell).
+	st = wantStatement(t, tpl, user, "RunOwnOneOffTasks", []string{"ecs:RunTask"}, taskDefs)
+	if c := apptest.JSON(st.Condition); !strings.Contains(c, `"ArnEquals":{"ecs:cluster":`) {
+		t.Errorf("RunOwnOneOffTasks not limited to the cluster: %s", c)
+	}
+	st = wantStatement(t, tpl, user, "PassOwnTaskRolesToOneOffTasks", []string{"iam:PassRole"}, "<"+execRole+".Arn>", "<"+task+".Arn>")
+	if c := apptest.JSON(st.Condition); c != `{"StringEquals":{"iam:PassedToService":"ecs-tasks.amazonaws.com"}}` {
+		t.Errorf("PassOwnTaskRolesToOneOffTasks condition %s", c)
+	}
+	st = wantStatement(t, tpl, user, "TagOwnOneOffTasks", []string{"ecs:TagResource"}, tasks)
+	if c := apptest.JSON(st.Condition); c != `{"ForAllValues:StringEquals":{"aws:TagKeys":["wharf:app"]},"StringEquals":{"aws:RequestTag/wharf:app":"api","ecs:CreateAction":"RunTask"}}` {
+		t.Errorf("TagOwnOneOffTasks condition %s", c)
+	}
+	st = wantStatement(t, tpl, user, "StopOwnTasks", []string{"ecs:StopTask"}, tasks)
+	if c := apptest.JSON(st.Condition); !strings.Contains(c, `"StringEquals":{"aws:ResourceTag/wharf:app":"api"}`) || !strings.Contains(c, `"ecs:cluster"`) {
+		t.Errorf("user StopOwnTasks condition %s", c)
+	}
 	wantStatement(t, tpl, user, "ReadOwnStatus", []string{"ssm:GetParameter"}, "arn:<AWS::Partition>:ssm"+acct+"parameter/wharf/apps/api/status")
+	wantStatement(t, tpl, user, "WriteOwnRuntimeRequests", []string{"ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"},
+		"arn:<AWS::Partition>:ssm"+acct+"parameter/wharf/apps/api/scale", "arn:<AWS::Partition>:ssm"+acct+"parameter/wharf/apps/api/restart",
+		"arn:<AWS::Partition>:ssm"+acct+"parameter/wharf/apps/api/rollback")
+	wantStatement(t, tpl, user, "ReadOwnTrustPolicy", []string{"iam:GetRole"}, "arn:<AWS::Partition>:iam::111122223333:role/wharf-app-api-user")
 	logs := statement(t, tpl, user, "ReadOwnLogs")
 	if r := strings.Join(apptest.ResourcesOf(logs), " "); !strings.Contains(r, "log-group:/wharf/apps/api:log-stream:*") || !strings.Contains(r, "log-group:/wharf/apps/api/deploys:log-stream:*") ||
 		!strings.Contains(r, "log-group:/wharf/apps/api/activity:log-stream:*") || !strings.Contains(r, "log-group:/wharf/apps/api/activity ") {

@@ -45,7 +45,7 @@ func apiProps(c *apptest.Cluster, db database.IDatabase) *app.AppProps {
 		Cluster:                 c,
 		RepositoryURL:           jsii.String("https://github.com/acme/api.git"),
 		ConnectionArn:           jsii.String(connectionArn),
-		Domains:                 []string{"api.acme.com", "www.acme.com"},
+		Domains:                 app.DomainNames("api.acme.com", "www.acme.com"),
 		AllowedUsers:            []string{"Alice@Example.com", "bob@example.com"},
 		AllowedEmailDomains:     []string{"acme.com"},
 		OIDCIssuerURL:           jsii.String(issuer),

@@ -270,6 +270,37 @@ func (a *App) newManagementRole(props *AppProps) {
 		// the app's config path; it can decrypt nothing (no kms:Decrypt,
 		// no GetParameter on config).
 		statement("ListConfigNames", []string{"ssm:DescribeParameters"}, []*string{jsii.String("*")}, nil),
+		// Runtime requests (wharf scale, restart, rollback): read only,
+		// the app's users write them.
+		statement("ReadOwnRequests", []string{"ssm:GetParameter"}, a.requestArns(), nil),
+		// Application Auto Scaling for autoscaled processes
+		// (controlplane/autoscaling.go). A scalable target's ARN ends in an
+		// ID AWS assigns (scalable-target/<id>), not the service's name,
+		// so the resource cannot name this app's services: the statement
+		// is pinned to ECS service desired counts in this account and
+		// region with application-autoscaling:service-namespace and
+		// application-autoscaling:scalable-dimension (the Service
+		// Authorization Reference's condition keys for these actions).
+		// DeleteScalingPolicy is not granted: DeregisterScalableTarget
+		// deletes a target's policies, and nothing else removes one.
+		statement("AutoscaleServices", []string{"application-autoscaling:RegisterScalableTarget",
+			"application-autoscaling:DeregisterScalableTarget", "application-autoscaling:PutScalingPolicy"},
+			[]*string{r.format("application-autoscaling", "scalable-target", jsii.String("*"), awscdk.ArnFormat_SLASH_RESOURCE_NAME)},
+			map[string]interface{}{"StringEquals": map[string]interface{}{
+				"application-autoscaling:service-namespace":  "ecs",
+				"application-autoscaling:scalable-dimension": "ecs:service:DesiredCount",
+			}}),
+		// DescribeScalableTargets and DescribeScalingPolicies have no
+		// resource type; they return ranges and policies, no data.
+		statement("DescribeAutoscaling", []string{"application-autoscaling:DescribeScalableTargets",
+			"application-autoscaling:DescribeScalingPolicies"}, []*string{jsii.String("*")}, nil),
+		// The first RegisterScalableTarget of an ECS service in an
+		// account creates Application Auto Scaling's service-linked role
+		// for ECS; only that role, for that service.
+		statement("AutoscalingServiceLinkedRole", []string{"iam:CreateServiceLinkedRole"},
+			[]*string{awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":iam::"),
+				awscdk.Aws_ACCOUNT_ID(), jsii.String(":role/aws-service-role/" + autoscalingServiceName + "/AWSServiceRoleForApplicationAutoScaling_ECSService")})},
+			map[string]interface{}{"StringEquals": map[string]interface{}{"iam:AWSServiceName": autoscalingServiceName}}),
 	)
 	a.ManagementRole = awsiam.NewRole(a.Construct, jsii.String("ManagementRole"), &awsiam.RoleProps{
 		RoleName:           jsii.String(ManagementRoleName(a.Prefix, a.Name)),
@@ -285,8 +316,39 @@ func (a *App) settingsArn() *string {
 	return a.arns().parameter(SettingsParameterName(a.Prefix, a.Name))
 }
 
+// autoscalingServiceName is Application Auto Scaling's service principal
+// for ECS services (its service-linked role's service name).
+const autoscalingServiceName = "ecs.application-autoscaling.amazonaws.com"
+
+// requestArns are the app's three runtime request parameters.
+func (a *App) requestArns() []*string {
+	var out []*string
+	for _, p := range (contract.Names{Prefix: a.Prefix}).RuntimeRequestParameters(a.Name) {
+		out = append(out, a.arns().parameter(p))
+	}
+	return out
+}
+
 func (a *App) statusArn() *string {
 	return a.arns().parameter(contract.Names{Prefix: a.Prefix}.StatusParameter(a.Name))
+}
+
+// runtimeRequestArns are the ARNs of the scale, restart and rollback
+// parameters.
+func (a *App) runtimeRequestArns() []*string {
+	var out []*string
+	for _, p := range (contract.Names{Prefix: a.Prefix}).RuntimeRequestParameters(a.Name) {
+		out = append(out, a.arns().parameter(p))
+	}
+	return out
+}
+
+// userRoleArn is the user role's ARN, built from its fixed name.
+func (a *App) userRoleArn() *string {
+	return awscdk.Stack_Of(a.Construct).FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("iam"), Region: jsii.String(""), Resource: jsii.String("role"),
+		ResourceName: jsii.String(UserRoleName(a.Prefix, a.Name)), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+	})
 }
 
 func (a *App) activityGroup() string {
@@ -359,6 +421,16 @@ func (a *App) newUserRole(props *AppProps) {
 		// The status document the control plane publishes (read only).
 		statement("ReadOwnStatus", []string{"ssm:GetParameter"}, []*string{a.statusArn()}, nil),
 		statement("ReadOwnSettings", []string{"ssm:GetParameter"}, []*string{a.settingsArn()}, nil),
+		// wharf scale, restart and rollback (issue 11): the runtime request
+		// documents the control plane applies. Exactly the three parameters
+		// (contract.Names.RuntimeRequestParameters), one ARN each, no
+		// wildcard: not the settings or status parameters beside them.
+		statement("WriteOwnRuntimeRequests", []string{"ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"}, a.runtimeRequestArns(), nil),
+		// wharf access lists the allowed users from this role's own trust
+		// policy. The ARN is built from the role's fixed name (a reference
+		// to the role inside its own policy would be circular). The
+		// allowed users can already see each other here, nothing else.
+		statement("ReadOwnTrustPolicy", []string{"iam:GetRole"}, []*string{a.userRoleArn()}, nil),
 		// No ssm:DescribeParameters: it has no resource type and would list
 		// every parameter name of the account; GetParametersByPath on the
 		// app's config path (ManageOwnConfig) already returns its names.
@@ -376,6 +448,28 @@ func (a *App) newUserRole(props *AppProps) {
 		// control plane puts on them.
 		statement("ExecInCluster", []string{"ecs:ExecuteCommand"}, []*string{a.cluster.arn}, nil),
 		statement("ExecIntoOwnTasks", []string{"ecs:ExecuteCommand"}, []*string{r.tasks()}, map[string]interface{}{
+			"StringEquals": map[string]interface{}{"aws:ResourceTag/" + TagApp: a.Name},
+		}),
+		// One-off tasks (wharf run, exec --new, shell, db shell): the app's
+		// own task definitions (family <prefix>-<app>_*), in its cluster
+		// only (ecs:cluster, a RunTask condition key).
+		statement("RunOwnOneOffTasks", []string{"ecs:RunTask"}, []*string{r.taskDefinitions()}, inCluster(a.cluster.arn)),
+		// RunTask passes the task definition's execution and task roles to
+		// ECS: exactly this app's two, to ECS tasks only. An override
+		// naming another app's role is refused here.
+		passRole("PassOwnTaskRolesToOneOffTasks", []*string{a.ExecutionRole.RoleArn(), a.TaskRole.RoleArn()}, "ecs-tasks.amazonaws.com"),
+		// The CLI tags each one-off task with wharf:app (which the describe,
+		// stop and exec statements require): on RunTask only, with this
+		// app's name only, and no other tag key.
+		statement("TagOwnOneOffTasks", []string{"ecs:TagResource"}, []*string{r.tasks()}, map[string]interface{}{
+			"StringEquals":              map[string]interface{}{"ecs:CreateAction": "RunTask", "aws:RequestTag/" + TagApp: a.Name},
+			"ForAllValues:StringEquals": map[string]interface{}{"aws:TagKeys": []string{TagApp}},
+		}),
+		// The CLI stops the one-off tasks it started (Ctrl-C on wharf run,
+		// the end of a shell). Task ARNs do not name the family: the
+		// cluster is pinned by ecs:cluster and the app by its wharf:app tag.
+		statement("StopOwnTasks", []string{"ecs:StopTask"}, []*string{r.tasks()}, map[string]interface{}{
+			"ArnEquals":    map[string]interface{}{"ecs:cluster": a.cluster.arn},
 			"StringEquals": map[string]interface{}{"aws:ResourceTag/" + TagApp: a.Name},
 		}),
 	)

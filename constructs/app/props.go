@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/wharf-paas/wharf/constructs/cluster"
 	"github.com/wharf-paas/wharf/constructs/database"
+	"github.com/wharf-paas/wharf/constructs/redis"
 	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/internal/logretention"
 )
@@ -30,10 +31,11 @@ const (
 	DefaultImagesToKeep               = 30
 	DefaultArtifactRetentionDays      = 90
 	DefaultLaunchType                 = LaunchTypeFargate
-	// MaxDomains is the number of extra domains an app may have: an ALB
-	// host-header condition takes at most 5 values, one of which is
+	// MaxDomains is the number of custom domains an app may have: an ALB
+	// rule takes at most 5 condition values (contract.
+	// ALBConditionValuesPerRule, not adjustable), one of which is
 	// <app>.<cluster domain>.
-	MaxDomains = 4
+	MaxDomains = contract.ALBConditionValuesPerRule - 1
 	// MaxBuildConfig is the number of config vars a build may read
 	// (AppProps.BuildConfig).
 	MaxBuildConfig = 20
@@ -102,11 +104,15 @@ type AppProps struct {
 	// Default: none.
 	BuildConfig []string
 
-	// Domains are extra host names routed to the app besides
-	// <name>.<cluster domain>; at most 4. Their certificates and DNS
-	// records are the cluster's business (its certificate must cover them).
+	// Domains are custom host names routed to the app besides
+	// <name>.<cluster domain>; at most 4 (an ALB rule takes 5 host names).
+	// Each becomes a working HTTPS name: the app's ACM certificate (DNS
+	// validation) holds every name the cluster's wildcard certificate does
+	// not cover and is added to the cluster's HTTPS listener by SNI; with a
+	// hosted zone the validation and alias records are created too
+	// (Domain; docs/constructs.md, "Custom domains").
 	// Default: none.
-	Domains []string
+	Domains []*Domain
 	// HealthCheckPath is the path the load balancer checks.
 	// Default: "/".
 	HealthCheckPath *string
@@ -200,6 +206,19 @@ type AppProps struct {
 	// Default: true. Set false to drop them with the app.
 	KeepDatabaseOnDelete *bool
 
+	// Redis is a Wharf Redis the app shares (a live redis.Redis, which
+	// must list the app in its Apps, or redis.FromName). The app gets its
+	// own ElastiCache user, limited to keys and channels starting
+	// "<app>:", and the config vars REDIS_URL, REDIS_PREFIX and
+	// REDIS_CACHE_NAME. Mutually exclusive with RedisName.
+	// Default: none.
+	Redis redis.IRedis
+	// RedisName names a Wharf Redis by name; its published SSM parameters
+	// are read at deploy time (redis.FromName). The Redis must list the
+	// app in its Apps.
+	// Default: none.
+	RedisName *string
+
 	// TaskPolicyArn is a customer managed policy attached to the task role.
 	// Default: none.
 	TaskPolicyArn *string
@@ -288,19 +307,7 @@ func (p *AppProps) Validate() error {
 			add("trustedBuilders[%d] %q: must be an image reference pinned by digest (<name>[:<tag>]@sha256:<64 hex>)", i, b)
 		}
 	}
-	if len(p.Domains) > MaxDomains {
-		add("domains: %d given, at most %d allowed (an ALB host-header condition takes 5 values, one is <app>.<cluster domain>)", len(p.Domains), MaxDomains)
-	}
-	seen := map[string]bool{}
-	for _, d := range p.Domains {
-		if err := validateDomain(d); err != nil {
-			add("domains: %w", err)
-		}
-		if seen[d] {
-			add("domains: %q is listed twice", d)
-		}
-		seen[d] = true
-	}
+	errs = append(errs, p.validateDomains()...)
 	if path := p.healthCheckPath(); !healthPathRe.MatchString(path) || len(path) > 1024 {
 		add("healthCheckPath %q: must start with / and be at most 1024 URL characters", path)
 	}
@@ -347,6 +354,17 @@ func (p *AppProps) Validate() error {
 		} else if strings.HasPrefix(db, "pg_") || strings.HasPrefix(db, "rds_") {
 			add("name %q: its PostgreSQL name %q starts with a prefix PostgreSQL or RDS reserves (pg_, rds_); choose another app name", *p.Name, db)
 		}
+	}
+	if p.Redis != nil && p.RedisName != nil {
+		add("redisName: set either redis or redisName, not both")
+	}
+	if p.RedisName != nil {
+		if err := contract.ValidateRedisName(*p.RedisName); err != nil {
+			add("redisName: %w", err)
+		}
+	}
+	if r, ok := p.Redis.(interface{ HasApp(string) bool }); ok && p.Name != nil && !r.HasApp(*p.Name) {
+		add("redis: redis %q has no user for app %q; list the app in its RedisProps.Apps", *p.Redis.RedisName(), *p.Name)
 	}
 	if p.TaskPolicyArn != nil && !policyArnRe.MatchString(*p.TaskPolicyArn) {
 		add("taskPolicyArn %q: must be an IAM managed policy ARN (arn:aws:iam::<account>:policy/<name>)", *p.TaskPolicyArn)

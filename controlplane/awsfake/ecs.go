@@ -97,6 +97,8 @@ type ecsState struct {
 	outcomes    map[string]TaskOutcome // by family
 	runFailures [][]types.Failure
 	proto       *awsjson.Protocol
+	execURL     string
+	execs       []ExecSession
 }
 
 func (e *ecsState) init(s *Server) {
@@ -133,6 +135,8 @@ func newECSInput(op string) any {
 		return &ecs.DescribeServicesInput{}
 	case "ListServices":
 		return &ecs.ListServicesInput{}
+	case "ExecuteCommand":
+		return &ecs.ExecuteCommandInput{}
 	}
 	return nil
 }
@@ -166,6 +170,8 @@ func (s *Server) serveECS(op string, in any) ([]byte, *APIError) {
 		out, apiErr = s.describeServices(v)
 	case *ecs.ListServicesInput:
 		out, apiErr = s.listServices(v)
+	case *ecs.ExecuteCommandInput:
+		out, apiErr = s.executeCommand(v)
 	default:
 		return nil, serverFault("UnknownOperationException", "operation "+op+" is not served")
 	}
@@ -461,6 +467,38 @@ func (s *Server) newTask(clusterARN string, td *taskDef, in *ecs.RunTaskInput) t
 	}
 	if t.Overrides == nil {
 		t.Overrides = &types.TaskOverride{ContainerOverrides: []types.ContainerOverride{}}
+	}
+	// enableExecuteCommand: "Determines whether to use the execute command
+	// functionality for the containers in this task. If true, this enables
+	// execute command functionality on all containers in the task."
+	t.EnableExecuteCommand = in.EnableExecuteCommand
+	// overrides cpu, memory: "The CPU override for the task." "The memory
+	// override for the task." The task's size is the override's.
+	if o := in.Overrides; o != nil {
+		if o.Cpu != nil {
+			t.Cpu = o.Cpu
+		}
+		if o.Memory != nil {
+			t.Memory = o.Memory
+		}
+	}
+	// propagateTags: "Specifies whether to propagate the tags from the task
+	// definition to the task. If no value is specified, the tags aren't
+	// propagated." Request tags win over propagated ones of the same key.
+	if in.PropagateTags == types.PropagateTagsTaskDefinition && len(td.tags) > 0 {
+		tags := append([]types.Tag(nil), td.tags...)
+		for _, rt := range in.Tags {
+			replaced := false
+			for i := range tags {
+				if aws.ToString(tags[i].Key) == aws.ToString(rt.Key) {
+					tags[i], replaced = rt, true
+				}
+			}
+			if !replaced {
+				tags = append(tags, rt)
+			}
+		}
+		t.Tags = tags
 	}
 	if in.LaunchType == types.LaunchTypeFargate {
 		t.PlatformVersion = aws.String("1.4.0")

@@ -407,6 +407,7 @@ func Run(opts Options) (*Result, error) {
 	w.now = end
 	w.oracle.finalCheck(target.View)
 	w.oracle.settingsCheck(target.View)
+	w.oracle.requestsCheck()
 	if v, ok := target.View.(*storeView); ok {
 		w.checkPublishedStatus(v)
 	}
@@ -512,6 +513,7 @@ func RandomScenario(active time.Duration) Scenario {
 				w.at(Epoch.Add(w.between(0, active-5*time.Minute)), "config", func() { w.PutConfig(app, v) })
 			}
 			w.scheduleSettingsChange(name, func() time.Time { return Epoch.Add(w.between(0, active-5*time.Minute)) }, false)
+			w.scheduleRequests(name, active)
 		}
 	}
 }

@@ -128,9 +128,15 @@ type Mapper struct {
 	// holds it (the ground truth); otherwise the mapper uses the tags it
 	// saw the task created with.
 	TaskTags func(account, arn string) (map[string]string, bool)
+	// TaskDefRoles, when set, gives the execution and task roles of a
+	// task definition ("family", "family:rev" or an ARN) from the world
+	// that holds it; otherwise the mapper uses the roles it saw the
+	// family registered with.
+	TaskDefRoles func(account, taskDef string) ([]string, bool)
 
-	familyTags map[string]map[string]string // task-definition family → tags
-	taskTags   map[string]map[string]string // task ARN → tags
+	familyTags  map[string]map[string]string // task-definition family → tags
+	familyRoles map[string][]string          // task-definition family → roles
+	taskTags    map[string]map[string]string // task ARN → tags
 }
 
 func (m *Mapper) tagsOfTask(account, arn string) map[string]string {
@@ -144,7 +150,7 @@ func (m *Mapper) tagsOfTask(account, arn string) map[string]string {
 
 // NewMapper returns an empty mapper.
 func NewMapper() *Mapper {
-	return &Mapper{familyTags: map[string]map[string]string{}, taskTags: map[string]map[string]string{}}
+	return &Mapper{familyTags: map[string]map[string]string{}, taskTags: map[string]map[string]string{}, familyRoles: map[string][]string{}}
 }
 
 type arns struct{ partition, region, account string }
@@ -242,12 +248,15 @@ func (m *Mapper) Requests(c Call) ([]Request, error) {
 		tags := tagsOf(in, "tags")
 		requestTags(ctx, tags)
 		add("ecs:RegisterTaskDefinition", "*", ctx)
+		var roles []string
 		for _, r := range []string{str(in, "executionRoleArn"), str(in, "taskRoleArn")} {
 			if r != "" {
 				add("iam:PassRole", r, iampolicy.Context{"iam:PassedToService": {"ecs-tasks.amazonaws.com"}})
+				roles = append(roles, r)
 			}
 		}
 		fam := str(in, "family")
+		m.familyRoles[fam] = roles
 		arn := a.ecs("task-definition/" + fam + ":1")
 		if td, ok := field(c.Output, "taskDefinition").(map[string]any); ok && str(td, "taskDefinitionArn") != "" {
 			arn = str(td, "taskDefinitionArn")
@@ -308,11 +317,35 @@ func (m *Mapper) Requests(c Call) ([]Request, error) {
 		for _, r := range started {
 			m.taskTags[r] = all
 		}
-		if ov, ok := field(in, "overrides").(map[string]any); ok {
-			for _, r := range []string{str(ov, "executionRoleArn"), str(ov, "taskRoleArn")} {
-				if r != "" {
-					add("iam:PassRole", r, iampolicy.Context{"iam:PassedToService": {"ecs-tasks.amazonaws.com"}})
+		// Running a task passes its roles to ECS: the task definition's
+		// execution and task roles, or the overrides' ("iam:PassRole" is a
+		// dependent action of RunTask; without it RunTask fails with "not
+		// authorized to perform: iam:PassRole").
+		roles := map[string]string{}
+		if m.TaskDefRoles != nil {
+			if rs, ok := m.TaskDefRoles(a.account, str(in, "taskDefinition")); ok {
+				for i, r := range rs {
+					roles[fmt.Sprint(i)] = r
 				}
+			}
+		} else {
+			for i, r := range m.familyRoles[fam] {
+				roles[fmt.Sprint(i)] = r
+			}
+		}
+		if ov, ok := field(in, "overrides").(map[string]any); ok {
+			// Two roles at most: the definition's execution role (0) and
+			// task role (1), each replaced by its override.
+			if r := str(ov, "executionRoleArn"); r != "" {
+				roles["0"] = r
+			}
+			if r := str(ov, "taskRoleArn"); r != "" {
+				roles["1"] = r
+			}
+		}
+		for _, k := range []string{"0", "1"} {
+			if r := roles[k]; r != "" {
+				add("iam:PassRole", r, iampolicy.Context{"iam:PassedToService": {"ecs-tasks.amazonaws.com"}})
 			}
 		}
 	case "ecs:StopTask":
@@ -331,6 +364,18 @@ func (m *Mapper) Requests(c Call) ([]Request, error) {
 			resourceTags(ctx, m.tagsOfTask(a.account, task))
 			add("ecs:DescribeTasks", task, ctx)
 		}
+	case "ecs:ExecuteCommand":
+		// ExecuteCommand: cluster*, task*; ecs:cluster, ecs:container-name,
+		// ecs:task, aws:ResourceTag/${TagKey} (the task's tags).
+		clusterArn, clusterName := a.cluster(str(in, "cluster"))
+		task := a.task(clusterName, str(in, "task"))
+		add("ecs:ExecuteCommand", clusterArn, iampolicy.Context{"ecs:cluster": {clusterArn}})
+		ctx := iampolicy.Context{"ecs:cluster": {clusterArn}, "ecs:task": {task}}
+		if cn := str(in, "container"); cn != "" {
+			ctx["ecs:container-name"] = []string{cn}
+		}
+		resourceTags(ctx, m.tagsOfTask(a.account, task))
+		add("ecs:ExecuteCommand", task, ctx)
 	case "ecs:ListTasks":
 		// ListTasks: container-instance (optional, absent here);
 		// ecs:cluster. So Resource "*".
@@ -404,10 +449,10 @@ func (m *Mapper) Requests(c Call) ([]Request, error) {
 	case "s3:GetObject":
 		add("s3:GetObject", fmt.Sprintf("arn:%s:s3:::%s/%s", a.partition, str(in, "bucket"), str(in, "key")), nil)
 
-	// AWS Systems Manager. GetParameter, PutParameter: parameter*
+	// AWS Systems Manager. GetParameter, PutParameter, DeleteParameter: parameter*
 	// (arn:${Partition}:ssm:${Region}:${Account}:parameter/${ParameterNameWithoutLeadingSlash});
 	// DescribeParameters: no resource type.
-	case "ssm:GetParameter", "ssm:PutParameter":
+	case "ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter":
 		name := str(in, "name")
 		arn := name
 		if !strings.HasPrefix(name, "arn:") {
@@ -420,10 +465,11 @@ func (m *Mapper) Requests(c Call) ([]Request, error) {
 		add("ssm:DescribeParameters", "*", nil)
 
 	// Amazon CloudWatch Logs. CreateLogStream: log-group*;
-	// PutLogEvents: log-stream*; DescribeLogStreams: log-group*.
+	// PutLogEvents: log-stream*; DescribeLogStreams, FilterLogEvents:
+	// log-group*.
 	// (arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}
 	// and ...:log-group:${LogGroupName}:log-stream:${LogStreamName}.)
-	case "logs:CreateLogStream", "logs:DescribeLogStreams":
+	case "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:FilterLogEvents":
 		add("logs:"+c.Op, fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s", a.partition, a.region, a.account, str(in, "logGroupName")), nil)
 	case "logs:PutLogEvents":
 		add("logs:PutLogEvents", fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s:log-stream:%s", a.partition, a.region, a.account, str(in, "logGroupName"), str(in, "logStreamName")), nil)
@@ -463,6 +509,54 @@ func (m *Mapper) Requests(c Call) ([]Request, error) {
 				}
 			}
 		}
+	// Application Auto Scaling. RegisterScalableTarget,
+	// DeregisterScalableTarget, PutScalingPolicy, DeleteScalingPolicy:
+	// ScalableTarget* (arn:${Partition}:application-autoscaling:${Region}:
+	// ${Account}:scalable-target/${ScalableTargetId}, an ID AWS assigns:
+	// the answer's ScalableTargetARN when there is one, else a stand-in
+	// ID only a wildcard matches); condition keys
+	// application-autoscaling:service-namespace and
+	// application-autoscaling:scalable-dimension. DescribeScalableTargets,
+	// DescribeScalingPolicies: no resource type. The first registration
+	// of an ECS service creates the service-linked role
+	// AWSServiceRoleForApplicationAutoScaling_ECSService (iam:CreateServiceLinkedRole
+	// with iam:AWSServiceName ecs.application-autoscaling.amazonaws.com):
+	// the contract requires it on every registration, as the caller cannot
+	// know whether the role exists.
+	case "application-autoscaling:RegisterScalableTarget", "application-autoscaling:DeregisterScalableTarget",
+		"application-autoscaling:PutScalingPolicy", "application-autoscaling:DeleteScalingPolicy":
+		arn := str(c.Output, "scalableTargetARN")
+		if arn == "" {
+			arn = fmt.Sprintf("arn:%s:application-autoscaling:%s:%s:scalable-target/unknown-id", a.partition, a.region, a.account)
+		}
+		add("application-autoscaling:"+c.Op, arn, iampolicy.Context{
+			"application-autoscaling:service-namespace":  {str(in, "serviceNamespace")},
+			"application-autoscaling:scalable-dimension": {str(in, "scalableDimension")},
+		})
+		if c.Op == "RegisterScalableTarget" {
+			add("iam:CreateServiceLinkedRole", fmt.Sprintf("arn:%s:iam::%s:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService", a.partition, a.account),
+				iampolicy.Context{"iam:AWSServiceName": {"ecs.application-autoscaling.amazonaws.com"}})
+		}
+	case "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies":
+		add("application-autoscaling:"+c.Op, "*", nil)
+
+	// AWS Lambda. The Invoke API is authorized as lambda:InvokeFunction on
+	// function* (arn:${Partition}:lambda:${Region}:${Account}:function:${FunctionName});
+	// FunctionName is "the name or ARN of the Lambda function" (Invoke API
+	// reference). The CLI's db create | destroy | sql use it.
+	case "lambda:Invoke", "lambda:InvokeFunction":
+		name := str(in, "functionName")
+		if !strings.HasPrefix(name, "arn:") {
+			name = fmt.Sprintf("arn:%s:lambda:%s:%s:function:%s", a.partition, a.region, a.account, name)
+		}
+		add("lambda:InvokeFunction", name, nil)
+
+	// AWS Identity and Access Management. GetRole: role*
+	// (arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}); IAM is
+	// global, so the ARN has no region. Wharf's roles have the path "/".
+	// wharf access reads its own user role.
+	case "iam:GetRole":
+		add("iam:GetRole", fmt.Sprintf("arn:%s:iam::%s:role/%s", a.partition, a.account, str(in, "roleName")), nil)
 	default:
 		return nil, fmt.Errorf("iam contract: no IAM mapping for %s:%s (add one from the Service Authorization Reference)", c.Service, c.Op)
 	}

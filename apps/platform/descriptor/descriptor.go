@@ -69,6 +69,8 @@ func FromConfig(cfg *config.Platform) *contract.Platform {
 			ConfigPrefix:     names.ConfigPath(a.Name),
 			CodeBuildProject: names.CodeBuildProject(a.Name),
 			ECSCluster:       names.ECSCluster(a.Cluster),
+			Database:         a.Database,
+			Redis:            a.Redis,
 		}
 		if d := domains[a.Cluster]; d != "" {
 			pa.URL = "https://" + a.Name + "." + d

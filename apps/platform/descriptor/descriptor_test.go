@@ -61,6 +61,8 @@ func TestWriteExample(t *testing.T) {
 		ConfigPrefix:     "/wharf/apps/api/config/",
 		CodeBuildProject: "wharf-api",
 		ECSCluster:       "wharf-main",
+		Database:         "main",
+		Redis:            "cache",
 	}
 	got, _ := json.Marshal(api)
 	exp, _ := json.Marshal(want)

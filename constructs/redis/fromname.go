@@ -1,0 +1,81 @@
+package redis
+
+import (
+	"errors"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/wharf-paas/wharf/contract"
+)
+
+// FromNameProps names the Redis FromName refers to.
+type FromNameProps struct {
+	// Prefix is the Wharf resource prefix.
+	// Default: "wharf".
+	Prefix *string
+	// Name is the Wharf name of the Redis. Required.
+	Name *string
+}
+
+// Validate checks the props; FromName panics with the same error.
+func (p *FromNameProps) Validate() error {
+	if p == nil {
+		return errors.New("redis from name props: must not be nil")
+	}
+	var errs []error
+	if err := contract.ValidatePrefix(p.prefix()); err != nil {
+		errs = append(errs, err)
+	}
+	if p.Name == nil {
+		errs = append(errs, errors.New("name: required"))
+	} else if err := contract.ValidateRedisName(*p.Name); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func (p *FromNameProps) prefix() string {
+	if p.Prefix == nil {
+		return contract.DefaultPrefix
+	}
+	return *p.Prefix
+}
+
+type importedRedis struct {
+	constructs.Construct
+	name, prefix string
+	params       map[string]*string
+}
+
+// FromName returns the Redis called props.Name as an IRedis whose endpoint
+// and security group are read from its SSM parameters at deploy time
+// (CloudFormation SSM parameter types: no synth-time lookup, no
+// CloudFormation export). The Redis stack must be deployed first, with the
+// app in its Apps.
+func FromName(scope constructs.Construct, id string, props *FromNameProps) IRedis {
+	if err := props.Validate(); err != nil {
+		panic(err)
+	}
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	return &importedRedis{Construct: c, name: *props.Name, prefix: props.prefix(), params: map[string]*string{}}
+}
+
+// param reads one published parameter, on first use only, so the stack
+// gets a CloudFormation parameter only for the attributes it uses.
+func (r *importedRedis) param(key string) *string {
+	if v, ok := r.params[key]; ok {
+		return v
+	}
+	v := awsssm.StringParameter_ValueForStringParameter(r.Construct, jsii.String(ParameterName(r.prefix, r.name, key)), nil)
+	r.params[key] = v
+	return v
+}
+
+func (r *importedRedis) RedisName() *string { return jsii.String(r.name) }
+func (r *importedRedis) ReplicationGroupID() *string {
+	return jsii.String(ReplicationGroupID(r.prefix, r.name))
+}
+func (r *importedRedis) Endpoint() *string        { return r.param(ParamEndpoint) }
+func (r *importedRedis) Port() *string            { return r.param(ParamPort) }
+func (r *importedRedis) SecurityGroupID() *string { return r.param(ParamSecurityGroupID) }

@@ -4,13 +4,16 @@
 package cdktest
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
@@ -90,10 +93,43 @@ func Template(t testing.TB, stack awscdk.Stack) assertions.Template {
 // AssertNagClean fails t for every unsuppressed cdk-nag error or warning on
 // stack; the failure lists each finding with its construct path. The app must
 // have been created with NewApp (or AddNag).
+//
+// It reads the findings from the app's cloud assembly as synthesized
+// already (Template and other assertions synthesize the same one), so a
+// fixture of several stacks is synthesized once, not once per call:
+// assertions.Annotations_FromStack forces a new synthesis of the whole app
+// on every call.
 func AssertNagClean(t testing.TB, stack awscdk.Stack) {
 	t.Helper()
-	ann := assertions.Annotations_FromStack(stack)
-	nag := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
-	Check(t, func() { ann.HasNoError(jsii.String("*"), nag) })
-	Check(t, func() { ann.HasNoWarning(jsii.String("*"), nag) })
+	var msgs []*cxapi.SynthesisMessage
+	Check(t, func() {
+		asm := awscdk.Stage_Of(stack).Synth(nil)
+		if m := asm.GetStackArtifact(stack.ArtifactId()).Messages(); m != nil {
+			msgs = *m
+		}
+	})
+	for _, f := range NagFindings(msgs) {
+		t.Errorf("cdk-nag: %s", f)
+	}
+}
+
+// NagFindings returns the cdk-nag AwsSolutions errors and warnings among
+// msgs, each as "<level> <construct path>: <finding>".
+func NagFindings(msgs []*cxapi.SynthesisMessage) []string {
+	var out []string
+	for _, m := range msgs {
+		if m == nil || m.Entry == nil || (m.Level != cxapi.SynthesisMessageLevel_ERROR && m.Level != cxapi.SynthesisMessageLevel_WARNING) {
+			continue
+		}
+		data, _ := m.Entry.Data.(string)
+		if !strings.HasPrefix(data, "AwsSolutions-") {
+			continue
+		}
+		id := ""
+		if m.Id != nil {
+			id = *m.Id
+		}
+		out = append(out, fmt.Sprintf("%s %s: %s", m.Level, id, data))
+	}
+	return out
 }

@@ -147,9 +147,9 @@ func (c *cli) rootCommand() *cobra.Command {
 	pf.BoolVar(&c.jsonOut, "json", false, "print JSON instead of a table (every read command)")
 	root.AddCommand(c.loginCommand(), c.logoutCommand(), c.whoamiCommand(), c.appsCommand(), c.infoCommand(),
 		c.configCommand(), c.logsCommand(), c.buildsCommand(), c.deploysCommand(), c.statusCommand())
-	root.AddCommand(c.runCommand())
+	root.AddCommand(c.runCommand(), c.execCommand(), c.shellCommand(), c.sessionPluginCommand())
 	// Runtime requests, the database and access (issue 11).
-	root.AddCommand(c.scaleCommand(), c.restartCommand(), c.rollbackCommand(), c.dbCommand(), c.accessCommand())
+	root.AddCommand(c.scaleCommand(), c.restartCommand(), c.rollbackCommand(), c.dbCommands(), c.accessCommand())
 	return root
 }
 

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/wharf-paas/wharf/internal/iampolicy"
@@ -99,6 +100,34 @@ func TestUserRoleOneOffTasksOnlyOwn(t *testing.T) {
 	} {
 		if d := eval(req); d.Allowed() {
 			t.Errorf("%s is allowed: %s", name, d)
+		}
+	}
+}
+
+// wharf db shell signs an IAM auth token with the user role: as the app's
+// own database user only, never as another app's or the admin.
+func TestUserRoleConnectsOnlyAsOwnDatabaseUser(t *testing.T) {
+	f := getFixture(t)
+	role := managementRole(t, f.apiJSON, "wharf-app-api-user")
+	var own string
+	for _, p := range role.Policies {
+		for _, st := range p.Statements {
+			if st.Sid == "ConnectToOwnDatabaseFromOneOffTasks" && len(st.Resource) == 1 {
+				own = st.Resource[0]
+			}
+		}
+	}
+	if own == "" || !strings.HasSuffix(own, "/api") {
+		t.Fatalf("no resolved rds-db:connect resource for the api user: %q", own)
+	}
+	base := strings.TrimSuffix(own, "/api")
+	for user, want := range map[string]bool{"api": true, "web": false, "wharf_admin": false, "*": false} {
+		d, err := iampolicy.Evaluate(iampolicy.Request{Action: "rds-db:connect", Resource: base + "/" + user}, role.Policies...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Allowed() != want {
+			t.Errorf("rds-db:connect as %s: allowed %v, want %v (%s)", user, d.Allowed(), want, d)
 		}
 	}
 }

@@ -509,6 +509,37 @@ func (m *Mapper) Requests(c Call) ([]Request, error) {
 				}
 			}
 		}
+	// Application Auto Scaling. RegisterScalableTarget,
+	// DeregisterScalableTarget, PutScalingPolicy, DeleteScalingPolicy:
+	// ScalableTarget* (arn:${Partition}:application-autoscaling:${Region}:
+	// ${Account}:scalable-target/${ScalableTargetId}, an ID AWS assigns:
+	// the answer's ScalableTargetARN when there is one, else a stand-in
+	// ID only a wildcard matches); condition keys
+	// application-autoscaling:service-namespace and
+	// application-autoscaling:scalable-dimension. DescribeScalableTargets,
+	// DescribeScalingPolicies: no resource type. The first registration
+	// of an ECS service creates the service-linked role
+	// AWSServiceRoleForApplicationAutoScaling_ECSService (iam:CreateServiceLinkedRole
+	// with iam:AWSServiceName ecs.application-autoscaling.amazonaws.com):
+	// the contract requires it on every registration, as the caller cannot
+	// know whether the role exists.
+	case "application-autoscaling:RegisterScalableTarget", "application-autoscaling:DeregisterScalableTarget",
+		"application-autoscaling:PutScalingPolicy", "application-autoscaling:DeleteScalingPolicy":
+		arn := str(c.Output, "scalableTargetARN")
+		if arn == "" {
+			arn = fmt.Sprintf("arn:%s:application-autoscaling:%s:%s:scalable-target/unknown-id", a.partition, a.region, a.account)
+		}
+		add("application-autoscaling:"+c.Op, arn, iampolicy.Context{
+			"application-autoscaling:service-namespace":  {str(in, "serviceNamespace")},
+			"application-autoscaling:scalable-dimension": {str(in, "scalableDimension")},
+		})
+		if c.Op == "RegisterScalableTarget" {
+			add("iam:CreateServiceLinkedRole", fmt.Sprintf("arn:%s:iam::%s:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService", a.partition, a.account),
+				iampolicy.Context{"iam:AWSServiceName": {"ecs.application-autoscaling.amazonaws.com"}})
+		}
+	case "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies":
+		add("application-autoscaling:"+c.Op, "*", nil)
+
 	// AWS Lambda. The Invoke API is authorized as lambda:InvokeFunction on
 	// function* (arn:${Partition}:lambda:${Region}:${Account}:function:${FunctionName});
 	// FunctionName is "the name or ARN of the Lambda function" (Invoke API

@@ -236,7 +236,8 @@ func newRecorded() *recorded {
 	return &recorded{assumes: map[string][]iampolicy.Request{}, calls: map[string]int{}}
 }
 
-var simServices = map[string]string{"ECS": "ecs", "CodeBuild": "codebuild", "S3": "s3", "SSM": "ssm", "EventBridge": "events", "CloudWatchLogs": "logs", "STS": "sts"}
+var simServices = map[string]string{"ECS": "ecs", "CodeBuild": "codebuild", "S3": "s3", "SSM": "ssm", "EventBridge": "events", "CloudWatchLogs": "logs", "STS": "sts",
+	"ApplicationAutoScaling": "application-autoscaling"}
 
 // recordSim runs the simulator's random scenario for the seeds and maps
 // every call the control plane made.

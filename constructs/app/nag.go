@@ -33,7 +33,6 @@ func (a *App) suppress(props *AppProps) {
 	services := nagResource(arn("ecs", `service\/.+\/`+app+`_\*`))
 	rules := nagResource(arn("events", `rule\/`+app+`_schedule-\*`))
 	objects := nagResource(`<[A-Za-z0-9]+\.Arn>\/(builds\/)?\*`)
-	scalableTargets := nagResource(arn("application-autoscaling", `scalable-target\/\*`))
 
 	iam5 := func(role awsiam.Role, reason string, appliesTo ...interface{}) {
 		if role == nil {
@@ -53,13 +52,11 @@ func (a *App) suppress(props *AppProps) {
 	iam5(a.ManagementRole, "management role: services and task definitions match only this app's names (<prefix>-<app>_*), schedule rules only "+
 		"<prefix>-<app>_schedule-*, build metadata only this app's bucket; task ARNs carry no family so DescribeTasks covers the cluster's tasks (read only); "+
 		"ListServices/ListTasks (ecs:cluster condition), RegisterTaskDefinition/DescribeTaskDefinition, events:ListRules and ssm:DescribeParameters have no resource type; "+
-		"activity streams are created per build in this app's activity log group only; scalable-target/* because a scalable target's ARN ends in an ID AWS assigns, "+
-		"pinned to ECS service desired counts by the service-namespace and scalable-dimension conditions",
-		services, taskDefs, tasks, rules, objects, star, activity, scalableTargets)
+		"activity streams are created per build in this app's activity log group only",
+		services, taskDefs, tasks, rules, objects, star, activity)
 	iam5(a.UserRole, "user role: log streams (app, deploy and activity logs) and config parameters of this app only; services match <prefix>-<app>_*; task ARNs carry no family so ExecuteCommand "+
-		"and DescribeTasks are limited by the wharf:app tag; ListServices/ListTasks have no resource type (ecs:cluster condition); "+
-		"one-off tasks run only this app's task definitions, <prefix>-<app>_* (app names have no _)",
-		logs, config, services, tasks, star, taskDefs)
+		"and DescribeTasks are limited by the wharf:app tag; ListServices/ListTasks have no resource type (ecs:cluster condition)",
+		logs, config, services, tasks, star)
 
 	cdknag.NagSuppressions_AddResourceSuppressions(a.ArtifactBucket, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-S1"),

@@ -84,7 +84,7 @@ type runningService struct {
 // before rolls back to) and make the running process types
 // AppState.Services (a later deploy deletes those it no longer declares),
 // and log a warning.
-func (d *decider) adopt(b TrackedBuild, meta *BuildMetadata) (adoptAction, bool) {
+func (d *decider) adopt(b TrackedBuild, meta *contract.BuildMetadata) (adoptAction, bool) {
 	st := d.st
 	set, perr, ok := d.settings()
 	if !ok {
@@ -221,18 +221,30 @@ func (d *decider) adopt(b TrackedBuild, meta *BuildMetadata) (adoptAction, bool)
 		d.skipOlder(b.Number, fmt.Sprintf("build %d was adopted as deployed", b.Number))
 		st.HighWater = b.Number
 		st.forget(b.ID)
-		// The services are taken as they run, with the current settings
-		// (the next deploy aligns every field of their spec).
+		// The services are taken as they run. Which settings they were
+		// aligned with is unknown (a settings change may have been lost
+		// with the state), so no settings hash is recorded: the next
+		// configuration check restarts the build once, which registers
+		// nothing and updates no service when every field already
+		// matches, and aligns services and schedule targets otherwise.
 		st.Deployed = &Deployment{Build: b.Number, BuildID: b.ID, Metadata: meta, ConfigVersion: cfgVersion,
-			SettingsHash: settingsHash(set), TaskDefs: defs, At: d.now,
+			TaskDefs: defs, At: d.now,
 			// The scale the services were aligned with is unknown (a
 			// scale change or an autoscaling target may have been left
-			// half applied): the next check aligns counts and targets.
+			// half applied): known once counts and targets match.
 			ScaleHash: scaleUnknown}
 		rec := d.finalRecord(b, OutcomeDeployed, "", ad.Detail)
 		rec.TaskDefinitions, rec.ConfigVersion = defs, cfgVersion
 		d.record(rec)
 		st.Services, st.Adopted = running, ad
+		sc := d.wantedScale(d.obs.Requests)
+		aligned, ok := d.scaleAligned(set, sc)
+		if !ok {
+			return adoptDone, false
+		}
+		if aligned {
+			st.Deployed.ScaleHash, st.Deployed.Scale = scaleHash(sc), sc
+		}
 		d.setPhase(PhaseDeployed, b.Number, "", "")
 		d.note(slog.LevelWarn, "adopted an app whose services already run: build recorded as deployed, nothing deployed", append(logArgs, "reason", ad.Detail)...)
 		return adoptDone, false
@@ -322,7 +334,7 @@ func settled(s *ecstypes.Service) bool {
 // listAppServices returns the process types of the app's services in its
 // cluster: ListServices (the management role may list the cluster's
 // services, names only) filtered on <prefix>-<app>_<proc>.
-func (r *run) listAppServices(ctx context.Context, set *Settings) ([]string, error) {
+func (r *run) listAppServices(ctx context.Context, set *contract.Settings) ([]string, error) {
 	prefix := FamilyName(r.c.reg.Prefix, r.reg.Name, "")
 	in := &ecs.ListServicesInput{Cluster: aws.String(set.ClusterARN), MaxResults: aws.Int32(100)}
 	procs := map[string]bool{}
@@ -365,7 +377,7 @@ func (r *run) describeRunning(ctx context.Context, td string) (*runningService, 
 		return rs, nil
 	}
 	for _, cd := range out.TaskDefinition.ContainerDefinitions {
-		if aws.ToString(cd.Name) != ContainerName {
+		if aws.ToString(cd.Name) != contract.ContainerName {
 			continue
 		}
 		rs.image = aws.ToString(cd.Image)

@@ -65,7 +65,7 @@ type procScale struct {
 
 // effectiveScale is the scale of proc: the scale setting over the build's
 // declared values. A field the setting leaves zero keeps the build's.
-func effectiveScale(p Process, sc *contract.ScaleSetting, proc string) procScale {
+func effectiveScale(p contract.Process, sc *contract.ScaleSetting, proc string) procScale {
 	e := procScale{Count: p.DesiredCount(), CPU: p.CPU, Memory: p.Memory}
 	if sc == nil {
 		return e
@@ -213,6 +213,12 @@ func (d *decider) newRestartOp(kind OpKind, sc *contract.ScaleSetting, detail st
 		Account: d.pol.Account, App: d.pol.App, Build: dep.Build, BuildID: dep.BuildID, Kind: kind,
 		Seq: op.Seq, Commit: dep.Metadata.Commit, Created: d.now, Detail: detail,
 		Phases: []PhaseRecord{{Name: string(StepRegister), Start: d.now}},
+	}
+	if st.HighWater > dep.Build {
+		// The deployed build is older than the newest attempt (a
+		// rollback, or newer builds that failed): the record sorts after
+		// that attempt's, where it happened.
+		op.Record.SortAfter = st.HighWater
 	}
 	st.Op = op
 	d.setPhase(PhaseDeploying, dep.Build, "", detail)

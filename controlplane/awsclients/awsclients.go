@@ -10,14 +10,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"regexp"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/codebuild"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -25,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/controlplane"
 )
 
@@ -37,6 +40,8 @@ const (
 	ServiceEventBridge = "eventbridge"
 	ServiceSTS         = "sts"
 	ServiceLogs        = "logs"
+	// ServiceAutoScaling is Application Auto Scaling.
+	ServiceAutoScaling = "application-autoscaling"
 )
 
 // Defaults.
@@ -64,6 +69,7 @@ type options struct {
 	expiryWindow    time.Duration
 	sessionPrefix   string
 	observerRegion  string
+	noAutoScaling   bool
 }
 
 // WithEndpoint sends one service's calls (ServiceECS, ServiceCodeBuild,
@@ -100,6 +106,12 @@ func WithSessionNamePrefix(p string) Option { return func(o *options) { o.sessio
 // WithObserverRegion sets the region of observer clients (default: the
 // region of the base configuration).
 func WithObserverRegion(region string) Option { return func(o *options) { o.observerRegion = region } }
+
+// WithoutAutoScaling leaves out the Application Auto Scaling client: scale
+// ranges are refused (visibly) and adopted apps' counts are checked
+// without scalable targets; for test environments that serve no
+// Application Auto Scaling.
+func WithoutAutoScaling() Option { return func(o *options) { o.noAutoScaling = true } }
 
 // Provider implements controlplane.ClientProvider with assumed roles. It is
 // safe for concurrent use; build one per process and reuse it.
@@ -200,7 +212,7 @@ func (p *Provider) sessionName(suffix string) string {
 // The first call for a role assumes it; later calls reuse the cached
 // credentials until shortly before they expire. It fails if the role cannot
 // be assumed.
-func (p *Provider) ForApp(ctx context.Context, app controlplane.AppRegistration) (*controlplane.AppClients, error) {
+func (p *Provider) ForApp(ctx context.Context, app contract.AppRegistration) (*controlplane.AppClients, error) {
 	if err := validateRole("app "+app.Name, app.ManagementRoleARN, app.ExternalID); err != nil {
 		return nil, err
 	}
@@ -228,7 +240,7 @@ func (p *Provider) ForApp(ctx context.Context, app controlplane.AppRegistration)
 
 // ForObserver returns an ECS client acting with the account's observer role
 // in the observer region (see WithObserverRegion).
-func (p *Provider) ForObserver(ctx context.Context, account controlplane.AccountRegistration) (*controlplane.ObserverClients, error) {
+func (p *Provider) ForObserver(ctx context.Context, account contract.AccountRegistration) (*controlplane.ObserverClients, error) {
 	if err := validateRole("account "+account.AccountID, account.ObserverRoleARN, account.ExternalID); err != nil {
 		return nil, err
 	}
@@ -261,7 +273,7 @@ func (p *Provider) newAppClients(region string, creds aws.CredentialsProvider) *
 	if p.opts.s3PathStyle != nil {
 		pathStyle = *p.opts.s3PathStyle
 	}
-	return &controlplane.AppClients{
+	cl := &controlplane.AppClients{
 		ECS:       ecs.NewFromConfig(cfg, func(o *ecs.Options) { setEndpoint(&o.BaseEndpoint, p.endpoint(ServiceECS)) }),
 		CodeBuild: codebuild.NewFromConfig(cfg, func(o *codebuild.Options) { setEndpoint(&o.BaseEndpoint, p.endpoint(ServiceCodeBuild)) }),
 		S3: s3.NewFromConfig(cfg, func(o *s3.Options) {
@@ -272,6 +284,12 @@ func (p *Provider) newAppClients(region string, creds aws.CredentialsProvider) *
 		EventBridge: eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) { setEndpoint(&o.BaseEndpoint, p.endpoint(ServiceEventBridge)) }),
 		Logs:        cloudwatchlogs.NewFromConfig(cfg, func(o *cloudwatchlogs.Options) { setEndpoint(&o.BaseEndpoint, p.endpoint(ServiceLogs)) }),
 	}
+	if !p.opts.noAutoScaling {
+		cl.AutoScaling = applicationautoscaling.NewFromConfig(cfg, func(o *applicationautoscaling.Options) {
+			setEndpoint(&o.BaseEndpoint, p.endpoint(ServiceAutoScaling))
+		})
+	}
+	return cl
 }
 
 var roleARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$`)

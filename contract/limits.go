@@ -87,3 +87,32 @@ func RulePriority(app string) int {
 	h.Write([]byte(app))
 	return MinRulePriority + int(h.Sum32()%uint32(MaxRulePriority-MinRulePriority+1))
 }
+
+// Application Load Balancer quotas the shared HTTPS listener of a cluster is
+// checked against at synth (issue 13). Quoted from the Elastic Load
+// Balancing user guide, "Quotas for your Application Load Balancers":
+// "Certificates per Application Load Balancer (excluding default
+// certificates) 25 Yes" (adjustable), "Rules per Application Load Balancer
+// (excluding default rules) 100 Yes" (adjustable) and "Condition values per
+// rule 5 No" (not adjustable).
+const (
+	// ALBCertificatesQuota is the default quota of certificates per
+	// Application Load Balancer, the listener's default certificate
+	// excluded.
+	ALBCertificatesQuota = 25
+	// ALBRulesQuota is the default quota of rules per Application Load
+	// Balancer, default rules excluded.
+	ALBRulesQuota = 100
+	// ALBConditionValuesPerRule is the fixed quota of condition values
+	// (host names of a host-header condition) per rule.
+	ALBConditionValuesPerRule = 5
+	// ACMDomainNamesPerCertificate is ACM's default quota of domain names
+	// per certificate.
+	ACMDomainNamesPerCertificate = 10
+)
+
+// RedirectPriority is the listener-rule priority Wharf derives for the
+// redirect of www.<domain> to <domain>: RulePriority of "www." + domain.
+// Domains are unique per cluster, so only a hash collision (reported by the
+// platform config) can make it equal another rule's priority.
+func RedirectPriority(domain string) int { return RulePriority("www." + domain) }

@@ -69,3 +69,35 @@ func TestTrustPolicyError(t *testing.T) {
 		t.Errorf("message %q", msg)
 	}
 }
+
+// TestUserTrustPolicySizeWithDomains: with domains the user role's trust
+// policy gains a StringLike statement and the deny of malformed emails;
+// the estimate still never undercounts.
+func TestUserTrustPolicySizeWithDomains(t *testing.T) {
+	key := "login.example.com/realms/eng"
+	principal := map[string]any{"Federated": "arn:aws-us-gov:iam::111122223333:oidc-provider/" + key}
+	allow := func(op, claim string, values []string) map[string]any {
+		return map[string]any{"Action": "sts:AssumeRoleWithWebIdentity", "Effect": "Allow", "Principal": principal,
+			"Condition": map[string]any{"StringEquals": map[string]any{key + ":aud": []string{"wharf-cli"}}, op: map[string]any{key + ":" + claim: values}}}
+	}
+	users := []string{"alice@example.com", "bob@example.com"}
+	domains := []string{"acme.com", "eng.acme-industries.co.uk"}
+	deny := map[string]any{"Action": "sts:AssumeRoleWithWebIdentity", "Effect": "Deny", "Principal": principal,
+		"Condition": map[string]any{"StringLike": map[string]any{key + ":email": MalformedEmailPatterns}}}
+	b, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []any{
+		allow("StringEqualsIgnoreCase", "email", users), allow("StringLike", "email", EmailDomainPatterns(domains)), deny}})
+	est := UserTrustPolicySize(key, []string{"wharf-cli"}, users, nil, domains)
+	if est < len(b) || est > len(b)+3*90 {
+		t.Errorf("estimate %d for a %d-character policy", est, len(b))
+	}
+	for _, d := range []string{"acme.com", "eng.acme.co.uk", "xn--bcher-kva.example"} {
+		if err := ValidateEmailDomain(d); err != nil {
+			t.Errorf("%s: %v", d, err)
+		}
+	}
+	for _, d := range []string{"", "acme", "Acme.com", "*.acme.com", "@acme.com", "acme..com", "-acme.com", "gmail.com", "acme.com.", "ac me.com"} {
+		if ValidateEmailDomain(d) == nil {
+			t.Errorf("%q accepted", d)
+		}
+	}
+}

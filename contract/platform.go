@@ -73,6 +73,9 @@ type PlatformApp struct {
 	// Database is the platform database (databases[].name) the app uses,
 	// empty without one; its manager is Names.DatabaseManagerFunction.
 	Database string `json:"database,omitempty"`
+	// Redis is the platform redis (redis[].name) the app shares, empty
+	// without one; the app's user there is Names.RedisAppUser.
+	Redis string `json:"redis,omitempty"`
 }
 
 // DashboardClient returns the dashboard's client ID (ClientID by default).

@@ -224,7 +224,11 @@ func (d *decider) adopt(b TrackedBuild, meta *BuildMetadata) (adoptAction, bool)
 		// The services are taken as they run, with the current settings
 		// (the next deploy aligns every field of their spec).
 		st.Deployed = &Deployment{Build: b.Number, BuildID: b.ID, Metadata: meta, ConfigVersion: cfgVersion,
-			SettingsHash: settingsHash(set), TaskDefs: defs, At: d.now}
+			SettingsHash: settingsHash(set), TaskDefs: defs, At: d.now,
+			// The scale the services were aligned with is unknown (a
+			// scale change or an autoscaling target may have been left
+			// half applied): the next check aligns counts and targets.
+			ScaleHash: scaleUnknown}
 		rec := d.finalRecord(b, OutcomeDeployed, "", ad.Detail)
 		rec.TaskDefinitions, rec.ConfigVersion = defs, cfgVersion
 		d.record(rec)

@@ -54,10 +54,20 @@ func (d *decider) scalableResource(set *Settings, proc string) string {
 // scalingProcs lists the process types whose scalable targets the control
 // plane must look at when op ends: those op autoscales and those the
 // deployed build autoscaled (their targets are deregistered when the range
-// is cleared or the process removed). Apps that never autoscale cost no
-// Application Auto Scaling call.
+// is cleared or the process removed), and, when the deployed scale is
+// unknown (an adopted app), every process of the build and of the
+// services. Apps that never autoscale cost no Application Auto Scaling
+// call.
 func (d *decider) scalingProcs(op *Operation) []string {
 	set := map[string]bool{}
+	if dep := d.st.Deployed; dep != nil && dep.ScaleHash == scaleUnknown {
+		for p := range op.Metadata.Processes {
+			set[p] = true
+		}
+		for _, p := range d.st.Services {
+			set[p] = true
+		}
+	}
 	add := func(sc *contract.ScaleSetting) {
 		if sc == nil {
 			return
@@ -76,6 +86,51 @@ func (d *decider) scalingProcs(op *Operation) []string {
 		return nil
 	}
 	return sortedKeys(set)
+}
+
+// scaleAligned reports whether the deployed build's services already run
+// the effective scale of sc (counts, and scalable targets when the app
+// has Application Auto Scaling): an adopted app whose scale is unknown
+// needs no operation then. ok is false when it needs observations.
+func (d *decider) scaleAligned(set *Settings, sc *contract.ScaleSetting) (aligned, ok bool) {
+	dep := d.st.Deployed
+	procs := sortedKeys(dep.Metadata.Processes)
+	if missing := d.obs.missingServices(procs); len(missing) > 0 {
+		d.need(Need{Services: missing})
+		return false, false
+	}
+	all := map[string]bool{}
+	for _, p := range procs {
+		all[p] = true
+	}
+	for _, p := range d.st.Services {
+		all[p] = true
+	}
+	if d.pol.CanAutoscale && !d.obs.ScalingSeen {
+		d.need(Need{Scaling: sortedKeys(all)})
+		return false, false
+	}
+	for _, p := range sortedKeys(all) {
+		t := d.obs.Scaling[p].Target
+		proc, declared := dep.Metadata.Processes[p]
+		if !declared {
+			if t != nil {
+				return false, true
+			}
+			continue
+		}
+		e := effectiveScale(proc, sc, p)
+		s := d.obs.Services[p]
+		switch {
+		case s == nil:
+			return false, true
+		case e.Autoscaled && (t == nil || aws.ToInt32(t.MinCapacity) != e.Min || aws.ToInt32(t.MaxCapacity) != e.Max):
+			return false, true
+		case !e.Autoscaled && (t != nil || s.DesiredCount != e.Count):
+			return false, true
+		}
+	}
+	return true, true
 }
 
 // scalingActions aligns Application Auto Scaling with op's effective

@@ -281,6 +281,17 @@ func (d *decider) idle() {
 	settingsChanged := sh != st.Deployed.SettingsHash && sh != st.FailedSettings
 	sc := d.wantedScale(rq)
 	sch := scaleHash(sc)
+	if st.Deployed.ScaleHash == scaleUnknown {
+		aligned, ok := d.scaleAligned(set, sc)
+		if !ok {
+			return
+		}
+		if aligned {
+			dep := *st.Deployed
+			dep.ScaleHash, dep.Scale = sch, sc
+			st.Deployed = &dep
+		}
+	}
 	scaleChanged := sch != st.Deployed.ScaleHash && failedScaleKey(sch) != st.FailedScale
 	if !configChanged && !settingsChanged && !scaleChanged {
 		return

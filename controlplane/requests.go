@@ -92,6 +92,10 @@ func effectiveScale(p Process, sc *contract.ScaleSetting, proc string) procScale
 	return e
 }
 
+// scaleUnknown is the ScaleHash of an adopted deployment: no scale
+// setting hashes to it, so the next check runs a scale operation.
+const scaleUnknown = "unknown"
+
 // failedScaleKey is what AppState.FailedScale holds for a scale hash ("no
 // scale setting" is "none", so a failed reset is not retried either).
 func failedScaleKey(h string) string {

@@ -3,6 +3,7 @@ package controlplane
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -586,4 +587,34 @@ func TestEffectiveScalePrecedence(t *testing.T) {
 	if got := effectiveScale(build, nil, "web"); got.Count != 2 || got.FromScale {
 		t.Errorf("no setting: %+v", got)
 	}
+}
+
+// BenchmarkScaleToUpdateService: the time from a scale parameter's
+// Parameter Store Change event to the UpdateService desiredCount call
+// (ns-to-update/op), against the in-memory fakes, for an app with web and
+// worker; ns/op is the whole reconcile (to deployed).
+func BenchmarkScaleToUpdateService(b *testing.B) {
+	h := newHarness(b, nil, nil)
+	h.deployBuild(1, twMeta("api", 1, "bin/migrate", "web", "worker"))
+	ctx := context.Background()
+	var start time.Time
+	var toUpdate time.Duration
+	h.w.after["UpdateService"] = func() { toUpdate += time.Since(start) }
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		ev := h.putRequest(contract.ScaleKey, scaleDoc(map[string]contract.ProcessScale{"web": {Count: aws.Int32(int32(2 + i%2))}}))
+		ev.ID = fmt.Sprintf("bench-scale-%d", i)
+		b.StartTimer()
+		start = time.Now()
+		if err := h.cp.Handle(ctx, ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if n := len(h.w.Calls("UpdateService")); n != b.N {
+		b.Fatalf("%d UpdateService calls for %d scale changes", n, b.N)
+	}
+	b.ReportMetric(float64(toUpdate.Nanoseconds())/float64(b.N), "ns-to-update/op")
 }

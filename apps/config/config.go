@@ -12,6 +12,12 @@
 // docs/config.md documents every field.
 package config
 
+import (
+	"gopkg.in/yaml.v3"
+
+	"github.com/wharf-paas/wharf/contract"
+)
+
 // Platform is the whole platform config file.
 type Platform struct {
 	// Prefix namespaces every Wharf name in the account: stacks, roles, SSM
@@ -35,6 +41,8 @@ type Platform struct {
 	Apps []App `yaml:"apps" json:"apps"`
 	// Databases are the Aurora PostgreSQL clusters apps can use.
 	Databases []Database `yaml:"databases" json:"databases"`
+	// Redis are the ElastiCache (Valkey or Redis OSS) caches apps can share.
+	Redis []Redis `yaml:"redis" json:"redis"`
 	// Dashboard, when present, adds the <prefix>-dashboard stack: the web
 	// dashboard on CloudFront (docs/dashboard.md). Default: none.
 	Dashboard *Dashboard `yaml:"dashboard" json:"dashboard"`
@@ -108,6 +116,53 @@ type Cluster struct {
 	// AccessLogRetentionDays is how long load balancer access logs are kept
 	// (1-3650). Default 90.
 	AccessLogRetentionDays int `yaml:"accessLogRetentionDays" json:"accessLogRetentionDays"`
+	// LoadBalancerQuotas are the account's quotas for the cluster's load
+	// balancer that the apps' custom domains are checked against. Default:
+	// the AWS defaults (25 certificates, 100 rules); raise them here after
+	// Service Quotas raised them for the account.
+	LoadBalancerQuotas LoadBalancerQuotas `yaml:"loadBalancerQuotas" json:"loadBalancerQuotas"`
+}
+
+// LoadBalancerQuotas are Elastic Load Balancing quotas of the account that
+// Validate checks a cluster's apps against.
+type LoadBalancerQuotas struct {
+	// Certificates is "Certificates per Application Load Balancer
+	// (excluding default certificates)". Default 25.
+	Certificates int `yaml:"certificates" json:"certificates"`
+	// Rules is "Rules per Application Load Balancer (excluding default
+	// rules)". Default 100.
+	Rules int `yaml:"rules" json:"rules"`
+}
+
+// Domain is one custom host name of an app. In the file it is either a
+// plain string (the name) or a mapping with these fields.
+type Domain struct {
+	// Name is the host name: shop.example.com, an apex example.com or a
+	// wildcard *.example.com. Required.
+	Name string `yaml:"name" json:"name"`
+	// HostedZone is the Route53 public hosted zone that holds Name; with it
+	// Wharf creates the certificate's validation records and alias records
+	// to the load balancer. ID may be left out when Name is the name of a
+	// cluster's hosted zone in this config. Default: none (you add the
+	// records at your DNS provider; docs/config.md).
+	HostedZone *HostedZone `yaml:"hostedZone" json:"hostedZone"`
+	// RedirectWww also serves www.<name> and redirects it to https://<name>.
+	// Default false.
+	RedirectWww bool `yaml:"redirectWww" json:"redirectWww"`
+	// RedirectPriority is the listener rule priority of the www redirect
+	// (1-50000). Default: derived from the name (set it only to resolve a
+	// collision).
+	RedirectPriority *int `yaml:"redirectPriority" json:"redirectPriority"`
+}
+
+// UnmarshalYAML accepts a plain string as a Domain with only a name.
+func (d *Domain) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*d = Domain{Name: n.Value}
+		return nil
+	}
+	type plain Domain
+	return n.Decode((*plain)(d))
 }
 
 // HostedZone names an existing Route53 hosted zone without a lookup.
@@ -141,9 +196,10 @@ type App struct {
 	Branch string `yaml:"branch" json:"branch"`
 	// Webhook builds on every push to Branch. Default true.
 	Webhook *bool `yaml:"webhook" json:"webhook"`
-	// Domains are extra host names (at most 4) routed to the app besides
-	// <name>.<cluster domain>. Default: none.
-	Domains []string `yaml:"domains" json:"domains"`
+	// Domains are custom host names (at most 4) routed to the app besides
+	// <name>.<cluster domain>, each a plain name or a mapping (Domain);
+	// each becomes an HTTPS name with an ACM certificate. Default: none.
+	Domains []Domain `yaml:"domains" json:"domains"`
 	// ContainerPort is the port the web process listens on ($PORT).
 	// Default 8080.
 	ContainerPort int `yaml:"containerPort" json:"containerPort"`
@@ -175,9 +231,18 @@ type App struct {
 	// users who may assume the app's user role, for issuers whose emails
 	// are not stable or not emitted (docs/security.md). Default: none.
 	AllowedSubjects []string `yaml:"allowedSubjects" json:"allowedSubjects"`
+	// AllowedEmailDomains admit every user whose email is at one of these
+	// domains (StringLike "*@<domain>" on the email claim), for issuers
+	// that issue only verified company addresses (docs/config.md, "Large
+	// teams"). Default: none.
+	AllowedEmailDomains []string `yaml:"allowedEmailDomains" json:"allowedEmailDomains"`
 	// Database is the name of a database of this platform the app uses.
 	// Default: none.
 	Database string `yaml:"database" json:"database"`
+	// Redis is the name of a redis of this platform the app shares; the
+	// app gets its own user there, limited to keys starting "<app>:".
+	// Default: none.
+	Redis string `yaml:"redis" json:"redis"`
 	// KeepDatabaseOnDelete keeps the app's PostgreSQL database and role when
 	// the app is deleted or detached from Database. Default true.
 	KeepDatabaseOnDelete *bool `yaml:"keepDatabaseOnDelete" json:"keepDatabaseOnDelete"`
@@ -258,6 +323,30 @@ type Database struct {
 	S3PrefixListID string `yaml:"s3PrefixListId" json:"s3PrefixListId"`
 }
 
+// Redis is one ElastiCache replication group (Valkey or Redis OSS) shared
+// by the apps that name it.
+type Redis struct {
+	// Name is the redis's Wharf name (2-23 characters). Required.
+	Name string `yaml:"name" json:"name"`
+	// Cluster is the Wharf cluster whose VPC and app security group the
+	// redis uses. Required.
+	Cluster string `yaml:"cluster" json:"cluster"`
+	// Engine is "valkey" or "redis" (Redis OSS). Default "valkey".
+	Engine string `yaml:"engine" json:"engine"`
+	// EngineVersion is the engine version, major.minor: Valkey 7.2 or
+	// later, Redis OSS 7.0 or later. Default "8.0" (Valkey), "7.1" (Redis
+	// OSS).
+	EngineVersion string `yaml:"engineVersion" json:"engineVersion"`
+	// NodeType is the cache node type. Default "cache.t4g.micro".
+	NodeType string `yaml:"nodeType" json:"nodeType"`
+	// MultiAZ adds a replica in another zone with automatic failover.
+	// Default false.
+	MultiAZ bool `yaml:"multiAz" json:"multiAz"`
+	// SnapshotRetentionDays is how long daily snapshots are kept (0-35; 0
+	// turns them off). Default 1.
+	SnapshotRetentionDays *int `yaml:"snapshotRetentionDays" json:"snapshotRetentionDays"`
+}
+
 // Defaults used when a field is left out.
 const (
 	DefaultPrefix                     = "wharf"
@@ -284,4 +373,7 @@ const (
 	DefaultEngineVersion              = "16.6"
 	DefaultInstanceClass              = "db.t4g.medium"
 	DefaultCdkBootstrapQualifier      = "hnb659fds"
+	DefaultRedisSnapshotRetentionDays = 1
+	DefaultLoadBalancerCertificates   = contract.ALBCertificatesQuota
+	DefaultLoadBalancerRules          = contract.ALBRulesQuota
 )

@@ -149,6 +149,23 @@ func TestMinimalDefaults(t *testing.T) {
 	}
 }
 
+func TestRedisDefaults(t *testing.T) {
+	p, err := Parse([]byte(minimal+`
+redis:
+  - {name: cache, cluster: main}
+  - {name: oss, cluster: main, engine: redis, multiAz: true, snapshotRetentionDays: 0}
+`), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := p.Redis[0]; r.Engine != "valkey" || r.EngineVersion != "8.0" || r.NodeType != "cache.t4g.micro" || r.MultiAZ || deref(r.SnapshotRetentionDays) != 1 {
+		t.Errorf("valkey defaults %+v", r)
+	}
+	if r := p.Redis[1]; r.Engine != "redis" || r.EngineVersion != "7.1" || !r.MultiAZ || r.SnapshotRetentionDays == nil || *r.SnapshotRetentionDays != 0 {
+		t.Errorf("redis OSS defaults %+v", r)
+	}
+}
+
 func TestTimeoutDefaultFollowsInterval(t *testing.T) {
 	p, err := Parse([]byte(strings.Replace(minimal, "managementExternalId: api-123", "managementExternalId: api-123\n    healthCheck: {intervalSeconds: 30}", 1)), false)
 	if err != nil {

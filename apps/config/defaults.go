@@ -1,6 +1,10 @@
 package config
 
-import "github.com/wharf-paas/wharf/contract"
+import (
+	"strings"
+
+	"github.com/wharf-paas/wharf/contract"
+)
 
 // ApplyDefaults fills every field left out with its documented default.
 // Defaults derived from other fields (availability zones, the control plane
@@ -48,6 +52,12 @@ func (p *Platform) ApplyDefaults() {
 		if c.AccessLogRetentionDays == 0 {
 			c.AccessLogRetentionDays = DefaultAccessLogRetentionDays
 		}
+		if c.LoadBalancerQuotas.Certificates == 0 {
+			c.LoadBalancerQuotas.Certificates = DefaultLoadBalancerCertificates
+		}
+		if c.LoadBalancerQuotas.Rules == 0 {
+			c.LoadBalancerQuotas.Rules = DefaultLoadBalancerRules
+		}
 		if c.EC2 != nil {
 			if c.EC2.InstanceType == "" {
 				c.EC2.InstanceType = DefaultInstanceType
@@ -60,8 +70,20 @@ func (p *Platform) ApplyDefaults() {
 			}
 		}
 	}
+	zoneIDs := map[string]string{} // cluster hosted zone name -> ID
+	for _, c := range p.Clusters {
+		if c.HostedZone.ID != "" {
+			zoneIDs[strings.TrimSuffix(c.HostedZone.Name, ".")] = c.HostedZone.ID
+		}
+	}
 	for i := range p.Apps {
 		a := &p.Apps[i]
+		for j := range a.Domains {
+			// A domain's zone named like a cluster's zone is that zone.
+			if z := a.Domains[j].HostedZone; z != nil && z.ID == "" && zoneIDs[strings.TrimSuffix(z.Name, ".")] != "" {
+				z.ID = zoneIDs[strings.TrimSuffix(z.Name, ".")]
+			}
+		}
 		if a.Repository.Type == "" {
 			a.Repository.Type = repositoryTypeFromURL(a.Repository.URL)
 		}
@@ -129,6 +151,21 @@ func (p *Platform) ApplyDefaults() {
 		if d.DeletionProtection == nil {
 			t := true
 			d.DeletionProtection = &t
+		}
+	}
+	for i := range p.Redis {
+		r := &p.Redis[i]
+		if r.Engine == "" {
+			r.Engine = contract.DefaultRedisEngine
+		}
+		if r.EngineVersion == "" {
+			r.EngineVersion = contract.DefaultRedisVersion(r.Engine)
+		}
+		if r.NodeType == "" {
+			r.NodeType = contract.DefaultRedisNodeType
+		}
+		if r.SnapshotRetentionDays == nil {
+			r.SnapshotRetentionDays = intp(DefaultRedisSnapshotRetentionDays)
 		}
 	}
 }

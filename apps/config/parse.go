@@ -130,6 +130,11 @@ func checkNode(n *yaml.Node, t reflect.Type, path string, errs *Errors) {
 	if t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	if t == reflect.TypeFor[Domain]() && n.Kind == yaml.ScalarNode {
+		// A domain may be written as its name alone.
+		checkNode(n, reflect.TypeFor[string](), path, errs)
+		return
+	}
 	switch t.Kind() {
 	case reflect.Struct:
 		if n.Kind != yaml.MappingNode {

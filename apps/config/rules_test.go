@@ -127,8 +127,8 @@ func TestRules(t *testing.T) {
 		{"too many domains", func(m map[string]any) {
 			at(m, "apps", 0)["domains"] = []any{"a.example.com", "b.example.com", "c.example.com", "d.example.com", "e.example.com"}
 		}, "apps[0].domains", []string{"5 domains given, at most 4"}},
-		{"app domain", func(m map[string]any) { at(m, "apps", 0)["domains"] = []any{"localhost"} }, "apps[0].domains[0]", []string{`"localhost" must be a lowercase DNS name`}},
-		{"app domain taken", func(m map[string]any) { at(m, "apps", 0)["domains"] = []any{"api.apps.example.com"} }, "apps[0].domains[0]", []string{"already routed to apps[0] (its default host name)"}},
+		{"app domain", func(m map[string]any) { at(m, "apps", 0)["domains"] = []any{"localhost"} }, "apps[0].domains[0].name", []string{`"localhost" must be a lowercase DNS name`}},
+		{"app domain taken", func(m map[string]any) { at(m, "apps", 0)["domains"] = []any{"api.apps.example.com"} }, "apps[0].domains[0].name", []string{"already routed to apps[0] (its default host name)"}},
 		{"health check path", func(m map[string]any) { at(m, "apps", 0)["healthCheck"] = map[string]any{"path": "healthz"} }, "apps[0].healthCheck.path", []string{"must be an HTTP path starting with /"}},
 		{"healthy threshold", func(m map[string]any) { at(m, "apps", 0)["healthCheck"] = map[string]any{"healthyThreshold": 11} }, "apps[0].healthCheck.healthyThreshold", []string{"11 must be between 2 and 10"}},
 		{"unhealthy threshold", func(m map[string]any) { at(m, "apps", 0)["healthCheck"] = map[string]any{"unhealthyThreshold": 1} }, "apps[0].healthCheck.unhealthyThreshold", []string{"1 must be between 2 and 10"}},
@@ -168,6 +168,41 @@ func TestRules(t *testing.T) {
 		{"engine version", func(m map[string]any) { at(m, "databases", 0)["engineVersion"] = "16" }, "databases[0].engineVersion", []string{"must be an Aurora PostgreSQL version major.minor"}},
 		{"engine too old", func(m map[string]any) { at(m, "databases", 0)["engineVersion"] = "11.9" }, "databases[0].engineVersion", []string{"15 or later"}},
 		{"instance class", func(m map[string]any) { at(m, "databases", 0)["instanceClass"] = "t4g.medium" }, "databases[0].instanceClass", []string{"must be a DB instance class"}},
+		{"unknown redis", func(m map[string]any) { at(m, "apps", 0)["redis"] = "cache" }, "apps[0].redis", []string{`"cache" is not a redis of this config (redis: none)`}},
+		{"unknown redis among others", func(m map[string]any) {
+			m["redis"] = []any{map[string]any{"name": "cache", "cluster": "main"}}
+			at(m, "apps", 0)["redis"] = "sessions"
+		}, "apps[0].redis", []string{`"sessions" is not a redis of this config (redis: cache)`}},
+		{"redis in another cluster", func(m map[string]any) {
+			c2 := map[string]any{"name": "second", "domain": "second.example.com", "hostedZone": map[string]any{"id": "Z0123456789ABC", "name": "example.com"}}
+			m["clusters"] = append(m["clusters"].([]any), c2)
+			m["redis"] = []any{map[string]any{"name": "cache", "cluster": "second"}}
+			at(m, "apps", 0)["redis"] = "cache"
+		}, "apps[0].redis", []string{`"cache" is in cluster "second" but the app runs in cluster "main"`}},
+		{"redis name", func(m map[string]any) { m["redis"] = []any{map[string]any{"name": "Cache", "cluster": "main"}} }, "redis[0].name", []string{`"Cache" must be lowercase letters`}},
+		{"redis name length", func(m map[string]any) {
+			m["redis"] = []any{map[string]any{"name": strings.Repeat("r", 24), "cluster": "main"}}
+		}, "redis[0].name", []string{"redis names have 2-23 characters"}},
+		{"redis duplicate", func(m map[string]any) {
+			m["redis"] = []any{map[string]any{"name": "cache", "cluster": "main"}, map[string]any{"name": "cache", "cluster": "main"}}
+		}, "redis[1].name", []string{`"cache" is already the name of redis[0]`}},
+		{"redis cluster", func(m map[string]any) { m["redis"] = []any{map[string]any{"name": "cache", "cluster": "nope"}} }, "redis[0].cluster", []string{`"nope" is not a cluster of this config`}},
+		{"redis cluster required", func(m map[string]any) { m["redis"] = []any{map[string]any{"name": "cache"}} }, "redis[0].cluster", []string{"is required"}},
+		{"redis engine", func(m map[string]any) {
+			m["redis"] = []any{map[string]any{"name": "cache", "cluster": "main", "engine": "memcached"}}
+		}, "redis[0].engine", []string{`"memcached" must be "valkey" or "redis"`}},
+		{"redis version", func(m map[string]any) {
+			m["redis"] = []any{map[string]any{"name": "cache", "cluster": "main", "engineVersion": "8"}}
+		}, "redis[0].engineVersion", []string{`"8" must be a version major.minor`}},
+		{"redis version for iam", func(m map[string]any) {
+			m["redis"] = []any{map[string]any{"name": "cache", "cluster": "main", "engine": "redis", "engineVersion": "6.2"}}
+		}, "redis[0].engineVersion", []string{"redis 7.0 or later is required (IAM authentication needs it)"}},
+		{"redis node type", func(m map[string]any) {
+			m["redis"] = []any{map[string]any{"name": "cache", "cluster": "main", "nodeType": "t4g.micro"}}
+		}, "redis[0].nodeType", []string{`"t4g.micro" must be a cache node type`}},
+		{"redis snapshots", func(m map[string]any) {
+			m["redis"] = []any{map[string]any{"name": "cache", "cluster": "main", "snapshotRetentionDays": 36}}
+		}, "redis[0].snapshotRetentionDays", []string{"36 must be between 0 and 35"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

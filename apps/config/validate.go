@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -26,7 +27,7 @@ const (
 	MaxClusterNameLength = contract.MaxClusterNameLength
 	MaxAppNameLength     = contract.MaxAppNameLength
 	MaxDatabaseNameLen   = contract.MaxDatabaseNameLength
-	MaxAppDomains        = 4
+	MaxAppDomains        = contract.ALBConditionValuesPerRule - 1
 	MinCIDRPrefixLength  = 16
 	MaxCIDRPrefixLength  = 24
 	AvailabilityZoneN    = 3
@@ -99,6 +100,8 @@ func (p *Platform) Validate() error {
 	clusters := p.validateClusters(&e)
 	databases := p.validateDatabases(&e, clusters)
 	p.validateApps(&e, clusters, databases)
+	p.validateRedis(&e, clusters)
+	p.validateLoadBalancerQuotas(&e, clusters)
 	p.validateDashboard(&e)
 	return e.err()
 }
@@ -317,20 +320,7 @@ func (p *Platform) validateApps(e *Errors, clusters map[string]*Cluster, databas
 		if msg := checkBranch(a.Branch); msg != "" {
 			e.add(path+".branch", "%q %s", a.Branch, msg)
 		}
-		if len(a.Domains) > MaxAppDomains {
-			e.add(path+".domains", "%d domains given, at most %d are allowed (a listener rule holds five host names, one is <app>.<cluster domain>)", len(a.Domains), MaxAppDomains)
-		}
-		for j, d := range a.Domains {
-			dp := fmt.Sprintf("%s.domains[%d]", path, j)
-			if !checkDomain(e, dp, d, true) {
-				continue
-			}
-			if owner, taken := hosts[d]; taken {
-				e.add(dp, "%q is already routed to %s; a host name can belong to one app only", d, owner)
-				continue
-			}
-			hosts[d] = dp
-		}
+		p.validateAppDomains(e, path, a, cluster, hosts)
 		hc := a.HealthCheck
 		if len(hc.Path) > 1024 || !healthPathRE.MatchString(hc.Path) {
 			e.add(path+".healthCheck.path", "%q must be an HTTP path starting with / (at most 1024 characters, no spaces)", hc.Path)
@@ -376,14 +366,15 @@ func (p *Platform) validateApps(e *Errors, clusters map[string]*Cluster, databas
 		}
 		checkEmails(e, path+".allowedUsers", a.AllowedUsers)
 		checkSubjects(e, path+".allowedSubjects", a.AllowedSubjects)
-		if issuer := p.Account.OIDCIssuerURL; checkIssuer(issuer) == "" && len(a.AllowedUsers)+len(a.AllowedSubjects) > 0 {
-			// The app's user role has one trust statement for the emails and
-			// one for the subjects; IAM refuses the role at deploy time when
-			// they exceed the trust policy quota.
+		checkEmailDomains(e, path+".allowedEmailDomains", a.AllowedEmailDomains)
+		if issuer := p.Account.OIDCIssuerURL; checkIssuer(issuer) == "" && len(a.AllowedUsers)+len(a.AllowedSubjects)+len(a.AllowedEmailDomains) > 0 {
+			// The app's user role has one trust statement for each form of
+			// allowed user (and a deny with domains); IAM refuses the role at
+			// deploy time when they exceed the trust policy quota.
 			key := strings.TrimPrefix(issuer, "https://")
-			if n := contract.TrustPolicySize(key, p.Account.OIDCClientIDs, a.AllowedUsers, a.AllowedSubjects); n > contract.TrustPolicyDefaultLimit {
-				all := append(append([]string(nil), a.AllowedUsers...), a.AllowedSubjects...)
-				e.add(path+".allowedUsers", "%s", contract.TrustPolicyError("allowedUsers and allowedSubjects", n, all))
+			if n := contract.UserTrustPolicySize(key, p.Account.OIDCClientIDs, a.AllowedUsers, a.AllowedSubjects, a.AllowedEmailDomains); n > contract.TrustPolicyDefaultLimit {
+				all := append(append(append([]string(nil), a.AllowedUsers...), a.AllowedSubjects...), contract.EmailDomainPatterns(a.AllowedEmailDomains)...)
+				e.add(path+".allowedUsers", "%s", contract.TrustPolicyError("allowedUsers, allowedSubjects and allowedEmailDomains", n, all))
 			}
 		}
 		if j, ok := index[a.Name]; ok && j == i && (a.Priority == nil || (*a.Priority >= 1 && *a.Priority <= 50000)) {
@@ -426,6 +417,46 @@ func (p *Platform) validateApps(e *Errors, clusters map[string]*Cluster, databas
 		}
 		if !validExternalID(a.ManagementExternalID) {
 			e.add(path+".managementExternalId", "%s", externalIDMsg(a.ManagementExternalID))
+		}
+	}
+}
+
+// validateRedis checks the redis section and the apps' redis fields.
+func (p *Platform) validateRedis(e *Errors, clusters map[string]*Cluster) {
+	byName := map[string]*Redis{}
+	index := map[string]int{}
+	for i := range p.Redis {
+		r := &p.Redis[i]
+		path := fmt.Sprintf("redis[%d]", i)
+		if checkName(e, path+".name", contract.ValidateRedisName(r.Name)) {
+			if j, dup := index[r.Name]; dup {
+				e.add(path+".name", "%q is already the name of redis[%d]; redis names must be unique", r.Name, j)
+			} else {
+				index[r.Name] = i
+				byName[r.Name] = r
+			}
+		}
+		checkClusterRef(e, path+".cluster", r.Cluster, clusters)
+		if checkName(e, path+".engine", contract.ValidateRedisEngine(r.Engine)) {
+			checkName(e, path+".engineVersion", contract.ValidateRedisEngineVersion(r.Engine, r.EngineVersion))
+		}
+		checkName(e, path+".nodeType", contract.ValidateRedisNodeType(r.NodeType))
+		if d := r.SnapshotRetentionDays; d != nil && (*d < 0 || *d > 35) {
+			e.add(path+".snapshotRetentionDays", "%d must be between 0 and 35", *d)
+		}
+	}
+	for i := range p.Apps {
+		a := &p.Apps[i]
+		if a.Redis == "" {
+			continue
+		}
+		path := fmt.Sprintf("apps[%d].redis", i)
+		r := byName[a.Redis]
+		switch {
+		case r == nil:
+			e.add(path, "%q is not a redis of this config (redis: %s)", a.Redis, names(p.Redis, func(r Redis) string { return r.Name }))
+		case clusters[a.Cluster] != nil && r.Cluster != a.Cluster:
+			e.add(path, "%q is in cluster %q but the app runs in cluster %q; an app can only reach a redis of its own cluster", a.Redis, r.Cluster, a.Cluster)
 		}
 	}
 }
@@ -550,6 +581,26 @@ func checkIssuer(issuer string) string {
 // checkSubjects checks OIDC subject identifiers: 1-255 ASCII characters
 // (OpenID Connect Core 1.0 section 2: "It MUST NOT exceed 255 ASCII
 // characters in length"), printable, no spaces, each listed once.
+func checkEmailDomains(e *Errors, path string, domains []string) {
+	seen := map[string]int{}
+	for i, d := range domains {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		if err := contract.ValidateEmailDomain(d); err != nil {
+			var fe *contract.FieldError
+			if errors.As(err, &fe) {
+				e.add(p, "%s", fe.Msg)
+			} else {
+				e.add(p, "%v", err)
+			}
+			continue
+		}
+		if j, dup := seen[d]; dup {
+			e.add(p, "%q is listed twice (also %s[%d])", d, path, j)
+		}
+		seen[d] = i
+	}
+}
+
 func checkSubjects(e *Errors, path string, subjects []string) {
 	seen := map[string]int{}
 	for i, sub := range subjects {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -64,4 +65,46 @@ func BenchmarkInfoColdCredentials(b *testing.B) {
 		b.StartTimer()
 		runInfo(b, h)
 	}
+}
+
+// BenchmarkScaleToPutParameter is `wharf scale web=N` with cached
+// credentials, from the exec of the binary to the moment the authorizing
+// guard receives its SSM PutParameter of the scale setting (metric
+// ms-to-put); ns/op is the whole command. Before the write the CLI reads
+// the setting and the status document (two GetParameter calls).
+func BenchmarkScaleToPutParameter(b *testing.B) {
+	h := benchHome(b)
+	w := h.w
+	puts := make(chan time.Time, 4)
+	w.rt.mu.Lock()
+	w.rt.puts = puts
+	w.rt.mu.Unlock()
+	defer func() {
+		w.rt.mu.Lock()
+		w.rt.puts = nil
+		w.rt.mu.Unlock()
+	}()
+	run := func(i int) time.Duration {
+		cmd := exec.Command(wharfBin, "scale", "-a", "api", "web="+strconv.Itoa(2+i%3))
+		cmd.Env = h.env
+		start := time.Now()
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			b.Fatalf("%v: %s", err, out)
+		}
+		select {
+		case at := <-puts:
+			return at.Sub(start)
+		default:
+			b.Fatal("no PutParameter seen")
+			return 0
+		}
+	}
+	run(0) // warm the credentials cache
+	var total time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		total += run(i)
+	}
+	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms-to-put")
 }

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
@@ -28,6 +29,7 @@ import (
 	"github.com/wharf-paas/wharf/internal/cdktest"
 	"github.com/wharf-paas/wharf/internal/iampolicy"
 	"github.com/wharf-paas/wharf/internal/teststs"
+	wiam "github.com/wharf-paas/wharf/test/iam"
 )
 
 const (
@@ -42,6 +44,9 @@ type runtimeWorld struct {
 	mu    sync.Mutex
 	trust map[string]string // role name → resolved trust policy JSON
 	db    *fakeDatabase
+	// puts, when set, receives the time the guard received each SSM
+	// PutParameter (the benchmarks).
+	puts chan time.Time
 }
 
 // addTrust keeps a role's resolved trust policy for GetRole.
@@ -108,13 +113,24 @@ func (w *world) synthAccount(t testing.TB) {
 // them; it returns false for every other request.
 func (w *world) serveRuntime(rw http.ResponseWriter, r *http.Request, body []byte, sess *teststs.Session, role *iampolicy.Role) bool {
 	const invokePrefix = "/2015-03-31/functions/"
+	if r.Header.Get("X-Amz-Target") == "AmazonSSM.PutParameter" {
+		w.rt.mu.Lock()
+		puts := w.rt.puts
+		w.rt.mu.Unlock()
+		if puts != nil {
+			select {
+			case puts <- time.Now():
+			default:
+			}
+		}
+	}
 	switch {
 	case strings.HasPrefix(r.URL.Path, invokePrefix) && strings.HasSuffix(r.URL.Path, "/invocations"):
 		name, _ := url.PathUnescape(strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, invokePrefix), "/invocations"))
 		if !strings.HasPrefix(name, "arn:") {
 			name = arn("lambda", "function:"+name)
 		}
-		if !w.allow(rw, sess, role, iampolicy.Request{Action: "lambda:InvokeFunction", Resource: name}, jsonDenial) {
+		if !w.allowCall(rw, sess, role, "lambda", "Invoke", map[string]any{"FunctionName": name}, jsonDenial) {
 			return true
 		}
 		w.invokeLambda(rw, r, name, body)
@@ -125,7 +141,7 @@ func (w *world) serveRuntime(rw http.ResponseWriter, r *http.Request, body []byt
 			return false
 		}
 		roleName := form.Get("RoleName")
-		if !w.allow(rw, sess, role, iampolicy.Request{Action: "iam:GetRole", Resource: "arn:aws:iam::" + testAccount + ":role/" + roleName}, xmlDenial) {
+		if !w.allowCall(rw, sess, role, "iam", "GetRole", map[string]any{"RoleName": roleName}, xmlDenial) {
 			return true
 		}
 		w.getRole(rw, roleName)
@@ -157,6 +173,38 @@ func xmlEscape(s string) string {
 	var b strings.Builder
 	_ = xml.EscapeText(&b, []byte(s))
 	return b.String()
+}
+
+// contractRequests maps a call to its IAM requests with the IAM contract
+// test's mapper (test/iam), the one mapping the control plane's calls
+// are checked with too.
+func contractRequests(service, op string, sess *teststs.Session, input map[string]any) ([]iampolicy.Request, error) {
+	reqs, err := wiam.NewMapper().Requests(wiam.Call{Service: service, Op: op, Role: sess.RoleARN, Account: testAccount, Region: testRegion, Input: input})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]iampolicy.Request, len(reqs))
+	for i, r := range reqs {
+		out[i] = r.Request
+	}
+	return out, nil
+}
+
+// allowCall maps a call with contractRequests and allows it only if every
+// request is allowed.
+func (w *world) allowCall(rw http.ResponseWriter, sess *teststs.Session, role *iampolicy.Role, service, op string, input map[string]any, deny denial) bool {
+	reqs, err := contractRequests(service, op, sess, input)
+	if err != nil || len(reqs) == 0 {
+		deny(rw, fmt.Sprintf("the IAM contract cannot map %s:%s: %v", service, op, err))
+		w.record(true, fmt.Sprintf("%s:%s: %v", service, op, err))
+		return false
+	}
+	for _, req := range reqs {
+		if !w.allow(rw, sess, role, req, deny) {
+			return false
+		}
+	}
+	return true
 }
 
 // allow evaluates one request against role's policies, recording it; a

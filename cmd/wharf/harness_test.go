@@ -529,7 +529,10 @@ func requestsFor(target string, body []byte) ([]iampolicy.Request, error) {
 	switch service {
 	case "AmazonSSM":
 		switch op {
-		case "GetParameter", "PutParameter", "DeleteParameter", "GetParameterHistory":
+		case "GetParameter", "PutParameter", "DeleteParameter":
+			// The IAM contract test's mapping (test/iam).
+			return contractRequests("ssm", op, &teststs.Session{RoleARN: "arn:aws:iam::" + testAccount + ":role/caller"}, in)
+		case "GetParameterHistory":
 			return one("ssm:"+op, ssmArn(str("Name")), nil), nil
 		case "GetParametersByPath":
 			return one("ssm:GetParametersByPath", ssmArn(str("Path")), nil), nil

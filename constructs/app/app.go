@@ -76,6 +76,9 @@ type App struct {
 	ListenerRule awselasticloadbalancingv2.ApplicationListenerRule
 	// Priority is the listener rule's priority.
 	Priority int
+	// Domains are the certificate, listener certificate, www redirects and
+	// DNS records of the app's custom domains (AppProps.Domains).
+	Domains DomainResources
 	// LogGroup receives the app's container logs: /<prefix>/apps/<app>.
 	LogGroup awslogs.LogGroup
 	// DeployLogGroup receives the build logs: /<prefix>/apps/<app>/deploys.
@@ -228,6 +231,7 @@ func NewApp(scope constructs.Construct, id string, props *AppProps) *App {
 
 	a.newStorage(props)
 	a.newLoadBalancing(props)
+	a.newDomains(props)
 	a.newRoles(props)
 	a.newBuild(props)
 	a.newManagementRole(props)
@@ -315,7 +319,7 @@ func (a *App) newLoadBalancing(props *AppProps) {
 	a.Priority = intOr(props.Priority, RulePriority(a.Name))
 	hosts := []*string{jsii.String(a.Name + "." + *props.Cluster.Domain())}
 	for _, d := range props.Domains {
-		hosts = append(hosts, jsii.String(d))
+		hosts = append(hosts, d.Name)
 	}
 	a.ListenerRule = awselasticloadbalancingv2.NewApplicationListenerRule(a.Construct, jsii.String("ListenerRule"), &awselasticloadbalancingv2.ApplicationListenerRuleProps{
 		Listener:   props.Cluster.HttpsListener(),

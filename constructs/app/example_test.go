@@ -25,7 +25,7 @@ func ExampleNewApp() {
 		Cluster:                 c,
 		RepositoryURL:           jsii.String("https://github.com/acme/api"),
 		ConnectionArn:           jsii.String("arn:aws:codeconnections:eu-west-1:111122223333:connection/0a1b2c3d"),
-		Domains:                 []string{"api.acme.com"},
+		Domains:                 app.DomainNames("api.acme.com"),
 		HealthCheckPath:         jsii.String("/healthz"),
 		DatabaseName:            jsii.String("main"),
 		AllowedUsers:            []string{"alice@acme.com"},

@@ -270,6 +270,37 @@ func (a *App) newManagementRole(props *AppProps) {
 		// the app's config path; it can decrypt nothing (no kms:Decrypt,
 		// no GetParameter on config).
 		statement("ListConfigNames", []string{"ssm:DescribeParameters"}, []*string{jsii.String("*")}, nil),
+		// Runtime requests (wharf scale, restart, rollback): read only,
+		// the app's users write them.
+		statement("ReadOwnRequests", []string{"ssm:GetParameter"}, a.requestArns(), nil),
+		// Application Auto Scaling for autoscaled processes
+		// (controlplane/autoscaling.go). A scalable target's ARN ends in an
+		// ID AWS assigns (scalable-target/<id>), not the service's name,
+		// so the resource cannot name this app's services: the statement
+		// is pinned to ECS service desired counts in this account and
+		// region with application-autoscaling:service-namespace and
+		// application-autoscaling:scalable-dimension (the Service
+		// Authorization Reference's condition keys for these actions).
+		// DeleteScalingPolicy is not granted: DeregisterScalableTarget
+		// deletes a target's policies, and nothing else removes one.
+		statement("AutoscaleServices", []string{"application-autoscaling:RegisterScalableTarget",
+			"application-autoscaling:DeregisterScalableTarget", "application-autoscaling:PutScalingPolicy"},
+			[]*string{r.format("application-autoscaling", "scalable-target", jsii.String("*"), awscdk.ArnFormat_SLASH_RESOURCE_NAME)},
+			map[string]interface{}{"StringEquals": map[string]interface{}{
+				"application-autoscaling:service-namespace":  "ecs",
+				"application-autoscaling:scalable-dimension": "ecs:service:DesiredCount",
+			}}),
+		// DescribeScalableTargets and DescribeScalingPolicies have no
+		// resource type; they return ranges and policies, no data.
+		statement("DescribeAutoscaling", []string{"application-autoscaling:DescribeScalableTargets",
+			"application-autoscaling:DescribeScalingPolicies"}, []*string{jsii.String("*")}, nil),
+		// The first RegisterScalableTarget of an ECS service in an
+		// account creates Application Auto Scaling's service-linked role
+		// for ECS; only that role, for that service.
+		statement("AutoscalingServiceLinkedRole", []string{"iam:CreateServiceLinkedRole"},
+			[]*string{awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":iam::"),
+				awscdk.Aws_ACCOUNT_ID(), jsii.String(":role/aws-service-role/" + autoscalingServiceName + "/AWSServiceRoleForApplicationAutoScaling_ECSService")})},
+			map[string]interface{}{"StringEquals": map[string]interface{}{"iam:AWSServiceName": autoscalingServiceName}}),
 	)
 	a.ManagementRole = awsiam.NewRole(a.Construct, jsii.String("ManagementRole"), &awsiam.RoleProps{
 		RoleName:           jsii.String(ManagementRoleName(a.Prefix, a.Name)),
@@ -283,6 +314,19 @@ func (a *App) newManagementRole(props *AppProps) {
 
 func (a *App) settingsArn() *string {
 	return a.arns().parameter(SettingsParameterName(a.Prefix, a.Name))
+}
+
+// autoscalingServiceName is Application Auto Scaling's service principal
+// for ECS services (its service-linked role's service name).
+const autoscalingServiceName = "ecs.application-autoscaling.amazonaws.com"
+
+// requestArns are the app's three runtime request parameters.
+func (a *App) requestArns() []*string {
+	var out []*string
+	for _, p := range (contract.Names{Prefix: a.Prefix}).RuntimeRequestParameters(a.Name) {
+		out = append(out, a.arns().parameter(p))
+	}
+	return out
 }
 
 func (a *App) statusArn() *string {
@@ -313,7 +357,7 @@ func (a *App) activityGroup() string {
 
 // newUserRole creates <prefix>-app-<app>-user for the allowed users.
 func (a *App) newUserRole(props *AppProps) {
-	if len(props.AllowedUsers) == 0 && len(props.AllowedSubjects) == 0 {
+	if !props.hasUsers() {
 		return
 	}
 	r := a.arns()
@@ -333,20 +377,33 @@ func (a *App) newUserRole(props *AppProps) {
 	sort.Strings(users)
 	subjects := append([]string(nil), props.AllowedSubjects...)
 	sort.Strings(subjects)
-	// Two forms of allowed user, one trust statement each (conditions in
-	// one statement are ANDed): the email claim, case-insensitively, and
-	// the issuer's stable user ID (sub), exactly. Both require aud to be
-	// a Wharf client ID. docs/security.md cites IAM's condition keys.
-	bySubject := map[string]interface{}{
-		"StringEquals": map[string]interface{}{issuer + ":aud": props.OIDCClientIDs, issuer + ":sub": subjects},
-	}
-	principal := awsiam.NewWebIdentityPrincipal(provider.OidcProviderArn(), &bySubject)
+	patterns := contract.EmailDomainPatterns(props.AllowedEmailDomains)
+	sort.Strings(patterns)
+	// Three forms of allowed user, one trust statement each (conditions in
+	// one statement are ANDed): the email claim, case-insensitively; the
+	// issuer's stable user ID (sub), exactly; and the email claim against
+	// *@<domain> patterns (StringLike, case-sensitive). Each requires aud
+	// to be a Wharf client ID. docs/security.md cites IAM's condition keys.
+	aud := map[string]interface{}{issuer + ":aud": props.OIDCClientIDs}
+	var conditions []map[string]interface{}
 	if len(users) > 0 {
-		principal = awsiam.NewWebIdentityPrincipal(provider.OidcProviderArn(), &map[string]interface{}{
-			"StringEquals":           map[string]interface{}{issuer + ":aud": props.OIDCClientIDs},
+		conditions = append(conditions, map[string]interface{}{
+			"StringEquals":           aud,
 			"StringEqualsIgnoreCase": map[string]interface{}{issuer + ":email": users},
 		})
 	}
+	if len(subjects) > 0 {
+		conditions = append(conditions, map[string]interface{}{
+			"StringEquals": map[string]interface{}{issuer + ":aud": props.OIDCClientIDs, issuer + ":sub": subjects},
+		})
+	}
+	if len(patterns) > 0 {
+		conditions = append(conditions, map[string]interface{}{
+			"StringEquals": aud,
+			"StringLike":   map[string]interface{}{issuer + ":email": patterns},
+		})
+	}
+	principal := awsiam.NewWebIdentityPrincipal(provider.OidcProviderArn(), &conditions[0])
 	config := ConfigPrefix(a.Prefix, a.Name)
 	doc := document(
 		statement("BuildOwnProject", []string{"codebuild:StopBuild", "codebuild:BatchGetBuilds", "codebuild:ListBuildsForProject"},
@@ -423,11 +480,22 @@ func (a *App) newUserRole(props *AppProps) {
 		MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(1)),
 		InlinePolicies:     &map[string]awsiam.PolicyDocument{contract.UserPolicyName: doc},
 	})
-	if len(users) > 0 && len(subjects) > 0 {
+	federated := &[]awsiam.IPrincipal{awsiam.NewFederatedPrincipal(provider.OidcProviderArn(), nil, jsii.String("sts:AssumeRoleWithWebIdentity"))}
+	for i := 1; i < len(conditions); i++ {
 		a.UserRole.AssumeRolePolicy().AddStatements(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Actions:    jsii.Strings("sts:AssumeRoleWithWebIdentity"),
-			Principals: &[]awsiam.IPrincipal{awsiam.NewFederatedPrincipal(provider.OidcProviderArn(), nil, jsii.String("sts:AssumeRoleWithWebIdentity"))},
-			Conditions: &bySubject,
+			Principals: federated,
+			Conditions: &conditions[i],
+		}))
+	}
+	if len(patterns) > 0 {
+		// "x@evil.com@acme.com" and "@acme.com" end in @acme.com without
+		// being an address there: refuse claims with two @ or none before.
+		a.UserRole.AssumeRolePolicy().AddStatements(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Effect:     awsiam.Effect_DENY,
+			Actions:    jsii.Strings("sts:AssumeRoleWithWebIdentity"),
+			Principals: federated,
+			Conditions: &map[string]interface{}{"StringLike": map[string]interface{}{issuer + ":email": contract.MalformedEmailPatterns}},
 		}))
 	}
 }

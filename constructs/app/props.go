@@ -31,10 +31,11 @@ const (
 	DefaultImagesToKeep               = 30
 	DefaultArtifactRetentionDays      = 90
 	DefaultLaunchType                 = LaunchTypeFargate
-	// MaxDomains is the number of extra domains an app may have: an ALB
-	// host-header condition takes at most 5 values, one of which is
+	// MaxDomains is the number of custom domains an app may have: an ALB
+	// rule takes at most 5 condition values (contract.
+	// ALBConditionValuesPerRule, not adjustable), one of which is
 	// <app>.<cluster domain>.
-	MaxDomains = 4
+	MaxDomains = contract.ALBConditionValuesPerRule - 1
 	// MaxBuildConfig is the number of config vars a build may read
 	// (AppProps.BuildConfig).
 	MaxBuildConfig = 20
@@ -103,11 +104,15 @@ type AppProps struct {
 	// Default: none.
 	BuildConfig []string
 
-	// Domains are extra host names routed to the app besides
-	// <name>.<cluster domain>; at most 4. Their certificates and DNS
-	// records are the cluster's business (its certificate must cover them).
+	// Domains are custom host names routed to the app besides
+	// <name>.<cluster domain>; at most 4 (an ALB rule takes 5 host names).
+	// Each becomes a working HTTPS name: the app's ACM certificate (DNS
+	// validation) holds every name the cluster's wildcard certificate does
+	// not cover and is added to the cluster's HTTPS listener by SNI; with a
+	// hosted zone the validation and alias records are created too
+	// (Domain; docs/constructs.md, "Custom domains").
 	// Default: none.
-	Domains []string
+	Domains []*Domain
 	// HealthCheckPath is the path the load balancer checks.
 	// Default: "/".
 	HealthCheckPath *string
@@ -163,6 +168,17 @@ type AppProps struct {
 	// OIDCIssuerURL and OIDCClientIDs are required.
 	// Default: none.
 	AllowedSubjects []string
+	// AllowedEmailDomains admits every user whose email claim is an
+	// address at one of these domains (lowercase, like acme.com): the user
+	// role's trust policy gets a StringLike condition "*@<domain>" on the
+	// issuer's email claim, and a deny for claims with two @. Use it only
+	// with an issuer that issues nothing but verified addresses of the
+	// domain (a company directory): IAM does not check email_verified, so
+	// anyone the issuer lets sign in with such an address gets the role.
+	// Public email services (gmail.com, ...) are refused. When set,
+	// OIDCIssuerURL and OIDCClientIDs are required.
+	// Default: none.
+	AllowedEmailDomains []string
 	// OIDCIssuerURL is the login issuer, exactly as the Account construct
 	// got it (AccountProps.OIDCIssuerURL).
 	// Default: none (required with AllowedUsers).
@@ -291,19 +307,7 @@ func (p *AppProps) Validate() error {
 			add("trustedBuilders[%d] %q: must be an image reference pinned by digest (<name>[:<tag>]@sha256:<64 hex>)", i, b)
 		}
 	}
-	if len(p.Domains) > MaxDomains {
-		add("domains: %d given, at most %d allowed (an ALB host-header condition takes 5 values, one is <app>.<cluster domain>)", len(p.Domains), MaxDomains)
-	}
-	seen := map[string]bool{}
-	for _, d := range p.Domains {
-		if err := validateDomain(d); err != nil {
-			add("domains: %w", err)
-		}
-		if seen[d] {
-			add("domains: %q is listed twice", d)
-		}
-		seen[d] = true
-	}
+	errs = append(errs, p.validateDomains()...)
 	if path := p.healthCheckPath(); !healthPathRe.MatchString(path) || len(path) > 1024 {
 		add("healthCheckPath %q: must start with / and be at most 1024 URL characters", path)
 	}
@@ -406,23 +410,42 @@ func (p *AppProps) validateUsers() []error {
 		}
 		seenSub[s] = true
 	}
-	if len(p.AllowedUsers) == 0 && len(p.AllowedSubjects) == 0 {
+	seenDomain := map[string]bool{}
+	for _, d := range p.AllowedEmailDomains {
+		if err := contract.ValidateEmailDomain(d); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if seenDomain[d] {
+			errs = append(errs, fmt.Errorf("allowedEmailDomains: %q is listed twice", d))
+		}
+		seenDomain[d] = true
+	}
+	if !p.hasUsers() {
 		return errs
 	}
 	if _, err := p.issuerKey(); err != nil {
 		errs = append(errs, err)
 	}
 	if len(p.OIDCClientIDs) == 0 {
-		errs = append(errs, errors.New("oidcClientIds: at least one client ID is required when allowedUsers or allowedSubjects is set"))
+		errs = append(errs, errors.New("oidcClientIds: at least one client ID is required when allowedUsers, allowedSubjects or allowedEmailDomains is set"))
 	}
 	if key, err := p.issuerKey(); err == nil {
-		// The user role's trust policy holds one statement for the emails
-		// and one for the subjects (newUserRole).
-		if n := contract.TrustPolicySize(key, p.OIDCClientIDs, p.AllowedUsers, p.AllowedSubjects); n > contract.TrustPolicyDefaultLimit {
-			errs = append(errs, errors.New(contract.TrustPolicyError("allowedUsers and allowedSubjects", n, append(append([]string(nil), p.AllowedUsers...), p.AllowedSubjects...))))
+		// The user role's trust policy holds one statement for the emails,
+		// one for the subjects and one for the domain patterns with its
+		// deny (newUserRole).
+		if n := contract.UserTrustPolicySize(key, p.OIDCClientIDs, p.AllowedUsers, p.AllowedSubjects, p.AllowedEmailDomains); n > contract.TrustPolicyDefaultLimit {
+			all := append(append(append([]string(nil), p.AllowedUsers...), p.AllowedSubjects...), contract.EmailDomainPatterns(p.AllowedEmailDomains)...)
+			errs = append(errs, errors.New(contract.TrustPolicyError("allowedUsers, allowedSubjects and allowedEmailDomains", n, all)))
 		}
 	}
 	return errs
+}
+
+// hasUsers reports whether any form of allowed user is configured (and so
+// the user role is created).
+func (p *AppProps) hasUsers() bool {
+	return len(p.AllowedUsers)+len(p.AllowedSubjects)+len(p.AllowedEmailDomains) > 0
 }
 
 // issuerKey returns the issuer without its https:// scheme, as IAM names it

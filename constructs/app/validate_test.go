@@ -49,7 +49,13 @@ func TestValidateNamesTheBadField(t *testing.T) {
 			for i := 0; i < 60; i++ {
 				p.AllowedUsers = append(p.AllowedUsers, fmt.Sprintf("firstname.lastname%03d@engineering.acme.com", i))
 			}
-		}, "allowedUsers and allowedSubjects: 60 entries make a trust policy of about"},
+		}, "allowedUsers, allowedSubjects and allowedEmailDomains: 60 entries make a trust policy of about"},
+		"domain as pattern":    {func(p *app.AppProps) { p.AllowedEmailDomains = []string{"*@acme.com"} }, `allowedEmailDomains: "*@acme.com" must be a bare domain`},
+		"domain upper case":    {func(p *app.AppProps) { p.AllowedEmailDomains = []string{"Acme.com"} }, `allowedEmailDomains: "Acme.com" must be a lowercase domain`},
+		"domain single label":  {func(p *app.AppProps) { p.AllowedEmailDomains = []string{"acme"} }, `allowedEmailDomains: "acme"`},
+		"public mail domain":   {func(p *app.AppProps) { p.AllowedEmailDomains = []string{"gmail.com"} }, `allowedEmailDomains: "gmail.com" is a public email service`},
+		"domain twice":         {func(p *app.AppProps) { p.AllowedEmailDomains = []string{"acme.com", "acme.com"} }, `allowedEmailDomains: "acme.com" is listed twice`},
+		"domains need issuer":  {func(p *app.AppProps) { p.AllowedEmailDomains = []string{"acme.com"}; p.OIDCClientIDs = []string{"c"} }, "oidcIssuerUrl"},
 		"given repo not https": {func(p *app.AppProps) { p.RepositoryURL = jsii.String("git@github.com:a/b.git") }, `repositoryUrl "git@github.com:a/b.git": must be an https clone URL`},
 		"no cluster":           {func(p *app.AppProps) { p.Cluster = nil }, "cluster: required"},
 		"no repo":              {func(p *app.AppProps) { p.RepositoryURL = nil }, "repositoryUrl"},
@@ -58,9 +64,9 @@ func TestValidateNamesTheBadField(t *testing.T) {
 		"bad type":             {func(p *app.AppProps) { p.RepositoryType = jsii.String("GITLAB") }, "repositoryType"},
 		"bad connection":       {func(p *app.AppProps) { p.ConnectionArn = jsii.String("arn:aws:s3:::x") }, "connectionArn"},
 		"bad branch":           {func(p *app.AppProps) { p.Branch = jsii.String("a..b") }, "branch"},
-		"five domains":         {func(p *app.AppProps) { p.Domains = []string{"a.io", "b.io", "c.io", "d.io", "e.io"} }, "domains: 5 given"},
-		"bad domain":           {func(p *app.AppProps) { p.Domains = []string{"Shop.io"} }, "domains"},
-		"dup domain":           {func(p *app.AppProps) { p.Domains = []string{"a.io", "a.io"} }, "listed twice"},
+		"five domains":         {func(p *app.AppProps) { p.Domains = app.DomainNames("a.io", "b.io", "c.io", "d.io", "e.io") }, "domains: 5 given"},
+		"bad domain":           {func(p *app.AppProps) { p.Domains = app.DomainNames("Shop.io") }, "domains"},
+		"dup domain":           {func(p *app.AppProps) { p.Domains = app.DomainNames("a.io", "a.io") }, "listed twice"},
 		"bad path":             {func(p *app.AppProps) { p.HealthCheckPath = jsii.String("health") }, "healthCheckPath"},
 		"threshold":            {func(p *app.AppProps) { p.HealthyThreshold = ptr(1) }, "healthyThreshold 1"},
 		"unhealthy":            {func(p *app.AppProps) { p.UnhealthyThreshold = ptr(11) }, "unhealthyThreshold 11"},

@@ -357,6 +357,11 @@ func (cl *Cluster) Domain() *string { return jsii.String(cl.domain) }
 // HostedZone returns the Route53 zone of the domain.
 func (cl *Cluster) HostedZone() awsroute53.IHostedZone { return cl.zone }
 
+// SharedLoadBalancer returns the shared load balancer.
+func (cl *Cluster) SharedLoadBalancer() awselasticloadbalancingv2.ILoadBalancerV2 {
+	return cl.LoadBalancer
+}
+
 // checkStackEnv makes sure the stack can hold a VPC over explicit
 // availability zones without a context lookup (findings #3).
 func checkStackEnv(stack awscdk.Stack, azs []string) error {

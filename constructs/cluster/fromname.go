@@ -25,6 +25,12 @@ type FromNameProps struct {
 	// order the cluster was created with (the subnet lists follow it).
 	// Required: CDK needs them at synth time to match subnets to zones.
 	AvailabilityZones []string
+	// Domain is the cluster domain when the caller knows it at synth time
+	// (the platform config does); Domain() then returns it as a literal,
+	// so an app can tell which of its custom domains the cluster's
+	// wildcard certificate already covers.
+	// Default: read from the cluster's SSM parameter at deploy time.
+	Domain *string
 }
 
 // Validate checks the props; FromName panics with the same error.
@@ -48,6 +54,11 @@ func (p *FromNameProps) Validate() error {
 	if _, err := ValidateAvailabilityZones(p.AvailabilityZones); err != nil {
 		errs = append(errs, err)
 	}
+	if p.Domain != nil && !*awscdk.Token_IsUnresolved(p.Domain) {
+		if err := validateDomain("domain", *p.Domain); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -63,6 +74,7 @@ type importedCluster struct {
 	appSG  awsec2.ISecurityGroup
 	domain *string
 	zone   awsroute53.IHostedZone
+	lb     awselasticloadbalancingv2.IApplicationLoadBalancer
 }
 
 // FromName returns the cluster called props.Name as an ICluster whose
@@ -84,13 +96,31 @@ func FromName(scope constructs.Construct, id string, props *FromNameProps) IClus
 	if props.Prefix != nil {
 		prefix = *props.Prefix
 	}
+	// CloudFormation validation reports a declared parameter that no
+	// resource references (W2001) at the stack, not at the construct, so
+	// only the stack can acknowledge it: the imported VPC needs both
+	// subnet lists and the listener its load balancer's security group,
+	// while a dependant may use only some of them. Every such parameter is
+	// a cluster attribute resolved at deploy time and harmless unused.
+	// (A parameter the dependant declares itself is covered too; the
+	// acknowledgment names this cluster as the reason.)
+	awscdk.Validations_Of(awscdk.Stack_Of(scope)).Acknowledge(&awscdk.Acknowledgment{
+		Id:     jsii.String(UnusedParameterRule),
+		Reason: jsii.String("unreferenced parameters are attributes of Wharf cluster " + *props.Name + " (cluster.FromName), harmless"),
+	})
 	return &importedCluster{
 		Construct: constructs.NewConstruct(scope, jsii.String(id)),
 		prefix:    prefix,
 		name:      *props.Name,
 		azs:       append([]string(nil), props.AvailabilityZones...),
+		domain:    props.Domain,
 	}
 }
+
+// UnusedParameterRule is CloudFormation validation's rule for a template
+// parameter no resource references; FromName acknowledges it on the
+// dependant's stack.
+const UnusedParameterRule = "CloudFormation-Validate::W2001"
 
 // noRouteTableWarning is the ID of CDK's warning for imported subnets without
 // route-table IDs.
@@ -188,4 +218,16 @@ func (ic *importedCluster) HostedZone() awsroute53.IHostedZone {
 		})
 	}
 	return ic.zone
+}
+
+func (ic *importedCluster) SharedLoadBalancer() awselasticloadbalancingv2.ILoadBalancerV2 {
+	if ic.lb == nil {
+		ic.lb = awselasticloadbalancingv2.ApplicationLoadBalancer_FromApplicationLoadBalancerAttributes(ic.Construct, jsii.String("LoadBalancer"), &awselasticloadbalancingv2.ApplicationLoadBalancerAttributes{
+			LoadBalancerArn:                   ic.param(ParamLoadBalancerArn),
+			SecurityGroupId:                   ic.LoadBalancerSecurityGroup().SecurityGroupId(),
+			LoadBalancerDnsName:               ic.param(ParamLoadBalancerDNSName),
+			LoadBalancerCanonicalHostedZoneId: ic.param(ParamLoadBalancerHostedZoneID),
+		})
+	}
+	return ic.lb
 }

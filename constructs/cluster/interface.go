@@ -33,6 +33,10 @@ type ICluster interface {
 	Domain() *string
 	// HostedZone is the Route53 zone of Domain.
 	HostedZone() awsroute53.IHostedZone
+	// SharedLoadBalancer is the shared load balancer as the target of DNS
+	// records: its DNS name and canonical hosted zone (an app's custom
+	// domains alias to it).
+	SharedLoadBalancer() awselasticloadbalancingv2.ILoadBalancerV2
 }
 
 // ParameterPrefix is the SSM path under which a cluster publishes its

@@ -123,6 +123,10 @@ func TestFromNamePropsValidate(t *testing.T) {
 	if err := good.Validate(); err != nil {
 		t.Fatalf("valid props rejected: %v", err)
 	}
+	good.Domain = jsii.String("apps.example.com")
+	if err := good.Validate(); err != nil {
+		t.Fatalf("valid domain rejected: %v", err)
+	}
 	for _, tc := range []struct {
 		p    *FromNameProps
 		want string
@@ -131,6 +135,7 @@ func TestFromNamePropsValidate(t *testing.T) {
 		{&FromNameProps{Name: jsii.String("Main"), AvailabilityZones: testAZs}, `name: "Main"`},
 		{&FromNameProps{Name: jsii.String("main"), AvailabilityZones: testAZs[:2]}, "exactly 3 availability zones are required, got 2"},
 		{&FromNameProps{Prefix: jsii.String(""), Name: jsii.String("main"), AvailabilityZones: testAZs}, `prefix: is required: 1-16 characters`},
+		{&FromNameProps{Name: jsii.String("main"), AvailabilityZones: testAZs, Domain: jsii.String("Apps.Example.com")}, `domain "Apps.Example.com": must be lowercase`},
 		{nil, "must not be nil"},
 	} {
 		err := tc.p.Validate()

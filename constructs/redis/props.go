@@ -3,8 +3,6 @@ package redis
 import (
 	"errors"
 	"fmt"
-	"regexp"
-	"strconv"
 
 	"github.com/wharf-paas/wharf/constructs/cluster"
 	"github.com/wharf-paas/wharf/contract"
@@ -12,31 +10,26 @@ import (
 
 // Engines.
 const (
-	EngineValkey = "valkey"
-	EngineRedis  = "redis"
+	EngineValkey = contract.RedisEngineValkey
+	EngineRedis  = contract.RedisEngineRedis
 )
 
 // Defaults used when a RedisProps field is nil.
 const (
 	// DefaultEngine is Valkey: the same protocol as Redis OSS, and
 	// ElastiCache prices Valkey nodes below Redis OSS nodes.
-	DefaultEngine = EngineValkey
+	DefaultEngine = contract.DefaultRedisEngine
 	// DefaultValkeyVersion is the Valkey version (major.minor).
-	DefaultValkeyVersion = "8.0"
+	DefaultValkeyVersion = contract.DefaultValkeyVersion
 	// DefaultRedisVersion is the Redis OSS version (major.minor) when
 	// Engine is "redis".
-	DefaultRedisVersion = "7.1"
+	DefaultRedisVersion = contract.DefaultRedisOSSVersion
 	// DefaultNodeType is the cache node type of every node: the smallest
 	// Graviton burstable node.
-	DefaultNodeType = "cache.t4g.micro"
+	DefaultNodeType = contract.DefaultRedisNodeType
 	// DefaultSnapshotRetentionDays is how long daily snapshots are kept.
 	DefaultSnapshotRetentionDays = 1
 )
-
-// Minimum engine versions: IAM authentication "is available when using
-// ElastiCache with Valkey 7.2 and above or Redis OSS version 7.0 and
-// above" (ElastiCache guide, Authenticating with IAM, Limitations).
-var minVersion = map[string][2]int{EngineValkey: {7, 2}, EngineRedis: {7, 0}}
 
 // RedisProps configures a Redis. Every field maps one-to-one to a redis
 // entry of the platform config file.
@@ -81,11 +74,6 @@ type RedisProps struct {
 	Apps []string
 }
 
-var (
-	versionRe  = regexp.MustCompile(`^([0-9]+)\.([0-9]+)$`)
-	nodeTypeRe = regexp.MustCompile(`^cache\.[a-z][a-z0-9-]*\.[a-z0-9]+$`)
-)
-
 // Validate checks every field and returns all problems at once, each naming
 // the field and the rule it breaks. NewRedis panics with the same error.
 func (p *RedisProps) Validate() error {
@@ -105,14 +93,13 @@ func (p *RedisProps) Validate() error {
 	if p.Cluster == nil {
 		add("cluster: required (a live cluster.Cluster or cluster.FromName)")
 	}
-	engine := p.engine()
-	if engine != EngineValkey && engine != EngineRedis {
-		add("engine %q: must be %q or %q", engine, EngineValkey, EngineRedis)
-	} else if err := CheckEngineVersion(engine, p.engineVersion()); err != nil {
+	if err := contract.ValidateRedisEngine(p.engine()); err != nil {
+		errs = append(errs, err)
+	} else if err := contract.ValidateRedisEngineVersion(p.engine(), p.engineVersion()); err != nil {
 		errs = append(errs, err)
 	}
-	if !nodeTypeRe.MatchString(p.nodeType()) {
-		add("nodeType %q: must be a cache node type like cache.t4g.micro", p.nodeType())
+	if err := contract.ValidateRedisNodeType(p.nodeType()); err != nil {
+		errs = append(errs, err)
 	}
 	if d := p.snapshotRetentionDays(); d < 0 || d > 35 {
 		add("snapshotRetentionDays %d: must be between 0 and 35", d)
@@ -128,31 +115,6 @@ func (p *RedisProps) Validate() error {
 		seen[a] = i
 	}
 	return errors.Join(errs...)
-}
-
-// CheckEngineVersion checks an engine version: major.minor, and at least
-// the version IAM authentication needs (Valkey 7.2, Redis OSS 7.0). The
-// error names the field engineVersion.
-func CheckEngineVersion(engine, version string) error {
-	m := versionRe.FindStringSubmatch(version)
-	if m == nil {
-		return fmt.Errorf("engineVersion %q: must be a version major.minor, like %s", version, DefaultVersion(engine))
-	}
-	major, _ := strconv.Atoi(m[1])
-	minor, _ := strconv.Atoi(m[2])
-	min, ok := minVersion[engine]
-	if ok && (major < min[0] || major == min[0] && minor < min[1]) {
-		return fmt.Errorf("engineVersion %q: %s %d.%d or later is required (IAM authentication needs it)", version, engine, min[0], min[1])
-	}
-	return nil
-}
-
-// DefaultVersion is the default engine version of an engine.
-func DefaultVersion(engine string) string {
-	if engine == EngineRedis {
-		return DefaultRedisVersion
-	}
-	return DefaultValkeyVersion
 }
 
 func (p *RedisProps) prefix() string {
@@ -171,7 +133,7 @@ func (p *RedisProps) engine() string {
 
 func (p *RedisProps) engineVersion() string {
 	if p.EngineVersion == nil {
-		return DefaultVersion(p.engine())
+		return contract.DefaultRedisVersion(p.engine())
 	}
 	return *p.EngineVersion
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/wharf-paas/wharf/constructs/redis"
 	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/internal/cdktest"
+	"github.com/wharf-paas/wharf/internal/iampolicy"
 )
 
 // outdir is the cloud assembly directory of the shared fixture; it must
@@ -41,6 +42,7 @@ type fixture struct {
 	main, small, appStack awscdk.Stack
 	r                     *redis.Redis
 	tpl, smallT, appT     map[string]interface{}
+	clusterT              map[string]interface{}
 }
 
 var (
@@ -69,7 +71,8 @@ func getFixture(t *testing.T) *fixture {
 		}
 		cdktest.AddNag(a)
 		env := apptest.Env()
-		c := apptest.NewCluster(awscdk.NewStack(a, jsii.String("wharf-cluster-main"), &awscdk.StackProps{Env: env}), "Cluster")
+		cst := awscdk.NewStack(a, jsii.String("wharf-cluster-main"), &awscdk.StackProps{Env: env})
+		c := apptest.NewCluster(cst, "Cluster")
 		f.main = awscdk.NewStack(a, jsii.String("wharf-redis-main"), &awscdk.StackProps{Env: env})
 		f.r = redis.NewRedis(f.main, "Redis", &redis.RedisProps{
 			Name: jsii.String("main"), Cluster: c, Engine: jsii.String("redis"), EngineVersion: jsii.String("7.0"),
@@ -82,7 +85,7 @@ func getFixture(t *testing.T) *fixture {
 		p := appProps(c, "api")
 		p.RedisName = jsii.String("main")
 		app.NewApp(f.appStack, "App", p)
-		f.tpl, f.smallT, f.appT = toMap(t, f.main), toMap(t, f.small), toMap(t, f.appStack)
+		f.tpl, f.smallT, f.appT, f.clusterT = toMap(t, f.main), toMap(t, f.small), toMap(t, f.appStack), toMap(t, cst)
 		fix = f
 	})
 	if fix == nil {
@@ -369,6 +372,59 @@ func TestAppAttachment(t *testing.T) {
 	}
 }
 
+// A compromised app signs IAM auth tokens with its task role: the
+// synthesized roles of its stack, evaluated with internal/iampolicy, allow
+// elasticache:Connect as its own user on its own Redis and nothing else
+// (ElastiCache authorizes the connect on the cache and on the user; "The
+// IAM identity needs an associated policy to grant the elasticache:Connect
+// action to the ElastiCache cache and ElastiCache user").
+func TestAttackConnectAsAnotherAppsUser(t *testing.T) {
+	f := getFixture(t)
+	r := iampolicy.Resolver{AccountID: apptest.Account, Region: apptest.Region, StackName: "wharf-cluster-main"}
+	ct, err := iampolicy.NewTemplate(f.clusterT, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Imports, _ = ct.Exports()
+	r.StackName = "wharf-app-api"
+	// The build role names its test report group by attribute.
+	r.Attrs = map[string]string{"AppTestReports752EA0A2.Arn": "arn:aws:codebuild:eu-west-1:111122223333:report-group/wharf-api-tests"}
+	at, err := iampolicy.NewTemplate(f.appT, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := func(kind, id string) string { return "arn:aws:elasticache:eu-west-1:111122223333:" + kind + ":" + id }
+	connect := func(role *iampolicy.Role, resource string) bool {
+		d, err := iampolicy.Evaluate(iampolicy.Request{Action: "elasticache:Connect", Resource: resource}, role.Policies...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.Allowed()
+	}
+	allowed := 0
+	for _, id := range at.Roles() {
+		role, err := at.Role(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		own := connect(role, arn("replicationgroup", "wharf-main")) && connect(role, arn("user", "wharf-app-api"))
+		if own {
+			allowed++
+		}
+		for _, res := range []string{
+			arn("user", "wharf-app-worker"), arn("user", "wharf-redis-main-default"), arn("user", "default"),
+			arn("replicationgroup", "wharf-other"), arn("user", "*"), arn("serverlesscache", "wharf-main"),
+		} {
+			if connect(role, res) {
+				t.Errorf("role %s may elasticache:Connect on %s", id, res)
+			}
+		}
+	}
+	if allowed != 1 {
+		t.Errorf("%d roles may connect as wharf-app-api, want exactly the task role", allowed)
+	}
+}
+
 func TestPublishedParameters(t *testing.T) {
 	f := getFixture(t)
 	got := map[string]string{}
@@ -416,11 +472,11 @@ func TestValidate(t *testing.T) {
 		"no name":        {func(p *redis.RedisProps) { p.Name = nil }, "name: required"},
 		"cluster":        {func(p *redis.RedisProps) { p.Cluster = nil }, "cluster: required"},
 		"prefix":         {func(p *redis.RedisProps) { p.Prefix = jsii.String("a-b") }, "prefix"},
-		"engine":         {func(p *redis.RedisProps) { p.Engine = jsii.String("memcached") }, `engine "memcached"`},
-		"version":        {func(p *redis.RedisProps) { p.EngineVersion = jsii.String("8") }, `engineVersion "8": must be a version major.minor`},
-		"old valkey":     {func(p *redis.RedisProps) { p.EngineVersion = jsii.String("7.1") }, `engineVersion "7.1": valkey 7.2 or later`},
-		"old redis":      {func(p *redis.RedisProps) { p.Engine = jsii.String("redis"); p.EngineVersion = jsii.String("6.2") }, `engineVersion "6.2": redis 7.0 or later`},
-		"node type":      {func(p *redis.RedisProps) { p.NodeType = jsii.String("t4g.micro") }, `nodeType "t4g.micro"`},
+		"engine":         {func(p *redis.RedisProps) { p.Engine = jsii.String("memcached") }, `engine: "memcached"`},
+		"version":        {func(p *redis.RedisProps) { p.EngineVersion = jsii.String("8") }, `engineVersion: "8" must be a version major.minor`},
+		"old valkey":     {func(p *redis.RedisProps) { p.EngineVersion = jsii.String("7.1") }, `engineVersion: "7.1": valkey 7.2 or later`},
+		"old redis":      {func(p *redis.RedisProps) { p.Engine = jsii.String("redis"); p.EngineVersion = jsii.String("6.2") }, `engineVersion: "6.2": redis 7.0 or later`},
+		"node type":      {func(p *redis.RedisProps) { p.NodeType = jsii.String("t4g.micro") }, `nodeType: "t4g.micro"`},
 		"snapshots":      {func(p *redis.RedisProps) { p.SnapshotRetentionDays = ptr(36) }, "snapshotRetentionDays 36"},
 		"negative snaps": {func(p *redis.RedisProps) { p.SnapshotRetentionDays = ptr(-1) }, "snapshotRetentionDays -1"},
 		"app name":       {func(p *redis.RedisProps) { p.Apps = []string{"Api"} }, "apps[0]"},
@@ -433,12 +489,9 @@ func TestValidate(t *testing.T) {
 			t.Errorf("%s: %v, want %q", name, err, tc.want)
 		}
 	}
-	for _, v := range []string{"7.2", "8.0", "8.1", "9.0"} {
-		if err := redis.CheckEngineVersion("valkey", v); err != nil {
-			t.Errorf("valkey %s: %v", v, err)
-		}
-	}
-	if err := redis.CheckEngineVersion("redis", "7.0"); err != nil {
+	p := ok()
+	p.Engine, p.EngineVersion = jsii.String("redis"), jsii.String("7.0")
+	if err := p.Validate(); err != nil {
 		t.Errorf("redis 7.0: %v", err)
 	}
 	if err := (&redis.FromNameProps{Name: jsii.String("x")}).Validate(); err == nil || !strings.Contains(err.Error(), "name") {

@@ -278,6 +278,7 @@ func (p *Provider) ForApp(_ context.Context, reg controlplane.AppRegistration) (
 			S3:          &S3Client{c: c},
 			SSM:         &SSMClient{c: c},
 			EventBridge: &EventBridgeClient{c: c},
+			AutoScaling: &AASClient{c: c},
 		}, "", nil
 	})
 }

@@ -685,6 +685,7 @@ func (c *ECSClient) UpdateService(_ context.Context, in *ecs.UpdateServiceInput,
 		if err != nil {
 			return nil, "", c.errf(op, 400, err)
 		}
+		w.onServiceWrite(svc, in.DesiredCount, in.ForceNewDeployment)
 		w.oracle.beforeServiceChange(svc, td, "UpdateService")
 		prev := svc.describe()
 		defer w.lagService(s, svc.arn, &prev)

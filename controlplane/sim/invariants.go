@@ -168,6 +168,9 @@ func (o *oracle) beforeServiceChange(svc *service, td *taskDef, op string) {
 	} else {
 		current = o.appServiceBuild(svc.app, svc)
 	}
+	if rb := o.w.rq().rollback[svc.app.name]; rb != nil && rb.build == b {
+		current = nil // a rollback request chose it
+	}
 	if current != nil && b.number < current.number {
 		o.w.violate(InvNoOlderBuild, "%s moves %s to build %d while it runs build %d", op, svc.name, b.number, current.number)
 	}
@@ -197,6 +200,11 @@ func (o *oracle) beforeServiceDelete(svc *service) {
 		// settings no longer name is deleted to be created again; the end
 		// checks require it back, matching the settings.
 		return
+	}
+	if rb := o.w.rq().rollback[app.name]; rb != nil {
+		if _, declared := rb.build.plan.Processes[svc.proc]; !declared {
+			return // justified: a rollback chose a build without the process
+		}
 	}
 	floor := o.appServiceBuild(app, nil)
 	for _, b := range app.builds {
@@ -322,6 +330,12 @@ func (o *oracle) expectation(app *appWorld) (target *build, expect, cause string
 	if target == nil {
 		return nil, ExpectNothing, ""
 	}
+	if rb := o.rollbackTarget(app); rb != nil && (!o.stateLost || o.deployedProblem(app, rb) == "") {
+		// A rollback request chose an earlier build that ran (its
+		// release, if any, succeeded then); after a lost state the
+		// control plane may have refused it (it knows no releases).
+		return rb, ExpectDeployed, ""
+	}
 	if target.plan.ReleaseCommand != "" && !o.releaseOK[target] {
 		return target, ExpectReleaseFailed, o.outcome(target)
 	}
@@ -405,7 +419,11 @@ func (o *oracle) finalCheck(view StoreView) {
 		case notDeployed:
 		case expect == ExpectDeployed:
 			if problem := o.deployedProblem(app, target); problem != "" {
-				w.violate(InvConverges, "%s: build %d should run everywhere: %s (store: phase=%q build=%d reason=%q)", name, target.number, problem, st.Phase, st.Build, st.Reason)
+				inv := InvConverges
+				if o.rollbackTarget(app) == target {
+					inv = InvRollbackExact
+				}
+				w.violate(inv, "%s: build %d should run everywhere: %s (store: phase=%q build=%d reason=%q)", name, target.number, problem, st.Phase, st.Build, st.Reason)
 			}
 		default:
 			marked := found && st.Build == target.number && strings.Contains(strings.ToLower(st.Phase), "fail") && reasonMatches(expect, cause, st.Reason)
@@ -514,8 +532,8 @@ func (o *oracle) deployedProblem(app *appWorld, target *build) string {
 		case app.configChanges > 0 && d.created.Before(app.lastConfigChange):
 			problems = append(problems, fmt.Sprintf("%s was deployed at %s, before the config change at %s", p, d.created.Format("15:04:05"), app.lastConfigChange.Format("15:04:05")))
 		}
-		if want := target.plan.Processes[p].DesiredCount(); s.cfg.DesiredCount != want {
-			problems = append(problems, fmt.Sprintf("%s desiredCount %d, want %d", p, s.cfg.DesiredCount, want))
+		if problem := o.w.scaleProblem(app, target, s); problem != "" {
+			problems = append(problems, problem)
 		}
 	}
 	for _, key := range sortedKeys(app.acct.ecs.services) {

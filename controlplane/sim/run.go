@@ -271,6 +271,19 @@ func (s *CrashStore) SaveApp(ctx context.Context, st *controlplane.AppState, rec
 		desc += fmt.Sprintf(" reason=%s", st.Reason)
 	}
 	w.tracef("  state %s v%d: %s", st.App, st.Version, desc)
+	for _, r := range records {
+		if r.Outcome == "" {
+			continue // a record opened, not yet closed
+		}
+		line := fmt.Sprintf("  record %s build %d %s", st.App, r.Build, r.Outcome)
+		if r.Reason != "" {
+			line += " reason=" + string(r.Reason)
+		}
+		if r.Detail != "" {
+			line += " (" + r.Detail + ")"
+		}
+		w.tracef("%s", line)
+	}
 	return nil
 }
 
@@ -394,6 +407,7 @@ func Run(opts Options) (*Result, error) {
 	w.now = end
 	w.oracle.finalCheck(target.View)
 	w.oracle.settingsCheck(target.View)
+	w.oracle.requestsCheck()
 	if v, ok := target.View.(*storeView); ok {
 		w.checkPublishedStatus(v)
 	}
@@ -499,6 +513,7 @@ func RandomScenario(active time.Duration) Scenario {
 				w.at(Epoch.Add(w.between(0, active-5*time.Minute)), "config", func() { w.PutConfig(app, v) })
 			}
 			w.scheduleSettingsChange(name, func() time.Time { return Epoch.Add(w.between(0, active-5*time.Minute)) }, false)
+			w.scheduleRequests(name, active)
 		}
 	}
 }

@@ -65,6 +65,10 @@ func RunSandbox(out io.Writer, verbose bool) (*Result, error) {
 	fmt.Fprintln(out, "Wharf sandbox: the real control plane against a simulated AWS account")
 	fmt.Fprintln(out, "(simulated time; apps api and shop share one ECS cluster; seed 1)")
 	fmt.Fprintln(out)
+	if !verbose {
+		writeLegend(out)
+		fmt.Fprintln(out)
+	}
 	res, err := Run(Options{
 		Seed:     1,
 		Faults:   &SandboxFaults,
@@ -91,6 +95,27 @@ func RunSandbox(out io.Writer, verbose bool) (*Result, error) {
 		fmt.Fprintln(out, "all invariants held")
 	}
 	return res, nil
+}
+
+// SandboxLegend explains the markers of the sandbox timeline, in the order
+// printed; every line of the timeline (without -v) starts with one.
+var SandboxLegend = []struct{ Marker, Meaning string }{
+	{">", "what a developer does: a push starts a build, a config change"},
+	{"aws", "an event AWS sends the control plane (build finished, deployment, release task)"},
+	{"wharf state", "the control plane saves the app's state: phase, build, current step"},
+	{"wharf →", "a call the control plane makes to AWS, and its answer"},
+	{"wharf record", "a build's outcome in the deploy history: deployed, failed, or skipped (a newer build was deployed first)"},
+	{"app", "the simulator's check: a build runs on every service"},
+	{"FAULT", "a fault the simulator injects: a duplicated or late event; after a call: it was throttled"},
+	{"VIOLATION", "an invariant the control plane broke (none expected)"},
+	{"---", "the scenario's phases: after the active part, faults stop and the world settles"},
+}
+
+func writeLegend(out io.Writer) {
+	fmt.Fprintln(out, "Legend:")
+	for _, l := range SandboxLegend {
+		fmt.Fprintf(out, "  %-13s %s\n", l.Marker, l.Meaning)
+	}
 }
 
 func sum(m map[string]int) int {
@@ -127,7 +152,7 @@ func timelineLine(line string, verbose bool) (string, bool) {
 	case strings.HasPrefix(body, "emit ECS Deployment State Change"), strings.HasPrefix(body, "emit ECS Task State Change") && strings.Contains(body, "_release") && (strings.Contains(body, " STOPPED ") || strings.Contains(body, " RUNNING v")):
 		keep = true
 		body = "   aws  " + strings.TrimPrefix(body, "emit ")
-	case strings.HasPrefix(body, "state "):
+	case strings.HasPrefix(body, "state "), strings.HasPrefix(body, "record "):
 		keep = true
 		body = "   wharf " + body
 	case strings.HasPrefix(body, "ECS.RunTask"), strings.HasPrefix(body, "ECS.CreateService"), strings.HasPrefix(body, "ECS.UpdateService"),
@@ -135,7 +160,11 @@ func timelineLine(line string, verbose bool) (string, bool) {
 		strings.HasPrefix(body, "EventBridge.PutRule"), strings.HasPrefix(body, "EventBridge.DeleteRule"):
 		keep = true
 		body = "   wharf → " + body
-	case strings.Contains(body, "FAULT"), strings.HasPrefix(body, "VIOLATION"), strings.HasPrefix(body, "app "), strings.HasPrefix(body, "---"):
+	case strings.Contains(body, "FAULT") && !strings.HasPrefix(body, "FAULT"):
+		// A read the simulator failed (throttled): a call like the others.
+		keep = true
+		body = "   wharf → " + body
+	case strings.HasPrefix(body, "FAULT"), strings.HasPrefix(body, "VIOLATION"), strings.HasPrefix(body, "app "), strings.HasPrefix(body, "---"):
 		keep = true
 		body = "   " + body
 	}

@@ -39,6 +39,42 @@ func TestSandbox(t *testing.T) {
 			t.Errorf("timeline lacks %q", want)
 		}
 	}
+	// Build 2 finished after build 3 and is shown as skipped, not
+	// deployed (docs/simulation.md, "Sandbox").
+	if !strings.Contains(text, "wharf record api build 2 skipped reason=superseded") {
+		t.Error("the timeline does not show api build 2 as skipped (superseded by build 3)")
+	}
+	if strings.Contains(text, "record api build 2 deployed") {
+		t.Error("api build 2 was deployed over build 3")
+	}
+	// Every timeline line starts with a marker the legend explains.
+	_, timeline, _ := strings.Cut(text, "Legend:")
+	seen := map[string]bool{}
+	for _, line := range strings.Split(timeline, "\n") {
+		if !strings.HasPrefix(line, "+") {
+			continue
+		}
+		_, body, _ := strings.Cut(line, " ")
+		body = strings.TrimSpace(body)
+		found := false
+		for _, l := range SandboxLegend {
+			if strings.HasPrefix(body, l.Marker+" ") {
+				found, seen[l.Marker] = true, true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("no legend entry for the timeline line %q", line)
+		}
+	}
+	for _, m := range []string{">", "aws", "wharf state", "wharf →", "wharf record", "app", "FAULT"} {
+		if !seen[m] {
+			t.Errorf("the timeline never shows %q; the legend or the test is stale", m)
+		}
+		if !strings.Contains(text, "  "+m+" ") {
+			t.Errorf("the legend does not explain %q", m)
+		}
+	}
 	if testing.Verbose() {
 		t.Log("\n" + text)
 	}

@@ -66,6 +66,9 @@ type World struct {
 
 	requestSeq int
 
+	// reqs are the users' runtime requests (requests.go).
+	reqs *requestsWorld
+
 	// Stats are the run's counters.
 	Stats Stats
 

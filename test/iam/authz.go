@@ -449,10 +449,10 @@ func (m *Mapper) Requests(c Call) ([]Request, error) {
 	case "s3:GetObject":
 		add("s3:GetObject", fmt.Sprintf("arn:%s:s3:::%s/%s", a.partition, str(in, "bucket"), str(in, "key")), nil)
 
-	// AWS Systems Manager. GetParameter, PutParameter: parameter*
+	// AWS Systems Manager. GetParameter, PutParameter, DeleteParameter: parameter*
 	// (arn:${Partition}:ssm:${Region}:${Account}:parameter/${ParameterNameWithoutLeadingSlash});
 	// DescribeParameters: no resource type.
-	case "ssm:GetParameter", "ssm:PutParameter":
+	case "ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter":
 		name := str(in, "name")
 		arn := name
 		if !strings.HasPrefix(name, "arn:") {
@@ -465,10 +465,11 @@ func (m *Mapper) Requests(c Call) ([]Request, error) {
 		add("ssm:DescribeParameters", "*", nil)
 
 	// Amazon CloudWatch Logs. CreateLogStream: log-group*;
-	// PutLogEvents: log-stream*; DescribeLogStreams: log-group*.
+	// PutLogEvents: log-stream*; DescribeLogStreams, FilterLogEvents:
+	// log-group*.
 	// (arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}
 	// and ...:log-group:${LogGroupName}:log-stream:${LogStreamName}.)
-	case "logs:CreateLogStream", "logs:DescribeLogStreams":
+	case "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:FilterLogEvents":
 		add("logs:"+c.Op, fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s", a.partition, a.region, a.account, str(in, "logGroupName")), nil)
 	case "logs:PutLogEvents":
 		add("logs:PutLogEvents", fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s:log-stream:%s", a.partition, a.region, a.account, str(in, "logGroupName"), str(in, "logStreamName")), nil)
@@ -508,6 +509,54 @@ func (m *Mapper) Requests(c Call) ([]Request, error) {
 				}
 			}
 		}
+	// Application Auto Scaling. RegisterScalableTarget,
+	// DeregisterScalableTarget, PutScalingPolicy, DeleteScalingPolicy:
+	// ScalableTarget* (arn:${Partition}:application-autoscaling:${Region}:
+	// ${Account}:scalable-target/${ScalableTargetId}, an ID AWS assigns:
+	// the answer's ScalableTargetARN when there is one, else a stand-in
+	// ID only a wildcard matches); condition keys
+	// application-autoscaling:service-namespace and
+	// application-autoscaling:scalable-dimension. DescribeScalableTargets,
+	// DescribeScalingPolicies: no resource type. The first registration
+	// of an ECS service creates the service-linked role
+	// AWSServiceRoleForApplicationAutoScaling_ECSService (iam:CreateServiceLinkedRole
+	// with iam:AWSServiceName ecs.application-autoscaling.amazonaws.com):
+	// the contract requires it on every registration, as the caller cannot
+	// know whether the role exists.
+	case "application-autoscaling:RegisterScalableTarget", "application-autoscaling:DeregisterScalableTarget",
+		"application-autoscaling:PutScalingPolicy", "application-autoscaling:DeleteScalingPolicy":
+		arn := str(c.Output, "scalableTargetARN")
+		if arn == "" {
+			arn = fmt.Sprintf("arn:%s:application-autoscaling:%s:%s:scalable-target/unknown-id", a.partition, a.region, a.account)
+		}
+		add("application-autoscaling:"+c.Op, arn, iampolicy.Context{
+			"application-autoscaling:service-namespace":  {str(in, "serviceNamespace")},
+			"application-autoscaling:scalable-dimension": {str(in, "scalableDimension")},
+		})
+		if c.Op == "RegisterScalableTarget" {
+			add("iam:CreateServiceLinkedRole", fmt.Sprintf("arn:%s:iam::%s:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService", a.partition, a.account),
+				iampolicy.Context{"iam:AWSServiceName": {"ecs.application-autoscaling.amazonaws.com"}})
+		}
+	case "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies":
+		add("application-autoscaling:"+c.Op, "*", nil)
+
+	// AWS Lambda. The Invoke API is authorized as lambda:InvokeFunction on
+	// function* (arn:${Partition}:lambda:${Region}:${Account}:function:${FunctionName});
+	// FunctionName is "the name or ARN of the Lambda function" (Invoke API
+	// reference). The CLI's db create | destroy | sql use it.
+	case "lambda:Invoke", "lambda:InvokeFunction":
+		name := str(in, "functionName")
+		if !strings.HasPrefix(name, "arn:") {
+			name = fmt.Sprintf("arn:%s:lambda:%s:%s:function:%s", a.partition, a.region, a.account, name)
+		}
+		add("lambda:InvokeFunction", name, nil)
+
+	// AWS Identity and Access Management. GetRole: role*
+	// (arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}); IAM is
+	// global, so the ARN has no region. Wharf's roles have the path "/".
+	// wharf access reads its own user role.
+	case "iam:GetRole":
+		add("iam:GetRole", fmt.Sprintf("arn:%s:iam::%s:role/%s", a.partition, a.account, str(in, "roleName")), nil)
 	default:
 		return nil, fmt.Errorf("iam contract: no IAM mapping for %s:%s (add one from the Service Authorization Reference)", c.Service, c.Op)
 	}

@@ -122,6 +122,10 @@ func doSynthesize(t *testing.T) ([]stackTemplate, error) {
 				ControlPlaneAccountID:   jsii.String(sim.ControlPlaneAccount),
 				ControlPlaneEventBusArn: jsii.String(busArn),
 				ManagementExternalID:    jsii.String("ext-" + name),
+				// A user role (issue 11: TestCLICallsAreAllowed).
+				AllowedUsers:  []string{"dev-" + name + "@example.com"},
+				OIDCIssuerURL: jsii.String("https://login.example.com"),
+				OIDCClientIDs: []string{"wharf-cli"},
 			})
 			refs = append(refs, stackRef{kind: "app", acct: acct, app: name, stack: st})
 		}
@@ -232,7 +236,8 @@ func newRecorded() *recorded {
 	return &recorded{assumes: map[string][]iampolicy.Request{}, calls: map[string]int{}}
 }
 
-var simServices = map[string]string{"ECS": "ecs", "CodeBuild": "codebuild", "S3": "s3", "SSM": "ssm", "EventBridge": "events", "CloudWatchLogs": "logs", "STS": "sts"}
+var simServices = map[string]string{"ECS": "ecs", "CodeBuild": "codebuild", "S3": "s3", "SSM": "ssm", "EventBridge": "events", "CloudWatchLogs": "logs", "STS": "sts",
+	"ApplicationAutoScaling": "application-autoscaling"}
 
 // recordSim runs the simulator's random scenario for the seeds and maps
 // every call the control plane made.

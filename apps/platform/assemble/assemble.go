@@ -5,6 +5,7 @@
 //	<prefix>-account             the Account construct
 //	<prefix>-cluster-<name>      one Cluster per config cluster
 //	<prefix>-database-<name>     one Database per config database
+//	<prefix>-redis-<name>        one Redis per config redis
 //	<prefix>-app-<name>          one App per config app
 //	<prefix>-controlplane        the control plane (when controlPlane.deploy)
 //	<prefix>-dashboard           the web dashboard (when the config has a dashboard section)
@@ -41,6 +42,7 @@ import (
 	controlplanestack "github.com/wharf-paas/wharf/constructs/controlplane"
 	"github.com/wharf-paas/wharf/constructs/dashboard"
 	"github.com/wharf-paas/wharf/constructs/database"
+	"github.com/wharf-paas/wharf/constructs/redis"
 	"github.com/wharf-paas/wharf/contract"
 )
 
@@ -49,7 +51,7 @@ type Platform struct {
 	// Config is the config the platform was built from.
 	Config *config.Platform
 	// Stacks are every stack, in creation order (account, clusters,
-	// databases, apps, control plane).
+	// databases, redis, apps, control plane).
 	Stacks []awscdk.Stack
 	// AccountStack holds the Account construct.
 	AccountStack awscdk.Stack
@@ -63,6 +65,10 @@ type Platform struct {
 	DatabaseStacks map[string]awscdk.Stack
 	// Databases are the Database constructs by name.
 	Databases map[string]*database.Database
+	// RedisStacks are keyed by redis name.
+	RedisStacks map[string]awscdk.Stack
+	// Redis are the Redis constructs by name.
+	Redis map[string]*redis.Redis
 	// AppStacks are keyed by app name.
 	AppStacks map[string]awscdk.Stack
 	// Apps are the App constructs by name.
@@ -95,6 +101,11 @@ func DatabaseStackName(prefix, name string) string {
 	return contract.Names{Prefix: prefix}.DatabaseStack(name)
 }
 
+// RedisStackName is <prefix>-redis-<name>.
+func RedisStackName(prefix, name string) string {
+	return contract.Names{Prefix: prefix}.RedisStack(name)
+}
+
 // ControlPlaneStackName is <prefix>-controlplane.
 func ControlPlaneStackName(prefix string) string {
 	return contract.Names{Prefix: prefix}.ControlPlaneStack()
@@ -109,6 +120,9 @@ func StackNames(cfg *config.Platform) []string {
 	}
 	for _, d := range cfg.Databases {
 		names = append(names, DatabaseStackName(cfg.Prefix, d.Name))
+	}
+	for _, r := range cfg.Redis {
+		names = append(names, RedisStackName(cfg.Prefix, r.Name))
 	}
 	for _, a := range cfg.Apps {
 		names = append(names, AppStackName(cfg.Prefix, a.Name))
@@ -156,6 +170,8 @@ func Build(scope constructs.Construct, cfg *config.Platform) (*Platform, error) 
 		Clusters:       map[string]*cluster.Cluster{},
 		DatabaseStacks: map[string]awscdk.Stack{},
 		Databases:      map[string]*database.Database{},
+		RedisStacks:    map[string]awscdk.Stack{},
+		Redis:          map[string]*redis.Redis{},
 		AppStacks:      map[string]awscdk.Stack{},
 		Apps:           map[string]*app.App{},
 	}

@@ -64,7 +64,7 @@ func TestExamplePlatform(t *testing.T) {
 	}
 
 	t.Run("stack names", func(t *testing.T) {
-		want := []string{"wharf-account", "wharf-cluster-main", "wharf-database-main", "wharf-app-api", "wharf-app-web", "wharf-controlplane", "wharf-dashboard"}
+		want := []string{"wharf-account", "wharf-cluster-main", "wharf-database-main", "wharf-redis-cache", "wharf-app-api", "wharf-app-web", "wharf-controlplane", "wharf-dashboard"}
 		if got := assemble.StackNames(cfg); !slices.Equal(got, want) {
 			t.Errorf("StackNames = %v, want %v", got, want)
 		}
@@ -216,6 +216,12 @@ func TestExamplePlatform(t *testing.T) {
 			if !dependsOn(st, p.ClusterStacks["main"]) {
 				t.Errorf("database %s does not depend on its cluster stack", name)
 			}
+		}
+		if r := p.RedisStacks["cache"]; r == nil || !dependsOn(p.AppStacks["api"], r) || !dependsOn(r, p.ClusterStacks["main"]) {
+			t.Error("app api does not depend on its redis stack, or the redis stack not on its cluster")
+		}
+		if r := p.Redis["cache"]; r == nil || !r.HasApp("api") || r.HasApp("web") {
+			t.Error("redis cache must have a user for api (redis: cache) and none for web")
 		}
 		if db := p.DatabaseStacks["main"]; db != nil && !dependsOn(p.AppStacks["api"], db) {
 			t.Error("app api does not depend on its database stack")

@@ -32,6 +32,13 @@ type prices struct {
 	FargateVCPUHour         float64            `json:"fargateVcpuHour"`
 	FargateGBHour           float64            `json:"fargateGbHour"`
 	CodeBuildMinute         map[string]float64 `json:"codebuildMinute"`
+	// ElastiCacheNodeHour is the on-demand price of one node by engine
+	// (valkey, redis) and node type.
+	ElastiCacheNodeHour     map[string]map[string]float64 `json:"elasticacheNodeHour"`
+	ACMPublicCertMonth      float64                       `json:"acmPublicCertificateMonth"`
+	Route53AliasRecordMonth float64                       `json:"route53AliasRecordMonth"`
+	Route53QueryMillion     float64                       `json:"route53StandardQueryPerMillion"`
+	Route53HostedZoneMonth  float64                       `json:"route53HostedZoneMonth"`
 }
 
 // costLine is one priced resource of a stack.
@@ -80,8 +87,26 @@ func fixedCosts(stack string, tpl cfnTemplate, p prices) ([]costLine, error) {
 				n := len(list(r.Properties["SubnetIds"]))
 				lines = append(lines, costLine{stack, "interface endpoint (per AZ)", n, float64(n) * p.InterfaceEndpointAZHour * h})
 			}
+		case "AWS::ElastiCache::ReplicationGroup":
+			engine, _ := r.Properties["Engine"].(string)
+			node, _ := r.Properties["CacheNodeType"].(string)
+			price, ok := p.ElastiCacheNodeHour[engine][node]
+			if !ok {
+				return nil, fmt.Errorf("%s/%s: no price for ElastiCache %s node %q in docs/cost-prices.json", stack, id, engine, node)
+			}
+			n, _ := r.Properties["NumCacheClusters"].(float64)
+			if n < 1 {
+				return nil, fmt.Errorf("%s/%s: NumCacheClusters %v is not a node count", stack, id, r.Properties["NumCacheClusters"])
+			}
+			lines = append(lines, costLine{stack, "ElastiCache " + engine + " node " + node, int(n), n * price * h})
 		case "AWS::KMS::Key":
 			lines = append(lines, costLine{stack, "KMS key", 1, p.KMSKeyMonth})
+		case "AWS::CertificateManager::Certificate":
+			lines = append(lines, costLine{stack, "ACM public certificate", 1, p.ACMPublicCertMonth})
+		case "AWS::Route53::RecordSet":
+			if r.Properties["AliasTarget"] != nil {
+				lines = append(lines, costLine{stack, "Route 53 alias record to the load balancer", 1, p.Route53AliasRecordMonth})
+			}
 		case "AWS::EC2::NatGateway":
 			lines = append(lines, costLine{stack, "NAT gateway and its public IPv4", 1, (p.NATGatewayHour + p.PublicIPv4Hour) * h})
 		}
@@ -166,6 +191,8 @@ func renderCost(stacks []string, tpls map[string]cfnTemplate, p prices) (string,
 		}
 		fmt.Fprintf(&b, "A build minute on %s costs %.3f USD. ", ct, price)
 	}
+	fmt.Fprintf(&b, "Custom domains: Route 53 answers queries for an alias record to a load balancer at no charge; other queries (the certificate's validation CNAMEs) cost %.2f USD per million, and a hosted zone you keep costs %.2f USD a month (Wharf creates none). ",
+		p.Route53QueryMillion, p.Route53HostedZoneMonth)
 	b.WriteString("Flow logs, Container Insights, CloudWatch Logs and load balancer LCUs beyond the assumption bill by volume.\n")
 	return b.String(), nil
 }
@@ -234,17 +261,26 @@ func checkCostDoc(t *testing.T, dir string, stacks []string, files map[string]st
 
 // TestFixedCostsPricesTheTemplate: the pricing of a small template, by
 // hand: an internet-facing ALB in 3 subnets, a db.t4g.medium writer, a
-// one-subnet interface endpoint, a KMS key.
+// one-subnet interface endpoint, a KMS key, a two-node Valkey replication
+// group.
 func TestFixedCostsPricesTheTemplate(t *testing.T) {
+	// The certificate and alias record are free on AWS; priced here so the
+	// test sees them counted.
 	p := prices{HoursPerMonth: 730, ALBHour: 0.02, ALBLcuHour: 0.01, ALBLcuAssumed: 1, PublicIPv4Hour: 0.005, ALBPublicIPv4PerAZ: 1,
-		AuroraInstanceHour: map[string]float64{"db.t4g.medium": 0.1}, InterfaceEndpointAZHour: 0.01, KMSKeyMonth: 1}
+		AuroraInstanceHour: map[string]float64{"db.t4g.medium": 0.1}, InterfaceEndpointAZHour: 0.01, KMSKeyMonth: 1,
+		ElastiCacheNodeHour: map[string]map[string]float64{"valkey": {"cache.t4g.micro": 0.02}},
+		ACMPublicCertMonth:  0.5, Route53AliasRecordMonth: 0.25}
 	var tpl cfnTemplate
 	if err := json.Unmarshal([]byte(`{"Resources": {
 		"Lb": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {"Scheme": "internet-facing", "Subnets": ["a", "b", "c"]}},
 		"Db": {"Type": "AWS::RDS::DBInstance", "Properties": {"DBInstanceClass": "db.t4g.medium"}},
 		"Ep": {"Type": "AWS::EC2::VPCEndpoint", "Properties": {"VpcEndpointType": "Interface", "SubnetIds": ["a"]}},
 		"Gw": {"Type": "AWS::EC2::VPCEndpoint", "Properties": {"VpcEndpointType": "Gateway"}},
-		"Key": {"Type": "AWS::KMS::Key", "Properties": {}}}}`), &tpl); err != nil {
+		"Key": {"Type": "AWS::KMS::Key", "Properties": {}},
+		"Rg": {"Type": "AWS::ElastiCache::ReplicationGroup", "Properties": {"Engine": "valkey", "CacheNodeType": "cache.t4g.micro", "NumCacheClusters": 2}},
+		"Cert": {"Type": "AWS::CertificateManager::Certificate", "Properties": {"DomainName": "shop.example.com"}},
+		"Alias": {"Type": "AWS::Route53::RecordSet", "Properties": {"Type": "A", "AliasTarget": {"DNSName": "lb"}}},
+		"Cname": {"Type": "AWS::Route53::RecordSet", "Properties": {"Type": "CNAME", "ResourceRecords": ["x"]}}}}`), &tpl); err != nil {
 		t.Fatal(err)
 	}
 	lines, err := fixedCosts("s", tpl, p)
@@ -255,10 +291,16 @@ func TestFixedCostsPricesTheTemplate(t *testing.T) {
 	for _, l := range lines {
 		total += l.Monthly
 	}
-	// 730*(0.02+0.01) + 3*0.005*730 + 0.1*730 + 0.01*730 + 1
-	if want := 21.9 + 10.95 + 73 + 7.3 + 1; total < want-0.001 || total > want+0.001 {
+	// 730*(0.02+0.01) + 3*0.005*730 + 0.1*730 + 0.01*730 + 1 + 2*0.02*730 + 0.5 + 0.25
+	// (the CNAME record is not an alias: not a fixed line)
+	if want := 21.9 + 10.95 + 73 + 7.3 + 1 + 29.2 + 0.5 + 0.25; total < want-0.001 || total > want+0.001 {
 		t.Errorf("total %.3f, want %.3f: %+v", total, want, lines)
 	}
+	tpl.Resources["Rg"].Properties["Engine"] = "redis"
+	if _, err := fixedCosts("s", tpl, p); err == nil || !strings.Contains(err.Error(), "ElastiCache redis node") {
+		t.Errorf("an unpriced ElastiCache node was priced: %v", err)
+	}
+	tpl.Resources["Rg"].Properties["Engine"] = "valkey"
 	tpl.Resources["Db"].Properties["DBInstanceClass"] = "db.x9.huge"
 	if _, err := fixedCosts("s", tpl, p); err == nil {
 		t.Error("an unpriced instance class was priced")

@@ -8,6 +8,7 @@ import (
 	"github.com/wharf-paas/wharf/constructs/app"
 	"github.com/wharf-paas/wharf/constructs/cluster"
 	"github.com/wharf-paas/wharf/constructs/database"
+	"github.com/wharf-paas/wharf/constructs/redis"
 )
 
 // TestConfigDefaultsMatchConstructs keeps the defaults documented in
@@ -38,6 +39,7 @@ func TestConfigDefaultsMatchConstructs(t *testing.T) {
 		{"instanceClass", config.DefaultInstanceClass, database.DefaultInstanceClass},
 		{"backupRetentionDays", config.DefaultBackupRetentionDays, database.DefaultBackupRetentionDays},
 		{"databases[].logRetentionDays", config.DefaultDatabaseLogRetentionDays, database.DefaultLogRetentionDays},
+		{"redis[].snapshotRetentionDays", config.DefaultRedisSnapshotRetentionDays, redis.DefaultSnapshotRetentionDays},
 		{"app name limit", config.MaxAppNameLength, 30},
 		{"app domains", config.MaxAppDomains, app.MaxDomains},
 	} {

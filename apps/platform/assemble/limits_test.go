@@ -91,6 +91,26 @@ var physicalNameLimits = map[string]nameLimit{
 	// Lambda API reference, PublishLayerVersion LayerName: "Length
 	// Constraints: Minimum length of 1. Maximum length of 140."
 	"AWS::Lambda::LayerVersion.LayerName": {1, 140, regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)},
+	// ElastiCache API reference, CreateReplicationGroup
+	// ReplicationGroupId: "A name must contain from 1 to 40 alphanumeric
+	// characters or hyphens. The first character must be a letter. A name
+	// cannot end with a hyphen or contain two consecutive hyphens."
+	"AWS::ElastiCache::ReplicationGroup.ReplicationGroupId": {1, contract.ElastiCacheIDLimit, regexp.MustCompile(`^[a-zA-Z]([a-zA-Z0-9]|-[a-zA-Z0-9])*$`)},
+	// ElastiCache API reference, CreateUser UserId: "Length Constraints:
+	// Minimum length of 1. Pattern: [a-zA-Z][a-zA-Z0-9\-]*"; UserName:
+	// "Minimum length of 1". The reference gives no maximum; the test
+	// bounds both at 128 (and at the UserId pattern, which IAM
+	// authentication needs the name to share: user name = user ID).
+	"AWS::ElastiCache::User.UserId":   {1, 128, regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]*$`)},
+	"AWS::ElastiCache::User.UserName": {1, 128, regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]*$`)},
+	// ElastiCache API reference, CreateUserGroup UserGroupId: "Pattern:
+	// [a-zA-Z][a-zA-Z0-9\-]*" (no maximum given; 128 as for users).
+	"AWS::ElastiCache::UserGroup.UserGroupId": {1, 128, regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]*$`)},
+	// Secrets Manager API reference, CreateSecret Name: "Length
+	// Constraints: Minimum length of 1. Maximum length of 512"; "The secret
+	// name can contain ASCII letters, numbers, and the following
+	// characters: /_+=.@-".
+	"AWS::SecretsManager::Secret.Name": {1, 512, regexp.MustCompile(`^[A-Za-z0-9/_+=.@-]+$`)},
 	// CloudFormation API reference, CreateStack StackName: 1-128
 	// characters, [A-Za-z][A-Za-z0-9-]*.
 	"stack": {1, 128, regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]*$`)},
@@ -118,10 +138,11 @@ func TestLongestNamesFitAWSLimits(t *testing.T) {
 	prefix := "p" + strings.Repeat("0", contract.MaxPrefixLength-1)
 	clusterName := "c" + strings.Repeat("1", contract.MaxClusterNameLength-1)
 	dbName := "d" + strings.Repeat("-2", (contract.MaxDatabaseNameLength-2)/2) + "d"
+	redisName := "r" + strings.Repeat("6", contract.MaxRedisNameLength-1)
 	appLen := contract.MaxAppNameLengthFor(prefix)
 	app1 := "a" + strings.Repeat("3", appLen-1)
 	app2 := "b" + strings.Repeat("-4", (appLen-1)/2)
-	for _, n := range []string{prefix, clusterName, dbName, app1, app2} {
+	for _, n := range []string{prefix, clusterName, dbName, redisName, app1, app2} {
 		t.Logf("%2d %s", len(n), n)
 	}
 	raw, err := os.ReadFile(examplePath)
@@ -130,6 +151,8 @@ func TestLongestNamesFitAWSLimits(t *testing.T) {
 	}
 	text := strings.NewReplacer(
 		"prefix: wharf", "prefix: "+prefix,
+		"  - name: cache\n", "  - name: "+redisName+"\n",
+		"    redis: cache", "    redis: "+redisName,
 		"  - name: main\n    cluster: main", "  - name: "+dbName+"\n    cluster: "+clusterName,
 		"  - name: main", "  - name: "+clusterName,
 		"    cluster: main", "    cluster: "+clusterName,
@@ -141,7 +164,8 @@ func TestLongestNamesFitAWSLimits(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the longest legal names are refused: %v", err)
 	}
-	if cfg.Prefix != prefix || cfg.Clusters[0].Name != clusterName || cfg.Databases[0].Name != dbName || cfg.Apps[0].Name != app1 || cfg.Apps[1].Name != app2 {
+	if cfg.Prefix != prefix || cfg.Clusters[0].Name != clusterName || cfg.Databases[0].Name != dbName || cfg.Apps[0].Name != app1 || cfg.Apps[1].Name != app2 ||
+		len(cfg.Redis) != 1 || cfg.Redis[0].Name != redisName || cfg.Apps[0].Redis != redisName {
 		t.Fatalf("config did not take the names: %+v", cfg)
 	}
 	scope := cdktest.NewApp(t)
@@ -251,7 +275,8 @@ func TestLongestNamesFitAWSLimits(t *testing.T) {
 	sort.Strings(kinds)
 	t.Logf("checked: %s", strings.Join(kinds, ", "))
 	for _, must := range []string{"AWS::IAM::Role.RoleName", "AWS::Lambda::Function.FunctionName", "AWS::Logs::LogGroup.LogGroupName",
-		"AWS::SSM::Parameter.Name", "AWS::CodeBuild::Project.Name", "AWS::ECS::Cluster.ClusterName", "AWS::RDS::DBCluster.DBClusterIdentifier", "stack"} {
+		"AWS::SSM::Parameter.Name", "AWS::CodeBuild::Project.Name", "AWS::ECS::Cluster.ClusterName", "AWS::RDS::DBCluster.DBClusterIdentifier",
+		"AWS::ElastiCache::ReplicationGroup.ReplicationGroupId", "AWS::ElastiCache::User.UserId", "stack"} {
 		if checked[must] == 0 {
 			t.Errorf("no %s found in the templates: the test no longer sees that kind of name", must)
 		}
@@ -305,6 +330,7 @@ func checkRuntime(t *testing.T, kind, name string) {
 // resource itself.
 func isNameProperty(prop string) bool {
 	return prop == "Name" || prop == "DBClusterIdentifier" || prop == "DBInstanceIdentifier" ||
+		prop == "ReplicationGroupId" || prop == "UserId" || prop == "UserGroupId" ||
 		(strings.HasSuffix(prop, "Name") && prop != "DatabaseName" && !strings.HasSuffix(prop, "KeyName"))
 }
 

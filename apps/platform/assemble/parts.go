@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/wharf-paas/wharf/constructs/app"
 	"github.com/wharf-paas/wharf/constructs/cluster"
 	"github.com/wharf-paas/wharf/constructs/database"
+	"github.com/wharf-paas/wharf/constructs/redis"
 )
 
 // parts holds the props of the databases and apps. Their Cluster is set
@@ -19,6 +21,7 @@ import (
 // placeholder stands in, so the rest of the props can be validated first.
 type parts struct {
 	databases []*database.DatabaseProps
+	redis     []*redis.RedisProps
 	apps      []*app.AppProps
 }
 
@@ -39,11 +42,49 @@ func safeValidate(validate func() error) (err error) {
 }
 
 func clusterRefProps(cfg *config.Platform, name string) *cluster.FromNameProps {
-	return &cluster.FromNameProps{
+	props := &cluster.FromNameProps{
 		Prefix:            jsii.String(cfg.Prefix),
 		Name:              jsii.String(name),
 		AvailabilityZones: cfg.AvailabilityZones,
 	}
+	for _, c := range cfg.Clusters {
+		if c.Name == name {
+			// Known at synth: apps see which custom domains the
+			// cluster's wildcard certificate covers.
+			props.Domain = jsii.String(c.Domain)
+		}
+	}
+	return props
+}
+
+// appDomains are the app's custom domains without their hosted zones,
+// which need the app's stack as scope (withZones).
+func appDomains(ds []config.Domain) []*app.Domain {
+	out := make([]*app.Domain, len(ds))
+	for i, d := range ds {
+		out[i] = &app.Domain{Name: jsii.String(d.Name), RedirectWww: jsii.Bool(d.RedirectWww), RedirectPriority: d.RedirectPriority}
+	}
+	return out
+}
+
+// withZones returns domains with the hosted zones of cfg imported into
+// scope by ID and name (no lookup), one import per zone.
+func withZones(scope constructs.Construct, domains []*app.Domain, cfg []config.Domain) []*app.Domain {
+	zones := map[string]awsroute53.IHostedZone{}
+	out := make([]*app.Domain, len(domains))
+	for i, d := range domains {
+		dd := *d
+		if z := cfg[i].HostedZone; z != nil {
+			if zones[z.ID] == nil {
+				zones[z.ID] = awsroute53.HostedZone_FromHostedZoneAttributes(scope, jsii.String("Zone"+z.ID), &awsroute53.HostedZoneAttributes{
+					HostedZoneId: jsii.String(z.ID), ZoneName: jsii.String(strings.TrimSuffix(z.Name, ".")),
+				})
+			}
+			dd.HostedZone = zones[z.ID]
+		}
+		out[i] = &dd
+	}
+	return out
 }
 
 // planParts builds and validates the database and app props, adding each
@@ -69,6 +110,30 @@ func (pl *plan) planParts(cfg *config.Platform, check func(path string, err erro
 		check(path, safeValidate(props.Validate))
 		check(path+".cluster", safeValidate(clusterRefProps(cfg, d.Cluster).Validate))
 	}
+	for i, r := range cfg.Redis {
+		path := fmt.Sprintf("redis[%d]", i)
+		// Every app that names the redis gets its user there.
+		var apps []string
+		for _, a := range cfg.Apps {
+			if a.Redis == r.Name {
+				apps = append(apps, a.Name)
+			}
+		}
+		props := &redis.RedisProps{
+			Prefix:                jsii.String(cfg.Prefix),
+			Name:                  jsii.String(r.Name),
+			Cluster:               placeholderCluster{},
+			Engine:                jsii.String(r.Engine),
+			EngineVersion:         jsii.String(r.EngineVersion),
+			NodeType:              jsii.String(r.NodeType),
+			MultiAZ:               jsii.Bool(r.MultiAZ),
+			SnapshotRetentionDays: r.SnapshotRetentionDays,
+			Apps:                  apps,
+		}
+		pl.redis = append(pl.redis, props)
+		check(path, safeValidate(props.Validate))
+		check(path+".cluster", safeValidate(clusterRefProps(cfg, r.Cluster).Validate))
+	}
 	for i, a := range cfg.Apps {
 		path := fmt.Sprintf("apps[%d]", i)
 		props := &app.AppProps{
@@ -80,7 +145,7 @@ func (pl *plan) planParts(cfg *config.Platform, check func(path string, err erro
 			ConnectionArn:              optString(a.Repository.ConnectionArn),
 			Branch:                     jsii.String(a.Branch),
 			BuildWebhook:               a.Webhook,
-			Domains:                    a.Domains,
+			Domains:                    appDomains(a.Domains),
 			HealthCheckPath:            jsii.String(a.HealthCheck.Path),
 			HealthyThreshold:           intp(a.HealthCheck.HealthyThreshold),
 			UnhealthyThreshold:         intp(a.HealthCheck.UnhealthyThreshold),
@@ -95,8 +160,10 @@ func (pl *plan) planParts(cfg *config.Platform, check func(path string, err erro
 			LaunchType:                 jsii.String(strings.ToUpper(a.LaunchType)),
 			AllowedUsers:               a.AllowedUsers,
 			AllowedSubjects:            a.AllowedSubjects,
+			AllowedEmailDomains:        a.AllowedEmailDomains,
 			DatabaseName:               optString(a.Database),
 			KeepDatabaseOnDelete:       a.KeepDatabaseOnDelete,
+			RedisName:                  optString(a.Redis),
 			TaskPolicyArn:              optString(a.TaskPolicyArn),
 			BuildConfig:                a.BuildConfig,
 			TrustedBuilders:            a.TrustedBuilders,
@@ -104,7 +171,7 @@ func (pl *plan) planParts(cfg *config.Platform, check func(path string, err erro
 			ControlPlaneEventBusArn:    jsii.String(cfg.ControlPlane.EventBusArn),
 			ManagementExternalID:       jsii.String(a.ManagementExternalID),
 		}
-		if len(a.AllowedUsers) > 0 || len(a.AllowedSubjects) > 0 {
+		if len(a.AllowedUsers) > 0 || len(a.AllowedSubjects) > 0 || len(a.AllowedEmailDomains) > 0 {
 			// The user role trusts the account's OIDC provider, referenced
 			// by ARN (no reference to the account stack).
 			props.OIDCIssuerURL = jsii.String(cfg.Account.OIDCIssuerURL)
@@ -115,7 +182,7 @@ func (pl *plan) planParts(cfg *config.Platform, check func(path string, err erro
 	}
 }
 
-// buildParts creates one stack per database and per app. Each refers to its
+// buildParts creates one stack per database, per redis and per app. Each refers to its
 // cluster by name (cluster.FromName: SSM parameters read at deploy time)
 // and an app to its database by name, never to the live constructs in the
 // other stacks: a live reference across stacks would become a
@@ -130,6 +197,13 @@ func (p *Platform) buildParts(scope constructs.Construct, pl *plan) {
 		props.Cluster = p.clusterRef(st, d.Cluster)
 		p.Databases[d.Name] = database.NewDatabase(st, "Database", &props)
 	}
+	for i, r := range cfg.Redis {
+		st := p.newStack(scope, RedisStackName(cfg.Prefix, r.Name), "redis", "Wharf redis "+r.Name+": ElastiCache "+r.Engine+" shared by its apps, one user per app")
+		p.RedisStacks[r.Name] = st
+		props := *pl.redis[i]
+		props.Cluster = p.clusterRef(st, r.Cluster)
+		p.Redis[r.Name] = redis.NewRedis(st, "Redis", &props)
+	}
 	for i, a := range cfg.Apps {
 		st := p.newStack(scope, AppStackName(cfg.Prefix, a.Name), "app", "Wharf app "+a.Name+": build, load balancing, roles, event forwarding")
 		p.AppStacks[a.Name] = st
@@ -137,8 +211,12 @@ func (p *Platform) buildParts(scope constructs.Construct, pl *plan) {
 		st.AddStackDependency(p.AccountStack, jsii.String("the app's user role trusts the account's OIDC provider"))
 		props := *pl.apps[i]
 		props.Cluster = p.clusterRef(st, a.Cluster)
+		props.Domains = withZones(st, props.Domains, a.Domains)
 		if a.Database != "" {
 			st.AddStackDependency(p.DatabaseStacks[a.Database], jsii.String("the app reads the database's SSM parameters and invokes its manager"))
+		}
+		if a.Redis != "" {
+			st.AddStackDependency(p.RedisStacks[a.Redis], jsii.String("the app reads the redis's SSM parameters; its user is in the redis stack"))
 		}
 		p.Apps[a.Name] = app.NewApp(st, "App", &props)
 	}
@@ -148,23 +226,11 @@ func (p *Platform) buildParts(scope constructs.Construct, pl *plan) {
 // parameters, with stack ordered after the cluster stack.
 func (p *Platform) clusterRef(stack awscdk.Stack, name string) cluster.ICluster {
 	stack.AddStackDependency(p.ClusterStacks[name], jsii.String("reads the cluster's SSM parameters"))
-	// The imported cluster's VPC carries both subnet lists and its listener
-	// the load balancer's security group, so an app or database stack
-	// declares one or two cluster parameters its resources do not
-	// reference. CloudFormation's validation reports them at the stack
-	// (W2001); in these stacks every parameter is a cluster attribute,
-	// resolved at deploy time and harmless, so the platform acknowledges
-	// the rule for them.
-	awscdk.Validations_Of(stack).Acknowledge(&awscdk.Acknowledgment{
-		Id:     jsii.String(unusedParameterRule),
-		Reason: jsii.String("the only parameters are attributes of Wharf cluster " + name + "; unreferenced ones are harmless"),
-	})
+	// cluster.FromName acknowledges CloudFormation's unused-parameter rule
+	// (W2001) for the stack: the imported cluster may declare parameters
+	// a dependant does not reference.
 	return cluster.FromName(stack, "Cluster", clusterRefProps(p.Config, name))
 }
-
-// unusedParameterRule is CloudFormation validation's rule for a template
-// parameter no resource references.
-const unusedParameterRule = "CloudFormation-Validate::W2001"
 
 func intp(v int) *int { return &v }
 

@@ -70,13 +70,14 @@ func FromConfig(cfg *config.Platform) *contract.Platform {
 			CodeBuildProject: names.CodeBuildProject(a.Name),
 			ECSCluster:       names.ECSCluster(a.Cluster),
 			Database:         a.Database,
+			Redis:            a.Redis,
 		}
 		if d := domains[a.Cluster]; d != "" {
 			pa.URL = "https://" + a.Name + "." + d
 		}
 		// The App construct creates the user role only for an app with
 		// allowed users.
-		if len(a.AllowedUsers) > 0 || len(a.AllowedSubjects) > 0 {
+		if len(a.AllowedUsers) > 0 || len(a.AllowedSubjects) > 0 || len(a.AllowedEmailDomains) > 0 {
 			pa.UserRoleArn = names.UserRoleARN(partition, cfg.AccountID, a.Name)
 		}
 		p.Apps = append(p.Apps, pa)

@@ -62,6 +62,7 @@ func TestWriteExample(t *testing.T) {
 		CodeBuildProject: "wharf-api",
 		ECSCluster:       "wharf-main",
 		Database:         "main",
+		Redis:            "cache",
 	}
 	got, _ := json.Marshal(api)
 	exp, _ := json.Marshal(want)

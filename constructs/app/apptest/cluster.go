@@ -52,6 +52,7 @@ type Cluster struct {
 	albSG awsec2.SecurityGroup
 	appSG awsec2.SecurityGroup
 	zone  awsroute53.IHostedZone
+	alb   awselasticloadbalancingv2.ApplicationLoadBalancer
 }
 
 var _ cluster.ICluster = (*Cluster)(nil)
@@ -80,6 +81,7 @@ func NewCluster(scope constructs.Construct, id string) *Cluster {
 	alb := awselasticloadbalancingv2.NewApplicationLoadBalancer(c, jsii.String("LoadBalancer"), &awselasticloadbalancingv2.ApplicationLoadBalancerProps{
 		Vpc: cl.vpc, InternetFacing: jsii.Bool(true), SecurityGroup: cl.albSG,
 	})
+	cl.alb = alb
 	cert := awscertificatemanager.Certificate_FromCertificateArn(c, jsii.String("Certificate"),
 		jsii.String("arn:aws:acm:"+Region+":"+Account+":certificate/00000000-0000-0000-0000-000000000000"))
 	cl.https = alb.AddListener(jsii.String("Https"), &awselasticloadbalancingv2.BaseApplicationListenerProps{
@@ -118,3 +120,6 @@ func (cl *Cluster) Domain() *string { return jsii.String(Domain) }
 
 // HostedZone implements cluster.ICluster.
 func (cl *Cluster) HostedZone() awsroute53.IHostedZone { return cl.zone }
+
+// SharedLoadBalancer implements cluster.ICluster.
+func (cl *Cluster) SharedLoadBalancer() awselasticloadbalancingv2.ILoadBalancerV2 { return cl.alb }

@@ -89,12 +89,15 @@ func RulePriority(app string) int {
 }
 
 // Application Load Balancer quotas the shared HTTPS listener of a cluster is
-// checked against at synth (issue 13). Quoted from the Elastic Load
-// Balancing user guide, "Quotas for your Application Load Balancers":
-// "Certificates per Application Load Balancer (excluding default
-// certificates) 25 Yes" (adjustable), "Rules per Application Load Balancer
-// (excluding default rules) 100 Yes" (adjustable) and "Condition values per
-// rule 5 No" (not adjustable).
+// checked against at synth (issue 13), from the Elastic Load Balancing user
+// guide, "Quotas for your Application Load Balancers". Its English edition
+// reads "Certificates per Application Load Balancer (excluding default
+// certificates) 25 Yes" (adjustable; per load balancer, not per listener);
+// its Rules section was read in the page's Japanese and Chinese editions:
+// rules per Application Load Balancer (excluding default rules) 100,
+// adjustable, and condition values per rule 5, not adjustable. ACM's
+// "Quotas" page: "The default quota is 10 domain names for each ACM
+// certificate."
 const (
 	// ALBCertificatesQuota is the default quota of certificates per
 	// Application Load Balancer, the listener's default certificate

@@ -230,6 +230,17 @@ const (
 // CodeBuildProject is <prefix>-<app>.
 func (n Names) CodeBuildProject(app string) string { return n.Prefix + "-" + app }
 
+// TestReportName is the report name in the app's buildspec. A report
+// named in a buildspec by name, not ARN, goes to the report group
+// <project>-<report name>.
+const TestReportName = "tests"
+
+// TestReportGroup is the CodeBuild report group of the app's test reports,
+// <prefix>-<app>-tests.
+func (n Names) TestReportGroup(app string) string {
+	return n.CodeBuildProject(app) + "-" + TestReportName
+}
+
 // AppOfProject returns the app of a CodeBuild project name
 // <prefix>-<app>, when the rest is a valid app name.
 func (n Names) AppOfProject(project string) (string, bool) {

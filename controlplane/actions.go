@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // ActionKind names an AWS write.
@@ -65,11 +66,11 @@ type Action struct {
 
 // taskDefInput builds the task definition of a process type (or of the
 // release family when proc is ReleaseFamilySuffix).
-func taskDefInput(pol Policy, set *Settings, op *Operation, cfg *configSnapshot, proc string) *ecs.RegisterTaskDefinitionInput {
+func taskDefInput(pol Policy, set *contract.Settings, op *Operation, cfg *configSnapshot, proc string) *ecs.RegisterTaskDefinitionInput {
 	m := op.Metadata
 	var command string
 	var cpu, mem int32
-	if proc == ReleaseFamilySuffix {
+	if proc == contract.ReleaseProcess {
 		command = m.ReleaseCommand
 		for _, p := range m.Processes {
 			cpu, mem = max(cpu, p.CPU), max(mem, p.Memory)
@@ -80,7 +81,7 @@ func taskDefInput(pol Policy, set *Settings, op *Operation, cfg *configSnapshot,
 		command, cpu, mem = p.Command, e.CPU, e.Memory
 	}
 	cd := ecstypes.ContainerDefinition{
-		Name:      aws.String(ContainerName),
+		Name:      aws.String(contract.ContainerName),
 		Image:     aws.String(m.Image),
 		Essential: aws.Bool(true),
 		Environment: []ecstypes.KeyValuePair{
@@ -136,9 +137,9 @@ func registerAction(pol Policy, in *ecs.RegisterTaskDefinitionInput, hash string
 	return Action{Kind: ActRegisterTaskDefinition, Family: aws.ToString(in.Family), Hash: hash, Register: &reg}
 }
 
-func runTaskAction(pol Policy, set *Settings, op *Operation) Action {
-	td := op.TaskDefs[ReleaseFamilySuffix]
-	sp := desiredServiceSpec(set, ReleaseFamilySuffix, td, 1)
+func runTaskAction(pol Policy, set *contract.Settings, op *Operation) Action {
+	td := op.TaskDefs[contract.ReleaseProcess]
+	sp := desiredServiceSpec(set, contract.ReleaseProcess, td, 1)
 	return Action{Kind: ActRunTask, RunTask: &ecs.RunTaskInput{
 		Cluster:              aws.String(set.ClusterARN),
 		TaskDefinition:       aws.String(td),
@@ -160,11 +161,11 @@ func stopTaskAction(cluster, arn, reason string) Action {
 	return Action{Kind: ActStopTask, StopTask: &ecs.StopTaskInput{Cluster: aws.String(cluster), Task: aws.String(arn), Reason: aws.String(reason)}}
 }
 
-func createServiceAction(pol Policy, set *Settings, op *Operation, proc string, sp serviceSpec) Action {
+func createServiceAction(pol Policy, set *contract.Settings, op *Operation, proc string, sp serviceSpec) Action {
 	return Action{Kind: ActCreateService, Proc: proc, CreateService: createServiceInput(pol, set, op, proc, sp)}
 }
 
-func createServiceInput(pol Policy, set *Settings, op *Operation, proc string, sp serviceSpec) *ecs.CreateServiceInput {
+func createServiceInput(pol Policy, set *contract.Settings, op *Operation, proc string, sp serviceSpec) *ecs.CreateServiceInput {
 	in := sp.createInput(set.ClusterARN, FamilyName(pol.Prefix, pol.App, proc))
 	in.ClientToken = aws.String(token(32, pol.Account, pol.App, proc, strconv.FormatInt(op.Build, 10), string(op.Kind), strconv.Itoa(op.Seq)))
 	in.Tags = []ecstypes.Tag{
@@ -174,13 +175,13 @@ func createServiceInput(pol Policy, set *Settings, op *Operation, proc string, s
 	return in
 }
 
-func updateServiceAction(set *Settings, name, proc string, sp serviceSpec, fields []string, before *ecstypes.Service) Action {
+func updateServiceAction(set *contract.Settings, name, proc string, sp serviceSpec, fields []string, before *ecstypes.Service) Action {
 	return Action{Kind: ActUpdateService, Proc: proc, Before: before, UpdateService: sp.updateInput(set.ClusterARN, name, fields)}
 }
 
 // rollbackServiceAction puts a service back on taskDef with count tasks;
 // count < 0 leaves the desired count alone (an autoscaled service).
-func rollbackServiceAction(set *Settings, name, proc, taskDef string, count int32) Action {
+func rollbackServiceAction(set *contract.Settings, name, proc, taskDef string, count int32) Action {
 	sp := serviceSpec{CircuitBreaker: true, Rollback: true, MaxPercent: 200, MinHealthy: 100, TaskDefinition: taskDef, DesiredCount: count}
 	fields := []string{fieldTaskDefinition, fieldDesiredCount, fieldDeployment}
 	if count < 0 {

@@ -84,7 +84,7 @@ type runningService struct {
 // before rolls back to) and make the running process types
 // AppState.Services (a later deploy deletes those it no longer declares),
 // and log a warning.
-func (d *decider) adopt(b TrackedBuild, meta *BuildMetadata) (adoptAction, bool) {
+func (d *decider) adopt(b TrackedBuild, meta *contract.BuildMetadata) (adoptAction, bool) {
 	st := d.st
 	set, perr, ok := d.settings()
 	if !ok {
@@ -322,7 +322,7 @@ func settled(s *ecstypes.Service) bool {
 // listAppServices returns the process types of the app's services in its
 // cluster: ListServices (the management role may list the cluster's
 // services, names only) filtered on <prefix>-<app>_<proc>.
-func (r *run) listAppServices(ctx context.Context, set *Settings) ([]string, error) {
+func (r *run) listAppServices(ctx context.Context, set *contract.Settings) ([]string, error) {
 	prefix := FamilyName(r.c.reg.Prefix, r.reg.Name, "")
 	in := &ecs.ListServicesInput{Cluster: aws.String(set.ClusterARN), MaxResults: aws.Int32(100)}
 	procs := map[string]bool{}
@@ -365,7 +365,7 @@ func (r *run) describeRunning(ctx context.Context, td string) (*runningService, 
 		return rs, nil
 	}
 	for _, cd := range out.TaskDefinition.ContainerDefinitions {
-		if aws.ToString(cd.Name) != ContainerName {
+		if aws.ToString(cd.Name) != contract.ContainerName {
 			continue
 		}
 		rs.image = aws.ToString(cd.Image)

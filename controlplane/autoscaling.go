@@ -47,7 +47,7 @@ func clusterName(arn string) string {
 	return arn
 }
 
-func (d *decider) scalableResource(set *Settings, proc string) string {
+func (d *decider) scalableResource(set *contract.Settings, proc string) string {
 	return contract.ScalableResourceID(clusterName(set.ClusterARN), d.family(proc))
 }
 
@@ -92,7 +92,7 @@ func (d *decider) scalingProcs(op *Operation) []string {
 // the effective scale of sc (counts, and scalable targets when the app
 // has Application Auto Scaling): an adopted app whose scale is unknown
 // needs no operation then. ok is false when it needs observations.
-func (d *decider) scaleAligned(set *Settings, sc *contract.ScaleSetting) (aligned, ok bool) {
+func (d *decider) scaleAligned(set *contract.Settings, sc *contract.ScaleSetting) (aligned, ok bool) {
 	dep := d.st.Deployed
 	procs := sortedKeys(dep.Metadata.Processes)
 	if missing := d.obs.missingServices(procs); len(missing) > 0 {
@@ -138,7 +138,7 @@ func (d *decider) scaleAligned(set *Settings, sc *contract.ScaleSetting) (aligne
 // for each autoscaled process, and no target for any other process the
 // control plane autoscaled before. ok is false when it needs the targets
 // observed first.
-func (d *decider) scalingActions(set *Settings, op *Operation) ([]Action, bool) {
+func (d *decider) scalingActions(set *contract.Settings, op *Operation) ([]Action, bool) {
 	procs := d.scalingProcs(op)
 	if len(procs) == 0 {
 		return nil, true
@@ -186,7 +186,7 @@ func (d *decider) scalingActions(set *Settings, op *Operation) ([]Action, bool) 
 // average CPU, or (web, with requestsPerTarget) ALB requests per target.
 // nil when the request count has no resource label in the settings (the
 // target is registered, the policy is not; noted).
-func (d *decider) policyInput(set *Settings, proc, res string, e procScale) *aas.PutScalingPolicyInput {
+func (d *decider) policyInput(set *contract.Settings, proc, res string, e procScale) *aas.PutScalingPolicyInput {
 	spec := &aastypes.PredefinedMetricSpecification{PredefinedMetricType: aastypes.MetricTypeECSServiceAverageCPUUtilization}
 	target := float64(e.CPUTarget)
 	if e.ReqTarget > 0 {
@@ -224,7 +224,7 @@ func samePolicy(p *aastypes.ScalingPolicy, want *aas.PutScalingPolicyInput) bool
 
 // describeScaling reads the scalable targets of procs' services and the
 // control plane's policy on each.
-func (r *run) describeScaling(ctx context.Context, set *Settings, procs []string) (map[string]scalingObservation, error) {
+func (r *run) describeScaling(ctx context.Context, set *contract.Settings, procs []string) (map[string]scalingObservation, error) {
 	out := map[string]scalingObservation{}
 	byRes := map[string]string{}
 	var ids []string

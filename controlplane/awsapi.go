@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // The interfaces below are the control plane's only view of AWS. Each lists
@@ -92,6 +93,6 @@ type ObserverClients struct {
 // shortly before they expire; tests and the simulator return in-memory or
 // wire-level fakes.
 type ClientProvider interface {
-	ForApp(ctx context.Context, app AppRegistration) (*AppClients, error)
-	ForObserver(ctx context.Context, account AccountRegistration) (*ObserverClients, error)
+	ForApp(ctx context.Context, app contract.AppRegistration) (*AppClients, error)
+	ForObserver(ctx context.Context, account contract.AccountRegistration) (*ObserverClients, error)
 }

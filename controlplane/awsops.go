@@ -96,7 +96,7 @@ func (r *run) batchGetBuilds(ctx context.Context, ids []string) (map[string]buil
 const maxMetadataBytes = 1 << 20
 
 // readMetadata reads and validates <artifact path>/wharf-build.json.
-func (r *run) readMetadata(ctx context.Context, b TrackedBuild) (*BuildMetadata, error) {
+func (r *run) readMetadata(ctx context.Context, b TrackedBuild) (*contract.BuildMetadata, error) {
 	loc, ok := strings.CutPrefix(b.Location, "arn:aws:s3:::")
 	if !ok {
 		return nil, permanent(ReasonMetadataInvalid, "build %d: artifacts.location must be an S3 ARN, got %q", b.Number, b.Location)
@@ -105,9 +105,9 @@ func (r *run) readMetadata(ctx context.Context, b TrackedBuild) (*BuildMetadata,
 	if bucket == "" {
 		return nil, permanent(ReasonMetadataInvalid, "build %d: artifacts.location has no bucket: %q", b.Number, b.Location)
 	}
-	key := MetadataFile
+	key := contract.MetadataFile
 	if path = strings.Trim(path, "/"); path != "" {
-		key = path + "/" + MetadataFile
+		key = path + "/" + contract.MetadataFile
 	}
 	r.awsTouched = true
 	out, err := r.cl.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
@@ -124,7 +124,7 @@ func (r *run) readMetadata(ctx context.Context, b TrackedBuild) (*BuildMetadata,
 		return nil, fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
 	}
 	if len(data) > maxMetadataBytes {
-		return nil, permanent(ReasonMetadataInvalid, "build %d: %s is larger than %d bytes", b.Number, MetadataFile, maxMetadataBytes)
+		return nil, permanent(ReasonMetadataInvalid, "build %d: %s is larger than %d bytes", b.Number, contract.MetadataFile, maxMetadataBytes)
 	}
 	m, err := contract.Names{Prefix: r.c.reg.Prefix}.ParseBuildMetadata(data, r.reg.Name, b.Number)
 	if err != nil {
@@ -137,7 +137,7 @@ func (r *run) readMetadata(ctx context.Context, b TrackedBuild) (*BuildMetadata,
 }
 
 // settings reads /<prefix>/apps/<app>/settings (memoised per run).
-func (r *run) settings(ctx context.Context) (*Settings, error) {
+func (r *run) settings(ctx context.Context) (*contract.Settings, error) {
 	if r.set != nil || r.setErr != nil {
 		return r.set, r.setErr
 	}
@@ -155,7 +155,7 @@ func (r *run) settings(ctx context.Context) (*Settings, error) {
 		r.setErr = permanent(ReasonSettingsInvalid, "settings parameter %s is empty", name)
 		return nil, r.setErr
 	}
-	s, err := ParseSettings([]byte(aws.ToString(out.Parameter.Value)), r.c.reg.Prefix, r.reg.Name)
+	s, err := contract.ParseSettings([]byte(aws.ToString(out.Parameter.Value)), r.c.reg.Prefix, r.reg.Name)
 	if err != nil {
 		r.setErr = permanent(ReasonSettingsInvalid, "%s: %v", name, err)
 		return nil, r.setErr
@@ -189,7 +189,7 @@ func ConfigVersion(namesToVersions map[string]int64) string {
 
 // config lists the config parameters with DescribeParameters (memoised per
 // run). It never calls GetParameter on them and never decrypts.
-func (r *run) config(ctx context.Context, set *Settings) (*configSnapshot, error) {
+func (r *run) config(ctx context.Context, set *contract.Settings) (*configSnapshot, error) {
 	if r.cfg != nil {
 		return r.cfg, nil
 	}
@@ -327,7 +327,7 @@ const maxTaskPages = 10
 
 // describeServices returns the app's services by process type; a missing
 // or INACTIVE service is absent from the map.
-func (r *run) describeServices(ctx context.Context, set *Settings, procs []string) (map[string]*ecstypes.Service, error) {
+func (r *run) describeServices(ctx context.Context, set *contract.Settings, procs []string) (map[string]*ecstypes.Service, error) {
 	out := map[string]*ecstypes.Service{}
 	byName := map[string]string{}
 	var names []string

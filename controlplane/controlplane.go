@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // Defaults of the [Options] durations.
@@ -43,7 +44,7 @@ const (
 // Options configure a [ControlPlane].
 type Options struct {
 	// Registry lists the accounts and apps served (required).
-	Registry Registry
+	Registry contract.Registry
 	// Store keeps state, history and processed event IDs (required).
 	Store Store
 	// Clients hands out AWS clients per app and per account (required).
@@ -95,11 +96,11 @@ type Options struct {
 // store's conditional writes.
 type ControlPlane struct {
 	opts   Options
-	reg    Registry
+	reg    contract.Registry
 	log    *slog.Logger
 	now    func() time.Time
-	accts  map[string]*AccountRegistration
-	apps   map[string]*AppRegistration // by account#app
+	accts  map[string]*contract.AccountRegistration
+	apps   map[string]*contract.AppRegistration // by account#app
 	mu     sync.Mutex
 	counts map[string]int
 }
@@ -114,7 +115,7 @@ func New(opts Options) (*ControlPlane, error) {
 	}
 	reg := opts.Registry
 	if reg.Prefix == "" {
-		reg.Prefix = DefaultPrefix
+		reg.Prefix = contract.DefaultPrefix
 	}
 	if err := reg.Validate(); err != nil {
 		return nil, fmt.Errorf("controlplane: options: %w", err)
@@ -157,8 +158,8 @@ func New(opts Options) (*ControlPlane, error) {
 		reg:    reg,
 		log:    opts.Logger,
 		now:    opts.Now,
-		accts:  map[string]*AccountRegistration{},
-		apps:   map[string]*AppRegistration{},
+		accts:  map[string]*contract.AccountRegistration{},
+		apps:   map[string]*contract.AppRegistration{},
 		counts: map[string]int{},
 	}
 	for i := range reg.Accounts {
@@ -294,7 +295,7 @@ func (c *ControlPlane) Reconcile(ctx context.Context, account, app string) error
 // no further app is started.
 func (c *ControlPlane) Sweep(ctx context.Context) error {
 	c.count(CountSweep)
-	apps := append([]AppRegistration(nil), c.reg.Apps...)
+	apps := append([]contract.AppRegistration(nil), c.reg.Apps...)
 	sort.Slice(apps, func(i, j int) bool {
 		return appKey(apps[i].AccountID, apps[i].Name) < appKey(apps[j].AccountID, apps[j].Name)
 	})
@@ -344,7 +345,7 @@ func (c *ControlPlane) Sweep(ctx context.Context) error {
 // sweepApp is the sweep's visit of one app: load its state, decide whether
 // it is due, list its builds and reconcile it if it is due or a build was
 // found.
-func (c *ControlPlane) sweepApp(ctx context.Context, a AppRegistration, now time.Time) error {
+func (c *ControlPlane) sweepApp(ctx context.Context, a contract.AppRegistration, now time.Time) error {
 	st, err := c.opts.Store.LoadApp(ctx, a.AccountID, a.Name)
 	if err != nil {
 		c.count(CountError)

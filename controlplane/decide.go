@@ -208,7 +208,7 @@ func (d *decider) summarize() {
 
 // settings returns the observed settings, asking for them when unseen;
 // ok is false when the decision must stop (a Need).
-func (d *decider) settings() (*Settings, *permanentError, bool) {
+func (d *decider) settings() (*contract.Settings, *permanentError, bool) {
 	if !d.obs.SettingsSeen {
 		d.need(Need{Settings: true})
 		return nil, nil, false
@@ -495,7 +495,7 @@ func (d *decider) succeed(reason Reason, detail string) {
 
 // opSettings returns the settings for a step; invalid settings fail the
 // operation. ok is false when the decision stops there.
-func (d *decider) opSettings() (*Settings, bool) {
+func (d *decider) opSettings() (*contract.Settings, bool) {
 	set, perr, ok := d.settings()
 	if !ok {
 		return nil, false
@@ -536,7 +536,7 @@ func (d *decider) stepRegister() {
 	m := op.Metadata
 	procs := sortedKeys(m.Processes)
 	if m.ReleaseCommand != "" || len(m.Schedules) > 0 {
-		procs = append(procs, ReleaseFamilySuffix)
+		procs = append(procs, contract.ReleaseProcess)
 	}
 	var families []string
 	for _, p := range procs {
@@ -624,7 +624,7 @@ func (d *decider) stepRelease() {
 				d.need(Need{ReleaseTasks: true})
 				return
 			}
-			family := d.family(ReleaseFamilySuffix)
+			family := d.family(contract.ReleaseProcess)
 			for _, t := range d.obs.ReleaseTasks {
 				if aws.ToString(t.StartedBy) == startedBy && aws.ToString(t.Group) == "family:"+family {
 					arn = aws.ToString(t.TaskArn)
@@ -804,7 +804,7 @@ func (d *decider) stepServices() {
 // eventually consistent), so a second call waits TaskVisibleWithin. It
 // returns the action, or wait, or neither when the deployment was found
 // (then it is recorded as the operation's).
-func (d *decider) forceDeployment(set *Settings, proc string, want serviceSpec, fields []string, s *ecstypes.Service) (*Action, bool) {
+func (d *decider) forceDeployment(set *contract.Settings, proc string, want serviceSpec, fields []string, s *ecstypes.Service) (*Action, bool) {
 	op := d.st.Op
 	if prior, asked := op.ForcePrior[proc]; asked {
 		for _, id := range deploymentIDs(s) {
@@ -948,9 +948,9 @@ func (d *decider) stepRollback() {
 	if dep == nil && st.Adopted != nil && len(st.Adopted.TaskDefs) > 0 {
 		// Nothing deployed by this store, but the app was adopted with
 		// its services running: they go back to what they ran then.
-		dep = &Deployment{TaskDefs: st.Adopted.TaskDefs, Metadata: &BuildMetadata{Processes: map[string]Process{}}}
+		dep = &Deployment{TaskDefs: st.Adopted.TaskDefs, Metadata: &contract.BuildMetadata{Processes: map[string]contract.Process{}}}
 		for proc, n := range st.Adopted.Counts {
-			dep.Metadata.Processes[proc] = Process{Count: &n}
+			dep.Metadata.Processes[proc] = contract.Process{Count: &n}
 		}
 	}
 	var acts []Action

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // The state machine's table tests: Decide on a state and an observation,
@@ -24,8 +25,8 @@ var dtPol = Policy{Prefix: "wharf", Account: twAccount, App: "api", Region: twRe
 	StuckAfter: DefaultStuckAfter, ReleaseTimeout: DefaultReleaseTimeout, RolloutTimeout: DefaultRolloutTimeout, CanStopTasks: true,
 	MaxProcesses: DefaultMaxProcesses, MaxSchedules: DefaultMaxSchedules, MaxCount: DefaultMaxCount}
 
-func dtSettings() *Settings {
-	return &Settings{
+func dtSettings() *contract.Settings {
+	return &contract.Settings{
 		Version: 1, App: "api", Prefix: "wharf", ClusterARN: twCluster,
 		Subnets: []string{"subnet-1", "subnet-2"}, SecurityGroups: []string{"sg-1"}, AssignPublicIP: true,
 		LaunchType: "FARGATE", TargetGroupARN: "arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/wharf-api/abc",
@@ -204,7 +205,7 @@ func TestDecide(t *testing.T) {
 			return st
 		}(), dtObs(func(o *Observation) {
 			o.Tasks = map[string]*ecstypes.Task{"arn:task/1": {LastStatus: aws.String("STOPPED"), StopCode: ecstypes.TaskStopCodeEssentialContainerExited,
-				Containers: []ecstypes.Container{{Name: aws.String(ContainerName), ExitCode: aws.Int32(0)}}}}
+				Containers: []ecstypes.Container{{Name: aws.String(contract.ContainerName), ExitCode: aws.Int32(0)}}}}
 		}), func(t *testing.T, d Decision) {
 			if d.State.Op.Step != StepServices || d.State.LastRelease != "" {
 				t.Fatalf("op %+v", d.State.Op)
@@ -216,7 +217,7 @@ func TestDecide(t *testing.T) {
 			return st
 		}(), dtObs(func(o *Observation) {
 			o.Tasks = map[string]*ecstypes.Task{"arn:task/1": {LastStatus: aws.String("STOPPED"), StopCode: ecstypes.TaskStopCodeEssentialContainerExited,
-				Containers: []ecstypes.Container{{Name: aws.String(ContainerName), ExitCode: aws.Int32(3)}}}}
+				Containers: []ecstypes.Container{{Name: aws.String(contract.ContainerName), ExitCode: aws.Int32(3)}}}}
 		}), func(t *testing.T, d Decision) {
 			if d.State.Op != nil || d.State.Reason != ReasonReleaseFailed || len(d.Actions) != 0 {
 				t.Fatalf("state %+v", d.State)
@@ -584,39 +585,39 @@ func TestDecideRefusesBuilds(t *testing.T) {
 	good := twMeta("api", 2, "", "web")
 	for _, tc := range []struct {
 		name   string
-		mutate func(m *BuildMetadata)
+		mutate func(m *contract.BuildMetadata)
 		field  string // "" = accepted
 	}{
-		{"the app's own image by digest", func(m *BuildMetadata) {}, ""},
-		{"a tag instead of a digest", func(m *BuildMetadata) {
+		{"the app's own image by digest", func(m *contract.BuildMetadata) {}, ""},
+		{"a tag instead of a digest", func(m *contract.BuildMetadata) {
 			m.Image = "111122223333.dkr.ecr.eu-west-1.amazonaws.com/wharf-api:latest"
 		}, "build metadata.image"},
-		{"another account's registry", func(m *BuildMetadata) {
+		{"another account's registry", func(m *contract.BuildMetadata) {
 			m.Image = strings.Replace(m.Image, "111122223333", "444455556666", 1)
 		}, "build metadata.image"},
-		{"another region's registry", func(m *BuildMetadata) {
+		{"another region's registry", func(m *contract.BuildMetadata) {
 			m.Image = strings.Replace(m.Image, "eu-west-1", "us-east-1", 1)
 		}, "build metadata.image"},
-		{"a public image", func(m *BuildMetadata) {
+		{"a public image", func(m *contract.BuildMetadata) {
 			m.Image = "docker.io/library/nginx@sha256:" + strings.Repeat("a", 64)
 		}, "build metadata.image"},
-		{"too many process types", func(m *BuildMetadata) {
+		{"too many process types", func(m *contract.BuildMetadata) {
 			for i := range DefaultMaxProcesses {
-				m.Processes[fmt.Sprintf("p%d", i)] = Process{Command: "x"}
+				m.Processes[fmt.Sprintf("p%d", i)] = contract.Process{Command: "x"}
 			}
 		}, "build metadata.processes"},
-		{"too many schedules", func(m *BuildMetadata) {
+		{"too many schedules", func(m *contract.BuildMetadata) {
 			for i := range DefaultMaxSchedules + 1 {
-				m.Schedules = append(m.Schedules, Schedule{Name: fmt.Sprintf("s%d", i), Schedule: "rate(1 hour)", Command: "x"})
+				m.Schedules = append(m.Schedules, contract.Schedule{Name: fmt.Sprintf("s%d", i), Schedule: "rate(1 hour)", Command: "x"})
 			}
 		}, "build metadata.schedules"},
-		{"a count above the cap", func(m *BuildMetadata) {
-			m.Processes["web"] = Process{Command: "x", Count: aws.Int32(DefaultMaxCount + 1)}
+		{"a count above the cap", func(m *contract.BuildMetadata) {
+			m.Processes["web"] = contract.Process{Command: "x", Count: aws.Int32(DefaultMaxCount + 1)}
 		}, "build metadata.processes.web.count"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := *good
-			m.Processes = map[string]Process{"web": good.Processes["web"]}
+			m.Processes = map[string]contract.Process{"web": good.Processes["web"]}
 			tc.mutate(&m)
 			st := dtDeployed()
 			st.Builds = []TrackedBuild{{ID: "wharf-api:b2", Number: 2, Status: "SUCCEEDED"}}

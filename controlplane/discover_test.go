@@ -13,6 +13,7 @@ import (
 	cbtypes "github.com/aws/aws-sdk-go-v2/service/codebuild/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // savesStore counts state writes.
@@ -273,9 +274,9 @@ func TestSweepListingFailuresDoNotStopOtherApps(t *testing.T) {
 func TestSweepOfAppNeverSeenWithoutRoleIsNotAnError(t *testing.T) {
 	h := newHarness(t, nil, func(o *Options) {
 		o.Registry = twRegistry("api")
-		o.Registry.Accounts = append(o.Registry.Accounts, AccountRegistration{AccountID: "444455556666",
+		o.Registry.Accounts = append(o.Registry.Accounts, contract.AccountRegistration{AccountID: "444455556666",
 			ObserverRoleARN: "arn:aws:iam::444455556666:role/wharf-account-observer", ExternalID: "ext-acct2"})
-		o.Registry.Apps = append(o.Registry.Apps, AppRegistration{Name: "new", AccountID: "444455556666", Region: twRegion,
+		o.Registry.Apps = append(o.Registry.Apps, contract.AppRegistration{Name: "new", AccountID: "444455556666", Region: twRegion,
 			ManagementRoleARN: "arn:aws:iam::444455556666:role/wharf-app-new-management", ExternalID: "ext-new"})
 	})
 	// The provider has no world for 444455556666: its role cannot be
@@ -290,7 +291,7 @@ func TestSweepTracksAtMostTheNewestBuildsDownToTheNewestSuccess(t *testing.T) {
 	// 30 builds nobody heard of: #5 is the newest that succeeded.
 	for n := int64(1); n <= 30; n++ {
 		status := cbtypes.StatusTypeFailed
-		var meta *BuildMetadata
+		var meta *contract.BuildMetadata
 		if n == 3 || n == 5 {
 			status, meta = cbtypes.StatusTypeSucceeded, twMeta("api", n, "", "web")
 		}

@@ -224,7 +224,7 @@ const TagApp = contract.TagApp
 
 // observe asks the account's observer role which app an ECS task or
 // service belongs to, from its wharf:app tag.
-func (c *ControlPlane) observe(ctx context.Context, acct *AccountRegistration, h Hint) (string, error) {
+func (c *ControlPlane) observe(ctx context.Context, acct *contract.AccountRegistration, h Hint) (string, error) {
 	cl, err := c.opts.Clients.ForObserver(ctx, *acct)
 	if err != nil {
 		return "", fmt.Errorf("observer clients: %w", err)

@@ -38,12 +38,12 @@ func loadSample(t *testing.T, name string) events.CloudWatchEvent {
 // follow the conventions, so the observer role resolves them).
 func sampleHarness(t *testing.T) (*ControlPlane, *twProvider) {
 	t.Helper()
-	reg := Registry{Prefix: "my",
-		Accounts: []AccountRegistration{
+	reg := contract.Registry{Prefix: "my",
+		Accounts: []contract.AccountRegistration{
 			{AccountID: "123456789012", ObserverRoleARN: "arn:aws:iam::123456789012:role/my-account-observer", ExternalID: "xx"},
 			{AccountID: "111122223333", ObserverRoleARN: "arn:aws:iam::111122223333:role/my-account-observer", ExternalID: "yy"},
 		},
-		Apps: []AppRegistration{
+		Apps: []contract.AppRegistration{
 			{Name: "sample-project", AccountID: "123456789012", Region: "us-west-2", ManagementRoleARN: "arn:aws:iam::123456789012:role/my-app-sample-project-management", ExternalID: "xx"},
 			{Name: "api", AccountID: "111122223333", Region: "us-west-2", ManagementRoleARN: "arn:aws:iam::111122223333:role/my-app-api-management", ExternalID: "yy"},
 		},
@@ -224,12 +224,12 @@ func TestSweepAccountRestriction(t *testing.T) {
 func TestParseRegistry(t *testing.T) {
 	valid := `{"prefix":"wharf","accounts":[{"accountId":"111122223333","observerRoleArn":"arn:aws:iam::111122223333:role/wharf-account-observer","externalId":"ee"}],
 	"apps":[{"name":"api","accountId":"111122223333","region":"eu-west-1","managementRoleArn":"arn:aws:iam::111122223333:role/wharf-app-api-management","externalId":"ff"}]}`
-	r, err := ParseRegistry([]byte(valid))
+	r, err := contract.ParseRegistry([]byte(valid))
 	if err != nil || len(r.Apps) != 1 || r.Prefix != "wharf" {
 		t.Fatalf("valid registry: %+v, %v", r, err)
 	}
-	r, err = ParseRegistry([]byte(`{"accounts":[],"apps":[]}`))
-	if err != nil || r.Prefix != DefaultPrefix {
+	r, err = contract.ParseRegistry([]byte(`{"accounts":[],"apps":[]}`))
+	if err != nil || r.Prefix != contract.DefaultPrefix {
 		t.Fatalf("empty registry: %+v, %v", r, err)
 	}
 	cases := []struct{ doc, field string }{
@@ -248,12 +248,12 @@ func TestParseRegistry(t *testing.T) {
 		{strings.Replace(valid, `}]}`, `},{"name":"api","accountId":"111122223333","region":"eu-west-1","managementRoleArn":"arn:aws:iam::111122223333:role/m","externalId":"ff"}]}`, 1), "apps[1].name"},
 	}
 	for _, c := range cases {
-		_, err := ParseRegistry([]byte(c.doc))
+		_, err := contract.ParseRegistry([]byte(c.doc))
 		if err == nil || !strings.Contains(err.Error(), c.field) {
 			t.Errorf("ParseRegistry(%s) = %v, want an error naming %s", c.doc, err, c.field)
 		}
 	}
-	if _, err := New(Options{Registry: Registry{Prefix: "BAD"}, Store: NewMemoryStore(), Clients: &twProvider{}}); err == nil {
+	if _, err := New(Options{Registry: contract.Registry{Prefix: "BAD"}, Store: NewMemoryStore(), Clients: &twProvider{}}); err == nil {
 		t.Errorf("New accepted an invalid registry")
 	}
 	if _, err := New(Options{Clients: &twProvider{}}); err == nil {
@@ -293,19 +293,19 @@ func TestParseContracts(t *testing.T) {
 	w := newWorld()
 	w.putSettings("api", nil)
 	raw := aws.ToString(w.params["/wharf/apps/api/settings"].Value)
-	if _, err := ParseSettings([]byte(raw), "wharf", "api"); err != nil {
+	if _, err := contract.ParseSettings([]byte(raw), "wharf", "api"); err != nil {
 		t.Fatalf("settings: %v", err)
 	}
-	for field, mut := range map[string]func(*Settings){
-		"launchType":    func(s *Settings) { s.LaunchType = "LAMBDA" },
-		"subnets":       func(s *Settings) { s.Subnets = nil },
-		"configPrefix":  func(s *Settings) { s.ConfigPrefix = "/other/" },
-		"app":           func(s *Settings) { s.App = "web" },
-		"containerPort": func(s *Settings) { s.ContainerPort = 0 },
+	for field, mut := range map[string]func(*contract.Settings){
+		"launchType":    func(s *contract.Settings) { s.LaunchType = "LAMBDA" },
+		"subnets":       func(s *contract.Settings) { s.Subnets = nil },
+		"configPrefix":  func(s *contract.Settings) { s.ConfigPrefix = "/other/" },
+		"app":           func(s *contract.Settings) { s.App = "web" },
+		"containerPort": func(s *contract.Settings) { s.ContainerPort = 0 },
 	} {
 		w.putSettings("api", mut)
 		raw := aws.ToString(w.params["/wharf/apps/api/settings"].Value)
-		if _, err := ParseSettings([]byte(raw), "wharf", "api"); err == nil || !strings.Contains(err.Error(), field) {
+		if _, err := contract.ParseSettings([]byte(raw), "wharf", "api"); err == nil || !strings.Contains(err.Error(), field) {
 			t.Errorf("%s: err = %v", field, err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/controlplane"
 )
 
@@ -15,11 +16,11 @@ import (
 // reach it.
 type noClients struct{}
 
-func (noClients) ForApp(context.Context, controlplane.AppRegistration) (*controlplane.AppClients, error) {
+func (noClients) ForApp(context.Context, contract.AppRegistration) (*controlplane.AppClients, error) {
 	return nil, errors.New("no AWS in this example")
 }
 
-func (noClients) ForObserver(context.Context, controlplane.AccountRegistration) (*controlplane.ObserverClients, error) {
+func (noClients) ForObserver(context.Context, contract.AccountRegistration) (*controlplane.ObserverClients, error) {
 	return nil, errors.New("no AWS in this example")
 }
 
@@ -27,7 +28,7 @@ func (noClients) ForObserver(context.Context, controlplane.AccountRegistration) 
 // not registered is rejected without any AWS call, and Handle returns nil
 // so EventBridge does not retry it.
 func Example() {
-	reg, err := controlplane.ParseRegistry([]byte(`{
+	reg, err := contract.ParseRegistry([]byte(`{
 	  "prefix": "wharf",
 	  "accounts": [{"accountId": "111122223333", "externalId": "e1",
 	    "observerRoleArn": "arn:aws:iam::111122223333:role/wharf-account-observer"}],

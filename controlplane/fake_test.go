@@ -34,6 +34,7 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/controlplane/internal/awsmodel"
 )
 
@@ -160,8 +161,8 @@ var writeOps = []string{
 
 // --- setup helpers ---
 
-func (w *twWorld) putSettings(app string, mutate func(*Settings)) {
-	s := Settings{
+func (w *twWorld) putSettings(app string, mutate func(*contract.Settings)) {
+	s := contract.Settings{
 		Version: 1, App: app, Prefix: "wharf", ClusterARN: twCluster,
 		Subnets: []string{"subnet-1", "subnet-2"}, SecurityGroups: []string{"sg-1"}, AssignPublicIP: true,
 		LaunchType: "FARGATE", TargetGroupARN: "arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/wharf-" + app + "/abc",
@@ -194,14 +195,14 @@ func (w *twWorld) putConfig(app, name, value string) {
 	p.Value = aws.String(value)
 }
 
-func twMeta(app string, n int64, release string, procs ...string) *BuildMetadata {
-	m := &BuildMetadata{
+func twMeta(app string, n int64, release string, procs ...string) *contract.BuildMetadata {
+	m := &contract.BuildMetadata{
 		Version: 1, App: app, BuildNumber: n, BuildID: fmt.Sprintf("wharf-%s:b%d", app, n),
 		Commit: fmt.Sprintf("c%07d", n), Image: fmt.Sprintf("111122223333.dkr.ecr.eu-west-1.amazonaws.com/wharf-%s@sha256:%064d", app, n),
-		ReleaseCommand: release, Processes: map[string]Process{},
+		ReleaseCommand: release, Processes: map[string]contract.Process{},
 	}
 	for _, p := range procs {
-		m.Processes[p] = Process{Command: "bin/" + p}
+		m.Processes[p] = contract.Process{Command: "bin/" + p}
 	}
 	return m
 }
@@ -217,7 +218,7 @@ func (w *twWorld) startBuild(app string, n int64) string {
 }
 
 // finishBuild ends a build; with meta it also writes wharf-build.json.
-func (w *twWorld) finishBuild(app string, n int64, status cbtypes.StatusType, meta *BuildMetadata) string {
+func (w *twWorld) finishBuild(app string, n int64, status cbtypes.StatusType, meta *contract.BuildMetadata) string {
 	id := fmt.Sprintf("wharf-%s:b%d", app, n)
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -232,7 +233,7 @@ func (w *twWorld) finishBuild(app string, n int64, status cbtypes.StatusType, me
 	b.ResolvedSourceVersion = aws.String(fmt.Sprintf("c%07d", n))
 	if meta != nil {
 		data, _ := json.Marshal(meta)
-		w.objects[twBucket+"/"+path+"/"+MetadataFile] = data
+		w.objects[twBucket+"/"+path+"/"+contract.MetadataFile] = data
 	}
 	return id
 }
@@ -353,7 +354,7 @@ type twProvider struct {
 	mu       sync.Mutex
 }
 
-func (p *twProvider) ForApp(_ context.Context, app AppRegistration) (*AppClients, error) {
+func (p *twProvider) ForApp(_ context.Context, app contract.AppRegistration) (*AppClients, error) {
 	p.mu.Lock()
 	p.appCalls++
 	p.mu.Unlock()
@@ -369,7 +370,7 @@ func (p *twProvider) ForApp(_ context.Context, app AppRegistration) (*AppClients
 		AutoScaling: &twAAS{w: w}}, nil
 }
 
-func (p *twProvider) ForObserver(_ context.Context, acct AccountRegistration) (*ObserverClients, error) {
+func (p *twProvider) ForObserver(_ context.Context, acct contract.AccountRegistration) (*ObserverClients, error) {
 	p.mu.Lock()
 	p.obsCalls++
 	p.mu.Unlock()
@@ -696,7 +697,7 @@ func (c *twECS) RunTask(_ context.Context, in *ecs.RunTaskInput, _ ...func(*ecs.
 		TaskArn: aws.String(arn), TaskDefinitionArn: in.TaskDefinition, StartedBy: in.StartedBy,
 		Group: aws.String("family:" + fam), ClusterArn: in.Cluster,
 		LastStatus: aws.String("PROVISIONING"), DesiredStatus: aws.String("RUNNING"), Version: 1,
-		Containers: []ecstypes.Container{{Name: aws.String(ContainerName), LastStatus: aws.String("PENDING")}},
+		Containers: []ecstypes.Container{{Name: aws.String(contract.ContainerName), LastStatus: aws.String("PENDING")}},
 		Tags:       []ecstypes.Tag{{Key: aws.String(TagApp), Value: aws.String("api")}},
 	}
 	w.tasks[arn] = t
@@ -986,12 +987,12 @@ type harness struct {
 	logs  *bytes.Buffer
 }
 
-func twRegistry(apps ...string) Registry {
-	r := Registry{Prefix: "wharf", Accounts: []AccountRegistration{{
+func twRegistry(apps ...string) contract.Registry {
+	r := contract.Registry{Prefix: "wharf", Accounts: []contract.AccountRegistration{{
 		AccountID: twAccount, ObserverRoleARN: "arn:aws:iam::111122223333:role/wharf-account-observer", ExternalID: "ext-acct",
 	}}}
 	for _, a := range apps {
-		r.Apps = append(r.Apps, AppRegistration{Name: a, AccountID: twAccount, Region: twRegion,
+		r.Apps = append(r.Apps, contract.AppRegistration{Name: a, AccountID: twAccount, Region: twRegion,
 			ManagementRoleARN: "arn:aws:iam::111122223333:role/wharf-app-" + a + "-management", ExternalID: "ext-" + a})
 	}
 	return r
@@ -1057,7 +1058,7 @@ func (h *harness) releaseTask() *ecstypes.Task {
 }
 
 // deployBuild runs build n of api through to deployed.
-func (h *harness) deployBuild(n int64, meta *BuildMetadata) {
+func (h *harness) deployBuild(n int64, meta *contract.BuildMetadata) {
 	h.t.Helper()
 	h.w.startBuild("api", n)
 	h.handle(h.ev.build("api", n, "IN_PROGRESS"))

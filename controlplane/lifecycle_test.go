@@ -34,7 +34,7 @@ func TestHappyPathWithRelease(t *testing.T) {
 	h.w.putConfig("api", "API_KEY", "also-secret")
 	h.w.putConfig("api", "ZED", "z")
 	meta := twMeta("api", 1, "bin/migrate", "web", "worker")
-	meta.Schedules = []Schedule{{Name: "nightly", Schedule: "cron(0 3 * * ? *)", Command: "bin/nightly"}}
+	meta.Schedules = []contract.Schedule{{Name: "nightly", Schedule: "cron(0 3 * * ? *)", Command: "bin/nightly"}}
 
 	h.w.startBuild("api", 1)
 	h.handle(h.ev.build("api", 1, "IN_PROGRESS"))
@@ -227,7 +227,7 @@ func TestNoReleaseCommandGoesStraightToServices(t *testing.T) {
 func TestFailures(t *testing.T) {
 	type tc struct {
 		name   string
-		meta   func() *BuildMetadata
+		meta   func() *contract.BuildMetadata
 		status cbtypes.StatusType
 		setup  func(h *harness)
 		// act drives build 2 after its SUCCEEDED event.
@@ -250,9 +250,9 @@ func TestFailures(t *testing.T) {
 		{name: "build fault", status: cbtypes.StatusTypeFault, reason: ReasonBuildFailed},
 		{name: "build timed out", status: cbtypes.StatusTypeTimedOut, reason: ReasonBuildFailed},
 		{name: "build stopped", status: cbtypes.StatusTypeStopped, reason: ReasonBuildStopped},
-		{name: "metadata missing", meta: func() *BuildMetadata { return nil }, reason: ReasonMetadataInvalid},
-		{name: "metadata for another app", meta: func() *BuildMetadata { return twMeta("other", 2, "", "web") }, reason: ReasonMetadataInvalid},
-		{name: "metadata with reserved process", meta: func() *BuildMetadata { return twMeta("api", 2, "", "web", "release") }, reason: ReasonMetadataInvalid},
+		{name: "metadata missing", meta: func() *contract.BuildMetadata { return nil }, reason: ReasonMetadataInvalid},
+		{name: "metadata for another app", meta: func() *contract.BuildMetadata { return twMeta("other", 2, "", "web") }, reason: ReasonMetadataInvalid},
+		{name: "metadata with reserved process", meta: func() *contract.BuildMetadata { return twMeta("api", 2, "", "web", "release") }, reason: ReasonMetadataInvalid},
 		{name: "settings missing", setup: func(h *harness) {
 			h.w.mu.Lock()
 			delete(h.w.params, "/wharf/apps/api/settings")
@@ -303,9 +303,9 @@ func TestFailures(t *testing.T) {
 		{name: "service update rejected", setup: func(h *harness) {
 			h.w.fail["UpdateService"] = []error{&ecstypes.InvalidParameterException{Message: aws.String("bad")}}
 		}, act: stopRelease(ecstypes.TaskStopCodeEssentialContainerExited, aws.Int32(0), "ok"), reason: ReasonServiceRejected, servicesMoved: true},
-		{name: "schedule rejected", meta: func() *BuildMetadata {
+		{name: "schedule rejected", meta: func() *contract.BuildMetadata {
 			m := twMeta("api", 2, "bin/migrate", "web", "worker")
-			m.Schedules = []Schedule{{Name: "n", Schedule: "rate(1 day)", Command: "x"}}
+			m.Schedules = []contract.Schedule{{Name: "n", Schedule: "rate(1 day)", Command: "x"}}
 			return m
 		}, setup: func(h *harness) {
 			h.w.fail["PutRule"] = []error{apiErr("ValidationException", "bad schedule")}
@@ -406,7 +406,7 @@ type failingRunProvider struct {
 	inner *twProvider
 }
 
-func (p *failingRunProvider) ForApp(ctx context.Context, a AppRegistration) (*AppClients, error) {
+func (p *failingRunProvider) ForApp(ctx context.Context, a contract.AppRegistration) (*AppClients, error) {
 	cl, err := p.inner.ForApp(ctx, a)
 	if err != nil {
 		return nil, err
@@ -415,7 +415,7 @@ func (p *failingRunProvider) ForApp(ctx context.Context, a AppRegistration) (*Ap
 	return cl, nil
 }
 
-func (p *failingRunProvider) ForObserver(ctx context.Context, a AccountRegistration) (*ObserverClients, error) {
+func (p *failingRunProvider) ForObserver(ctx context.Context, a contract.AccountRegistration) (*ObserverClients, error) {
 	return p.inner.ForObserver(ctx, a)
 }
 
@@ -428,13 +428,13 @@ func (e *failingRunECS) RunTask(context.Context, *ecs.RunTaskInput, ...func(*ecs
 func TestRedeployUpdatesRemovesAndScales(t *testing.T) {
 	h := newHarness(t, nil, nil)
 	m1 := twMeta("api", 1, "", "web", "worker", "clock")
-	m1.Schedules = []Schedule{{Name: "nightly", Schedule: "cron(0 3 * * ? *)", Command: "bin/nightly"}, {Name: "hourly", Schedule: "rate(1 hour)", Command: "bin/h"}}
+	m1.Schedules = []contract.Schedule{{Name: "nightly", Schedule: "cron(0 3 * * ? *)", Command: "bin/nightly"}, {Name: "hourly", Schedule: "rate(1 hour)", Command: "bin/h"}}
 	h.deployBuild(1, m1)
 	h.w.resetCalls()
 
 	m2 := twMeta("api", 2, "", "web", "worker")
-	m2.Processes["web"] = Process{Command: "bin/web", Count: aws.Int32(3)}
-	m2.Schedules = []Schedule{{Name: "nightly", Schedule: "cron(0 4 * * ? *)", Command: "bin/nightly"}}
+	m2.Processes["web"] = contract.Process{Command: "bin/web", Count: aws.Int32(3)}
+	m2.Schedules = []contract.Schedule{{Name: "nightly", Schedule: "cron(0 4 * * ? *)", Command: "bin/nightly"}}
 	h.w.finishBuild("api", 2, cbtypes.StatusTypeSucceeded, m2)
 	h.handle(h.ev.build("api", 2, "SUCCEEDED"))
 	ups := h.w.Calls("UpdateService")
@@ -962,7 +962,7 @@ func TestDeclaredCountIsRestoredAfterRollback(t *testing.T) {
 	h := newHarness(t, nil, nil)
 	h.deployBuild(1, twMeta("api", 1, "", "web"))
 	m2 := twMeta("api", 2, "", "web")
-	m2.Processes["web"] = Process{Command: "bin/web", Count: aws.Int32(2)}
+	m2.Processes["web"] = contract.Process{Command: "bin/web", Count: aws.Int32(2)}
 	h.w.finishBuild("api", 2, cbtypes.StatusTypeSucceeded, m2)
 	h.handle(h.ev.build("api", 2, "SUCCEEDED"))
 	h.w.failRollout("wharf-api_web", true)
@@ -1138,12 +1138,12 @@ func (e *twEvents) settings(app string) events.CloudWatchEvent {
 func TestSettingsChangeReachesServicesAndSchedules(t *testing.T) {
 	h := newHarness(t, nil, nil)
 	meta := twMeta("api", 1, "", "web", "worker")
-	meta.Schedules = []Schedule{{Name: "nightly", Schedule: "cron(0 3 * * ? *)", Command: "bin/nightly"}}
+	meta.Schedules = []contract.Schedule{{Name: "nightly", Schedule: "cron(0 3 * * ? *)", Command: "bin/nightly"}}
 	h.deployBuild(1, meta)
 	h.w.resetCalls()
 
 	const tg2 = "arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/wharf-api-2/def"
-	h.w.putSettings("api", func(s *Settings) {
+	h.w.putSettings("api", func(s *contract.Settings) {
 		s.Subnets = []string{"subnet-3", "subnet-4"}
 		s.SecurityGroups = []string{"sg-2"}
 		s.AssignPublicIP = false
@@ -1171,7 +1171,7 @@ func TestSettingsChangeReachesServicesAndSchedules(t *testing.T) {
 	}
 	web := ups["wharf-api_web"]
 	if web == nil || len(web.LoadBalancers) != 1 || aws.ToString(web.LoadBalancers[0].TargetGroupArn) != tg2 ||
-		aws.ToInt32(web.LoadBalancers[0].ContainerPort) != 9090 || aws.ToString(web.LoadBalancers[0].ContainerName) != ContainerName {
+		aws.ToInt32(web.LoadBalancers[0].ContainerPort) != 9090 || aws.ToString(web.LoadBalancers[0].ContainerName) != contract.ContainerName {
 		t.Fatalf("web load balancers = %+v", web)
 	}
 	if web.TaskDefinition == nil {
@@ -1209,7 +1209,7 @@ func TestLaunchTypeChangeRecreatesTheService(t *testing.T) {
 	h := newHarness(t, nil, nil)
 	h.deployBuild(1, twMeta("api", 1, "", "web"))
 	h.w.resetCalls()
-	h.w.putSettings("api", func(s *Settings) { s.LaunchType = "EC2" })
+	h.w.putSettings("api", func(s *contract.Settings) { s.LaunchType = "EC2" })
 	h.handle(h.ev.settings("api"))
 	if dels := h.w.Calls("DeleteService"); len(dels) != 1 {
 		t.Fatalf("DeleteService calls = %d, want 1", len(dels))

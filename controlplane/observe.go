@@ -5,6 +5,7 @@ import (
 
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // Observation is what AWS said about one app during one reconcile: the
@@ -29,7 +30,7 @@ type Observation struct {
 	CheckConfig bool
 	// Settings is the settings document, or SettingsErr why it is
 	// unusable; SettingsSeen says it was read.
-	Settings     *Settings
+	Settings     *contract.Settings
 	SettingsErr  *permanentError
 	SettingsSeen bool
 	// Config lists the config parameters (names and versions).
@@ -91,7 +92,7 @@ type Observation struct {
 
 // metadataResult is a build's metadata or why it is unusable.
 type metadataResult struct {
-	Meta *BuildMetadata
+	Meta *contract.BuildMetadata
 	Err  *permanentError
 }
 

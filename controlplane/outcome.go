@@ -7,13 +7,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // releaseOutcome judges a STOPPED release task.
 func releaseOutcome(t *ecstypes.Task) (bool, Reason, string) {
 	var c *ecstypes.Container
 	for i := range t.Containers {
-		if aws.ToString(t.Containers[i].Name) == ContainerName {
+		if aws.ToString(t.Containers[i].Name) == contract.ContainerName {
 			c = &t.Containers[i]
 		}
 	}

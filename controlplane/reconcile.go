@@ -6,15 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"log/slog"
 	"reflect"
 	"slices"
 	"sort"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // knownBuildsKept bounds AppState.Known.
@@ -25,7 +27,7 @@ const knownBuildsKept = 32
 type run struct {
 	c   *ControlPlane
 	h   Hint
-	reg *AppRegistration
+	reg *contract.AppRegistration
 	log *slog.Logger
 	now time.Time
 
@@ -37,7 +39,7 @@ type run struct {
 	pending []*DeployRecord
 
 	cl         *AppClients
-	set        *Settings
+	set        *contract.Settings
 	setErr     error
 	cfg        *configSnapshot
 	awsTouched bool
@@ -393,7 +395,7 @@ func (r *run) observe(ctx context.Context, n Need) error {
 		}
 		o.Metadata[b.ID] = metadataResult{Meta: m, Err: pe}
 	}
-	var set *Settings
+	var set *contract.Settings
 	if n.Settings || n.Config || len(n.TaskDefs) > 0 || len(n.Tasks) > 0 || n.ReleaseTasks || len(n.Services) > 0 || n.AppServices || len(n.Scaling) > 0 {
 		s, err := r.settings(ctx)
 		var pe *permanentError
@@ -436,7 +438,7 @@ func (r *run) observe(ctx context.Context, n Need) error {
 		}
 	}
 	if n.ReleaseTasks {
-		tasks, err := r.familyTasks(ctx, set.ClusterARN, FamilyName(r.c.reg.Prefix, r.reg.Name, ReleaseFamilySuffix))
+		tasks, err := r.familyTasks(ctx, set.ClusterARN, FamilyName(r.c.reg.Prefix, r.reg.Name, contract.ReleaseProcess))
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // ecrImageRE is an image in an ECR repository by digest:
@@ -21,7 +23,7 @@ var ecrImageRE = regexp.MustCompile(`^([0-9]{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazo
 // deploy then fails on them anyway), the image must also be in the app's
 // own repository and the build must be of the app's branch: a push to
 // another branch that the webhook or a user started must never deploy.
-func (pol Policy) refuse(m *BuildMetadata, set *Settings) string {
+func (pol Policy) refuse(m *contract.BuildMetadata, set *contract.Settings) string {
 	g := ecrImageRE.FindStringSubmatch(m.Image)
 	switch {
 	case g == nil:

@@ -65,7 +65,7 @@ type procScale struct {
 
 // effectiveScale is the scale of proc: the scale setting over the build's
 // declared values. A field the setting leaves zero keeps the build's.
-func effectiveScale(p Process, sc *contract.ScaleSetting, proc string) procScale {
+func effectiveScale(p contract.Process, sc *contract.ScaleSetting, proc string) procScale {
 	e := procScale{Count: p.DesiredCount(), CPU: p.CPU, Memory: p.Memory}
 	if sc == nil {
 		return e

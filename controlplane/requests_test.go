@@ -563,7 +563,7 @@ func TestDecideRequestOrder(t *testing.T) {
 // effectiveScale: the scale setting over the build's values, field by
 // field.
 func TestEffectiveScalePrecedence(t *testing.T) {
-	build := Process{Command: "x", CPU: 256, Memory: 512, Count: aws.Int32(2)}
+	build := contract.Process{Command: "x", CPU: 256, Memory: 512, Count: aws.Int32(2)}
 	sc := &contract.ScaleSetting{Version: 1, Processes: map[string]contract.ProcessScale{
 		"web":    {Count: aws.Int32(5)},
 		"worker": {Min: 1, Max: 4},

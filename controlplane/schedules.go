@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // scheduleTargetID is the ID of the single target of a schedule rule.
@@ -18,13 +19,13 @@ const scheduleTargetID = "wharf-task"
 // and targets that already match cost no write call. ok is false when it
 // needs the rules or their targets observed first (or schedules cannot
 // work: then the deploy ends with schedule_rejected).
-func (d *decider) scheduleActions(set *Settings, op *Operation) ([]Action, bool) {
+func (d *decider) scheduleActions(set *contract.Settings, op *Operation) ([]Action, bool) {
 	if !d.obs.RulesSeen {
 		d.need(Need{Rules: true})
 		return nil, false
 	}
 	existing := d.obs.Rules
-	want := map[string]Schedule{}
+	want := map[string]contract.Schedule{}
 	for _, s := range op.Metadata.Schedules {
 		want[ScheduleRuleName(d.pol.Prefix, d.pol.App, s.Name)] = s
 	}
@@ -80,10 +81,10 @@ func (d *decider) scheduleActions(set *Settings, op *Operation) ([]Action, bool)
 	return acts, true
 }
 
-func scheduleTarget(pol Policy, set *Settings, op *Operation, s Schedule) ebtypes.Target {
+func scheduleTarget(pol Policy, set *contract.Settings, op *Operation, s contract.Schedule) ebtypes.Target {
 	input, _ := json.Marshal(map[string]any{
 		"containerOverrides": []map[string]any{{
-			"name": ContainerName, "command": []string{"/bin/sh", "-c", s.Command},
+			"name": contract.ContainerName, "command": []string{"/bin/sh", "-c", s.Command},
 		}},
 	})
 	ip := ebtypes.AssignPublicIpDisabled
@@ -96,7 +97,7 @@ func scheduleTarget(pol Policy, set *Settings, op *Operation, s Schedule) ebtype
 		RoleArn: aws.String(set.EventsRoleARN),
 		Input:   aws.String(string(input)),
 		EcsParameters: &ebtypes.EcsParameters{
-			TaskDefinitionArn: aws.String(op.TaskDefs[ReleaseFamilySuffix]),
+			TaskDefinitionArn: aws.String(op.TaskDefs[contract.ReleaseProcess]),
 			TaskCount:         aws.Int32(1),
 			LaunchType:        ebtypes.LaunchType(set.LaunchType),
 			NetworkConfiguration: &ebtypes.NetworkConfiguration{AwsvpcConfiguration: &ebtypes.AwsVpcConfiguration{

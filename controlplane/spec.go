@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // serviceSpec is one ECS service's configuration as the control plane
@@ -69,7 +70,7 @@ const healthCheckGraceSeconds = 30
 
 // desiredServiceSpec is the spec of the service of proc, running taskDef
 // with count tasks, under the app's settings.
-func desiredServiceSpec(set *Settings, proc, taskDef string, count int32) serviceSpec {
+func desiredServiceSpec(set *contract.Settings, proc, taskDef string, count int32) serviceSpec {
 	sp := serviceSpec{
 		TaskDefinition: taskDef, DesiredCount: count, LaunchType: set.LaunchType,
 		Subnets: sortedCopy(set.Subnets), SecurityGroups: sortedCopy(set.SecurityGroups), AssignPublicIP: set.AssignPublicIP,
@@ -80,7 +81,7 @@ func desiredServiceSpec(set *Settings, proc, taskDef string, count int32) servic
 		EnableExecuteCommand: true,
 	}
 	if proc == "web" && set.TargetGroupARN != "" {
-		sp.LoadBalancers = []lbSpec{{TargetGroupARN: set.TargetGroupARN, ContainerName: ContainerName, ContainerPort: set.ContainerPort}}
+		sp.LoadBalancers = []lbSpec{{TargetGroupARN: set.TargetGroupARN, ContainerName: contract.ContainerName, ContainerPort: set.ContainerPort}}
 		sp.HealthCheckGrace = healthCheckGraceSeconds
 	}
 	return sp
@@ -289,10 +290,10 @@ func sameTarget(a, b ebtypes.Target) bool {
 // settingsHash identifies an app's settings document: a deployed build
 // whose services were aligned with other settings is restarted, so a
 // settings change reaches the services.
-func settingsHash(set *Settings) string {
+func settingsHash(set *contract.Settings) string {
 	// Branch and Repository say which builds may deploy; they change
 	// nothing that runs, so a change to them restarts nothing.
-	var c *Settings
+	var c *contract.Settings
 	if set != nil {
 		cp := *set
 		cp.Branch, cp.Repository = "", ""

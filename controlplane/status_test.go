@@ -11,7 +11,7 @@ import (
 func TestStatusOf(t *testing.T) {
 	t0 := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 	two := int32(2)
-	meta := &BuildMetadata{Commit: "abcd0123", Processes: map[string]contract.Process{"web": {Count: &two}, "worker": {}}}
+	meta := &contract.BuildMetadata{Commit: "abcd0123", Processes: map[string]contract.Process{"web": {Count: &two}, "worker": {}}}
 	tests := []struct {
 		name string
 		st   AppState
@@ -21,7 +21,7 @@ func TestStatusOf(t *testing.T) {
 		{"building", AppState{App: "api", Phase: PhaseBuilding, Build: 3, PhaseSince: t0, Builds: []TrackedBuild{{Number: 3, Commit: "0123abcd"}}},
 			`{"version":1,"app":"api","phase":"building","build":3,"commit":"0123abcd","updatedAt":"2026-01-05T09:00:00Z"}`},
 		{"releasing over a deployed build", AppState{App: "api", Phase: PhaseReleasing, Build: 4, PhaseSince: t0,
-			Op:       &Operation{Kind: OpBuild, Build: 4, Step: StepRelease, StepSince: t0.Add(time.Minute), Started: t0, Metadata: &BuildMetadata{Commit: "feed0004"}},
+			Op:       &Operation{Kind: OpBuild, Build: 4, Step: StepRelease, StepSince: t0.Add(time.Minute), Started: t0, Metadata: &contract.BuildMetadata{Commit: "feed0004"}},
 			Deployed: &Deployment{Build: 3, Metadata: meta, At: t0.Add(-time.Hour)}},
 			`{"version":1,"app":"api","phase":"releasing","build":4,"commit":"feed0004","op":{"kind":"build","build":4,"step":"release","since":"2026-01-05T09:01:00Z","started":"2026-01-05T09:00:00Z"},"deployed":{"build":3,"commit":"abcd0123","at":"2026-01-05T08:00:00Z"},"processes":{"web":{"desired":2},"worker":{"desired":1}},"updatedAt":"2026-01-05T09:01:00Z"}`},
 		{"config restart is kind config", AppState{App: "api", Phase: PhaseDeploying, Build: 3, PhaseSince: t0,
@@ -57,18 +57,18 @@ func TestStatusOf(t *testing.T) {
 
 func TestActivityEvents(t *testing.T) {
 	t0 := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
-	meta := &BuildMetadata{Commit: "c0ffee01"}
+	meta := &contract.BuildMetadata{Commit: "c0ffee01"}
 	idle := AppState{App: "api", Version: 3, Phase: PhaseDeployed, Build: 1, Deployed: &Deployment{Build: 1, Metadata: meta, At: t0}}
 	building := idle
 	building.Phase, building.Build, building.Builds = PhaseBuilding, 2, []TrackedBuild{{Number: 2, Commit: "c0ffee02"}}
 	releasing := building
-	releasing.Phase, releasing.Op = PhaseReleasing, &Operation{Kind: OpBuild, Build: 2, Step: StepRelease, Metadata: &BuildMetadata{Commit: "c0ffee02"}}
+	releasing.Phase, releasing.Op = PhaseReleasing, &Operation{Kind: OpBuild, Build: 2, Step: StepRelease, Metadata: &contract.BuildMetadata{Commit: "c0ffee02"}}
 	deploying := releasing
 	op := *releasing.Op
 	op.Step = StepRollout
 	deploying.Phase, deploying.Op = PhaseDeploying, &op
 	deployed := idle
-	deployed.Build, deployed.Deployed = 2, &Deployment{Build: 2, Metadata: &BuildMetadata{Commit: "c0ffee02"}, At: t0.Add(time.Hour)}
+	deployed.Build, deployed.Deployed = 2, &Deployment{Build: 2, Metadata: &contract.BuildMetadata{Commit: "c0ffee02"}, At: t0.Add(time.Hour)}
 	failed := releasing
 	failed.Op, failed.Phase, failed.Reason, failed.Detail = nil, PhaseFailed, ReasonReleaseFailed, "exit 1"
 	restart := idle

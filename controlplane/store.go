@@ -124,11 +124,11 @@ type Operation struct {
 	Build   int64  `json:"build"`
 	BuildID string `json:"buildId"`
 	// Seq numbers configuration restarts of the same build (0 for OpBuild).
-	Seq       int            `json:"seq,omitempty"`
-	Step      Step           `json:"step"`
-	StepSince time.Time      `json:"stepSince"`
-	Started   time.Time      `json:"started"`
-	Metadata  *BuildMetadata `json:"metadata"`
+	Seq       int                     `json:"seq,omitempty"`
+	Step      Step                    `json:"step"`
+	StepSince time.Time               `json:"stepSince"`
+	Started   time.Time               `json:"started"`
+	Metadata  *contract.BuildMetadata `json:"metadata"`
 	// ConfigVersion is the config hash baked into the task definitions.
 	ConfigVersion string `json:"configVersion,omitempty"`
 	// TaskDefs maps process type (and "release") to task definition ARN.
@@ -185,11 +185,11 @@ type Operation struct {
 
 // Deployment is what the app's services run.
 type Deployment struct {
-	Build         int64          `json:"build"`
-	BuildID       string         `json:"buildId"`
-	Seq           int            `json:"seq,omitempty"`
-	Metadata      *BuildMetadata `json:"metadata"`
-	ConfigVersion string         `json:"configVersion,omitempty"`
+	Build         int64                   `json:"build"`
+	BuildID       string                  `json:"buildId"`
+	Seq           int                     `json:"seq,omitempty"`
+	Metadata      *contract.BuildMetadata `json:"metadata"`
+	ConfigVersion string                  `json:"configVersion,omitempty"`
 	// SettingsHash identifies the settings the services were aligned
 	// with; other settings restart the deployed build (a settings
 	// change reaches the services). Empty: not known (an older state).
@@ -288,10 +288,10 @@ type Refusal struct {
 // Release is a build the app's services ran: its image and process spec,
 // so a rollback needs no rebuild and no artifact.
 type Release struct {
-	Build    int64          `json:"build"`
-	BuildID  string         `json:"buildId"`
-	Metadata *BuildMetadata `json:"metadata"`
-	At       time.Time      `json:"at"`
+	Build    int64                   `json:"build"`
+	BuildID  string                  `json:"buildId"`
+	Metadata *contract.BuildMetadata `json:"metadata"`
+	At       time.Time               `json:"at"`
 }
 
 // releasesKept bounds AppState.Releases.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/codebuild"
 	cbtypes "github.com/aws/aws-sdk-go-v2/service/codebuild/types"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // slowProvider wraps a provider: each ListBuildsForProject takes a while,
@@ -26,7 +27,7 @@ type slowProvider struct {
 	most     int
 }
 
-func (p *slowProvider) ForApp(ctx context.Context, app AppRegistration) (*AppClients, error) {
+func (p *slowProvider) ForApp(ctx context.Context, app contract.AppRegistration) (*AppClients, error) {
 	cl, err := p.ClientProvider.ForApp(ctx, app)
 	if err != nil {
 		return nil, err

@@ -235,3 +235,79 @@ func clusterIndex(p *Platform, name string) int {
 	}
 	return -1
 }
+
+// listenerRule is one rule an app puts on its cluster's HTTPS listener.
+type listenerRule struct {
+	priority int
+	hosts    []string
+	paths    []string // the field of each host
+	what     string   // "apps[i]" or the redirect's field
+}
+
+// clusterRules lists the rules the apps put on cluster c's listener.
+func (p *Platform) clusterRules(c *Cluster) []listenerRule {
+	var rules []listenerRule
+	for i := range p.Apps {
+		a := &p.Apps[i]
+		if a.Cluster != c.Name || a.rulePriority() == 0 {
+			continue
+		}
+		path := fmt.Sprintf("apps[%d]", i)
+		r := listenerRule{priority: a.rulePriority(), what: path,
+			hosts: []string{a.Name + "." + c.Domain}, paths: []string{path + " (its default host name)"}}
+		for j, d := range a.Domains {
+			dp := fmt.Sprintf("%s.domains[%d]", path, j)
+			r.hosts = append(r.hosts, d.Name)
+			r.paths = append(r.paths, dp+".name")
+			if d.RedirectWww && !strings.HasPrefix(d.Name, wildcardLabel+".") {
+				prio := contract.RedirectPriority(d.Name)
+				if d.RedirectPriority != nil {
+					prio = *d.RedirectPriority
+				}
+				rules = append(rules, listenerRule{priority: prio, hosts: []string{"www." + d.Name}, paths: []string{dp + ".redirectWww"}, what: "the www redirect of " + dp})
+			}
+		}
+		rules = append(rules, r)
+	}
+	return rules
+}
+
+// wildcardMatches reports whether the load balancer's host condition w
+// (*.<suffix>) matches host h: ALB's * matches any characters, dots
+// included, so *.example.com also matches a.b.example.com.
+func wildcardMatches(w, h string) bool {
+	suffix, ok := strings.CutPrefix(w, wildcardLabel)
+	return ok && h != w && strings.HasSuffix(h, suffix)
+}
+
+// validateWildcards reports a wildcard domain that would take another
+// rule's host name: the load balancer evaluates rules from the lowest
+// priority, so a wildcard rule with a lower priority than the rule of a
+// host it matches takes that host's requests (another app's default host
+// name, say). The error is at the wildcard, once per wildcard.
+func (p *Platform) validateWildcards(e *Errors) {
+	for ci := range p.Clusters {
+		rules := p.clusterRules(&p.Clusters[ci])
+		for x, r1 := range rules {
+			for k, w := range r1.hosts {
+				if !strings.HasPrefix(w, wildcardLabel+".") {
+					continue
+				}
+				func() {
+					for y, r2 := range rules {
+						if x == y || r2.priority <= r1.priority {
+							continue
+						}
+						for m, h := range r2.hosts {
+							if wildcardMatches(w, h) {
+								e.add(r1.paths[k], "%q also matches %q of %s; the load balancer evaluates rules lowest priority first and this rule (%d) comes before that one (%d), so it would take those requests: give %s a priority below %d, or narrow the wildcard",
+									w, h, r2.paths[m], r1.priority, r2.priority, r2.what, r1.priority)
+								return
+							}
+						}
+					}
+				}()
+			}
+		}
+	}
+}

@@ -101,6 +101,20 @@ func TestDomainRules(t *testing.T) {
 		{"too many apps for the rules", func(m map[string]any) {
 			withApps(m, 101, func(int) []any { return nil })
 		}, "apps[100]", []string{"would need 101 listener rules"}},
+		{"wildcard takes another app's host", func(m map[string]any) {
+			// app0 (priority 1000) has *.example.com, which also matches
+			// app1's default host app1.apps.example.com (priority 1001).
+			withApps(m, 2, func(i int) []any {
+				if i == 0 {
+					return []any{zoneDomain("*.example.com")}
+				}
+				return nil
+			})
+		}, "apps[0].domains[0].name", []string{`"*.example.com" also matches "app1.apps.example.com" of apps[1] (its default host name)`, "give apps[1] a priority below 1000"}},
+		{"wildcard takes its own www redirect", func(m map[string]any) {
+			at(m, "apps", 0)["priority"] = 1000
+			at(m, "apps", 0)["domains"] = []any{zoneDomain("*.example.com"), zoneDomain("example.com", "redirectWww", true, "redirectPriority", 2000)}
+		}, "apps[0].domains[0].name", []string{`also matches "www.example.com" of apps[0].domains[1].redirectWww`}},
 		{"quota below one", func(m map[string]any) { at(m, "clusters", 0)["loadBalancerQuotas"] = map[string]any{"rules": -1} },
 			"clusters[0].loadBalancerQuotas.rules", []string{"-1 must be at least 1"}},
 	}
@@ -146,6 +160,22 @@ func TestDomainForms(t *testing.T) {
 	}
 	if _, err := Parse([]byte(strings.Replace(doc, "redirectWww: true", "redirectWww: true\n        ttl: 60", 1)), false); err == nil || !strings.Contains(err.Error(), "apps[0].domains[1].ttl: unknown field") {
 		t.Errorf("unknown domain field: %v", err)
+	}
+}
+
+// TestWildcardAfterTheNamesItMatches: a wildcard is fine when every rule it
+// would shadow comes first.
+func TestWildcardAfterTheNamesItMatches(t *testing.T) {
+	err := parseMinimal(t, func(m map[string]any) {
+		withApps(m, 2, func(i int) []any {
+			if i == 1 {
+				return []any{zoneDomain("*.example.com")}
+			}
+			return []any{zoneDomain("example.com", "redirectWww", true, "redirectPriority", 5)}
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 

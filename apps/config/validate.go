@@ -102,6 +102,7 @@ func (p *Platform) Validate() error {
 	p.validateApps(&e, clusters, databases)
 	p.validateRedis(&e, clusters)
 	p.validateLoadBalancerQuotas(&e, clusters)
+	p.validateWildcards(&e)
 	p.validateDashboard(&e)
 	return e.err()
 }

@@ -254,7 +254,7 @@ func (w *world) synth(t testing.TB, cfg *config.Platform) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		role, err := tpl.Role(app.UserRoleName("wharf", name))
+		role, err := tpl.Role(contract.Names{Prefix: "wharf"}.UserRole(name))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -146,15 +146,6 @@ type clusterRefs struct {
 // the fix is to set AppProps.Priority for one of them (docs/constructs.md).
 func RulePriority(app string) int { return contract.RulePriority(app) }
 
-// SettingsParameterName is /<prefix>/apps/<app>/settings.
-func SettingsParameterName(prefix, app string) string {
-	return contract.Names{Prefix: prefix}.SettingsParameter(app)
-}
-
-// ConfigPrefix is /<prefix>/apps/<app>/config/, the path of the app's config
-// vars.
-func ConfigPrefix(prefix, app string) string { return contract.Names{Prefix: prefix}.ConfigPath(app) }
-
 // WebhookBranchPattern is the HEAD_REF pattern of the build webhook for a
 // branch: ^refs/heads/<branch>$ with the branch's regular-expression
 // metacharacters quoted, so it matches exactly that branch.
@@ -169,27 +160,6 @@ func trustedBuildersValue(builders []string) string {
 		return "-"
 	}
 	return strings.Join(builders, " ")
-}
-
-// ProjectName is the CodeBuild project name <prefix>-<app>.
-func ProjectName(prefix, app string) string {
-	return contract.Names{Prefix: prefix}.CodeBuildProject(app)
-}
-
-// ManagementRoleName is <prefix>-app-<app>-management.
-func ManagementRoleName(prefix, app string) string {
-	return contract.Names{Prefix: prefix}.ManagementRole(app)
-}
-
-// UserRoleName is <prefix>-app-<app>-user.
-func UserRoleName(prefix, app string) string { return contract.Names{Prefix: prefix}.UserRole(app) }
-
-// LogGroupName is /<prefix>/apps/<app>.
-func LogGroupName(prefix, app string) string { return contract.Names{Prefix: prefix}.LogGroup(app) }
-
-// DeployLogGroupName is /<prefix>/apps/<app>/deploys.
-func DeployLogGroupName(prefix, app string) string {
-	return contract.Names{Prefix: prefix}.DeployLogGroup(app)
 }
 
 // names derives the app's names from its prefix.
@@ -209,17 +179,17 @@ func NewApp(scope constructs.Construct, id string, props *AppProps) *App {
 	retention, _ := logretention.Lookup(intOr(props.LogRetentionDays, DefaultLogRetentionDays)) // validated
 
 	a.LogGroup = awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
-		LogGroupName:  jsii.String(LogGroupName(a.Prefix, a.Name)),
+		LogGroupName:  jsii.String(a.names().LogGroup(a.Name)),
 		Retention:     retention,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
 	a.DeployLogGroup = awslogs.NewLogGroup(c, jsii.String("DeployLogs"), &awslogs.LogGroupProps{
-		LogGroupName:  jsii.String(DeployLogGroupName(a.Prefix, a.Name)),
+		LogGroupName:  jsii.String(a.names().DeployLogGroup(a.Name)),
 		Retention:     retention,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
 	a.ActivityLogGroup = awslogs.NewLogGroup(c, jsii.String("ActivityLogs"), &awslogs.LogGroupProps{
-		LogGroupName:  jsii.String(contract.Names{Prefix: a.Prefix}.ActivityLogGroup(a.Name)),
+		LogGroupName:  jsii.String(a.names().ActivityLogGroup(a.Name)),
 		Retention:     retention,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
@@ -359,7 +329,7 @@ func (a *App) newBuild(props *AppProps) {
 		})
 	}
 	a.TestReportGroup = awscodebuild.NewReportGroup(a.Construct, jsii.String("TestReports"), &awscodebuild.ReportGroupProps{
-		ReportGroupName: jsii.String(TestReportGroupName(a.Prefix, a.Name)),
+		ReportGroupName: jsii.String(a.names().TestReportGroup(a.Name)),
 		Type:            awscodebuild.ReportGroupType_TEST,
 		// Test reports are build by-products; CodeBuild keeps them 30 days.
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
@@ -392,7 +362,7 @@ func (a *App) newBuild(props *AppProps) {
 		env["WHARF_BUILD_CONFIG"] = &awscodebuild.BuildEnvironmentVariable{Value: jsii.String(strings.Join(props.BuildConfig, " "))}
 	}
 	a.Project = awscodebuild.NewProject(a.Construct, jsii.String("Build"), &awscodebuild.ProjectProps{
-		ProjectName: jsii.String(ProjectName(a.Prefix, a.Name)),
+		ProjectName: jsii.String(a.names().CodeBuildProject(a.Name)),
 		Description: jsii.String("Wharf app " + a.Name + ": build the image, push it, write wharf-build.json"),
 		Source:      source,
 		BuildSpec:   awscodebuild.BuildSpec_FromObjectToYaml(&spec),
@@ -444,7 +414,7 @@ func (a *App) newDatabase(props *AppProps) {
 		return
 	}
 	a.Database = db
-	pgName := database.AppDatabaseName(a.Name)
+	pgName := contract.AppDatabase(a.Name)
 	properties := map[string]interface{}{"Action": "create-database", "App": a.Name}
 	if !props.keepDatabase() {
 		// The manager drops the database and role on Delete only when
@@ -466,7 +436,7 @@ func (a *App) newDatabase(props *AppProps) {
 		jsii.String("/" + pgName + "?sslmode=require"),
 	})
 	a.DatabaseURLParameter = awsssm.NewStringParameter(a.Construct, jsii.String("DatabaseUrl"), &awsssm.StringParameterProps{
-		ParameterName: jsii.String(ConfigPrefix(a.Prefix, a.Name) + "DATABASE_URL"),
+		ParameterName: jsii.String(a.names().ConfigPath(a.Name) + "DATABASE_URL"),
 		Description:   jsii.String("Wharf app " + a.Name + ": PostgreSQL URL without password (connect with an IAM auth token as the password)"),
 		StringValue:   url,
 	})
@@ -512,7 +482,7 @@ func (a *App) newRedis(props *AppProps) {
 		{"RedisCacheName", contract.ConfigRedisCacheName, "the replication group ID IAM auth tokens are signed for", r.ReplicationGroupID()},
 	} {
 		a.RedisParameters[v.name] = awsssm.NewStringParameter(a.Construct, jsii.String(v.id), &awsssm.StringParameterProps{
-			ParameterName: jsii.String(ConfigPrefix(a.Prefix, a.Name) + v.name),
+			ParameterName: jsii.String(a.names().ConfigParameter(a.Name, v.name)),
 			Description:   jsii.String("Wharf app " + a.Name + ": " + v.desc),
 			StringValue:   v.value,
 		})
@@ -555,12 +525,12 @@ func (a *App) newSettings(props *AppProps) {
 		"eventsRoleArn":    a.EventsRole.RoleArn(),
 		"logGroup":         a.LogGroup.LogGroupName(),
 		"codebuildProject": a.Project.ProjectName(),
-		"configPrefix":     ConfigPrefix(a.Prefix, a.Name),
+		"configPrefix":     a.names().ConfigPath(a.Name),
 		"branch":           props.branch(),
 		"repository":       a.Repository.RepositoryName(),
 	}
 	a.SettingsParameter = awsssm.NewStringParameter(a.Construct, jsii.String("Settings"), &awsssm.StringParameterProps{
-		ParameterName: jsii.String(SettingsParameterName(a.Prefix, a.Name)),
+		ParameterName: jsii.String(a.names().SettingsParameter(a.Name)),
 		Description:   jsii.String("Wharf app " + a.Name + " settings for the control plane (docs/conventions.md)"),
 		StringValue:   stack.ToJsonString(settings, nil),
 	})
@@ -581,7 +551,7 @@ func (a *App) newEventRules(props *AppProps) {
 		EventPattern: &awsevents.EventPattern{
 			Source:     jsii.Strings(contract.SourceCodeBuild),
 			DetailType: jsii.Strings(contract.DetailBuildState, contract.DetailBuildPhase),
-			Detail:     &map[string]interface{}{"project-name": []interface{}{ProjectName(a.Prefix, a.Name)}},
+			Detail:     &map[string]interface{}{"project-name": []interface{}{a.names().CodeBuildProject(a.Name)}},
 		},
 		Targets: target(),
 	})

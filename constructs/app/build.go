@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
+
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // PackVersion is the version of the buildpacks CLI (pack) the build
@@ -34,16 +36,6 @@ const DefaultTrustedBuilder = DefaultBuilder + "@sha256:c855fe9810b29dc60e0a0b1d
 // repository (cache-docker for BuildKit, cache-cnb for pack); a lifecycle
 // rule keeps them.
 const CacheTagPrefix = "cache-"
-
-// TestReportGroupSuffix is the report name in the buildspec; the report
-// group is <prefix>-<app>-tests (TestReportGroupName).
-const TestReportGroupSuffix = "tests"
-
-// TestReportGroupName is the CodeBuild report group of the app's test
-// reports, <prefix>-<app>-tests.
-func TestReportGroupName(prefix, app string) string {
-	return ProjectName(prefix, app) + "-" + TestReportGroupSuffix
-}
 
 // BuildScriptDir is where the buildspec unpacks the build scripts.
 const BuildScriptDir = "/tmp/wharf"
@@ -145,7 +137,7 @@ func buildSpec() (map[string]interface{}, error) {
 		// construct creates it, so the build role needs no
 		// CreateReportGroup.
 		"reports": map[string]interface{}{
-			TestReportGroupSuffix: map[string]interface{}{
+			contract.TestReportName: map[string]interface{}{
 				"files":          []string{"**/*"},
 				"base-directory": ".wharf/reports",
 				"file-format":    "JUNITXML",

@@ -178,6 +178,23 @@ func (p *AppProps) validateDomains() []error {
 			}
 		}
 	}
+	// The load balancer evaluates rules lowest priority first: a wildcard
+	// of the app's rule would take a www name of its own redirect rule
+	// when the app's rule comes first.
+	if p.Name != nil {
+		prio := intOr(p.Priority, RulePriority(*p.Name))
+		for i, w := range p.Domains {
+			if w == nil || w.Name == nil || !strings.HasPrefix(*w.Name, "*.") {
+				continue
+			}
+			for j, d := range p.Domains {
+				if d != nil && d.Name != nil && d.redirectWww() && strings.HasSuffix(d.wwwName(), (*w.Name)[1:]) && prio < d.redirectPriority() {
+					add("domains[%d].name %q: also matches www name %q of domains[%d], whose redirect rule (priority %d) comes after the app's rule (%d): set domains[%d].redirectPriority below %d",
+						i, *w.Name, d.wwwName(), j, d.redirectPriority(), prio, j, prio)
+				}
+			}
+		}
+	}
 	n := 0
 	for _, d := range p.Domains {
 		if d != nil && d.Name != nil && !coveredBy(clusterDomain, *d.Name) {

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"github.com/wharf-paas/wharf/contract"
 	"net/http"
 	"net/url"
 	"testing"
@@ -10,7 +11,6 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
-	"github.com/wharf-paas/wharf/constructs/app"
 	"github.com/wharf-paas/wharf/internal/iampolicy"
 	"github.com/wharf-paas/wharf/internal/testoidc"
 	"github.com/wharf-paas/wharf/internal/teststs"
@@ -46,7 +46,7 @@ func TestAllowedEmailDomainsThroughSTS(t *testing.T) {
 	sts := teststs.New()
 	t.Cleanup(sts.Close)
 	sts.AddProvider(teststs.Provider{ARN: providerArn, IssuerURL: issuer, ClientIDs: []string{"wharf-cli"}, HTTPClient: idp.HTTPClient()})
-	roleArn := "arn:aws:iam::111122223333:role/" + app.UserRoleName("wharf", "api")
+	roleArn := "arn:aws:iam::111122223333:role/" + contract.Names{Prefix: "wharf"}.UserRole("api")
 	sts.AddRole(teststs.Role{ARN: roleArn, Trust: teststs.TrustFunc(func(prov string, claims map[string][]string) (bool, string, error) {
 		req, err := iampolicy.WebIdentityRequest(prov, claims)
 		if err != nil {

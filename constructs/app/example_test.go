@@ -7,6 +7,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/wharf-paas/wharf/constructs/app"
 	"github.com/wharf-paas/wharf/constructs/cluster"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // An app on the cluster "main" with its own database in the Wharf database
@@ -37,8 +38,8 @@ func ExampleNewApp() {
 	})
 	asm := cdkApp.Synth(nil)
 	fmt.Println(a.Name, len(*asm.Stacks()))
-	fmt.Println(app.SettingsParameterName(a.Prefix, a.Name))
-	fmt.Println(app.ManagementRoleName(a.Prefix, a.Name))
+	fmt.Println(contract.Names{Prefix: a.Prefix}.SettingsParameter(a.Name))
+	fmt.Println(contract.Names{Prefix: a.Prefix}.ManagementRole(a.Name))
 	// Output:
 	// api 1
 	// /wharf/apps/api/settings

@@ -1,9 +1,10 @@
 package app
 
 import (
-	"github.com/wharf-paas/wharf/contract"
 	"sort"
 	"strings"
+
+	"github.com/wharf-paas/wharf/contract"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -55,7 +56,9 @@ func (r arns) parameter(path string) *string {
 	return r.format("ssm", "parameter", jsii.String(strings.TrimPrefix(path, "/")), awscdk.ArnFormat_SLASH_RESOURCE_NAME)
 }
 
-func (r arns) configParameters() *string { return r.parameter(ConfigPrefix(r.prefix, r.app) + "*") }
+func (r arns) configParameters() *string {
+	return r.parameter(contract.Names{Prefix: r.prefix}.ConfigPath(r.app) + "*")
+}
 
 func (r arns) logStreams(group string) *string {
 	return r.format("logs", "log-group", jsii.String(group+":log-stream:*"), awscdk.ArnFormat_COLON_RESOURCE_NAME)
@@ -100,7 +103,7 @@ func (a *App) newRoles(props *AppProps) {
 			// returns a registry token, every pull is checked above.
 			statement("RegistryLogin", []string{"ecr:GetAuthorizationToken"}, []*string{jsii.String("*")}, nil),
 			statement("WriteOwnLogs", []string{"logs:CreateLogStream", "logs:PutLogEvents"},
-				[]*string{r.logStreams(LogGroupName(a.Prefix, a.Name))}, nil),
+				[]*string{r.logStreams(a.names().LogGroup(a.Name))}, nil),
 			// ECS resolves `secrets` with ssm:GetParameters. SecureStrings
 			// use the account's aws/ssm key, whose key policy lets account
 			// principals decrypt through SSM, so no KMS statement.
@@ -144,7 +147,7 @@ func (a *App) newBuildRole(props *AppProps) {
 	r := a.arns()
 	statements := []awsiam.PolicyStatement{
 		statement("WriteBuildLogs", []string{"logs:CreateLogStream", "logs:PutLogEvents"},
-			[]*string{r.logStreams(DeployLogGroupName(a.Prefix, a.Name))}, nil),
+			[]*string{r.logStreams(a.names().DeployLogGroup(a.Name))}, nil),
 		statement("PushOwnImages", []string{"ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage",
 			"ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage"},
 			[]*string{a.Repository.RepositoryArn()}, nil),
@@ -169,7 +172,7 @@ func (a *App) newBuildRole(props *AppProps) {
 		// aws/ssm key, which account principals decrypt through SSM.
 		var params []*string
 		for _, n := range props.BuildConfig {
-			params = append(params, r.parameter(ConfigPrefix(a.Prefix, a.Name)+n))
+			params = append(params, r.parameter(a.names().ConfigPath(a.Name)+n))
 		}
 		statements = append(statements, statement("ReadBuildConfig", []string{"ssm:GetParameters"}, params, nil))
 	}
@@ -184,7 +187,7 @@ func (a *App) newBuildRole(props *AppProps) {
 		// Only this app's project (its ARN is built from the name: a
 		// reference to the project would be circular).
 		AssumedBy: servicePrincipalFrom("codebuild.amazonaws.com", r.stack,
-			r.format("codebuild", "project", jsii.String(ProjectName(a.Prefix, a.Name)), awscdk.ArnFormat_SLASH_RESOURCE_NAME)),
+			r.format("codebuild", "project", jsii.String(a.names().CodeBuildProject(a.Name)), awscdk.ArnFormat_SLASH_RESOURCE_NAME)),
 		InlinePolicies: &map[string]awsiam.PolicyDocument{"wharf-build": document(statements...)},
 	})
 }
@@ -303,7 +306,7 @@ func (a *App) newManagementRole(props *AppProps) {
 			map[string]interface{}{"StringEquals": map[string]interface{}{"iam:AWSServiceName": autoscalingServiceName}}),
 	)
 	a.ManagementRole = awsiam.NewRole(a.Construct, jsii.String("ManagementRole"), &awsiam.RoleProps{
-		RoleName:           jsii.String(ManagementRoleName(a.Prefix, a.Name)),
+		RoleName:           jsii.String(a.names().ManagementRole(a.Name)),
 		Description:        jsii.String("Wharf control plane: deploy app " + a.Name + " (its ECS services, tasks and schedules only)"),
 		AssumedBy:          controlPlanePrincipal(a.Prefix, *props.ControlPlaneAccountID),
 		ExternalIds:        jsii.Strings(*props.ManagementExternalID),
@@ -313,7 +316,7 @@ func (a *App) newManagementRole(props *AppProps) {
 }
 
 func (a *App) settingsArn() *string {
-	return a.arns().parameter(SettingsParameterName(a.Prefix, a.Name))
+	return a.arns().parameter(a.names().SettingsParameter(a.Name))
 }
 
 // autoscalingServiceName is Application Auto Scaling's service principal
@@ -330,29 +333,19 @@ func (a *App) requestArns() []*string {
 }
 
 func (a *App) statusArn() *string {
-	return a.arns().parameter(contract.Names{Prefix: a.Prefix}.StatusParameter(a.Name))
-}
-
-// runtimeRequestArns are the ARNs of the scale, restart and rollback
-// parameters.
-func (a *App) runtimeRequestArns() []*string {
-	var out []*string
-	for _, p := range (contract.Names{Prefix: a.Prefix}).RuntimeRequestParameters(a.Name) {
-		out = append(out, a.arns().parameter(p))
-	}
-	return out
+	return a.arns().parameter(a.names().StatusParameter(a.Name))
 }
 
 // userRoleArn is the user role's ARN, built from its fixed name.
 func (a *App) userRoleArn() *string {
 	return awscdk.Stack_Of(a.Construct).FormatArn(&awscdk.ArnComponents{
 		Service: jsii.String("iam"), Region: jsii.String(""), Resource: jsii.String("role"),
-		ResourceName: jsii.String(UserRoleName(a.Prefix, a.Name)), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+		ResourceName: jsii.String(a.names().UserRole(a.Name)), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
 	})
 }
 
 func (a *App) activityGroup() string {
-	return contract.Names{Prefix: a.Prefix}.ActivityLogGroup(a.Name)
+	return a.names().ActivityLogGroup(a.Name)
 }
 
 // newUserRole creates <prefix>-app-<app>-user for the allowed users.
@@ -404,7 +397,7 @@ func (a *App) newUserRole(props *AppProps) {
 		})
 	}
 	principal := awsiam.NewWebIdentityPrincipal(provider.OidcProviderArn(), &conditions[0])
-	config := ConfigPrefix(a.Prefix, a.Name)
+	config := a.names().ConfigPath(a.Name)
 	doc := document(
 		statement("BuildOwnProject", []string{"codebuild:StopBuild", "codebuild:BatchGetBuilds", "codebuild:ListBuildsForProject"},
 			[]*string{a.Project.ProjectArn()}, nil),
@@ -413,8 +406,8 @@ func (a *App) newUserRole(props *AppProps) {
 		statement("StartOwnBuildAsConfigured", []string{"codebuild:StartBuild"}, []*string{a.Project.ProjectArn()},
 			map[string]interface{}{"Null": startBuildOverrideKeys()}),
 		statement("ReadOwnLogs", []string{"logs:GetLogEvents", "logs:FilterLogEvents", "logs:DescribeLogStreams", "logs:StartLiveTail", "logs:GetLogGroupFields"},
-			[]*string{r.logGroup(LogGroupName(a.Prefix, a.Name)), r.logGroup(DeployLogGroupName(a.Prefix, a.Name)), r.logGroup(a.activityGroup()),
-				r.logStreams(LogGroupName(a.Prefix, a.Name)), r.logStreams(DeployLogGroupName(a.Prefix, a.Name)), r.logStreams(a.activityGroup())}, nil),
+			[]*string{r.logGroup(a.names().LogGroup(a.Name)), r.logGroup(a.names().DeployLogGroup(a.Name)), r.logGroup(a.activityGroup()),
+				r.logStreams(a.names().LogGroup(a.Name)), r.logStreams(a.names().DeployLogGroup(a.Name)), r.logStreams(a.activityGroup())}, nil),
 		statement("ManageOwnConfig", []string{"ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory",
 			"ssm:PutParameter", "ssm:DeleteParameter", "ssm:DeleteParameters", "ssm:AddTagsToResource", "ssm:ListTagsForResource"},
 			[]*string{r.parameter(strings.TrimSuffix(config, "/")), r.configParameters()}, nil),
@@ -425,7 +418,7 @@ func (a *App) newUserRole(props *AppProps) {
 		// documents the control plane applies. Exactly the three parameters
 		// (contract.Names.RuntimeRequestParameters), one ARN each, no
 		// wildcard: not the settings or status parameters beside them.
-		statement("WriteOwnRuntimeRequests", []string{"ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"}, a.runtimeRequestArns(), nil),
+		statement("WriteOwnRuntimeRequests", []string{"ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"}, a.requestArns(), nil),
 		// wharf access lists the allowed users from this role's own trust
 		// policy. The ARN is built from the role's fixed name (a reference
 		// to the role inside its own policy would be circular). The
@@ -474,7 +467,7 @@ func (a *App) newUserRole(props *AppProps) {
 		}),
 	)
 	a.UserRole = awsiam.NewRole(a.Construct, jsii.String("UserRole"), &awsiam.RoleProps{
-		RoleName:           jsii.String(UserRoleName(a.Prefix, a.Name)),
+		RoleName:           jsii.String(a.names().UserRole(a.Name)),
 		Description:        jsii.String("Wharf app " + a.Name + ": allowed users (web identity, listed emails only)"),
 		AssumedBy:          principal,
 		MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(1)),

@@ -348,7 +348,7 @@ func (p *AppProps) Validate() error {
 		}
 	}
 	if p.Name != nil && (p.Database != nil || p.DatabaseName != nil) {
-		db := database.AppDatabaseName(*p.Name)
+		db := contract.AppDatabase(*p.Name)
 		if why, ok := reservedNames[db]; ok {
 			add("name %q: its PostgreSQL name %q is %s; choose another app name", *p.Name, db, why)
 		} else if strings.HasPrefix(db, "pg_") || strings.HasPrefix(db, "rds_") {

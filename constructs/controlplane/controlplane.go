@@ -48,7 +48,7 @@ const (
 	// EnvPrefix holds the Wharf resource prefix.
 	EnvPrefix = "WHARF_PREFIX"
 	// EnvRegistryFile holds the path of the registry file (RegistryFilePath),
-	// compact JSON (controlplane.Registry) shipped in the registry layer.
+	// compact JSON (contract.Registry) shipped in the registry layer.
 	EnvRegistryFile = "WHARF_REGISTRY_FILE"
 	// EnvAccountID holds the control plane's own account ID: the Lambda
 	// starts a sweep only for a Scheduled Event from this account.

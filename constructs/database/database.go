@@ -39,7 +39,7 @@ import (
 )
 
 // Keys of the SSM String parameters a Database publishes under
-// ParameterPrefix(prefix, name).
+// contract.Names.DatabaseParameterPath: /<prefix>/databases/<name>/.
 const (
 	ParamEndpoint           = "endpoint"
 	ParamReaderEndpoint     = "reader-endpoint"
@@ -67,33 +67,6 @@ const (
 	// service-specific endpoint variable itself.
 	EnvSecretsEndpoint = "AWS_ENDPOINT_URL_SECRETS_MANAGER"
 )
-
-// ParameterPrefix is the SSM path under which a database publishes its
-// attributes: /<prefix>/databases/<name>/.
-func ParameterPrefix(prefix, name string) string {
-	return contract.Names{Prefix: prefix}.DatabaseParameterPath(name)
-}
-
-// ParameterName is the full name of one published parameter.
-func ParameterName(prefix, name, key string) string {
-	return ParameterPrefix(prefix, name) + key
-}
-
-// ClusterIdentifier is the Aurora cluster identifier: <prefix>-<name>.
-func ClusterIdentifier(prefix, name string) string {
-	return contract.Names{Prefix: prefix}.DatabaseCluster(name)
-}
-
-// ManagerFunctionName is the manager Lambda's name:
-// <prefix>-database-<name>-manager.
-func ManagerFunctionName(prefix, name string) string {
-	return contract.Names{Prefix: prefix}.DatabaseManagerFunction(name)
-}
-
-// AppDatabaseName is the PostgreSQL database and role the manager creates for
-// an app: the app name with hyphens replaced by underscores (app names never
-// contain underscores, so the mapping is one-to-one).
-func AppDatabaseName(app string) string { return contract.AppDatabase(app) }
 
 // IDatabase is what an app needs from a Wharf database. A live *Database
 // implements it, and so does the value FromName returns.
@@ -175,7 +148,7 @@ func NewDatabase(scope constructs.Construct, id string, props *DatabaseProps) *D
 	d := &Database{Construct: c, name: name, prefix: prefix, port: strconv.Itoa(Port), Parameters: map[string]awsssm.StringParameter{}}
 	vpc := props.Cluster.Vpc()
 	private := &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_ISOLATED}
-	clusterID := ClusterIdentifier(prefix, name)
+	clusterID := contract.Names{Prefix: prefix}.DatabaseCluster(name)
 	retention, _ := logretention.Lookup(props.logRetentionDays()) // validated
 
 	// Security groups: the database accepts 5432 from the cluster's app
@@ -286,7 +259,7 @@ func NewDatabase(scope constructs.Construct, id string, props *DatabaseProps) *D
 func (d *Database) newManager(props *DatabaseProps, retention awslogs.RetentionDays) {
 	c := d.Construct
 	stack := awscdk.Stack_Of(c)
-	fnName := ManagerFunctionName(d.prefix, d.name)
+	fnName := contract.Names{Prefix: d.prefix}.DatabaseManagerFunction(d.name)
 	d.ManagerLogGroup = awslogs.NewLogGroup(c, jsii.String("ManagerLogs"), &awslogs.LogGroupProps{
 		LogGroupName:  jsii.String(contract.Names{Prefix: d.prefix}.DatabaseManagerLogGroup(d.name)),
 		Retention:     retention,
@@ -324,7 +297,7 @@ func (d *Database) newManager(props *DatabaseProps, retention awslogs.RetentionD
 	}
 	d.Manager = awslambda.NewFunction(c, jsii.String("Manager"), &awslambda.FunctionProps{
 		FunctionName:   jsii.String(fnName),
-		Description:    jsii.String("Wharf database manager for " + ClusterIdentifier(d.prefix, d.name)),
+		Description:    jsii.String("Wharf database manager for " + contract.Names{Prefix: d.prefix}.DatabaseCluster(d.name)),
 		Runtime:        lambdabuild.Runtime(),
 		Architecture:   lambdabuild.Architecture(),
 		Handler:        jsii.String("bootstrap"),
@@ -399,7 +372,7 @@ func (d *Database) publish(stack awscdk.Stack) {
 	params := constructs.NewConstruct(d.Construct, jsii.String("Parameters"))
 	for _, v := range values {
 		d.Parameters[v.key] = awsssm.NewStringParameter(params, jsii.String(v.key), &awsssm.StringParameterProps{
-			ParameterName: jsii.String(ParameterName(d.prefix, d.name, v.key)),
+			ParameterName: jsii.String(contract.Names{Prefix: d.prefix}.DatabaseParameter(d.name, v.key)),
 			Description:   jsii.String("Wharf database " + d.name + ": " + v.desc),
 			StringValue:   v.value,
 		})

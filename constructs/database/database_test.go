@@ -15,6 +15,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/wharf-paas/wharf/constructs/app/apptest"
 	"github.com/wharf-paas/wharf/constructs/database"
+	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/internal/cdktest"
 )
 
@@ -456,8 +457,8 @@ func TestValidate(t *testing.T) {
 	if err := (&database.FromNameProps{Name: jsii.String("x")}).Validate(); err == nil || !strings.Contains(err.Error(), "name") {
 		t.Errorf("FromName accepted a bad name: %v", err)
 	}
-	if database.AppDatabaseName("worker-v2") != "worker_v2" {
-		t.Error("AppDatabaseName")
+	if contract.AppDatabase("worker-v2") != "worker_v2" {
+		t.Error("contract.AppDatabase")
 	}
 }
 func ptr[T any](v T) *T { return &v }

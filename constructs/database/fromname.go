@@ -29,7 +29,7 @@ func (p *FromNameProps) Validate() error {
 	}
 	if p.Name == nil {
 		errs = append(errs, errors.New("name: required"))
-	} else if err := ValidateName(*p.Name); err != nil {
+	} else if err := contract.ValidateDatabaseName(*p.Name); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -67,7 +67,7 @@ func (db *importedDatabase) param(key string) *string {
 	if v, ok := db.params[key]; ok {
 		return v
 	}
-	v := awsssm.StringParameter_ValueForStringParameter(db.Construct, jsii.String(ParameterName(db.prefix, db.name, key)), nil)
+	v := awsssm.StringParameter_ValueForStringParameter(db.Construct, jsii.String(contract.Names{Prefix: db.prefix}.DatabaseParameter(db.name, key)), nil)
 	db.params[key] = v
 	return v
 }

@@ -100,13 +100,6 @@ var (
 	prefixListIDRe  = regexp.MustCompile(`^pl-[0-9a-f]{8}([0-9a-f]{9})?$`)
 )
 
-// ValidateName is contract.ValidateDatabaseName: 2-30 characters of lowercase
-// letters, digits and single hyphens, starting with a letter and ending with
-// a letter or digit.
-func ValidateName(name string) error {
-	return contract.ValidateDatabaseName(name)
-}
-
 // Validate checks every field and returns all problems at once, each naming
 // the field and the rule it breaks. NewDatabase panics with the same error.
 func (p *DatabaseProps) Validate() error {
@@ -119,7 +112,7 @@ func (p *DatabaseProps) Validate() error {
 	}
 	if p.Name == nil {
 		errs = append(errs, errors.New("name: required"))
-	} else if err := ValidateName(*p.Name); err != nil {
+	} else if err := contract.ValidateDatabaseName(*p.Name); err != nil {
 		errs = append(errs, err)
 	}
 	if p.Cluster == nil {

@@ -10,11 +10,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"regexp"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
@@ -25,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/controlplane"
 )
 
@@ -200,7 +202,7 @@ func (p *Provider) sessionName(suffix string) string {
 // The first call for a role assumes it; later calls reuse the cached
 // credentials until shortly before they expire. It fails if the role cannot
 // be assumed.
-func (p *Provider) ForApp(ctx context.Context, app controlplane.AppRegistration) (*controlplane.AppClients, error) {
+func (p *Provider) ForApp(ctx context.Context, app contract.AppRegistration) (*controlplane.AppClients, error) {
 	if err := validateRole("app "+app.Name, app.ManagementRoleARN, app.ExternalID); err != nil {
 		return nil, err
 	}
@@ -228,7 +230,7 @@ func (p *Provider) ForApp(ctx context.Context, app controlplane.AppRegistration)
 
 // ForObserver returns an ECS client acting with the account's observer role
 // in the observer region (see WithObserverRegion).
-func (p *Provider) ForObserver(ctx context.Context, account controlplane.AccountRegistration) (*controlplane.ObserverClients, error) {
+func (p *Provider) ForObserver(ctx context.Context, account contract.AccountRegistration) (*controlplane.ObserverClients, error) {
 	if err := validateRole("account "+account.AccountID, account.ObserverRoleARN, account.ExternalID); err != nil {
 		return nil, err
 	}

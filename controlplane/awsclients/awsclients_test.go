@@ -19,7 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/sivchari/kumo"
 
-	"github.com/wharf-paas/wharf/controlplane"
+	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/controlplane/awsclients"
 	"github.com/wharf-paas/wharf/controlplane/awsfake"
 )
@@ -126,7 +126,7 @@ func (e env) provider(t *testing.T, opts ...awsclients.Option) *awsclients.Provi
 	return p
 }
 
-var api = controlplane.AppRegistration{
+var api = contract.AppRegistration{
 	Name:              "api",
 	AccountID:         "111122223333",
 	Region:            "eu-central-1",
@@ -237,7 +237,7 @@ func TestCredentialsRefreshInsideExpiryWindow(t *testing.T) {
 func TestForObserverAssumesObserverRole(t *testing.T) {
 	e := newEnv(t)
 	p := e.provider(t)
-	acct := controlplane.AccountRegistration{
+	acct := contract.AccountRegistration{
 		AccountID:       "111122223333",
 		ObserverRoleARN: "arn:aws:iam::111122223333:role/wharf-account-observer",
 		ExternalID:      "ext-obs",
@@ -262,7 +262,7 @@ func TestForObserverAssumesObserverRole(t *testing.T) {
 func TestRejectsBadRegistrations(t *testing.T) {
 	e := newEnv(t)
 	p := e.provider(t)
-	for name, app := range map[string]controlplane.AppRegistration{
+	for name, app := range map[string]contract.AppRegistration{
 		"no external id": {Name: "api", Region: "eu-west-1", ManagementRoleARN: api.ManagementRoleARN},
 		"bad role arn":   {Name: "api", Region: "eu-west-1", ManagementRoleARN: "wharf-app-api-management", ExternalID: "x"},
 		"no region":      {Name: "api", ManagementRoleARN: api.ManagementRoleARN, ExternalID: "x"},

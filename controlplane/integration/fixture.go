@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"net"
 	"sort"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -20,7 +21,7 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/sivchari/kumo"
 
-	"github.com/wharf-paas/wharf/controlplane"
+	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/controlplane/awsclients"
 	"github.com/wharf-paas/wharf/controlplane/awsfake"
 )
@@ -40,13 +41,13 @@ const (
 // (constructs/app contract tests).
 type (
 	// Process is one process type in a build's metadata.
-	Process = controlplane.Process
+	Process = contract.Process
 	// Schedule is one scheduled task in a build's metadata.
-	Schedule = controlplane.Schedule
+	Schedule = contract.Schedule
 	// BuildMetadata is wharf-build.json as docs/conventions.md defines it.
-	BuildMetadata = controlplane.BuildMetadata
+	BuildMetadata = contract.BuildMetadata
 	// Settings is the app settings parameter as docs/conventions.md defines it.
-	Settings = controlplane.Settings
+	Settings = contract.Settings
 )
 
 // TransientOnlyRetryer retries nothing but a response cut off by a closed
@@ -86,7 +87,7 @@ type Env struct {
 	// Log records every request made with Config (admin seeding
 	// included; Reset it before measuring).
 	Log        *CallLog
-	Registry   controlplane.Registry
+	Registry   contract.Registry
 	ClusterARN string
 }
 
@@ -111,9 +112,9 @@ func NewEnv() (*Env, error) {
 	e.Logs = cloudwatchlogs.NewFromConfig(e.Config, func(o *cloudwatchlogs.Options) { o.BaseEndpoint = aws.String(e.Kumo.URL) })
 	e.EventBridge = eventbridge.NewFromConfig(e.Config, func(o *eventbridge.Options) { o.BaseEndpoint = aws.String(e.Fake.URL) })
 	e.ClusterARN = e.Fake.AddCluster(fmt.Sprintf("arn:aws:ecs:%s:%s:cluster/%s", Region, Account, Cluster))
-	e.Registry = controlplane.Registry{
+	e.Registry = contract.Registry{
 		Prefix: Prefix,
-		Accounts: []controlplane.AccountRegistration{{
+		Accounts: []contract.AccountRegistration{{
 			AccountID:       Account,
 			ObserverRoleARN: fmt.Sprintf("arn:aws:iam::%s:role/%s-account-observer", Account, Prefix),
 			ExternalID:      ObserverID,
@@ -179,7 +180,7 @@ func (e *Env) LambdaEnv(table string) (map[string]string, error) {
 // App is a registered app in the fixture account.
 type App struct {
 	Name         string
-	Registration controlplane.AppRegistration
+	Registration contract.AppRegistration
 	Settings     Settings
 	Bucket       string
 }
@@ -187,7 +188,7 @@ type App struct {
 // AddApp registers an app, writes its settings parameter to SSM, creates
 // its CodeBuild project (no builds yet) and returns it.
 func (e *Env) AddApp(ctx context.Context, name string) (*App, error) {
-	reg := controlplane.AppRegistration{
+	reg := contract.AppRegistration{
 		Name:              name,
 		AccountID:         Account,
 		Region:            Region,

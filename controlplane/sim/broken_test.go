@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
+	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/controlplane"
 )
 
@@ -18,8 +19,8 @@ import (
 // deliberately broken control plane out of the real one.
 type brokenECS struct {
 	controlplane.ECSAPI
-	app      controlplane.AppRegistration
-	listTask func(app controlplane.AppRegistration, in *ecs.ListTasksInput)
+	app      contract.AppRegistration
+	listTask func(app contract.AppRegistration, in *ecs.ListTasksInput)
 	update   func(in *ecs.UpdateServiceInput)
 }
 
@@ -55,10 +56,10 @@ func (b *brokenECS) StopTask(ctx context.Context, in *ecs.StopTaskInput, o ...fu
 
 type brokenProvider struct {
 	*Provider
-	wrap func(reg controlplane.AppRegistration, e controlplane.ECSAPI) controlplane.ECSAPI
+	wrap func(reg contract.AppRegistration, e controlplane.ECSAPI) controlplane.ECSAPI
 }
 
-func (p *brokenProvider) ForApp(ctx context.Context, reg controlplane.AppRegistration) (*controlplane.AppClients, error) {
+func (p *brokenProvider) ForApp(ctx context.Context, reg contract.AppRegistration) (*controlplane.AppClients, error) {
 	c, err := p.Provider.ForApp(ctx, reg)
 	if err != nil {
 		return nil, err
@@ -70,7 +71,7 @@ func (p *brokenProvider) ForApp(ctx context.Context, reg controlplane.AppRegistr
 
 // brokenFactory is the real control plane (as RealControlPlane builds it)
 // whose ECS client of each app goes through wrap.
-func brokenFactory(wrap func(reg controlplane.AppRegistration, e controlplane.ECSAPI) controlplane.ECSAPI) Factory {
+func brokenFactory(wrap func(reg contract.AppRegistration, e controlplane.ECSAPI) controlplane.ECSAPI) Factory {
 	return func(w *World) (*Target, error) {
 		store := &CrashStore{Store: controlplane.NewMemoryStore(), w: w}
 		cp, err := controlplane.New(controlplane.Options{
@@ -93,9 +94,9 @@ func TestStartedByWithFamilyIsCaught(t *testing.T) {
 	// The lookup that defect 3 was about: family, startedBy and
 	// desiredStatus together. ECS refuses the combination whatever the
 	// values, so the wrapper adds the filter that the lookup lacks.
-	addFamily := func(reg controlplane.AppRegistration, e controlplane.ECSAPI) controlplane.ECSAPI {
-		return &brokenECS{ECSAPI: e, app: reg, listTask: func(app controlplane.AppRegistration, in *ecs.ListTasksInput) {
-			release := controlplane.FamilyName(Prefix, app.Name, controlplane.ReleaseFamilySuffix)
+	addFamily := func(reg contract.AppRegistration, e controlplane.ECSAPI) controlplane.ECSAPI {
+		return &brokenECS{ECSAPI: e, app: reg, listTask: func(app contract.AppRegistration, in *ecs.ListTasksInput) {
+			release := controlplane.FamilyName(Prefix, app.Name, contract.ReleaseProcess)
 			switch {
 			case in.StartedBy != nil && in.Family == nil:
 				in.Family = aws.String(release)
@@ -145,7 +146,7 @@ func settingsScenario(kind string) Scenario {
 // or public-IP choices never reach running services) breaks
 // services-match-settings once the settings' subnets change.
 func TestIgnoringNetworkDriftIsCaught(t *testing.T) {
-	dropNetwork := func(reg controlplane.AppRegistration, e controlplane.ECSAPI) controlplane.ECSAPI {
+	dropNetwork := func(reg contract.AppRegistration, e controlplane.ECSAPI) controlplane.ECSAPI {
 		return &brokenECS{ECSAPI: e, app: reg, update: func(in *ecs.UpdateServiceInput) { in.NetworkConfiguration = nil }}
 	}
 	for _, kind := range []string{"subnets", "security groups", "public IP"} {

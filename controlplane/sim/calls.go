@@ -10,6 +10,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/controlplane"
 )
 
@@ -260,7 +261,7 @@ func (w *World) Provider() *Provider { return &Provider{w: w} }
 var _ controlplane.ClientProvider = (*Provider)(nil)
 
 // ForApp implements controlplane.ClientProvider.
-func (p *Provider) ForApp(_ context.Context, reg controlplane.AppRegistration) (*controlplane.AppClients, error) {
+func (p *Provider) ForApp(_ context.Context, reg contract.AppRegistration) (*controlplane.AppClients, error) {
 	w := p.w
 	c := caller{w: w}
 	return call(c, reg, "STS", "AssumeRole", false, "role="+reg.ManagementRoleARN, func() (*controlplane.AppClients, string, error) {
@@ -284,7 +285,7 @@ func (p *Provider) ForApp(_ context.Context, reg controlplane.AppRegistration) (
 }
 
 // ForObserver implements controlplane.ClientProvider.
-func (p *Provider) ForObserver(_ context.Context, reg controlplane.AccountRegistration) (*controlplane.ObserverClients, error) {
+func (p *Provider) ForObserver(_ context.Context, reg contract.AccountRegistration) (*controlplane.ObserverClients, error) {
 	w := p.w
 	c := caller{w: w}
 	return call(c, reg, "STS", "AssumeRole", false, "role="+reg.ObserverRoleARN, func() (*controlplane.ObserverClients, string, error) {

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/wharf-paas/wharf/controlplane"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // Prefix is the resource prefix of the simulated installation.
@@ -22,13 +22,13 @@ const ControlPlaneAccount = "999999999999"
 // real account holds.
 type (
 	// Settings is the app settings document of docs/conventions.md.
-	Settings = controlplane.Settings
+	Settings = contract.Settings
 	// BuildMetadata is the wharf-build.json document of docs/conventions.md.
-	BuildMetadata = controlplane.BuildMetadata
+	BuildMetadata = contract.BuildMetadata
 	// Process is one process type in BuildMetadata.
-	Process = controlplane.Process
+	Process = contract.Process
 	// Schedule is one scheduled task in BuildMetadata.
-	Schedule = controlplane.Schedule
+	Schedule = contract.Schedule
 )
 
 // Release behaviours of a build's release task.
@@ -90,7 +90,7 @@ func newAccount(id, region string) *account {
 type appWorld struct {
 	name     string
 	acct     *account
-	reg      controlplane.AppRegistration
+	reg      contract.AppRegistration
 	settings Settings
 	builds   []*build // in build-number order
 
@@ -130,12 +130,12 @@ func (w *World) account(id string) *account {
 // AddApp creates an app's resources in account acct: its cluster (shared
 // by apps of one account), settings parameter, CodeBuild project and
 // management role registration.
-func (w *World) AddApp(name, acct string) controlplane.AppRegistration {
+func (w *World) AddApp(name, acct string) contract.AppRegistration {
 	a := w.account(acct)
 	cluster := fmt.Sprintf("arn:aws:ecs:%s:%s:cluster/%s-main", a.region, acct, Prefix)
 	a.clusters[cluster] = true
 	app := &appWorld{name: name, acct: a}
-	app.reg = controlplane.AppRegistration{
+	app.reg = contract.AppRegistration{
 		Name:              name,
 		AccountID:         acct,
 		Region:            a.region,
@@ -169,10 +169,10 @@ func (w *World) AddApp(name, acct string) controlplane.AppRegistration {
 }
 
 // Registry returns the control-plane registry for every app in the world.
-func (w *World) Registry() controlplane.Registry {
-	reg := controlplane.Registry{Prefix: Prefix}
+func (w *World) Registry() contract.Registry {
+	reg := contract.Registry{Prefix: Prefix}
 	for _, id := range sortedKeys(w.accounts) {
-		reg.Accounts = append(reg.Accounts, controlplane.AccountRegistration{
+		reg.Accounts = append(reg.Accounts, contract.AccountRegistration{
 			AccountID:       id,
 			ObserverRoleARN: fmt.Sprintf("arn:aws:iam::%s:role/%s-account-observer", id, Prefix),
 			ExternalID:      "ext-account-" + id,

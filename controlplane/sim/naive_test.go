@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
-	"github.com/wharf-paas/wharf/controlplane"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // naive is a deliberately wrong control plane: on every successful build
@@ -24,7 +24,7 @@ import (
 // The oracle must catch it.
 type naive struct {
 	w   *World
-	reg controlplane.Registry
+	reg contract.Registry
 }
 
 func naiveFactory(w *World) (*Target, error) {
@@ -58,7 +58,7 @@ func (n *naive) Handle(ctx context.Context, ev events.CloudWatchEvent) error {
 		return nil
 	}
 	name := strings.TrimPrefix(d.Project, Prefix+"-")
-	var reg controlplane.AppRegistration
+	var reg contract.AppRegistration
 	for _, a := range n.reg.Apps {
 		if a.Name == name {
 			reg = a

@@ -7,7 +7,7 @@
 // Environment:
 //
 //	WHARF_TABLE          DynamoDB table of app state, deploy history and event IDs (required)
-//	WHARF_REGISTRY_FILE  path of a file holding the JSON controlplane.Registry: the
+//	WHARF_REGISTRY_FILE  path of a file holding the JSON contract.Registry: the
 //	                     accounts and apps served; the construct sets
 //	                     /opt/wharf/registry.json, a file of the registry layer
 //	WHARF_REGISTRY       the registry JSON itself, read only when WHARF_REGISTRY_FILE
@@ -60,7 +60,7 @@ func main() {
 // settings is the configuration read from the environment.
 type settings struct {
 	table     string
-	registry  controlplane.Registry
+	registry  contract.Registry
 	account   string // WHARF_ACCOUNT_ID: the only account the sweep is accepted from
 	endpoint  string
 	pathStyle bool

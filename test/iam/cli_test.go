@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
-	"github.com/wharf-paas/wharf/constructs/app"
 	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/internal/iampolicy"
 )
@@ -50,7 +49,7 @@ func cliRoles(t *testing.T) (users map[string]*iampolicy.Role, admins map[string
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := tpl.Role(app.UserRoleName("wharf", s.app))
+			r, err := tpl.Role(contract.Names{Prefix: "wharf"}.UserRole(s.app))
 			if err != nil {
 				t.Fatalf("user role of %s in %s: %v", s.app, s.acct, err)
 			}

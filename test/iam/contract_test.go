@@ -15,7 +15,7 @@ import (
 	"github.com/wharf-paas/wharf/constructs/account"
 	"github.com/wharf-paas/wharf/constructs/app"
 	"github.com/wharf-paas/wharf/constructs/app/apptest"
-	"github.com/wharf-paas/wharf/controlplane"
+	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/controlplane/sim"
 	"github.com/wharf-paas/wharf/internal/cdktest"
 	"github.com/wharf-paas/wharf/internal/iampolicy"
@@ -211,7 +211,7 @@ func resolveRoles(t *testing.T, n naming) map[string]*roleSet {
 			if err != nil {
 				t.Fatal(err)
 			}
-			role, err := tpl.Role(app.ManagementRoleName("wharf", a.app))
+			role, err := tpl.Role(contract.Names{Prefix: "wharf"}.ManagementRole(a.app))
 			if err != nil {
 				t.Fatalf("%s in %s: %v", a.app, a.acct, err)
 			}
@@ -258,9 +258,9 @@ func recordSim(t *testing.T, seeds int) *recorded {
 				rec.calls[svc+":"+c.Op]++
 				if svc == "sts" {
 					switch r := c.Input.(type) {
-					case controlplane.AppRegistration:
+					case contract.AppRegistration:
 						rec.assumes[r.ManagementRoleARN] = append(rec.assumes[r.ManagementRoleARN], iampolicy.AssumeRoleRequest(controlPlaneSession, r.ExternalID, nil))
-					case controlplane.AccountRegistration:
+					case contract.AccountRegistration:
 						rec.assumes[r.ObserverRoleARN] = append(rec.assumes[r.ObserverRoleARN], iampolicy.AssumeRoleRequest(controlPlaneSession, r.ExternalID, nil))
 					default:
 						mapErr = fmt.Errorf("AssumeRole input %T", c.Input)

@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"github.com/wharf-paas/wharf/constructs/app"
 	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/internal/iampolicy"
 )
@@ -57,7 +56,7 @@ func appTaskRoles(t *testing.T) (map[string]*iampolicy.Role, map[string][2]strin
 		if err != nil {
 			t.Fatal(err)
 		}
-		u, err := tpl.Role(app.UserRoleName("wharf", s.app))
+		u, err := tpl.Role(contract.Names{Prefix: "wharf"}.UserRole(s.app))
 		if err != nil {
 			t.Fatal(err)
 		}

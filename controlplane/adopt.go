@@ -227,12 +227,20 @@ func (d *decider) adopt(b TrackedBuild, meta *contract.BuildMetadata) (adoptActi
 			SettingsHash: settingsHash(set), TaskDefs: defs, At: d.now,
 			// The scale the services were aligned with is unknown (a
 			// scale change or an autoscaling target may have been left
-			// half applied): the next check aligns counts and targets.
+			// half applied): known once counts and targets match.
 			ScaleHash: scaleUnknown}
 		rec := d.finalRecord(b, OutcomeDeployed, "", ad.Detail)
 		rec.TaskDefinitions, rec.ConfigVersion = defs, cfgVersion
 		d.record(rec)
 		st.Services, st.Adopted = running, ad
+		sc := d.wantedScale(d.obs.Requests)
+		aligned, ok := d.scaleAligned(set, sc)
+		if !ok {
+			return adoptDone, false
+		}
+		if aligned {
+			st.Deployed.ScaleHash, st.Deployed.Scale = scaleHash(sc), sc
+		}
 		d.setPhase(PhaseDeployed, b.Number, "", "")
 		d.note(slog.LevelWarn, "adopted an app whose services already run: build recorded as deployed, nothing deployed", append(logArgs, "reason", ad.Detail)...)
 		return adoptDone, false

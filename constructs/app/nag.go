@@ -33,6 +33,7 @@ func (a *App) suppress(props *AppProps) {
 	services := nagResource(arn("ecs", `service\/.+\/`+app+`_\*`))
 	rules := nagResource(arn("events", `rule\/`+app+`_schedule-\*`))
 	objects := nagResource(`<[A-Za-z0-9]+\.Arn>\/(builds\/)?\*`)
+	scalableTargets := nagResource(arn("application-autoscaling", `scalable-target\/\*`))
 
 	iam5 := func(role awsiam.Role, reason string, appliesTo ...interface{}) {
 		if role == nil {
@@ -52,11 +53,15 @@ func (a *App) suppress(props *AppProps) {
 	iam5(a.ManagementRole, "management role: services and task definitions match only this app's names (<prefix>-<app>_*), schedule rules only "+
 		"<prefix>-<app>_schedule-*, build metadata only this app's bucket; task ARNs carry no family so DescribeTasks covers the cluster's tasks (read only); "+
 		"ListServices/ListTasks (ecs:cluster condition), RegisterTaskDefinition/DescribeTaskDefinition, events:ListRules and ssm:DescribeParameters have no resource type; "+
-		"activity streams are created per build in this app's activity log group only",
-		services, taskDefs, tasks, rules, objects, star, activity)
+		"activity streams are created per build in this app's activity log group only; "+
+		"scalable-target/* because Application Auto Scaling names a target by an ID it assigns (not the service), so the statement is pinned "+
+		"by application-autoscaling:service-namespace ecs and scalable-dimension ecs:service:DesiredCount instead",
+		services, taskDefs, tasks, rules, objects, star, activity, scalableTargets)
 	iam5(a.UserRole, "user role: log streams (app, deploy and activity logs) and config parameters of this app only; services match <prefix>-<app>_*; task ARNs carry no family so ExecuteCommand "+
-		"and DescribeTasks are limited by the wharf:app tag; ListServices/ListTasks have no resource type (ecs:cluster condition)",
-		logs, config, services, tasks, star)
+		"and DescribeTasks are limited by the wharf:app tag; ListServices/ListTasks have no resource type (ecs:cluster condition); "+
+		"one-off tasks (wharf run, exec, shell) RunTask only this app's families task-definition/<prefix>-<app>_* (app names have no _) in its cluster (ecs:cluster), "+
+		"and StopTask/TagResource on task/<cluster>/* are limited by the wharf:app tag and ecs:cluster",
+		logs, config, services, tasks, star, taskDefs)
 
 	cdknag.NagSuppressions_AddResourceSuppressions(a.ArtifactBucket, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-S1"),

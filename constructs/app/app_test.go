@@ -177,6 +177,23 @@ func TestManagementRole(t *testing.T) {
 	wantStatement(t, tpl, mgmt, "PublishStatus", []string{"ssm:GetParameter", "ssm:PutParameter"}, "arn:<AWS::Partition>:ssm"+acct+"parameter/wharf/apps/api/status")
 	wantStatement(t, tpl, mgmt, "AppendActivity", []string{"logs:CreateLogStream", "logs:PutLogEvents"},
 		"arn:<AWS::Partition>:logs"+acct+"log-group:/wharf/apps/api/activity", "arn:<AWS::Partition>:logs"+acct+"log-group:/wharf/apps/api/activity:*")
+	// Runtime requests and Application Auto Scaling (issue 11).
+	wantStatement(t, tpl, mgmt, "ReadOwnRequests", []string{"ssm:GetParameter"}, "arn:<AWS::Partition>:ssm"+acct+"parameter/wharf/apps/api/scale",
+		"arn:<AWS::Partition>:ssm"+acct+"parameter/wharf/apps/api/restart", "arn:<AWS::Partition>:ssm"+acct+"parameter/wharf/apps/api/rollback")
+	st = wantStatement(t, tpl, mgmt, "AutoscaleServices", []string{"application-autoscaling:RegisterScalableTarget",
+		"application-autoscaling:DeregisterScalableTarget", "application-autoscaling:PutScalingPolicy"},
+		"arn:<AWS::Partition>:application-autoscaling"+acct+"scalable-target/*")
+	if c := apptest.JSON(st.Condition); !strings.Contains(c, `"application-autoscaling:service-namespace":"ecs"`) ||
+		!strings.Contains(c, `"application-autoscaling:scalable-dimension":"ecs:service:DesiredCount"`) {
+		t.Errorf("AutoscaleServices not pinned to ECS service desired counts: %s", c)
+	}
+	wantStatement(t, tpl, mgmt, "DescribeAutoscaling", []string{"application-autoscaling:DescribeScalableTargets",
+		"application-autoscaling:DescribeScalingPolicies"}, "*")
+	st = wantStatement(t, tpl, mgmt, "AutoscalingServiceLinkedRole", []string{"iam:CreateServiceLinkedRole"},
+		"arn:<AWS::Partition>:iam::<AWS::AccountId>:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService")
+	if c := apptest.JSON(st.Condition); c != `{"StringEquals":{"iam:AWSServiceName":"ecs.application-autoscaling.amazonaws.com"}}` {
+		t.Errorf("AutoscalingServiceLinkedRole condition %s", c)
+	}
 	for _, st := range apptest.FindStatement(tpl, mgmt, "") {
 		t.Errorf("statement without Sid: %+v", st)
 	}
@@ -184,8 +201,8 @@ func TestManagementRole(t *testing.T) {
 	if strings.Contains(all, "kms:") {
 		t.Error("management role must not have any KMS permission (no decryption of config)")
 	}
-	if n := len(apptest.Statements(map[string]interface{}{"Resources": map[string]interface{}{mgmt: resource(t, tpl, mgmt)}})); n != 19 {
-		t.Errorf("management role has %d statements, want exactly the 19 asserted", n)
+	if n := len(apptest.Statements(map[string]interface{}{"Resources": map[string]interface{}{mgmt: resource(t, tpl, mgmt)}})); n != 23 {
+		t.Errorf("management role has %d statements, want exactly the 23 asserted", n)
 	}
 }
 

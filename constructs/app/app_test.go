@@ -27,6 +27,10 @@ var starActions = map[string]string{
 	"ecs:DescribeTaskDefinition":       "no resource type",
 	"events:ListRules":                 "no resource type",
 	"ssm:DescribeParameters":           "no resource type",
+	// Application Auto Scaling's describe actions have no resource type
+	// (Service Authorization Reference); they return ranges and policies.
+	"application-autoscaling:DescribeScalableTargets": "no resource type",
+	"application-autoscaling:DescribeScalingPolicies": "no resource type",
 }
 
 func resource(t *testing.T, tpl map[string]interface{}, id string) map[string]interface{} {
@@ -333,7 +337,8 @@ func TestSettingsParameter(t *testing.T) {
 		"targetGroupArn": "<AppTargetGroup9D7D4FA1>", "containerPort": 8080.0, "executionRoleArn": "<" + execRole + ".Arn>",
 		"taskRoleArn": "<" + task + ".Arn>", "eventsRoleArn": "<" + events + ".Arn>", "logGroup": "<AppLogs2EC8A6C6>",
 		"codebuildProject": "<AppBuildC4D5B8FE>", "configPrefix": "/wharf/apps/api/config/", "branch": "main", "repository": "<AppRepository2CEDC083>",
-		"subnets": []interface{}{"<import>", "<import>", "<import>"}, "securityGroups": []interface{}{"<import>", "<AppSecurityGroupC292657D.GroupId>"},
+		"requestCountLabel": "<import>/<AppTargetGroup9D7D4FA1.TargetGroupFullName>",
+		"subnets":           []interface{}{"<import>", "<import>", "<import>"}, "securityGroups": []interface{}{"<import>", "<AppSecurityGroupC292657D.GroupId>"},
 	}
 	if apptest.JSON(s) != apptest.JSON(want) {
 		t.Errorf("settings\n got %s\nwant %s", apptest.JSON(s), apptest.JSON(want))

@@ -221,18 +221,30 @@ func (d *decider) adopt(b TrackedBuild, meta *contract.BuildMetadata) (adoptActi
 		d.skipOlder(b.Number, fmt.Sprintf("build %d was adopted as deployed", b.Number))
 		st.HighWater = b.Number
 		st.forget(b.ID)
-		// The services are taken as they run, with the current settings
-		// (the next deploy aligns every field of their spec).
+		// The services are taken as they run. Which settings they were
+		// aligned with is unknown (a settings change may have been lost
+		// with the state), so no settings hash is recorded: the next
+		// configuration check restarts the build once, which registers
+		// nothing and updates no service when every field already
+		// matches, and aligns services and schedule targets otherwise.
 		st.Deployed = &Deployment{Build: b.Number, BuildID: b.ID, Metadata: meta, ConfigVersion: cfgVersion,
-			SettingsHash: settingsHash(set), TaskDefs: defs, At: d.now,
+			TaskDefs: defs, At: d.now,
 			// The scale the services were aligned with is unknown (a
 			// scale change or an autoscaling target may have been left
-			// half applied): the next check aligns counts and targets.
+			// half applied): known once counts and targets match.
 			ScaleHash: scaleUnknown}
 		rec := d.finalRecord(b, OutcomeDeployed, "", ad.Detail)
 		rec.TaskDefinitions, rec.ConfigVersion = defs, cfgVersion
 		d.record(rec)
 		st.Services, st.Adopted = running, ad
+		sc := d.wantedScale(d.obs.Requests)
+		aligned, ok := d.scaleAligned(set, sc)
+		if !ok {
+			return adoptDone, false
+		}
+		if aligned {
+			st.Deployed.ScaleHash, st.Deployed.Scale = scaleHash(sc), sc
+		}
 		d.setPhase(PhaseDeployed, b.Number, "", "")
 		d.note(slog.LevelWarn, "adopted an app whose services already run: build recorded as deployed, nothing deployed", append(logArgs, "reason", ad.Detail)...)
 		return adoptDone, false

@@ -12,6 +12,8 @@ import (
 	cbtypes "github.com/aws/aws-sdk-go-v2/service/codebuild/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // deployWrites are the ECS calls that deploy something.
@@ -106,9 +108,12 @@ func TestSweepWithEmptyStateAdoptsRunningServices(t *testing.T) {
 	if len(warns) != 1 || warns[0]["app"] != "api" || warns[0]["build"] != float64(1) || !strings.Contains(warns[0]["reason"].(string), "nothing deployed") {
 		t.Fatalf("warnings = %v, want one naming app api, build 1 and why nothing deployed", warns)
 	}
+	// Which settings the adopted services run is unknown: one restart
+	// checks every field, and changes nothing in ECS when all match.
 	hist, err := h.store.History(context.Background(), twAccount, "api", 0)
-	if err != nil || len(hist) != 1 || hist[0].Outcome != OutcomeDeployed || !strings.Contains(hist[0].Detail, "nothing deployed") {
-		t.Fatalf("history = %+v (%v), want build 1 adopted as deployed", hist, err)
+	if err != nil || len(hist) != 2 || hist[1].Outcome != OutcomeDeployed || !strings.Contains(hist[1].Detail, "nothing deployed") ||
+		hist[0].Kind != OpConfig || hist[0].Outcome != OutcomeDeployed || hist[0].Detail != "settings not known to be applied" {
+		t.Fatalf("history = %+v (%v), want build 1 adopted as deployed, then a restart that checks the settings", hist, err)
 	}
 
 	// The next sweeps write nothing, and cost what an idle app costs.
@@ -403,4 +408,48 @@ func TestEmptyStateWaitsForAnotherBuildsReleaseToStop(t *testing.T) {
 	if strings.Join(startedBy, ",") != "wharf-release-3" {
 		t.Fatalf("release tasks started %v, want build 3's only", startedBy)
 	}
+}
+
+// TestEmptyStateAdoptionAlignsSettings: the settings changed while the
+// state was lost (their event with it); the services the control plane
+// adopts still run the old network. Adoption must not take the current
+// settings as the ones the services run: the app's services and schedule
+// targets end up on the settings (seeds 153 and 317 of the soak).
+func TestEmptyStateAdoptionAlignsSettings(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	meta := twMeta("api", 1, "", "web", "worker")
+	meta.Schedules = []contract.Schedule{{Name: "nightly", Schedule: "cron(0 3 * * ? *)", Command: "bin/nightly"}}
+	h.deployBuild(1, meta)
+	h.w.putSettings("api", func(s *contract.Settings) { s.SecurityGroups = []string{"sg-2"} })
+	h.loseState()
+	for range 3 {
+		h.sweepNow()
+		h.w.completeRollouts()
+		h.clock.Advance(time.Minute)
+	}
+	h.handle(h.ev.deployment("api", "web", "SERVICE_DEPLOYMENT_COMPLETED"))
+	for _, svc := range []string{"wharf-api_web", "wharf-api_worker"} {
+		h.w.mu.Lock()
+		nc := h.w.services[svc].NetworkConfiguration
+		h.w.mu.Unlock()
+		if nc == nil || nc.AwsvpcConfiguration == nil {
+			t.Fatalf("%s has no network configuration", svc)
+		}
+		if sg := nc.AwsvpcConfiguration.SecurityGroups; !slices.Equal(sg, []string{"sg-2"}) {
+			t.Errorf("%s runs security groups %v after the adoption, settings say sg-2", svc, sg)
+		}
+	}
+	var targets int
+	for _, c := range h.w.Calls("PutTargets") {
+		for _, tg := range c.Input.(*eventbridge.PutTargetsInput).Targets {
+			targets++
+			if sg := tg.EcsParameters.NetworkConfiguration.AwsvpcConfiguration.SecurityGroups; !slices.Equal(sg, []string{"sg-2"}) {
+				t.Errorf("schedule target on %v", sg)
+			}
+		}
+	}
+	if targets == 0 {
+		t.Errorf("the schedule target was not realigned with the settings")
+	}
+	h.wantPhase(PhaseDeployed, 1, "")
 }

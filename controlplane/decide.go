@@ -298,6 +298,10 @@ func (d *decider) idle() {
 	}
 	kind, why := OpConfig, "configuration changed"
 	switch {
+	case !configChanged && settingsChanged && st.Deployed.SettingsHash == "":
+		// Adopted services, or state of an older control plane: which
+		// settings they run is unknown.
+		why = "settings not known to be applied"
 	case !configChanged && settingsChanged:
 		why = "settings changed"
 	case !configChanged && !settingsChanged:

@@ -214,6 +214,12 @@ func (d *decider) newRestartOp(kind OpKind, sc *contract.ScaleSetting, detail st
 		Seq: op.Seq, Commit: dep.Metadata.Commit, Created: d.now, Detail: detail,
 		Phases: []PhaseRecord{{Name: string(StepRegister), Start: d.now}},
 	}
+	if st.HighWater > dep.Build {
+		// The deployed build is older than the newest attempt (a
+		// rollback, or newer builds that failed): the record sorts after
+		// that attempt's, where it happened.
+		op.Record.SortAfter = st.HighWater
+	}
 	st.Op = op
 	d.setPhase(PhaseDeploying, dep.Build, "", detail)
 	return op

@@ -618,3 +618,50 @@ func BenchmarkScaleToUpdateService(b *testing.B) {
 	}
 	b.ReportMetric(float64(toUpdate.Nanoseconds())/float64(b.N), "ns-to-update/op")
 }
+
+// A Parameter Store Change of a runtime request names its app (kind
+// request); it says nothing about what to do.
+func TestDecodeRuntimeRequestEvents(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	for _, key := range []string{contract.ScaleKey, contract.RestartKey, contract.RollbackKey} {
+		hint, err := Decode(h.requestEvent(key), "wharf")
+		if err != nil || hint.Kind != KindRequest || hint.App != "api" {
+			t.Errorf("%s: %+v %v", key, hint, err)
+		}
+	}
+	for _, key := range []string{"status", "scale/x", "rollbacks"} {
+		if hint, err := Decode(h.requestEvent(key), "wharf"); err != nil || hint.App != "" {
+			t.Errorf("%s names app %q (%v)", key, hint.App, err)
+		}
+	}
+}
+
+// Every event of the requests is lost: the sweep reads the three
+// parameters and applies them (the rollback first, then the restart,
+// with the scale setting).
+func TestSweepMakesUpForLostRequestEvents(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	h.deployBuild(1, twMeta("api", 1, "", "web"))
+	h.deployBuild(2, twMeta("api", 2, "", "web"))
+	h.w.resetCalls()
+	h.putRequest(contract.ScaleKey, scaleDoc(map[string]contract.ProcessScale{"web": {Count: aws.Int32(2)}}))
+	h.putRequest(contract.RestartKey, contract.RestartRequest{Version: 1, ID: "r1"})
+	h.putRequest(contract.RollbackKey, contract.RollbackRequest{Version: 1, ID: "rb1", Build: 1})
+	h.clock.Advance(time.Minute)
+	h.handle(h.ev.sweep())
+	if op := h.state().Op; op == nil || op.Kind != OpRollback || op.Scale == nil {
+		t.Fatalf("the sweep started %+v, want the rollback with the scale setting", op)
+	}
+	h.settle()
+	h.clock.Advance(time.Minute)
+	h.handle(h.ev.sweep())
+	h.settle()
+	st := h.state()
+	if st.Deployed.Build != 1 || st.RollbackID != "rb1" || st.RestartID != "r1" || h.w.count("wharf-api_web") != 2 {
+		t.Fatalf("deployed %d rollback %q restart %q web %d", st.Deployed.Build, st.RollbackID, st.RestartID, h.w.count("wharf-api_web"))
+	}
+	hist, _ := h.store.History(context.Background(), twAccount, "api", 2)
+	if len(hist) != 2 || hist[0].Kind != OpRestart || hist[1].Kind != OpRollback {
+		t.Fatalf("history = %v %v", hist[0].Kind, hist[1].Kind)
+	}
+}

@@ -153,8 +153,12 @@ func ActivityEvents(prev, next *AppState, now time.Time) []contract.ActivityEven
 		out = append(out, e)
 	}
 	if next.Phase == PhaseFailed && (prev.Phase != PhaseFailed || prev.Build != next.Build) && next.Build > 0 {
+		k := string(OpBuild)
+		if prev.Op != nil && prev.Op.Build == next.Build {
+			k = kind(prev.Op) // a failed restart, scale or rollback
+		}
 		out = append(out, contract.ActivityEvent{Time: at, App: next.App, Build: next.Build, Commit: commitOf(next, next.Build),
-			Kind: string(OpBuild), Event: contract.ActivityDeploy, Outcome: string(OutcomeFailed), Reason: string(next.Reason), Detail: next.Detail})
+			Kind: k, Event: contract.ActivityDeploy, Outcome: string(OutcomeFailed), Reason: string(next.Reason), Detail: next.Detail})
 	}
 	return out
 }

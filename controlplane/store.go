@@ -360,8 +360,10 @@ type DeployRecord struct {
 	ReleaseTask     string            `json:"releaseTask,omitempty"`
 	TaskDefinitions map[string]string `json:"taskDefinitions,omitempty"`
 	ConfigVersion   string            `json:"configVersion,omitempty"`
-	// SortAfter is the newest build a rollback superseded (its ceiling):
-	// the record's key sorts after that build's.
+	// SortAfter is the newest build attempted when the record's operation
+	// started, when its own build is older (a rollback's ceiling, or a
+	// restart of a rolled-back build): the record's key sorts after that
+	// build's, so the history stays in the order things happened.
 	SortAfter int64     `json:"sortAfter,omitempty"`
 	Created   time.Time `json:"created"`
 	Updated   time.Time `json:"updated"`

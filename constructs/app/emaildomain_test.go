@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"github.com/wharf-paas/wharf/contract"
 	"net/http"
 	"net/url"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/internal/iampolicy"
 	"github.com/wharf-paas/wharf/internal/testoidc"
 	"github.com/wharf-paas/wharf/internal/teststs"

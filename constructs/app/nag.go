@@ -54,11 +54,13 @@ func (a *App) suppress(props *AppProps) {
 		"<prefix>-<app>_schedule-*, build metadata only this app's bucket; task ARNs carry no family so DescribeTasks covers the cluster's tasks (read only); "+
 		"ListServices/ListTasks (ecs:cluster condition), RegisterTaskDefinition/DescribeTaskDefinition, events:ListRules and ssm:DescribeParameters have no resource type; "+
 		"activity streams are created per build in this app's activity log group only; "+
-		"scalable targets are named by IDs AWS assigns, so AutoscaleServices names scalable-target/* limited to ECS DesiredCount by its condition keys",
+		"scalable-target/* because Application Auto Scaling names a target by an ID it assigns (not the service), so the statement is pinned "+
+		"by application-autoscaling:service-namespace ecs and scalable-dimension ecs:service:DesiredCount instead",
 		services, taskDefs, tasks, rules, objects, star, activity, scalableTargets)
 	iam5(a.UserRole, "user role: log streams (app, deploy and activity logs) and config parameters of this app only; services match <prefix>-<app>_*; task ARNs carry no family so ExecuteCommand "+
 		"and DescribeTasks are limited by the wharf:app tag; ListServices/ListTasks have no resource type (ecs:cluster condition); "+
-		"one-off tasks run only task definitions of this app's families (<prefix>-<app>_*) in its cluster",
+		"one-off tasks (wharf run, exec, shell) RunTask only this app's families task-definition/<prefix>-<app>_* (app names have no _) in its cluster (ecs:cluster), "+
+		"and StopTask/TagResource on task/<cluster>/* are limited by the wharf:app tag and ecs:cluster",
 		logs, config, services, tasks, star, taskDefs)
 
 	cdknag.NagSuppressions_AddResourceSuppressions(a.ArtifactBucket, &[]*cdknag.NagPackSuppression{{

@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/codebuild"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -39,6 +40,8 @@ const (
 	ServiceEventBridge = "eventbridge"
 	ServiceSTS         = "sts"
 	ServiceLogs        = "logs"
+	// ServiceAutoScaling is Application Auto Scaling.
+	ServiceAutoScaling = "application-autoscaling"
 )
 
 // Defaults.
@@ -66,6 +69,7 @@ type options struct {
 	expiryWindow    time.Duration
 	sessionPrefix   string
 	observerRegion  string
+	noAutoScaling   bool
 }
 
 // WithEndpoint sends one service's calls (ServiceECS, ServiceCodeBuild,
@@ -102,6 +106,12 @@ func WithSessionNamePrefix(p string) Option { return func(o *options) { o.sessio
 // WithObserverRegion sets the region of observer clients (default: the
 // region of the base configuration).
 func WithObserverRegion(region string) Option { return func(o *options) { o.observerRegion = region } }
+
+// WithoutAutoScaling leaves out the Application Auto Scaling client: scale
+// ranges are refused (visibly) and adopted apps' counts are checked
+// without scalable targets; for test environments that serve no
+// Application Auto Scaling.
+func WithoutAutoScaling() Option { return func(o *options) { o.noAutoScaling = true } }
 
 // Provider implements controlplane.ClientProvider with assumed roles. It is
 // safe for concurrent use; build one per process and reuse it.
@@ -263,7 +273,7 @@ func (p *Provider) newAppClients(region string, creds aws.CredentialsProvider) *
 	if p.opts.s3PathStyle != nil {
 		pathStyle = *p.opts.s3PathStyle
 	}
-	return &controlplane.AppClients{
+	cl := &controlplane.AppClients{
 		ECS:       ecs.NewFromConfig(cfg, func(o *ecs.Options) { setEndpoint(&o.BaseEndpoint, p.endpoint(ServiceECS)) }),
 		CodeBuild: codebuild.NewFromConfig(cfg, func(o *codebuild.Options) { setEndpoint(&o.BaseEndpoint, p.endpoint(ServiceCodeBuild)) }),
 		S3: s3.NewFromConfig(cfg, func(o *s3.Options) {
@@ -274,6 +284,12 @@ func (p *Provider) newAppClients(region string, creds aws.CredentialsProvider) *
 		EventBridge: eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) { setEndpoint(&o.BaseEndpoint, p.endpoint(ServiceEventBridge)) }),
 		Logs:        cloudwatchlogs.NewFromConfig(cfg, func(o *cloudwatchlogs.Options) { setEndpoint(&o.BaseEndpoint, p.endpoint(ServiceLogs)) }),
 	}
+	if !p.opts.noAutoScaling {
+		cl.AutoScaling = applicationautoscaling.NewFromConfig(cfg, func(o *applicationautoscaling.Options) {
+			setEndpoint(&o.BaseEndpoint, p.endpoint(ServiceAutoScaling))
+		})
+	}
+	return cl
 }
 
 var roleARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$`)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -15,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/sivchari/kumo"
@@ -288,5 +291,44 @@ func TestAssumeRoleFailureIsReported(t *testing.T) {
 	_, err := p.ForApp(context.Background(), api)
 	if err == nil || !strings.Contains(err.Error(), api.ManagementRoleARN) || !strings.Contains(err.Error(), "app api") {
 		t.Errorf("err = %v, want one naming role and app", err)
+	}
+}
+
+// The app's Application Auto Scaling client signs with the assumed
+// management role and goes to its endpoint; WithoutAutoScaling leaves it
+// out (the control plane then refuses ranges).
+func TestAutoScalingClient(t *testing.T) {
+	e := newEnv(t)
+	// Only the recorder sees this server: whatever it answers, the
+	// request was made.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		_, _ = w.Write([]byte(`{"ScalableTargets":[]}`))
+	}))
+	t.Cleanup(srv.Close)
+	p := e.provider(t, awsclients.WithEndpoint(awsclients.ServiceAutoScaling, srv.URL))
+	clients, err := p.ForApp(context.Background(), api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if clients.AutoScaling == nil {
+		t.Fatal("no Application Auto Scaling client")
+	}
+	if _, err := clients.AutoScaling.DescribeScalableTargets(context.Background(), &applicationautoscaling.DescribeScalableTargetsInput{
+		ServiceNamespace: aastypes.ServiceNamespaceEcs}); err != nil {
+		t.Fatalf("DescribeScalableTargets: %v", err)
+	}
+	u, _ := url.Parse(srv.URL)
+	ex := e.rec.to(u.Host)
+	if len(ex) != 1 || !strings.Contains(ex[0].header.Get("X-Amz-Target"), "DescribeScalableTargets") ||
+		strings.Contains(ex[0].header.Get("Authorization"), "Credential=AKIDCONTROLPLANE/") {
+		t.Fatalf("requests to the endpoint: %+v", ex)
+	}
+	none, err := e.provider(t, awsclients.WithoutAutoScaling()).ForApp(context.Background(), api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if none.AutoScaling != nil {
+		t.Error("WithoutAutoScaling still gave a client")
 	}
 }

@@ -65,24 +65,29 @@ func TestNewStateTableAdoptsRunningApp(t *testing.T) {
 			t.Errorf("the adopting sweep made an AWS write: %s.%s", c.Service, c.Op)
 		}
 	}
-	if n := len(w.env.Log.Writes()); n != 1 {
-		t.Errorf("%d writes, want 1 (the state, with the adopted build's record)", n)
+	// The adoption (the state, with the adopted build's record), then the
+	// restart that checks the settings the adopted services run (which
+	// are unknown): its steps register, services, rollout and deployed,
+	// each a state write, and no AWS write since every field matches.
+	if n := len(w.env.Log.Writes()); n != 5 {
+		t.Errorf("%d writes, want 5 (the adoption, then four steps of the settings check)", n)
 	}
 	if n := len(w.env.Fake.Tasks()); n != releases {
 		t.Fatalf("%d tasks, want %d: the release ran again", n, releases)
 	}
 	st := w.state()
 	w.wantPhase(controlplane.PhaseDeployed, 1)
-	if st.Deployed == nil || st.Deployed.Build != 1 || len(st.Deployed.TaskDefs) != 2 || st.Adopted == nil || st.Adopted.Outcome != controlplane.AdoptedDeployed ||
+	if st.Deployed == nil || st.Deployed.Build != 1 || st.Deployed.TaskDefs["web"] == "" || st.Deployed.TaskDefs["worker"] == "" || st.Adopted == nil || st.Adopted.Outcome != controlplane.AdoptedDeployed ||
 		st.ListedBuild != w.app.BuildID(1) {
 		t.Fatalf("state after adoption: deployed %+v adopted %+v listed %q", st.Deployed, st.Adopted, st.ListedBuild)
 	}
 
-	// The next sweep costs an idle app's five calls (the last reads the
-	// published status to repair it if it differs) and writes nothing.
+	// The next sweep costs an idle app's eight calls (the three runtime
+	// request parameters; the last reads the published status to repair
+	// it if it differs) and writes nothing.
 	w.env.Log.Reset()
 	w.must(cp.Handle(w.ctx, sweepEvent(2, time.Now())))
-	if got := wireOps(w.env.Log.Calls()); got != "dynamodb.GetItem ssm.GetParameter codebuild.ListBuildsForProject ssm.DescribeParameters ssm.GetParameter" {
+	if got := wireOps(w.env.Log.Calls()); got != "dynamodb.GetItem ssm.GetParameter codebuild.ListBuildsForProject ssm.GetParameter ssm.GetParameter ssm.GetParameter ssm.DescribeParameters ssm.GetParameter" {
 		t.Errorf("sweep after the adoption: %s", got)
 	}
 
@@ -132,9 +137,10 @@ func TestSweepManyAppsConcurrentlyOnDynamoDB(t *testing.T) {
 	}
 	w.env.Log.Reset()
 	w.must(cp.Handle(w.ctx, sweepEvent(3, now)))
-	// Five calls per idle app: state, settings, build listing, config
+	// Eight calls per idle app: state, settings, build listing, the
+	// three runtime request parameters (scale, restart, rollback), config
 	// names, and the published status (read to repair it if it differs).
-	if n, want := len(w.env.Log.Calls()), 5*len(apps); n != want {
+	if n, want := len(w.env.Log.Calls()), 8*len(apps); n != want {
 		t.Errorf("idle sweep of %d apps: %d calls, want %d: %s", len(apps), n, want, wireOps(w.env.Log.Calls()))
 	}
 	if writes := w.env.Log.Writes(); len(writes) != 0 {

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -36,6 +37,8 @@ type APICall struct {
 	Path string
 	// Response is the response body of JSON protocols (nil otherwise).
 	Response []byte
+	// cutOff: the answer was cut off (the SDK retries the operation).
+	cutOff bool
 }
 
 // Write reports whether the call changes state.
@@ -113,36 +116,86 @@ func (l *CallLog) Do(req *http.Request) (*http.Response, error) {
 		time.Sleep(d)
 	}
 	resp, err := l.base.Do(req)
-	if err == nil && (call.Body != nil || call.Service == "sts") && resp.Body != nil {
+	if err != nil {
+		// No answer: the SDK's retryer decides whether to send the
+		// operation again; only an attempt with an answer is a call.
+		return resp, err
+	}
+	if (call.Body != nil || call.Service == "sts") && resp.Body != nil {
 		body, rerr := io.ReadAll(resp.Body)
 		resp.Body.Close()
+		if rerr != nil {
+			// A response cut off by a closed loopback connection
+			// (aws/aws-sdk-go-v2#1825): the SDK gets the same error (and
+			// TransientOnlyRetryer sends the operation again), and the
+			// attempt is not logged, so call counts do not depend on the
+			// loopback's timing.
+			resp.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{rerr}))
+			return resp, nil
+		}
 		resp.Body = io.NopCloser(bytes.NewReader(body))
-		if rerr == nil {
-			if call.Service == "sts" {
-				if m := accessKeyIDRe.FindSubmatch(body); m != nil && call.Form.Get("RoleArn") != "" {
-					l.mu.Lock()
-					if l.roles == nil {
-						l.roles = map[string]string{}
-					}
-					l.roles[string(m[1])] = call.Form.Get("RoleArn")
-					l.mu.Unlock()
+		if call.Service == "sts" {
+			if m := accessKeyIDRe.FindSubmatch(body); m != nil && call.Form.Get("RoleArn") != "" {
+				l.mu.Lock()
+				if l.roles == nil {
+					l.roles = map[string]string{}
 				}
-			} else if resp.StatusCode < 300 {
-				call.Response = body
+				l.roles[string(m[1])] = call.Form.Get("RoleArn")
+				l.mu.Unlock()
 			}
+		} else if resp.StatusCode < 300 {
+			call.Response = body
 		}
 	}
 	l.mu.Lock()
 	l.log = append(l.log, call)
+	i := len(l.log) - 1
 	l.mu.Unlock()
-	return resp, err
+	if call.Body == nil && call.Service != "sts" && resp.Body != nil {
+		// The SDK reads this body itself (S3): a read cut off unlogs the
+		// attempt, for the same reason as above.
+		resp.Body = &watchedBody{ReadCloser: resp.Body, cutOff: func() { l.drop(i) }}
+	}
+	return resp, nil
 }
 
-// Calls returns a copy of the log.
+// drop marks attempt i as cut off: Calls no longer returns it.
+func (l *CallLog) drop(i int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if i < len(l.log) {
+		l.log[i].cutOff = true
+	}
+}
+
+// watchedBody calls cutOff when a read fails with anything but io.EOF.
+type watchedBody struct {
+	io.ReadCloser
+	cutOff func()
+	once   sync.Once
+}
+
+func (b *watchedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		b.once.Do(b.cutOff)
+	}
+	return n, err
+}
+
+// Calls returns a copy of the log: the operations sent, each attempt
+// that got a whole answer (an attempt cut off and retried by the SDK is
+// not a call of its own).
 func (l *CallLog) Calls() []APICall {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]APICall(nil), l.log...)
+	out := make([]APICall, 0, len(l.log))
+	for _, c := range l.log {
+		if !c.cutOff {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // Reset empties the log.
@@ -173,3 +226,8 @@ func (l *CallLog) Count(service, op string) int {
 	}
 	return n
 }
+
+// errReader fails every read with err.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }

@@ -146,6 +146,10 @@ func (e *Env) ProviderOptions() []awsclients.Option {
 		awsclients.WithEndpoint(awsclients.ServiceECS, e.Fake.URL),
 		awsclients.WithEndpoint(awsclients.ServiceCodeBuild, e.Fake.URL),
 		awsclients.WithEndpoint(awsclients.ServiceS3, e.Fake.URL),
+		// The wire fake serves no Application Auto Scaling (the strict
+		// model is internal/awsmodel, used by the unit tests and the
+		// simulator).
+		awsclients.WithoutAutoScaling(),
 	}
 }
 
@@ -174,6 +178,9 @@ func (e *Env) LambdaEnv(table string) (map[string]string, error) {
 		"AWS_ENDPOINT_URL_ECS":             e.Fake.URL,
 		"AWS_ENDPOINT_URL_CODEBUILD":       e.Fake.URL,
 		"AWS_ENDPOINT_URL_S3":              e.Fake.URL,
+		// Never the real endpoint: the fake answers Application Auto
+		// Scaling calls with an unknown-operation error.
+		"AWS_ENDPOINT_URL_APPLICATION_AUTO_SCALING": e.Fake.URL,
 	}, nil
 }
 

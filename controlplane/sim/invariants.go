@@ -342,6 +342,13 @@ func (o *oracle) expectation(app *appWorld) (target *build, expect, cause string
 	if target.plan.Broken {
 		return target, ExpectDeployFailed, "circuit breaker"
 	}
+	if o.deployFailed[target] && o.deployedProblem(app, target) != "" {
+		// A good build's deployment failed all the same: its tasks failed
+		// to start (the task-fail-start fault) until the circuit breaker
+		// tripped. A deploy the breaker failed is failed, not retried
+		// (docs/controlplane.md); seed 993 found this case.
+		return target, ExpectDeployFailed, "tasks failed to start"
+	}
 	return target, ExpectDeployed, ""
 }
 

@@ -130,12 +130,6 @@ func (o *oracle) settingsCheck(view StoreView) {
 			if svc.app != app || svc.status != "ACTIVE" {
 				continue
 			}
-			if o.stateLost && svc.deployments[0].created.Before(o.stateLostAt) {
-				// Adoption takes the services as they run and records the
-				// settings current at adoption; the next deploy aligns them
-				// (docs/controlplane.md). Not checked until redeployed.
-				continue
-			}
 			if svc.deployments[0].rollout == ecstypes.DeploymentRolloutStateFailed {
 				// A first deployment the circuit breaker failed with
 				// nothing to roll back to: no build runs here, so there is
@@ -145,9 +139,6 @@ func (o *oracle) settingsCheck(view StoreView) {
 			problems = append(problems, serviceVsSettings(svc, s)...)
 		}
 		for _, rn := range sortedKeys(app.acct.rules) {
-			if o.stateLost && app.acct.rules[rn].targetsAt.Before(o.stateLostAt) {
-				continue // taken over as it was (see above)
-			}
 			for _, id := range sortedKeys(app.acct.rules[rn].targets) {
 				tg := app.acct.rules[rn].targets[id]
 				if tg.EcsParameters == nil {

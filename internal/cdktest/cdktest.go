@@ -4,16 +4,17 @@
 package cdktest
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
-	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
@@ -101,35 +102,69 @@ func Template(t testing.TB, stack awscdk.Stack) assertions.Template {
 // on every call.
 func AssertNagClean(t testing.TB, stack awscdk.Stack) {
 	t.Helper()
-	var msgs []*cxapi.SynthesisMessage
-	Check(t, func() {
-		asm := awscdk.Stage_Of(stack).Synth(nil)
-		if m := asm.GetStackArtifact(stack.ArtifactId()).Messages(); m != nil {
-			msgs = *m
-		}
-	})
-	for _, f := range NagFindings(msgs) {
+	var dir string
+	Check(t, func() { dir = *awscdk.Stage_Of(stack).Synth(nil).Directory() })
+	if dir == "" {
+		return
+	}
+	findings, err := NagFindings(dir, *stack.ArtifactId())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range findings {
 		t.Errorf("cdk-nag: %s", f)
 	}
 }
 
-// NagFindings returns the cdk-nag AwsSolutions errors and warnings among
-// msgs, each as "<level> <construct path>: <finding>".
-func NagFindings(msgs []*cxapi.SynthesisMessage) []string {
-	var out []string
-	for _, m := range msgs {
-		if m == nil || m.Entry == nil || (m.Level != cxapi.SynthesisMessageLevel_ERROR && m.Level != cxapi.SynthesisMessageLevel_WARNING) {
-			continue
-		}
-		data, _ := m.Entry.Data.(string)
-		if !strings.HasPrefix(data, "AwsSolutions-") {
-			continue
-		}
-		id := ""
-		if m.Id != nil {
-			id = *m.Id
-		}
-		out = append(out, fmt.Sprintf("%s %s: %s", m.Level, id, data))
+// NagFindings returns the cdk-nag AwsSolutions errors and warnings that
+// the cloud assembly in dir records for the stack artifact, each as
+// "<construct path> <error|warning>: <finding>", sorted. It reads
+// manifest.json (and the artifact's metadata file, when CDK writes the
+// metadata apart).
+func NagFindings(dir, artifact string) ([]string, error) {
+	type entry struct {
+		Type string `json:"type"`
+		Data any    `json:"data"`
 	}
-	return out
+	var m struct {
+		Artifacts map[string]struct {
+			Metadata     map[string][]entry `json:"metadata"`
+			MetadataFile string             `json:"additionalMetadataFile"`
+		} `json:"artifacts"`
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		return nil, fmt.Errorf("cdktest: read the assembly manifest: %w", err)
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("cdktest: parse the assembly manifest: %w", err)
+	}
+	a, ok := m.Artifacts[artifact]
+	if !ok {
+		return nil, fmt.Errorf("cdktest: %s is not in the assembly", artifact)
+	}
+	meta := a.Metadata
+	if a.MetadataFile != "" {
+		raw, err := os.ReadFile(filepath.Join(dir, a.MetadataFile))
+		if err != nil {
+			return nil, fmt.Errorf("cdktest: %s: read metadata: %w", artifact, err)
+		}
+		if err := json.Unmarshal(raw, &meta); err != nil {
+			return nil, fmt.Errorf("cdktest: %s: parse metadata: %w", artifact, err)
+		}
+	}
+	if len(meta) == 0 {
+		return nil, fmt.Errorf("cdktest: %s has no metadata in the assembly; cannot check cdk-nag", artifact)
+	}
+	var out []string
+	for path, entries := range meta {
+		for _, e := range entries {
+			msg, _ := e.Data.(string)
+			if (e.Type == "aws:cdk:error" || e.Type == "aws:cdk:warning") && strings.HasPrefix(msg, "AwsSolutions-") {
+				out = append(out, fmt.Sprintf("%s %s: %s", path, strings.TrimPrefix(e.Type, "aws:cdk:"), msg))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }

@@ -876,6 +876,15 @@ func (d *decider) stepRollout() {
 	pending := ""
 	for _, proc := range procs {
 		s := d.obs.Services[proc]
+		if s == nil && op.Deployments[proc] != "" && d.now.Sub(op.StepSince) < TaskVisibleWithin {
+			// Our own Create/UpdateService answered for it: a read that
+			// does not show it yet lags behind that write (a command's
+			// result "might not be immediately visible to all subsequent
+			// commands you run", ECS API reference). Wait for it.
+			d.note(slog.LevelInfo, "service not visible yet", "build", op.Build, "process", proc)
+			pending = proc
+			continue
+		}
 		if s == nil {
 			// Deleted behind our back: create it again.
 			d.note(slog.LevelWarn, "service disappeared during rollout, recreating", "build", op.Build, "process", proc)

@@ -84,6 +84,18 @@ type twWorld struct {
 	// aas is the Application Auto Scaling model (requests_test.go); nil
 	// until first used.
 	aas *awsmodel.ScalingModel
+	// loseRunTask > 0: the next RunTask calls start their task but their
+	// answer is lost (a timeout after ECS acted).
+	loseRunTask int
+	// newServiceLag > 0: a service CreateService makes reads as MISSING
+	// in the next newServiceLag DescribeServices that name it (lagging
+	// reads after a write).
+	newServiceLag int
+	hiddenReads   map[string]int
+	// hideTasks: ListTasks and DescribeTasks lag and show no task (the
+	// ECS API reference on RunTask: the result "might not be immediately
+	// visible to all subsequent commands you run").
+	hideTasks bool
 }
 
 type twTaskDef struct {
@@ -703,6 +715,10 @@ func (c *twECS) RunTask(_ context.Context, in *ecs.RunTaskInput, _ ...func(*ecs.
 	w.tasks[arn] = t
 	w.runToken[aws.ToString(in.ClientToken)] = arn
 	defer w.done("RunTask")
+	if w.loseRunTask > 0 {
+		w.loseRunTask--
+		return nil, apiErr("RequestTimeout", "the answer was lost")
+	}
 	return &ecs.RunTaskOutput{Tasks: []ecstypes.Task{*t}}, nil
 }
 
@@ -715,7 +731,7 @@ func (c *twECS) DescribeTasks(_ context.Context, in *ecs.DescribeTasksInput, _ .
 	}
 	out := &ecs.DescribeTasksOutput{}
 	for _, arn := range in.Tasks {
-		if t := w.tasks[arn]; t != nil {
+		if t := w.tasks[arn]; t != nil && !w.hideTasks {
 			cp := *t
 			cp.Containers = append([]ecstypes.Container(nil), t.Containers...)
 			out.Tasks = append(out.Tasks, cp)
@@ -738,6 +754,9 @@ func (c *twECS) ListTasks(_ context.Context, in *ecs.ListTasksInput, _ ...func(*
 	out := &ecs.ListTasksOutput{}
 	for _, arn := range sortedKeys(w.tasks) {
 		t := w.tasks[arn]
+		if w.hideTasks {
+			break
+		}
 		if in.StartedBy != nil && aws.ToString(t.StartedBy) != aws.ToString(in.StartedBy) {
 			continue
 		}
@@ -792,6 +811,12 @@ func (c *twECS) CreateService(_ context.Context, in *ecs.CreateServiceInput, _ .
 	}
 	w.services[name] = s
 	w.svcToken[aws.ToString(in.ClientToken)] = name
+	if w.newServiceLag > 0 {
+		if w.hiddenReads == nil {
+			w.hiddenReads = map[string]int{}
+		}
+		w.hiddenReads[name] = w.newServiceLag
+	}
 	defer w.done("CreateService")
 	return &ecs.CreateServiceOutput{Service: s}, nil
 }
@@ -903,6 +928,11 @@ func (c *twECS) DescribeServices(_ context.Context, in *ecs.DescribeServicesInpu
 			cp := *st
 			cp.Deployments = append([]ecstypes.Deployment(nil), st.Deployments...)
 			out.Services = append(out.Services, cp)
+			continue
+		}
+		if w.hiddenReads[svcName(n)] > 0 {
+			w.hiddenReads[svcName(n)]--
+			out.Failures = append(out.Failures, ecstypes.Failure{Arn: aws.String(n), Reason: aws.String("MISSING")})
 			continue
 		}
 		if s := w.services[svcName(n)]; s != nil {

@@ -1238,3 +1238,73 @@ func TestLaunchTypeChangeRecreatesTheService(t *testing.T) {
 	h.handle(h.ev.deployment("api", "web", "SERVICE_DEPLOYMENT_COMPLETED"))
 	h.wantPhase(PhaseDeployed, 1, "")
 }
+
+// TestLostRunTaskAnswerWithLaggingListStartsOneRelease: RunTask starts the
+// release task but its answer is lost, and ListTasks and DescribeTasks lag
+// behind (the task is not listed yet). The retry must not start a second
+// release: it sends the same client token, and ECS answers a retry "with
+// the same client token and the same parameters" with the original
+// request's result (ECS API reference, Ensuring idempotency).
+func TestLostRunTaskAnswerWithLaggingListStartsOneRelease(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	h.w.startBuild("api", 1)
+	h.w.finishBuild("api", 1, cbtypes.StatusTypeSucceeded, twMeta("api", 1, "bin/migrate", "web"))
+	h.w.mu.Lock()
+	h.w.loseRunTask, h.w.hideTasks = 1, true
+	h.w.mu.Unlock()
+	if err := h.cp.Handle(context.Background(), h.ev.build("api", 1, "SUCCEEDED")); err == nil {
+		t.Fatal("the invocation whose RunTask answer was lost succeeded")
+	}
+	h.clock.Advance(time.Second)
+	h.handle(h.ev.build("api", 1, "SUCCEEDED"))
+	h.w.mu.Lock()
+	h.w.hideTasks = false
+	h.w.mu.Unlock()
+	if n := len(h.w.releaseTasks()); n != 1 {
+		t.Fatalf("%d release tasks, want 1", n)
+	}
+	var tokens []string
+	for _, c := range h.w.Calls("RunTask") {
+		tokens = append(tokens, aws.ToString(c.Input.(*ecs.RunTaskInput).ClientToken))
+	}
+	if len(tokens) != 2 || tokens[0] != tokens[1] {
+		t.Fatalf("RunTask client tokens %v, want the same token twice (the lost call and its retry)", tokens)
+	}
+	rt := h.releaseTask()
+	if st := h.state(); st.Op == nil || st.Op.ReleaseTask != aws.ToString(rt.TaskArn) {
+		t.Fatalf("the operation waits for %v, want the one release task %s", st.Op, aws.ToString(rt.TaskArn))
+	}
+}
+
+// TestNewServiceNotVisibleYetIsWaitedFor: right after CreateService a
+// lagging DescribeServices may not show the service (the ECS API
+// reference: a command's result "might not be immediately visible to all
+// subsequent commands you run"). The rollout waits for it; it does not go
+// back to the services step, create it again and write the state each
+// time (seed 993's trace showed 70 state writes in one invocation).
+func TestNewServiceNotVisibleYetIsWaitedFor(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	h.w.mu.Lock()
+	h.w.newServiceLag = 3
+	h.w.mu.Unlock()
+	h.w.startBuild("api", 1)
+	h.w.finishBuild("api", 1, cbtypes.StatusTypeSucceeded, twMeta("api", 1, "", "web", "worker"))
+	h.handle(h.ev.build("api", 1, "SUCCEEDED"))
+	if n := len(h.w.Calls("CreateService")); n != 2 {
+		t.Errorf("%d CreateService calls, want 2 (one per service; a lagging read is not a vanished service)", n)
+	}
+	h.wantPhase(PhaseDeploying, 1, "")
+	if st := h.state(); st.Op == nil || st.Op.Step != StepRollout {
+		t.Fatalf("operation %+v, want it waiting in the rollout step", st.Op)
+	}
+	for range 3 {
+		h.clock.Advance(10 * time.Second)
+		h.handle(h.ev.deployment("api", "web", "SERVICE_DEPLOYMENT_IN_PROGRESS"))
+	}
+	h.w.completeRollouts()
+	h.handle(h.ev.deployment("api", "web", "SERVICE_DEPLOYMENT_COMPLETED"))
+	h.wantPhase(PhaseDeployed, 1, "")
+	if n := len(h.w.Calls("CreateService")); n != 2 {
+		t.Errorf("%d CreateService calls in all, want 2", n)
+	}
+}

@@ -143,6 +143,10 @@ func TestSynthExamplePlatformWithCLI(t *testing.T) {
 			"AWS::CodeBuild::Project": 1,
 			"AWS::ECR::Repository":    1,
 		},
+		"wharf-redis-cache": {
+			"AWS::ElastiCache::ReplicationGroup": 1,
+			"AWS::ElastiCache::UserGroup":        1,
+		},
 		"wharf-controlplane": {
 			"AWS::Events::EventBus": 1,
 			"AWS::Lambda::Function": 1,

@@ -16,6 +16,8 @@ import (
 	"github.com/wharf-paas/wharf/apps/config"
 	"github.com/wharf-paas/wharf/apps/platform/assemble"
 	"github.com/wharf-paas/wharf/apps/platform/descriptor"
+	controlplanestack "github.com/wharf-paas/wharf/constructs/controlplane"
+	"github.com/wharf-paas/wharf/constructs/database"
 )
 
 // DefaultConfig is the config used when WHARF_CONFIG is not set, relative to
@@ -31,6 +33,12 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
+	// Compile the Lambdas (or find them in the build cache) while the jsii
+	// kernel starts.
+	if len(cfg.Databases) > 0 {
+		database.PrebuildManager()
+	}
+	controlplanestack.PrebuildLambda()
 	defer jsii.Close()
 	app := awscdk.NewApp(nil)
 	if _, err := assemble.Build(app, cfg); err != nil {

@@ -19,6 +19,12 @@ import (
 
 const aliceRun = "wharf-run-alice-example-com"
 
+// putDeployed writes api's status document: build 7 deployed, nothing newer.
+func putDeployed(t *testing.T, w *world) {
+	w.putStatus(t, map[string]any{"version": 1, "app": "api", "phase": "deployed", "build": 7,
+		"deployed": map[string]any{"build": 7}, "processes": map[string]any{"web": map[string]int{"desired": 1}}, "updatedAt": "2026-12-06T01:00:00Z"})
+}
+
 // TestRun: wharf run starts the release task definition with the command
 // overridden, in the app's network, tagged and exec-enabled; streams the
 // task's log and exits with the container's exit code. Every call goes
@@ -27,6 +33,7 @@ func TestRun(t *testing.T) {
 	h := alice(t)
 	w := h.w
 	w.seedOneOff(t)
+	putDeployed(t, w)
 	before := w.taskIDs()
 	bg := h.start(t, "run", "-a", "api", "--", "bin/rake", "db:migrate", "VERSION=3")
 	task := w.waitTask(t, aliceRun, before)
@@ -72,6 +79,7 @@ func TestRunSizesAndDetach(t *testing.T) {
 	h := alice(t)
 	w := h.w
 	w.seedOneOff(t)
+	putDeployed(t, w)
 	r := h.run(t, "", "run", "-a", "api", "--detach", "--cpu", "1024", "--memory", "4096", "--", "bin/backfill")
 	id := strings.TrimSpace(r.stdout)
 	if r.code != 0 || len(id) != 32 {
@@ -109,6 +117,7 @@ func TestRunInterruptedAndFailedToStart(t *testing.T) {
 	h := alice(t)
 	w := h.w
 	w.seedOneOff(t)
+	putDeployed(t, w)
 	before := w.taskIDs()
 	bg := h.start(t, "run", "-a", "api", "--", "sleep", "1000")
 	task := w.waitTask(t, aliceRun, before)
@@ -134,6 +143,42 @@ func TestRunInterruptedAndFailedToStart(t *testing.T) {
 	if r.code != ExitFailed || !strings.Contains(r.stderr, "CannotPullContainerError") {
 		t.Errorf("run that never started: exit %d\n%s", r.code, r.stderr)
 	}
+}
+
+// TestRunAfterFailedBuild: while a build newer than the deployed one is
+// deploying or failed, the release family's latest revision may be that
+// build's; wharf run then runs the task definition the deployed service
+// runs (its first process here: there is no web).
+func TestRunAfterFailedBuild(t *testing.T) {
+	h := alice(t)
+	w := h.w
+	w.seedOneOff(t)
+	ctx := context.Background()
+	roles := w.oneOff.roles["api"]
+	td, err := w.ecs().RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("wharf-api_clock"),
+		NetworkMode: ecstypes.NetworkModeAwsvpc, RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate},
+		Cpu: aws.String("256"), Memory: aws.String("512"), ExecutionRoleArn: aws.String(roles[0]), TaskRoleArn: aws.String(roles[1]),
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("img:7"), Essential: aws.Bool(true)}},
+		Tags:                 []ecstypes.Tag{{Key: aws.String("wharf:app"), Value: aws.String("api")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := aws.ToString(td.TaskDefinition.TaskDefinitionArn)
+	if _, err := w.ecs().CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("wharf-main"), ServiceName: aws.String("wharf-api_clock"),
+		TaskDefinition: aws.String(arn), DesiredCount: aws.Int32(1), LaunchType: ecstypes.LaunchTypeFargate,
+		NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{Subnets: []string{"subnet-private-a"}, SecurityGroups: []string{"sg-api"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	w.putStatus(t, map[string]any{"version": 1, "app": "api", "phase": "failed", "build": 8, "reason": "ReleaseFailed",
+		"deployed": map[string]any{"build": 7}, "processes": map[string]any{"clock": map[string]int{"desired": 1}}, "updatedAt": "2026-12-06T01:00:00Z"})
+	n := len(w.runCalls())
+	r := h.run(t, "", "run", "-a", "api", "--detach", "--", "true")
+	calls := w.runCalls()
+	if r.code != 0 || len(calls) != n+1 || aws.ToString(calls[n].TaskDefinition) != arn {
+		t.Errorf("run after a failed build: exit %d, RunTask calls %d (want 1 of %s)\n%s", r.code, len(calls)-n, arn, r.stderr)
+	}
+	w.sawAllowed(t, "ecs:DescribeServices arn:aws:ecs:eu-west-1:111122223333:service/wharf-main/wharf-api_clock")
+	putDeployed(t, w)
 }
 
 // TestHostileTenantOneOff: alice, allowed on api, calls ECS directly with

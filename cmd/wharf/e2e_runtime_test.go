@@ -183,6 +183,20 @@ func TestScaleWait(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stderr, "Waiting for the control plane to apply the scale setting") || !strings.Contains(r.stderr, "deployed, build #3") {
 		t.Errorf("scale --wait: %d\n%s", r.code, r.stderr)
 	}
+
+	// A refusal published after the write ends the wait with exit 6.
+	old = w.param(t, param)
+	running = h.startRun(t, "scale", "-a", "api", "web=900", "--wait", "--timeout", "30s")
+	w.awaitParam(t, param, old, running)
+	w.putStatus(t, map[string]any{"version": 1, "app": "api", "phase": "deployed", "build": 3,
+		"processes": map[string]any{"web": map[string]int{"desired": 4}}, "updatedAt": "2026-12-06T01:13:00Z",
+		"refusals": []map[string]any{{"request": "scale", "reason": "scale_refused", "detail": "web: 900 is over the cap of 50"}}})
+	if r := <-running; r.code != ExitFailed || !strings.Contains(r.stderr, "refused the scale setting of api: scale_refused: web: 900 is over the cap of 50") {
+		t.Errorf("scale --wait, refused: %d\n%s", r.code, r.stderr)
+	}
+	if r := h.run(t, "", "scale", "-a", "api"); !strings.Contains(r.stderr, "The control plane refused the scale setting: scale_refused") {
+		t.Errorf("scale shows no refusal:\n%s", r.stderr)
+	}
 	_ = h.run(t, "", "scale", "-a", "api", "--reset")
 }
 
@@ -229,6 +243,15 @@ func TestRestart(t *testing.T) {
 		"updatedAt": "2026-12-06T01:22:00Z"})
 	if r := <-running; r.code != ExitFailed || !strings.Contains(r.stderr, "ServicesUnhealthy") || !strings.Contains(r.stderr, "Waiting for the restart") {
 		t.Errorf("restart --wait of a failing restart: %d\n%s", r.code, r.stderr)
+	}
+	// A refusal of this request (its ID) ends the wait with exit 6.
+	old = w.param(t, param)
+	running = h.startRun(t, "restart", "-a", "api", "--wait", "--timeout", "30s")
+	req, _ := contract.ParseRestartRequest([]byte(w.awaitParam(t, param, old, running)))
+	w.putStatus(t, map[string]any{"version": 1, "app": "api", "phase": "failed", "build": 3, "updatedAt": "2026-12-06T01:23:00Z",
+		"refusals": []map[string]any{{"request": "restart", "id": req.ID, "reason": "restart_refused", "detail": "nothing is deployed yet"}}})
+	if r := <-running; r.code != ExitFailed || !strings.Contains(r.stderr, "refused the restart of api: restart_refused: nothing is deployed yet") {
+		t.Errorf("restart --wait, refused: %d\n%s", r.code, r.stderr)
 	}
 }
 

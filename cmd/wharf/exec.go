@@ -252,7 +252,7 @@ func (c *cli) executeCommand(ctx context.Context, client *ecs.Client, cluster, a
 			continue
 		}
 		if errors.As(err, &ae) && ae.ErrorCode() == "InvalidParameterException" {
-			return nil, codef(ExitError, "ECS Exec is not available in task %s: %s (services started before ECS Exec was enabled need a restart; or use --new)", arn, ae.ErrorMessage())
+			return nil, codef(ExitError, "ECS Exec is not available in task %s: %s (tasks started before ECS Exec was enabled on their service cannot be entered until replaced, e.g. by wharf restart; or use --new)", arn, ae.ErrorMessage())
 		}
 		return nil, awsErr("ECS ExecuteCommand", err)
 	}

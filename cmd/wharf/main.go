@@ -30,7 +30,7 @@ const (
 	ExitNotAllowed  = 4 // the app's trust or permission policy refused you
 	ExitNetwork     = 5 // the issuer or AWS could not be reached
 	ExitFailed      = 6 // a waited-for build or deploy failed
-	exitCodesHelp   = "Exit codes: 0 ok, 1 error, 2 usage, 3 not logged in or login expired, 4 not allowed, 5 network, 6 build or deploy failed."
+	exitCodesHelp   = "Exit codes: 0 ok, 1 error, 2 usage, 3 not logged in or login expired, 4 not allowed, 5 network, 6 a build, deploy, restart, rollback or scale change you waited for failed."
 	envApp          = "WHARF_APP"
 	envPlatformFile = "WHARF_PLATFORM"
 )

@@ -43,6 +43,7 @@ func (t *target) putRequest(ctx context.Context, name, description string, doc a
 // is ExitFailed.
 type opWatch struct {
 	kind   string
+	id     string // the request's ID (refusals name it)
 	before *appStatus
 	want   int64
 	seenOp bool
@@ -52,6 +53,9 @@ func (w *opWatch) done(t *target) func(*appStatus) (bool, error) {
 	return func(st *appStatus) (bool, error) {
 		if st == nil || (w.before != nil && st.UpdatedAt == w.before.UpdatedAt) {
 			return false, nil
+		}
+		if r := refusalOf(st, w.kind, w.id); r != nil {
+			return true, codef(ExitFailed, "the control plane refused the %s of %s: %s: %s", w.kind, t.app.Name, r.Reason, r.Detail)
 		}
 		if st.Op != nil && st.Op.Kind == w.kind && (w.want == 0 || st.Op.Build == w.want) {
 			w.seenOp = true
@@ -117,7 +121,7 @@ func (c *cli) restartCommand() *cobra.Command {
 			c.out.infof("Requested a restart of %s of %s (request %s).", what, t.app.Name, req.ID)
 			c.out.infof("The control plane applies this in its next reconcile; see 'wharf status -a %s' (or pass --wait).", t.app.Name)
 			if wait {
-				w := &opWatch{kind: "restart", before: before}
+				w := &opWatch{kind: "restart", id: req.ID, before: before}
 				if err := c.waitFor(ctx, t, timeout, "Waiting for the restart", w.done(t)); err != nil {
 					return err
 				}

@@ -150,7 +150,7 @@ func (c *cli) rollback(ctx context.Context, t *target, build int64, yes, wait bo
 	c.out.infof("Requested a rollback of %s to build #%d (request %s).", t.app.Name, build, req.ID)
 	c.out.infof("The control plane applies this in its next reconcile; see 'wharf status -a %s' (or pass --wait).", t.app.Name)
 	if wait {
-		w := &opWatch{kind: "rollback", before: before, want: build}
+		w := &opWatch{kind: "rollback", id: req.ID, before: before, want: build}
 		if err := c.waitFor(ctx, t, timeout, fmt.Sprintf("Waiting for the rollback to build #%d", build), w.done(t)); err != nil {
 			return err
 		}

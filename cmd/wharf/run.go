@@ -128,10 +128,21 @@ func (c *cli) startOneOff(ctx context.Context, t *target, spec oneOffSpec) (*sta
 	client := ecs.NewFromConfig(t.cfg)
 	startedBy := contract.OneOffStartedBy(spec.kind, sess.Email)
 	family := names.ReleaseFamily(t.app.Name)
-	out, err := client.RunTask(ctx, runInput(set, family, startedBy, spec))
-	if isTaskDefNotFound(err) {
+	var out *ecs.RunTaskOutput
+	st, err := t.readStatus(ctx)
+	if err != nil && !errors.Is(err, errNoStatus) {
+		return nil, err
+	}
+	if newerThanDeployed(st) {
+		// The release family's latest revision may be a build that is
+		// still deploying or failed: run what the services run instead.
+		err = errNewerBuild
+	} else {
+		out, err = client.RunTask(ctx, runInput(set, family, startedBy, spec))
+	}
+	if isTaskDefNotFound(err) || errors.Is(err, errNewerBuild) {
 		var td string
-		if td, err = t.deployedTaskDefinition(ctx, client, set); err != nil {
+		if td, err = t.deployedTaskDefinition(ctx, client, set, st); err != nil {
 			return nil, err
 		}
 		family = familyOfTaskDef(td)
@@ -171,16 +182,25 @@ func flagError(err error) error {
 	return usagef("%s: %v", flag, err)
 }
 
+// errNewerBuild: a build newer than the deployed one is deploying or
+// failed.
+var errNewerBuild = errors.New("a build newer than the deployed one is deploying or failed")
+
+// newerThanDeployed reports whether the status document shows a build
+// newer than the deployed one (deploying, or failed): the control plane
+// registers a build's release task definition before it releases, so the
+// release family's latest revision may then be that build's, not the
+// deployed one's.
+func newerThanDeployed(st *appStatus) bool {
+	return st != nil && st.Deployed != nil && st.Build > st.Deployed.Build && len(st.Processes) > 0
+}
+
 // deployedTaskDefinition is the task definition of the app's deployed web
-// process (else its first process, by name), from the status document and
-// DescribeServices.
-func (t *target) deployedTaskDefinition(ctx context.Context, client *ecs.Client, set *contract.Settings) (string, error) {
-	st, err := t.readStatus(ctx)
-	if errors.Is(err, errNoStatus) || (err == nil && len(st.Processes) == 0) {
+// process (else its first process, by name), from the status document st
+// and DescribeServices.
+func (t *target) deployedTaskDefinition(ctx context.Context, client *ecs.Client, set *contract.Settings, st *appStatus) (string, error) {
+	if st == nil || len(st.Processes) == 0 {
 		return "", codef(ExitError, "app %s has no deployed build yet, so there is nothing to run", t.app.Name)
-	}
-	if err != nil {
-		return "", err
 	}
 	procs := make([]string, 0, len(st.Processes))
 	for p := range st.Processes {

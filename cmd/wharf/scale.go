@@ -210,6 +210,10 @@ type effectiveProcess struct {
 	// Desired is the desired count the control plane last published
 	// (omitted for a process the deployed build does not declare).
 	Desired *int `json:"desired,omitempty"`
+	// Effective is the scale the control plane last published for the
+	// process (the setting over the build's values), nil when not
+	// deployed.
+	Effective *contract.StatusProcess `json:"effective,omitempty"`
 	// Deployed is false for a process the scale setting names but the
 	// deployed build does not declare (ignored until a build does).
 	Deployed bool `json:"deployed"`
@@ -219,6 +223,35 @@ type scaleOutput struct {
 	App       string                 `json:"app"`
 	Setting   *contract.ScaleSetting `json:"setting"`
 	Processes []effectiveProcess     `json:"processes"`
+	// Refusal is the control plane's refusal of the scale setting, if any.
+	Refusal *contract.StatusRefusal `json:"refusal,omitempty"`
+}
+
+// effectiveString renders a published process scale as `wharf scale`
+// takes it ("3", "2-10 cpu 60%", with " 512/1024" for a size).
+func effectiveString(sp contract.StatusProcess) string {
+	p := contract.ProcessScale{CPU: int32(sp.CPU), Memory: int32(sp.Memory)}
+	if sp.Autoscaled {
+		p.Min, p.Max, p.CPUTarget, p.RequestsPerTarget = int32(sp.Min), int32(sp.Max), int32(sp.CPUTarget), int32(sp.RequestsPerTarget)
+	} else {
+		d := int32(sp.Desired)
+		p.Count = &d
+	}
+	return p.String()
+}
+
+// refusalOf returns st's refusal of the request kind (and ID, if given).
+func refusalOf(st *appStatus, kind, id string) *contract.StatusRefusal {
+	if st == nil {
+		return nil
+	}
+	for i := range st.Refusals {
+		r := st.Refusals[i]
+		if r.Request == kind && (id == "" || r.ID == id) {
+			return &r
+		}
+	}
+	return nil
 }
 
 func effectiveScale(app string, s *contract.ScaleSetting, st *appStatus) scaleOutput {
@@ -244,7 +277,7 @@ func effectiveScale(app string, s *contract.ScaleSetting, st *appStatus) scaleOu
 		if st != nil {
 			if sp, ok := st.Processes[p]; ok {
 				d := sp.Desired
-				e.Desired, e.Deployed = &d, true
+				e.Desired, e.Deployed, e.Effective = &d, true, &sp
 			}
 		}
 		if s != nil {
@@ -338,31 +371,35 @@ func (c *cli) showScale(ctx context.Context) error {
 		return err
 	}
 	out := effectiveScale(t.app.Name, s, st)
+	out.Refusal = refusalOf(st, "scale", "")
+	if out.Refusal != nil {
+		c.out.infof("The control plane refused the scale setting: %s: %s", out.Refusal.Reason, out.Refusal.Detail)
+	}
 	if c.jsonOut {
 		return c.out.json(out)
 	}
 	var rows [][]string
 	for _, p := range out.Processes {
-		setting, desired := "(build)", ""
+		setting, effective := "(build)", ""
 		if p.Setting != nil {
 			setting = p.Setting.String()
 			if p.Setting.Count == nil && p.Setting.Max == 0 {
 				setting += " (count from the build)"
 			}
 		}
-		if p.Desired != nil {
-			desired = strconv.Itoa(*p.Desired)
+		switch {
+		case !p.Deployed:
+			effective = "not in the deployed build"
+		case p.Effective != nil:
+			effective = effectiveString(*p.Effective)
 		}
-		if !p.Deployed {
-			desired = "not in the deployed build"
-		}
-		rows = append(rows, []string{p.Name, p.Source, setting, desired})
+		rows = append(rows, []string{p.Name, p.Source, setting, effective})
 	}
 	if len(rows) == 0 {
 		c.out.infof("%s has no deployed processes and no scale setting yet.", t.app.Name)
 		return nil
 	}
-	return c.out.table([]string{"PROCESS", "SOURCE", "SETTING", "DESIRED"}, rows)
+	return c.out.table([]string{"PROCESS", "SOURCE", "SETTING", "EFFECTIVE"}, rows)
 }
 
 // writeScale reads the setting, applies the change, validates it and
@@ -467,9 +504,15 @@ func scaleApplied(before, st *appStatus, s *contract.ScaleSetting) bool {
 			continue // not in the deployed build: ignored until a build declares it
 		}
 		switch {
-		case p.Count != nil && sp.Desired != int(*p.Count):
+		case p.Count != nil && (sp.Autoscaled || sp.Desired != int(*p.Count)):
 			return false
+		case p.Max > 0 && sp.Autoscaled && (sp.Min != int(p.Min) || sp.Max != int(p.Max)):
+			return false
+		case p.Max > 0 && !sp.Autoscaled && sp.Max != 0:
+			return false // published with ranges, but not this one
 		case p.Max > 0 && (sp.Desired < int(p.Min) || sp.Desired > int(p.Max)):
+			return false
+		case p.CPU != 0 && sp.CPU != 0 && (sp.CPU != int(p.CPU) || sp.Memory != int(p.Memory)):
 			return false
 		}
 	}
@@ -478,6 +521,9 @@ func scaleApplied(before, st *appStatus, s *contract.ScaleSetting) bool {
 
 func (c *cli) waitForScale(ctx context.Context, t *target, before *appStatus, s *contract.ScaleSetting, timeout time.Duration) error {
 	return c.waitFor(ctx, t, timeout, "Waiting for the control plane to apply the scale setting", func(st *appStatus) (bool, error) {
+		if r := refusalOf(st, "scale", ""); r != nil && (before == nil || refusalOf(before, "scale", "") == nil || *refusalOf(before, "scale", "") != *r) {
+			return true, codef(ExitFailed, "the control plane refused the scale setting of %s: %s: %s ('wharf scale -a %s --reset' returns to the build)", t.app.Name, r.Reason, r.Detail, t.app.Name)
+		}
 		if st != nil && st.Phase == "failed" && (before == nil || st.UpdatedAt != before.UpdatedAt) && settled(st) {
 			return true, codef(ExitFailed, "the control plane could not apply the scale of %s: %s: %s", t.app.Name, st.Reason, st.Detail)
 		}

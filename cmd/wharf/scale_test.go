@@ -172,6 +172,33 @@ func TestEffectiveScaleAndApplied(t *testing.T) {
 	if scaleApplied(before, &busy, s) {
 		t.Error("an operation in progress: not applied")
 	}
+	// With the effective scale published (autoscaling, sizes).
+	auto := *st
+	auto.Processes = map[string]contract.StatusProcess{"web": {Desired: 3}, "worker": {Desired: 1, Autoscaled: true, Min: 1, Max: 4, CPUTarget: 60}}
+	if !scaleApplied(before, &auto, s) {
+		t.Error("worker autoscaled 1-4 as asked: applied")
+	}
+	auto.Processes["worker"] = contract.StatusProcess{Desired: 2, Autoscaled: true, Min: 2, Max: 4}
+	if scaleApplied(before, &auto, s) {
+		t.Error("worker autoscaled 2-4, asked 1-4: not applied")
+	}
+	auto.Processes["worker"] = contract.StatusProcess{Desired: 1, Autoscaled: true, Min: 1, Max: 4}
+	auto.Processes["web"] = contract.StatusProcess{Desired: 3, Autoscaled: true, Min: 3, Max: 3}
+	if scaleApplied(before, &auto, s) {
+		t.Error("web still autoscaled, asked a fixed 3: not applied")
+	}
+	sized := &contract.ScaleSetting{Version: 1, Processes: map[string]contract.ProcessScale{"web": {Count: i32p(3), CPU: 1024, Memory: 2048}}}
+	old := &appStatus{Phase: "deployed", UpdatedAt: "t2", Processes: map[string]contract.StatusProcess{"web": {Desired: 3, CPU: 512, Memory: 1024}}}
+	if scaleApplied(before, old, sized) {
+		t.Error("web published at 512/1024, asked 1024/2048: not applied")
+	}
+	old.Processes["web"] = contract.StatusProcess{Desired: 3, CPU: 1024, Memory: 2048, Source: "scale"}
+	if !scaleApplied(before, old, sized) {
+		t.Error("web at the size asked: applied")
+	}
+	if got := effectiveString(contract.StatusProcess{Desired: 2, Autoscaled: true, Min: 2, Max: 10, RequestsPerTarget: 500, CPU: 512, Memory: 1024}); got != "2-10 500 req/target 512/1024" {
+		t.Errorf("effectiveString = %q", got)
+	}
 }
 
 func TestRollbackTarget(t *testing.T) {

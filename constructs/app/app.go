@@ -528,6 +528,11 @@ func (a *App) newSettings(props *AppProps) {
 		"configPrefix":     a.names().ConfigPath(a.Name),
 		"branch":           props.branch(),
 		"repository":       a.Repository.RepositoryName(),
+		// app/<lb-name>/<lb-id>/targetgroup/<tg-name>/<tg-id>: what a
+		// requests-per-target autoscaling range of the web process
+		// tracks (ALBRequestCountPerTarget's resource label).
+		"requestCountLabel": awscdk.Fn_Join(jsii.String("/"), &[]*string{
+			props.Cluster.LoadBalancerFullName(), a.TargetGroup.TargetGroupFullName()}),
 	}
 	a.SettingsParameter = awsssm.NewStringParameter(a.Construct, jsii.String("Settings"), &awsssm.StringParameterProps{
 		ParameterName: jsii.String(a.names().SettingsParameter(a.Name)),

@@ -27,6 +27,10 @@ var starActions = map[string]string{
 	"ecs:DescribeTaskDefinition":       "no resource type",
 	"events:ListRules":                 "no resource type",
 	"ssm:DescribeParameters":           "no resource type",
+	// Application Auto Scaling's describe actions have no resource type
+	// (Service Authorization Reference); they return ranges and policies.
+	"application-autoscaling:DescribeScalableTargets": "no resource type",
+	"application-autoscaling:DescribeScalingPolicies": "no resource type",
 }
 
 func resource(t *testing.T, tpl map[string]interface{}, id string) map[string]interface{} {
@@ -177,6 +181,23 @@ func TestManagementRole(t *testing.T) {
 	wantStatement(t, tpl, mgmt, "PublishStatus", []string{"ssm:GetParameter", "ssm:PutParameter"}, "arn:<AWS::Partition>:ssm"+acct+"parameter/wharf/apps/api/status")
 	wantStatement(t, tpl, mgmt, "AppendActivity", []string{"logs:CreateLogStream", "logs:PutLogEvents"},
 		"arn:<AWS::Partition>:logs"+acct+"log-group:/wharf/apps/api/activity", "arn:<AWS::Partition>:logs"+acct+"log-group:/wharf/apps/api/activity:*")
+	// Runtime requests and Application Auto Scaling (issue 11).
+	wantStatement(t, tpl, mgmt, "ReadOwnRequests", []string{"ssm:GetParameter"}, "arn:<AWS::Partition>:ssm"+acct+"parameter/wharf/apps/api/scale",
+		"arn:<AWS::Partition>:ssm"+acct+"parameter/wharf/apps/api/restart", "arn:<AWS::Partition>:ssm"+acct+"parameter/wharf/apps/api/rollback")
+	st = wantStatement(t, tpl, mgmt, "AutoscaleServices", []string{"application-autoscaling:RegisterScalableTarget",
+		"application-autoscaling:DeregisterScalableTarget", "application-autoscaling:PutScalingPolicy"},
+		"arn:<AWS::Partition>:application-autoscaling"+acct+"scalable-target/*")
+	if c := apptest.JSON(st.Condition); !strings.Contains(c, `"application-autoscaling:service-namespace":"ecs"`) ||
+		!strings.Contains(c, `"application-autoscaling:scalable-dimension":"ecs:service:DesiredCount"`) {
+		t.Errorf("AutoscaleServices not pinned to ECS service desired counts: %s", c)
+	}
+	wantStatement(t, tpl, mgmt, "DescribeAutoscaling", []string{"application-autoscaling:DescribeScalableTargets",
+		"application-autoscaling:DescribeScalingPolicies"}, "*")
+	st = wantStatement(t, tpl, mgmt, "AutoscalingServiceLinkedRole", []string{"iam:CreateServiceLinkedRole"},
+		"arn:<AWS::Partition>:iam::<AWS::AccountId>:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService")
+	if c := apptest.JSON(st.Condition); c != `{"StringEquals":{"iam:AWSServiceName":"ecs.application-autoscaling.amazonaws.com"}}` {
+		t.Errorf("AutoscalingServiceLinkedRole condition %s", c)
+	}
 	for _, st := range apptest.FindStatement(tpl, mgmt, "") {
 		t.Errorf("statement without Sid: %+v", st)
 	}
@@ -184,8 +205,8 @@ func TestManagementRole(t *testing.T) {
 	if strings.Contains(all, "kms:") {
 		t.Error("management role must not have any KMS permission (no decryption of config)")
 	}
-	if n := len(apptest.Statements(map[string]interface{}{"Resources": map[string]interface{}{mgmt: resource(t, tpl, mgmt)}})); n != 19 {
-		t.Errorf("management role has %d statements, want exactly the 19 asserted", n)
+	if n := len(apptest.Statements(map[string]interface{}{"Resources": map[string]interface{}{mgmt: resource(t, tpl, mgmt)}})); n != 23 {
+		t.Errorf("management role has %d statements, want exactly the 23 asserted", n)
 	}
 }
 
@@ -316,7 +337,8 @@ func TestSettingsParameter(t *testing.T) {
 		"targetGroupArn": "<AppTargetGroup9D7D4FA1>", "containerPort": 8080.0, "executionRoleArn": "<" + execRole + ".Arn>",
 		"taskRoleArn": "<" + task + ".Arn>", "eventsRoleArn": "<" + events + ".Arn>", "logGroup": "<AppLogs2EC8A6C6>",
 		"codebuildProject": "<AppBuildC4D5B8FE>", "configPrefix": "/wharf/apps/api/config/", "branch": "main", "repository": "<AppRepository2CEDC083>",
-		"subnets": []interface{}{"<import>", "<import>", "<import>"}, "securityGroups": []interface{}{"<import>", "<AppSecurityGroupC292657D.GroupId>"},
+		"requestCountLabel": "<import>/<AppTargetGroup9D7D4FA1.TargetGroupFullName>",
+		"subnets":           []interface{}{"<import>", "<import>", "<import>"}, "securityGroups": []interface{}{"<import>", "<AppSecurityGroupC292657D.GroupId>"},
 	}
 	if apptest.JSON(s) != apptest.JSON(want) {
 		t.Errorf("settings\n got %s\nwant %s", apptest.JSON(s), apptest.JSON(want))

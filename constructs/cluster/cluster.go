@@ -362,6 +362,9 @@ func (cl *Cluster) SharedLoadBalancer() awselasticloadbalancingv2.ILoadBalancerV
 	return cl.LoadBalancer
 }
 
+// LoadBalancerFullName returns the shared load balancer's full name.
+func (cl *Cluster) LoadBalancerFullName() *string { return cl.LoadBalancer.LoadBalancerFullName() }
+
 // checkStackEnv makes sure the stack can hold a VPC over explicit
 // availability zones without a context lookup (findings #3).
 func checkStackEnv(stack awscdk.Stack, azs []string) error {

@@ -231,3 +231,7 @@ func (ic *importedCluster) SharedLoadBalancer() awselasticloadbalancingv2.ILoadB
 	}
 	return ic.lb
 }
+
+func (ic *importedCluster) LoadBalancerFullName() *string {
+	return ic.param(ParamLoadBalancerFullName)
+}

@@ -37,6 +37,10 @@ type ICluster interface {
 	// records: its DNS name and canonical hosted zone (an app's custom
 	// domains alias to it).
 	SharedLoadBalancer() awselasticloadbalancingv2.ILoadBalancerV2
+	// LoadBalancerFullName is the shared load balancer's full name,
+	// app/<name>/<id>: the first half of the Application Auto Scaling
+	// resource label of an app's target group (ALBRequestCountPerTarget).
+	LoadBalancerFullName() *string
 }
 
 // ParameterPrefix is the SSM path under which a cluster publishes its

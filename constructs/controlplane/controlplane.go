@@ -202,6 +202,14 @@ type ControlPlane struct {
 // EventBusName returns the name of the control plane bus for prefix.
 func EventBusName(prefix string) string { return contract.Names{Prefix: prefix}.EventBus() }
 
+// PrebuildLambda starts compiling the default control-plane Lambda
+// (./lambda/controlplane) in the background, so that the build overlaps
+// whatever the app does before NewControlPlane (starting the CDK's jsii
+// kernel takes seconds); NewControlPlane then waits for it. Optional.
+// Built binaries are cached by their inputs, so an unchanged function is
+// not linked again.
+func PrebuildLambda() { lambdabuild.Prebuild("controlplane") }
+
 // NewControlPlane creates the control plane. It panics with a message naming
 // the field when props are invalid (see Validate).
 func NewControlPlane(scope constructs.Construct, id string, props *ControlPlaneProps) *ControlPlane {

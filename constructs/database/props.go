@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/wharf-paas/wharf/constructs/cluster"
+	"github.com/wharf-paas/wharf/constructs/internal/lambdabuild"
 	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/internal/logretention"
 )
@@ -31,6 +32,14 @@ const (
 // Secrets Manager and used exactly once, by the enable-iam-auth action;
 // after that the manager connects as AdminUser with IAM tokens only.
 const AdminUser = "wharf_admin"
+
+// PrebuildManager starts compiling the default manager Lambda
+// (./lambda/dbmanager) in the background, so that the build overlaps
+// whatever the app does before NewDatabase (starting the CDK's jsii kernel
+// takes seconds); NewDatabase then waits for it. Optional: without it
+// NewDatabase builds when it needs the code. Built binaries are cached by
+// their inputs, so an unchanged manager is not linked again.
+func PrebuildManager() { lambdabuild.Prebuild("dbmanager") }
 
 // Port is the PostgreSQL port of every Wharf database.
 const Port = 5432

@@ -36,3 +36,5 @@ func TestSweepStaleRuntimes(t *testing.T) {
 		}
 	}
 }
+
+func TestMain(m *testing.M) { Main(m) }

@@ -3,7 +3,6 @@ package assemble_test
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
 
@@ -91,7 +89,7 @@ func TestExamplePlatform(t *testing.T) {
 
 	t.Run("cdk-nag", func(t *testing.T) {
 		for _, st := range p.Stacks {
-			assertNagClean(t, dir, manifest, *st.ArtifactId())
+			assertNagClean(t, dir, *st.ArtifactId())
 		}
 	})
 
@@ -243,85 +241,23 @@ func dependsOn(st, on awscdk.Stack) bool {
 
 type cloudManifest struct {
 	Artifacts map[string]struct {
-		Type        string                     `json:"type"`
-		Environment string                     `json:"environment"`
-		Metadata    map[string][]metadataEntry `json:"metadata"`
-		// MetadataFile holds the metadata when the CDK writes it apart
-		// from the manifest (<stack>.metadata.json).
-		MetadataFile string `json:"additionalMetadataFile"`
+		Type        string `json:"type"`
+		Environment string `json:"environment"`
 	} `json:"artifacts"`
 	Missing []any `json:"missing"`
 }
 
-type metadataEntry struct {
-	Type string `json:"type"`
-	Data any    `json:"data"`
-}
-
 // assertNagClean fails t for every unsuppressed AwsSolutions error or
-// warning cdk-nag recorded on the stack: the same check as
-// cdktest.AssertNagClean, read from the synthesized assembly.
-func assertNagClean(t *testing.T, dir string, m cloudManifest, artifact string) {
+// warning cdk-nag recorded on the stack (cdktest.NagFindings, read from
+// the synthesized assembly; cdktest's own test checks the checker).
+func assertNagClean(t *testing.T, dir string, artifact string) {
 	t.Helper()
-	findings, err := nagFindings(dir, m, artifact)
+	findings, err := cdktest.NagFindings(dir, artifact)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range findings {
 		t.Error(f)
-	}
-}
-
-// nagFindings lists the unsuppressed AwsSolutions errors and warnings in the
-// metadata of one stack artifact.
-func nagFindings(dir string, m cloudManifest, artifact string) ([]string, error) {
-	a, ok := m.Artifacts[artifact]
-	if !ok {
-		return nil, fmt.Errorf("%s: not in the assembly", artifact)
-	}
-	meta := a.Metadata
-	if a.MetadataFile != "" {
-		raw, err := os.ReadFile(filepath.Join(dir, a.MetadataFile))
-		if err != nil {
-			return nil, fmt.Errorf("%s: read metadata: %w", artifact, err)
-		}
-		if err := json.Unmarshal(raw, &meta); err != nil {
-			return nil, fmt.Errorf("%s: parse metadata: %w", artifact, err)
-		}
-	}
-	if len(meta) == 0 {
-		return nil, fmt.Errorf("%s: no metadata in the assembly; cannot check cdk-nag", artifact)
-	}
-	var out []string
-	for path, entries := range meta {
-		for _, e := range entries {
-			msg, _ := e.Data.(string)
-			if (e.Type == "aws:cdk:error" || e.Type == "aws:cdk:warning") && strings.HasPrefix(msg, "AwsSolutions-") {
-				out = append(out, fmt.Sprintf("%s %s: %s", path, strings.TrimPrefix(e.Type, "aws:cdk:"), msg))
-			}
-		}
-	}
-	slices.Sort(out)
-	return out, nil
-}
-
-// TestNagFindingsSeesViolations checks the checker: a bare bucket must show
-// up with its AwsSolutions findings.
-func TestNagFindingsSeesViolations(t *testing.T) {
-	app := cdktest.NewApp(t)
-	st := awscdk.NewStack(app, jsii.String("nag-probe"), nil)
-	awss3.NewBucket(st, jsii.String("Bare"), nil)
-	var dir string
-	cdktest.Check(t, func() { dir = *app.Synth(nil).Directory() })
-	findings, err := nagFindings(dir, readManifest(t, dir), *st.ArtifactId())
-	if err != nil {
-		t.Fatal(err)
-	}
-	joined := strings.Join(findings, "\n")
-	for _, rule := range []string{"AwsSolutions-S1", "AwsSolutions-S10"} {
-		if !strings.Contains(joined, rule) {
-			t.Errorf("nagFindings missed %s on a bare bucket; got:\n%s", rule, joined)
-		}
 	}
 }
 

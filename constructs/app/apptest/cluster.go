@@ -123,3 +123,6 @@ func (cl *Cluster) HostedZone() awsroute53.IHostedZone { return cl.zone }
 
 // SharedLoadBalancer implements cluster.ICluster.
 func (cl *Cluster) SharedLoadBalancer() awselasticloadbalancingv2.ILoadBalancerV2 { return cl.alb }
+
+// LoadBalancerFullName implements cluster.ICluster.
+func (cl *Cluster) LoadBalancerFullName() *string { return cl.alb.LoadBalancerFullName() }

@@ -95,3 +95,60 @@ func TestDirRejectsPaths(t *testing.T) {
 		}
 	}
 }
+
+// A build whose inputs did not change is reused without running the
+// compiler; a change to a source file, to a file the function embeds, or
+// to go.mod makes a new build.
+func TestCacheReusesUnchangedBuilds(t *testing.T) {
+	t.Setenv(EnvCacheDir, t.TempDir())
+	root := t.TempDir()
+	writeModule(t, root, "v1")
+	must(t, os.WriteFile(filepath.Join(root, "lambda", "fn", "embed.go"),
+		[]byte("package main\n\nimport _ \"embed\"\n\n//go:embed data.txt\nvar data string\n"), 0o644))
+	must(t, os.WriteFile(filepath.Join(root, "lambda", "fn", "data.txt"), []byte("one"), 0o644))
+	build := func(wantHit bool) (string, os.FileInfo) {
+		t.Helper()
+		dir, hit, err := buildIn(root, "fn")
+		must(t, err)
+		if hit != wantHit {
+			t.Fatalf("cache hit = %v, want %v", hit, wantHit)
+		}
+		st, err := os.Stat(filepath.Join(dir, "bootstrap"))
+		must(t, err)
+		return dir, st
+	}
+	first, st1 := build(false)
+	again, st2 := build(true)
+	if again != first || !st2.ModTime().Equal(st1.ModTime()) {
+		t.Errorf("an unchanged build was not reused: %s then %s", first, again)
+	}
+	// A test file is not an input.
+	must(t, os.WriteFile(filepath.Join(root, "lambda", "fn", "main_test.go"), []byte("package main\n"), 0o644))
+	build(true)
+	seen := map[string]bool{first: true}
+	for _, change := range []func(){
+		func() { writeModule(t, root, "v2") },
+		func() { must(t, os.WriteFile(filepath.Join(root, "lambda", "fn", "data.txt"), []byte("two"), 0o644)) },
+		func() {
+			must(t, os.WriteFile(filepath.Join(root, "go.mod"), []byte("module example.com/fn\n\ngo 1.26\n\n// changed\n"), 0o644))
+		},
+	} {
+		change()
+		dir, _ := build(false)
+		if seen[dir] {
+			t.Errorf("a changed input reused %s", dir)
+		}
+		seen[dir] = true
+		build(true)
+	}
+}
+
+// Prebuild starts the build; Dir waits for that same build.
+func TestPrebuildSharesTheBuild(t *testing.T) {
+	Prebuild("no-such-lambda-x")
+	_, err1 := Dir("no-such-lambda-x")
+	_, err2 := Dir("no-such-lambda-x")
+	if err1 == nil || err1 != err2 {
+		t.Errorf("Dir after Prebuild: %v, %v (want the one build's error twice)", err1, err2)
+	}
+}

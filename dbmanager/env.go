@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/dbmanager/rdsca"
 )
 
@@ -34,7 +35,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, string, error) {
 	if p := getenv(EnvPort); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 1 || n > 65535 {
-			return cfg, "", fieldErr(EnvPort, RuleConfig, "%q must be a port number between 1 and 65535", p)
+			return cfg, "", fieldErr(EnvPort, contract.DBRuleConfig, "%q must be a port number between 1 and 65535", p)
 		}
 		cfg.Port = n
 	}
@@ -103,20 +104,20 @@ func (c *Config) withDefaults() *Error {
 	}
 	switch {
 	case c.Host == "":
-		return fieldErr(EnvHost, RuleConfig, "is required: the cluster's writer endpoint")
+		return fieldErr(EnvHost, contract.DBRuleConfig, "is required: the cluster's writer endpoint")
 	case c.AdminUser == "":
-		return fieldErr(EnvAdminUser, RuleConfig, "is required: the cluster's admin user")
+		return fieldErr(EnvAdminUser, contract.DBRuleConfig, "is required: the cluster's admin user")
 	case !nameRE.MatchString(c.AdminUser):
-		return fieldErr(EnvAdminUser, RuleConfig, "%q must match %s", c.AdminUser, NamePattern)
+		return fieldErr(EnvAdminUser, contract.DBRuleConfig, "%q must match %s", c.AdminUser, NamePattern)
 	case !nameRE.MatchString(c.ManagerDatabase):
-		return fieldErr("ManagerDatabase", RuleConfig, "%q must match %s", c.ManagerDatabase, NamePattern)
+		return fieldErr("ManagerDatabase", contract.DBRuleConfig, "%q must match %s", c.ManagerDatabase, NamePattern)
 	case c.Port < 1 || c.Port > 65535:
-		return fieldErr(EnvPort, RuleConfig, "%d must be between 1 and 65535", c.Port)
+		return fieldErr(EnvPort, contract.DBRuleConfig, "%d must be between 1 and 65535", c.Port)
 	}
 	switch c.SSLMode {
 	case "disable", "allow", "prefer", "require", "verify-ca", "verify-full":
 	default:
-		return fieldErr(EnvSSLMode, RuleConfig, "%q must be one of disable, allow, prefer, require, verify-ca, verify-full", c.SSLMode)
+		return fieldErr(EnvSSLMode, contract.DBRuleConfig, "%q must be one of disable, allow, prefer, require, verify-ca, verify-full", c.SSLMode)
 	}
 	return nil
 }

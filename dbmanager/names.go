@@ -44,9 +44,9 @@ func validateApp(field, app string) *Error {
 		return nil
 	}
 	fe := contract.AsFieldError(err)
-	rule := RulePattern
+	rule := contract.DBRulePattern
 	if fe.Rule == contract.RuleRequired {
-		rule = RuleRequired
+		rule = contract.DBRuleRequired
 	}
 	return fieldErr(field, rule, "%s", fe.Msg)
 }
@@ -63,13 +63,13 @@ func ValidateName(field, name string) error {
 func validateName(field, name string) *Error {
 	switch {
 	case name == "":
-		return fieldErr(field, RuleRequired, "is required")
+		return fieldErr(field, contract.DBRuleRequired, "is required")
 	case !nameRE.MatchString(name):
-		return fieldErr(field, RulePattern, "%q must match %s", name, NamePattern)
+		return fieldErr(field, contract.DBRulePattern, "%q must match %s", name, NamePattern)
 	case reservedNames[name]:
-		return fieldErr(field, RuleReserved, "%q is reserved", name)
+		return fieldErr(field, contract.DBRuleReserved, "%q is reserved", name)
 	case strings.HasPrefix(name, "pg_") || strings.HasPrefix(name, "rds_") || strings.HasPrefix(name, "aurora_"):
-		return fieldErr(field, RuleReserved, "%q uses a reserved prefix (pg_, rds_, aurora_)", name)
+		return fieldErr(field, contract.DBRuleReserved, "%q uses a reserved prefix (pg_, rds_, aurora_)", name)
 	}
 	return nil
 }

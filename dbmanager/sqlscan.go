@@ -3,6 +3,8 @@ package dbmanager
 import (
 	"strings"
 	"unicode"
+
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // checkScript rejects an empty script, an oversized one, and any top-level
@@ -12,12 +14,12 @@ import (
 // functions) are not top-level: PostgreSQL itself refuses COMMIT there while
 // an outer transaction block is open.
 func checkScript(sql string) *Error {
-	if len(sql) > MaxSQLBytes {
-		return fieldErr("sql", RuleTooLong, "is %d bytes, more than the limit of %d", len(sql), MaxSQLBytes)
+	if len(sql) > contract.DBMaxSQLBytes {
+		return fieldErr("sql", contract.DBRuleTooLong, "is %d bytes, more than the limit of %d", len(sql), contract.DBMaxSQLBytes)
 	}
 	stmts := leadingKeywords(sql)
 	if len(stmts) == 0 {
-		return fieldErr("sql", RuleRequired, "is required and must contain at least one statement")
+		return fieldErr("sql", contract.DBRuleRequired, "is required and must contain at least one statement")
 	}
 	for i, kw := range stmts {
 		first, second := kw[0], ""
@@ -32,7 +34,7 @@ func checkScript(sql string) *Error {
 			bad = second == "transaction"
 		}
 		if bad {
-			return fieldErr("sql", RuleTransaction,
+			return fieldErr("sql", contract.DBRuleTransaction,
 				"statement %d starts with %s: the manager runs the whole script in one transaction, remove transaction control",
 				i+1, strings.ToUpper(strings.Join(kw, " ")))
 		}

@@ -3,6 +3,8 @@ package dbmanager
 import (
 	"reflect"
 	"testing"
+
+	"github.com/wharf-paas/wharf/contract"
 )
 
 func TestLeadingKeywords(t *testing.T) {
@@ -41,8 +43,8 @@ func TestCheckScript(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"COMMIT", "select 1; Rollback", "start transaction", "END", "abort", "prepare transaction 'x'", "BEGIN"} {
-		if err := checkScript(bad); err == nil || err.Rule != RuleTransaction {
-			t.Errorf("checkScript(%q) = %v, want a %s error", bad, err, RuleTransaction)
+		if err := checkScript(bad); err == nil || err.Rule != contract.DBRuleTransaction {
+			t.Errorf("checkScript(%q) = %v, want a %s error", bad, err, contract.DBRuleTransaction)
 		}
 	}
 }

@@ -20,9 +20,6 @@ const (
 	EnvSSLRootCert    = "WHARF_DB_SSLROOTCERT"      // CA bundle file for verify-ca/verify-full; default the embedded RDS bundle
 )
 
-// DefaultManagerDatabase is the name of the manager's own database.
-const DefaultManagerDatabase = "wharf_manager"
-
 // ConfigFromEnv reads the manager's configuration through getenv (usually
 // os.Getenv) and returns it with the admin secret ARN.
 func ConfigFromEnv(getenv func(string) string) (Config, string, error) {
@@ -94,7 +91,7 @@ func (c *Config) withDefaults() *Error {
 		c.MaintenanceDatabase = "postgres"
 	}
 	if c.ManagerDatabase == "" {
-		c.ManagerDatabase = DefaultManagerDatabase
+		c.ManagerDatabase = contract.DBManagerDatabase
 	}
 	if c.LockTimeout == 0 {
 		c.LockTimeout = 15 * time.Second
@@ -108,9 +105,9 @@ func (c *Config) withDefaults() *Error {
 	case c.AdminUser == "":
 		return fieldErr(EnvAdminUser, contract.DBRuleConfig, "is required: the cluster's admin user")
 	case !nameRE.MatchString(c.AdminUser):
-		return fieldErr(EnvAdminUser, contract.DBRuleConfig, "%q must match %s", c.AdminUser, NamePattern)
+		return fieldErr(EnvAdminUser, contract.DBRuleConfig, "%q must match %s", c.AdminUser, contract.DBNamePattern)
 	case !nameRE.MatchString(c.ManagerDatabase):
-		return fieldErr("ManagerDatabase", contract.DBRuleConfig, "%q must match %s", c.ManagerDatabase, NamePattern)
+		return fieldErr("ManagerDatabase", contract.DBRuleConfig, "%q must match %s", c.ManagerDatabase, contract.DBNamePattern)
 	case c.Port < 1 || c.Port > 65535:
 		return fieldErr(EnvPort, contract.DBRuleConfig, "%d must be between 1 and 65535", c.Port)
 	}

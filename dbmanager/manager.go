@@ -68,9 +68,9 @@ func (m *Manager) Do(ctx context.Context, req contract.DBRequest) contract.DBRes
 		e := asError("", req.Action, err)
 		switch {
 		case e.Rule == contract.DBRuleNotFound && e.Field == "":
-			e.Field = targetField(req)
+			e.Field = req.TargetField()
 			e.Message = fmt.Sprintf("%s: database %q does not exist", e.Field, name)
-		case e.Field == "database" && targetField(req) == "app":
+		case e.Field == "database" && req.TargetField() == "app":
 			e.Field = "app"
 			e.Message = "app: " + strings.TrimPrefix(e.Message, "database: ")
 		}
@@ -609,8 +609,8 @@ func (m *Manager) EnableIAMAuth(ctx context.Context) (contract.DBResponse, error
 // admin's, without triggers or rules (see docs/dbmanager.md).
 func (m *Manager) RunSQL(ctx context.Context, db, id, script string) (contract.DBResponse, error) {
 	resp := contract.DBResponse{OK: true, Action: contract.DBActionRunSQL, Database: db}
-	if err := checkScript(script); err != nil {
-		return resp, err
+	if err := contract.CheckDBScript(script); err != nil {
+		return resp, fromDoc(err)
 	}
 	sum := sha256.Sum256([]byte(script))
 	digest := hex.EncodeToString(sum[:])

@@ -156,8 +156,8 @@ func TestDBRequestValidate(t *testing.T) {
 func TestParseDBRequest(t *testing.T) {
 	for payload, want := range map[string][2]string{
 		`{"action":"create-database","ap":"api"}`: {"ap", DBRuleUnknown},
-		`{"action":1}`:                            {"action", DBRuleInvalidJSON},
-		`[]`:                                      {"", DBRuleInvalidJSON},
+		`{"action":1}`: {"action", DBRuleInvalidJSON},
+		`[]`:           {"", DBRuleInvalidJSON},
 	} {
 		_, err := ParseDBRequest([]byte(payload))
 		var e *DBError

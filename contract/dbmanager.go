@@ -121,3 +121,24 @@ func (e *DBError) Error() string { return e.Message }
 // it for an app with a database; the app reads it from its environment and
 // the wharf CLI (db url, db shell) reads its parameter.
 const DatabaseURLConfigVar = "DATABASE_URL"
+
+// Environment variables of the database manager Lambda: the Database
+// construct sets them, the manager (dbmanager.ConfigFromEnv) reads them.
+const (
+	// DBManagerEnvHost is the writer (cluster) endpoint host name (required).
+	DBManagerEnvHost = "WHARF_DB_HOST"
+	// DBManagerEnvPort is the PostgreSQL port, in decimal (default 5432).
+	DBManagerEnvPort = "WHARF_DB_PORT"
+	// DBManagerEnvAdminUser is the cluster's admin (master) user name
+	// (required).
+	DBManagerEnvAdminUser = "WHARF_DB_ADMIN_USER"
+	// DBManagerEnvAdminSecretARN is the ARN of the Secrets Manager secret
+	// holding the generated admin password (JSON with "username" and
+	// "password"); only enable-iam-auth needs it.
+	DBManagerEnvAdminSecretARN = "WHARF_DB_ADMIN_SECRET_ARN"
+	// DBManagerEnvSSLMode is the libpq sslmode (default "verify-full").
+	DBManagerEnvSSLMode = "WHARF_DB_SSLMODE"
+	// DBManagerEnvSSLRootCert is a CA bundle file for verify-ca and
+	// verify-full (default: the embedded RDS bundle).
+	DBManagerEnvSSLRootCert = "WHARF_DB_SSLROOTCERT"
+)

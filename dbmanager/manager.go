@@ -568,7 +568,7 @@ func (m *Manager) EnableIAMAuth(ctx context.Context) (contract.DBResponse, error
 			return resp, err
 		}
 		if m.passwords == nil {
-			return resp, fieldErr("", contract.DBRuleConfig, "iam authentication failed and no admin password source is configured (%s)", EnvAdminSecretARN)
+			return resp, fieldErr("", contract.DBRuleConfig, "iam authentication failed and no admin password source is configured (%s)", contract.DBManagerEnvAdminSecretARN)
 		}
 		pw, perr := m.passwords.AdminPassword(ctx)
 		if perr != nil {

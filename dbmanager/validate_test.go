@@ -150,21 +150,21 @@ func TestSecretPassword(t *testing.T) {
 		}
 	}
 	if _, err := (&dbmanager.SecretPassword{Client: &fakeSecrets{}}).AdminPassword(context.Background()); err == nil ||
-		!strings.Contains(err.Error(), dbmanager.EnvAdminSecretARN) {
-		t.Errorf("no secret id: want an error naming %s, got %v", dbmanager.EnvAdminSecretARN, err)
+		!strings.Contains(err.Error(), contract.DBManagerEnvAdminSecretARN) {
+		t.Errorf("no secret id: want an error naming %s, got %v", contract.DBManagerEnvAdminSecretARN, err)
 	}
 }
 
 func TestConfigFromEnv(t *testing.T) {
 	env := map[string]string{
-		dbmanager.EnvHost: "db.example", dbmanager.EnvAdminUser: "wharf_admin", dbmanager.EnvAdminSecretARN: "arn:s",
+		contract.DBManagerEnvHost: "db.example", contract.DBManagerEnvAdminUser: "wharf_admin", contract.DBManagerEnvAdminSecretARN: "arn:s",
 	}
 	cfg, arn, err := dbmanager.ConfigFromEnv(func(k string) string { return env[k] })
 	if err != nil || cfg.Port != 5432 || cfg.SSLMode != "verify-full" || cfg.RootCAs == nil || cfg.MaintenanceDatabase != "postgres" || arn != "arn:s" {
 		t.Errorf("defaults: %+v %q %v", cfg, arn, err)
 	}
 	for k, v := range map[string]string{
-		dbmanager.EnvHost: "", dbmanager.EnvAdminUser: "", dbmanager.EnvPort: "70000", dbmanager.EnvSSLMode: "sometimes",
+		contract.DBManagerEnvHost: "", contract.DBManagerEnvAdminUser: "", contract.DBManagerEnvPort: "70000", contract.DBManagerEnvSSLMode: "sometimes",
 	} {
 		bad := map[string]string{}
 		for a, b := range env {

@@ -58,13 +58,13 @@ func TestDBManagerUnderRIE(t *testing.T) {
 
 	bootstrap := rie.BuildBootstrap(t, "./lambda/dbmanager")
 	fn := rie.Start(t, bootstrap, map[string]string{
-		dbmanager.EnvHost:                  srv.Host,
-		dbmanager.EnvPort:                  strconv.Itoa(srv.Port),
-		dbmanager.EnvAdminUser:             pgtest.AdminUser,
-		dbmanager.EnvAdminSecretARN:        aws.ToString(secret.ARN),
-		dbmanager.EnvSSLMode:               "disable",
-		"AWS_ENDPOINT_URL_SECRETS_MANAGER": sm.URL,
-		"AWS_LAMBDA_FUNCTION_NAME":         "wharf-dbmanager",
+		contract.DBManagerEnvHost:           srv.Host,
+		contract.DBManagerEnvPort:           strconv.Itoa(srv.Port),
+		contract.DBManagerEnvAdminUser:      pgtest.AdminUser,
+		contract.DBManagerEnvAdminSecretARN: aws.ToString(secret.ARN),
+		contract.DBManagerEnvSSLMode:        "disable",
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER":  sm.URL,
+		"AWS_LAMBDA_FUNCTION_NAME":          "wharf-dbmanager",
 	})
 
 	invoke := func(t *testing.T, req any) contract.DBResponse {
@@ -229,15 +229,15 @@ func TestDBManagerUnderRIE(t *testing.T) {
 		}
 	})
 	t.Run("configuration error fails requests instead of crashing", func(t *testing.T) {
-		broken := rie.Start(t, bootstrap, map[string]string{dbmanager.EnvAdminUser: pgtest.AdminUser})
+		broken := rie.Start(t, bootstrap, map[string]string{contract.DBManagerEnvAdminUser: pgtest.AdminUser})
 		status, body, err := broken.Invoke(ctx, []byte(`{"action":"enable-iam-auth"}`))
 		if err != nil || status != http.StatusOK {
 			t.Fatalf("status %d err %v body %s", status, err, body)
 		}
 		var resp contract.DBResponse
 		if err := json.Unmarshal(body, &resp); err != nil || resp.OK || resp.Error == nil ||
-			resp.Error.Rule != contract.DBRuleConfig || !strings.Contains(resp.Error.Message, dbmanager.EnvHost) {
-			t.Errorf("want a config error naming %s, got %s", dbmanager.EnvHost, body)
+			resp.Error.Rule != contract.DBRuleConfig || !strings.Contains(resp.Error.Message, contract.DBManagerEnvHost) {
+			t.Errorf("want a config error naming %s, got %s", contract.DBManagerEnvHost, body)
 		}
 	})
 	t.Run("destroy-database", func(t *testing.T) {

@@ -47,6 +47,10 @@ func asError(field, what string, err error) *Error {
 	if errors.As(err, &e) {
 		return e
 	}
+	var d *contract.DBError
+	if errors.As(err, &d) { // a contract validation error, already for the caller
+		return &Error{DBError: *d, err: err}
+	}
 	msg := what + ": " + err.Error()
 	if field != "" {
 		msg = field + ": " + msg

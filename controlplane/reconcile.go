@@ -289,6 +289,10 @@ func (r *run) settle(before, after *AppState) {
 	o.Ran, o.ServiceAnswers, o.Deleted, o.Failure, o.Acted = nil, nil, nil, nil, nil
 	if (before.Op == nil) != (after.Op == nil) || (before.Op != nil && after.Op != nil && before.Op.Step != after.Op.Step) {
 		o.forgetServices()
+		// The scalable targets were read before the step's own
+		// Register/DeregisterScalableTarget: the next operation (a scale
+		// request that came meanwhile, say) reads them afresh.
+		o.Scaling, o.ScalingSeen = nil, false
 	}
 	if before.Op != nil && after.Op == nil {
 		o.Config = nil

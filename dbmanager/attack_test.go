@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/dbmanager"
 	"github.com/wharf-paas/wharf/internal/pgtest"
 )
@@ -28,11 +29,11 @@ func tenants(t *testing.T, m *dbmanager.Manager) (attacker, victim string) {
 	appB, dbB := appName(t)
 	for _, app := range []string{appA, appB} {
 		app := app
-		mustOK(t, m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionCreateDatabase, App: app}))
+		mustOK(t, m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionCreateDatabase, App: app}))
 		t.Cleanup(func() {
 			// Planted objects owned by the attacker live only in its own
 			// database, which the destroy drops.
-			m.Do(context.Background(), dbmanager.Request{Action: dbmanager.ActionDestroyDatabase, App: app})
+			m.Do(context.Background(), contract.DBRequest{Action: contract.DBActionDestroyDatabase, App: app})
 		})
 	}
 	return dbA, dbB
@@ -84,7 +85,7 @@ func escalation(attacker, victim string) string {
 	END`, attacker, victim, pgtest.AdminUser)
 }
 
-func assertGainedNothing(t *testing.T, attacker, before string, resp dbmanager.Response) {
+func assertGainedNothing(t *testing.T, attacker, before string, resp contract.DBResponse) {
 	t.Helper()
 	t.Logf("response: %+v", resp)
 	if after := privileges(t, attacker); after != before {
@@ -108,17 +109,17 @@ func TestAttackPlantedLedgerTrigger(t *testing.T) {
 			strings.TrimSuffix(escalation(attacker, victim), "END")+` RETURN NULL; END; $f$`,
 		`CREATE TRIGGER hook BEFORE INSERT ON wharf_manager.sql_runs FOR EACH STATEMENT EXECUTE FUNCTION public.ledger_hook()`,
 	)
-	resp := m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionRunSQL, Database: attacker, ID: "harmless-1", SQL: "SELECT 1"})
+	resp := m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionRunSQL, Database: attacker, ID: "harmless-1", SQL: "SELECT 1"})
 	assertGainedNothing(t, attacker, before, resp)
 	// The manager refuses the ledger it did not make, naming it.
-	wantErr(t, resp, "database", dbmanager.RuleConflict)
+	wantErr(t, resp, "database", contract.DBRuleConflict)
 	if !strings.Contains(resp.Error.Message, "schema wharf_manager") {
 		t.Errorf("refusal does not name the planted schema: %s", resp.Error.Message)
 	}
 	// Once the app drops it, one-off SQL works again, with a ledger the
 	// admin owns.
 	plant(t, attacker, `DROP SCHEMA wharf_manager CASCADE`)
-	mustOK(t, m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionRunSQL, Database: attacker, ID: "harmless-1", SQL: "SELECT 1"}))
+	mustOK(t, m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionRunSQL, Database: attacker, ID: "harmless-1", SQL: "SELECT 1"}))
 	if n := count(t, attacker, "SELECT count(*) FROM pg_namespace n WHERE nspname = 'wharf_manager' AND pg_get_userbyid(nspowner) = '"+pgtest.AdminUser+"'"); n != 1 {
 		t.Errorf("the new ledger schema is not the admin's")
 	}
@@ -137,7 +138,7 @@ func TestAttackTriggerOnAppTable(t *testing.T) {
 			strings.TrimSuffix(escalation(attacker, victim), "END")+` RETURN NULL; END; $f$`,
 		`CREATE TRIGGER audit AFTER UPDATE ON public.users FOR EACH STATEMENT EXECUTE FUNCTION public.users_audit()`,
 	)
-	resp := m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionRunSQL, Database: attacker, ID: "fix-email",
+	resp := m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionRunSQL, Database: attacker, ID: "fix-email",
 		SQL: "UPDATE users SET email = lower(email) WHERE id = 1"})
 	assertGainedNothing(t, attacker, before, resp)
 }
@@ -155,7 +156,7 @@ func TestAttackSearchPathShadowsTable(t *testing.T) {
 		`CREATE SCHEMA `+pgtest.AdminUser,
 		`CREATE VIEW `+pgtest.AdminUser+`.orders AS SELECT public.order_count() AS id`,
 	)
-	resp := m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionRunSQL, Database: attacker, ID: "count-orders",
+	resp := m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionRunSQL, Database: attacker, ID: "count-orders",
 		SQL: "SELECT count(*) FROM orders"})
 	assertGainedNothing(t, attacker, before, resp)
 }
@@ -175,7 +176,7 @@ func TestAttackDatabaseSearchPathShadowsFunction(t *testing.T) {
 			strings.TrimSuffix(escalation(attacker, victim), "END")+` RETURN pg_catalog.pg_has_role($1, $2, $3); END; $f$`,
 		`ALTER DATABASE `+attacker+` SET search_path = evil, pg_catalog, public`,
 	)
-	resp := m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionRunSQL, Database: attacker, ID: "harmless-2", SQL: "SELECT 1"})
+	resp := m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionRunSQL, Database: attacker, ID: "harmless-2", SQL: "SELECT 1"})
 	assertGainedNothing(t, attacker, before, resp)
 }
 
@@ -193,7 +194,7 @@ func TestAttackTriggerDefeatsSetLocalRole(t *testing.T) {
 			strings.TrimSuffix(escalation(attacker, victim), "END")+` RETURN NULL; END; $f$`,
 		`CREATE TRIGGER audit AFTER UPDATE ON public.flags FOR EACH ROW EXECUTE FUNCTION public.flags_audit()`,
 	)
-	resp := m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionRunSQL, Database: attacker, ID: "beta-on",
+	resp := m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionRunSQL, Database: attacker, ID: "beta-on",
 		SQL: "SET LOCAL ROLE " + attacker + "; UPDATE flags SET on_ = true WHERE name = 'beta'"})
 	assertGainedNothing(t, attacker, before, resp)
 }
@@ -202,7 +203,7 @@ func TestAttackTriggerDefeatsSetLocalRole(t *testing.T) {
 func TestRunSQLRunsAsTheAppRole(t *testing.T) {
 	m := newManager(t)
 	attacker, _ := tenants(t, m)
-	resp := mustOK(t, m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionRunSQL, Database: attacker, ID: "who",
+	resp := mustOK(t, m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionRunSQL, Database: attacker, ID: "who",
 		SQL: "RESET ROLE; SELECT session_user::text || ',' || current_user::text"}))
 	if resp.Role != attacker {
 		t.Errorf("response role = %q, want the app's role %q", resp.Role, attacker)
@@ -270,10 +271,10 @@ func TestAttackAppHoldsManagerLock(t *testing.T) {
 	app, _ := appName(t)
 	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	resp := m.Do(c, dbmanager.Request{Action: dbmanager.ActionCreateDatabase, App: app})
+	resp := m.Do(c, contract.DBRequest{Action: contract.DBActionCreateDatabase, App: app})
 	release()
 	t.Cleanup(func() {
-		m.Do(context.Background(), dbmanager.Request{Action: dbmanager.ActionDestroyDatabase, App: app})
+		m.Do(context.Background(), contract.DBRequest{Action: contract.DBActionDestroyDatabase, App: app})
 	})
 	if !resp.OK {
 		t.Fatalf("an app holding the lock in %v stalled create-database: %+v", held, resp.Error)
@@ -285,9 +286,9 @@ func TestAttackAppHoldsManagerLock(t *testing.T) {
 func TestManagerLockWaitIsBounded(t *testing.T) {
 	m := newManager(t)
 	app, _ := appName(t)
-	mustOK(t, m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionCreateDatabase, App: app}))
+	mustOK(t, m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionCreateDatabase, App: app}))
 	t.Cleanup(func() {
-		m.Do(context.Background(), dbmanager.Request{Action: dbmanager.ActionDestroyDatabase, App: app})
+		m.Do(context.Background(), contract.DBRequest{Action: contract.DBActionDestroyDatabase, App: app})
 	})
 	// The superuser stands in for another invocation of the manager.
 	held, release := holdLockEverywhere(t, func(db string) (*pgx.Conn, error) {
@@ -301,7 +302,7 @@ func TestManagerLockWaitIsBounded(t *testing.T) {
 	}
 	c, cancel := context.WithTimeout(context.Background(), 50*time.Second)
 	defer cancel()
-	resp := m.Do(c, dbmanager.Request{Action: dbmanager.ActionDestroyDatabase, App: app})
+	resp := m.Do(c, contract.DBRequest{Action: contract.DBActionDestroyDatabase, App: app})
 	release()
 	wantErr(t, resp, "", "busy")
 }
@@ -345,9 +346,9 @@ func TestAttackTemplate1PublicSchema(t *testing.T) {
 		_ = conn.Close(context.Background())
 	}
 	app, victim := appName(t)
-	resp := m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionCreateDatabase, App: app})
+	resp := m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionCreateDatabase, App: app})
 	t.Cleanup(func() {
-		m.Do(context.Background(), dbmanager.Request{Action: dbmanager.ActionDestroyDatabase, App: app})
+		m.Do(context.Background(), contract.DBRequest{Action: contract.DBActionDestroyDatabase, App: app})
 	})
 	if resp.OK {
 		if n := count(t, victim, "SELECT count(*) FROM pg_proc WHERE pg_get_userbyid(proowner) = '"+attacker+"'"); n != 0 {
@@ -356,7 +357,7 @@ func TestAttackTemplate1PublicSchema(t *testing.T) {
 		t.Errorf("create-database succeeded while every role may create in template1.public")
 		return
 	}
-	wantErr(t, resp, "", dbmanager.RuleConfig)
+	wantErr(t, resp, "", contract.DBRuleConfig)
 	if !strings.Contains(resp.Error.Message, "template1") {
 		t.Errorf("refusal does not name template1: %s", resp.Error.Message)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/dbmanager"
 	"github.com/wharf-paas/wharf/internal/pgtest"
 )
@@ -15,7 +16,7 @@ import (
 // its own connection (IAM token built locally, no TLS here), as the Lambda
 // does. Run: go test -run '^$' -bench . -benchtime 20x ./dbmanager/
 
-func benchDo(b *testing.B, m *dbmanager.Manager, req dbmanager.Request) {
+func benchDo(b *testing.B, m *dbmanager.Manager, req contract.DBRequest) {
 	b.Helper()
 	if resp := m.Do(context.Background(), req); !resp.OK {
 		b.Fatalf("%s: %+v", req.Action, resp.Error)
@@ -26,9 +27,9 @@ func BenchmarkCreateDatabase(b *testing.B) {
 	m := newManager(b)
 	base := srv.UniqueName(b)
 	for i := 0; b.Loop(); i++ {
-		benchDo(b, m, dbmanager.Request{Action: dbmanager.ActionCreateDatabase, Database: fmt.Sprintf("%s_%d", base, i)})
+		benchDo(b, m, contract.DBRequest{Action: contract.DBActionCreateDatabase, Database: fmt.Sprintf("%s_%d", base, i)})
 		b.StopTimer()
-		benchDo(b, m, dbmanager.Request{Action: dbmanager.ActionDestroyDatabase, Database: fmt.Sprintf("%s_%d", base, i)})
+		benchDo(b, m, contract.DBRequest{Action: contract.DBActionDestroyDatabase, Database: fmt.Sprintf("%s_%d", base, i)})
 		b.StartTimer()
 	}
 }
@@ -36,12 +37,12 @@ func BenchmarkCreateDatabase(b *testing.B) {
 func BenchmarkCreateDatabaseRepeat(b *testing.B) {
 	m := newManager(b)
 	name := srv.UniqueName(b)
-	benchDo(b, m, dbmanager.Request{Action: dbmanager.ActionCreateDatabase, Database: name})
+	benchDo(b, m, contract.DBRequest{Action: contract.DBActionCreateDatabase, Database: name})
 	b.Cleanup(func() {
-		m.Do(context.Background(), dbmanager.Request{Action: dbmanager.ActionDestroyDatabase, Database: name})
+		m.Do(context.Background(), contract.DBRequest{Action: contract.DBActionDestroyDatabase, Database: name})
 	})
 	for b.Loop() {
-		benchDo(b, m, dbmanager.Request{Action: dbmanager.ActionCreateDatabase, Database: name})
+		benchDo(b, m, contract.DBRequest{Action: contract.DBActionCreateDatabase, Database: name})
 	}
 }
 
@@ -50,9 +51,9 @@ func BenchmarkDestroyDatabase(b *testing.B) {
 	base := srv.UniqueName(b)
 	for i := 0; b.Loop(); i++ {
 		b.StopTimer()
-		benchDo(b, m, dbmanager.Request{Action: dbmanager.ActionCreateDatabase, Database: fmt.Sprintf("%s_%d", base, i)})
+		benchDo(b, m, contract.DBRequest{Action: contract.DBActionCreateDatabase, Database: fmt.Sprintf("%s_%d", base, i)})
 		b.StartTimer()
-		benchDo(b, m, dbmanager.Request{Action: dbmanager.ActionDestroyDatabase, Database: fmt.Sprintf("%s_%d", base, i)})
+		benchDo(b, m, contract.DBRequest{Action: contract.DBActionDestroyDatabase, Database: fmt.Sprintf("%s_%d", base, i)})
 	}
 }
 
@@ -60,23 +61,23 @@ func BenchmarkDestroyDatabaseRepeat(b *testing.B) {
 	m := newManager(b)
 	name := srv.UniqueName(b)
 	for b.Loop() {
-		benchDo(b, m, dbmanager.Request{Action: dbmanager.ActionDestroyDatabase, Database: name})
+		benchDo(b, m, contract.DBRequest{Action: contract.DBActionDestroyDatabase, Database: name})
 	}
 }
 
 func BenchmarkEnableIAMAuthRepeat(b *testing.B) {
 	m := newManager(b)
 	for b.Loop() {
-		benchDo(b, m, dbmanager.Request{Action: dbmanager.ActionEnableIAMAuth})
+		benchDo(b, m, contract.DBRequest{Action: contract.DBActionEnableIAMAuth})
 	}
 }
 
 func BenchmarkRunSQL(b *testing.B) {
 	m := newManager(b)
 	db := srv.NewDatabase(b)
-	benchDo(b, m, dbmanager.Request{Action: dbmanager.ActionRunSQL, Database: db, ID: "setup", SQL: "CREATE TABLE t (id int)"})
+	benchDo(b, m, contract.DBRequest{Action: contract.DBActionRunSQL, Database: db, ID: "setup", SQL: "CREATE TABLE t (id int)"})
 	for i := 0; b.Loop(); i++ {
-		benchDo(b, m, dbmanager.Request{Action: dbmanager.ActionRunSQL, Database: db, ID: fmt.Sprintf("run-%d", i),
+		benchDo(b, m, contract.DBRequest{Action: contract.DBActionRunSQL, Database: db, ID: fmt.Sprintf("run-%d", i),
 			SQL: "INSERT INTO t VALUES (1); SELECT count(*) FROM t"})
 	}
 }
@@ -84,7 +85,7 @@ func BenchmarkRunSQL(b *testing.B) {
 func BenchmarkRunSQLRepeat(b *testing.B) {
 	m := newManager(b)
 	db := srv.NewDatabase(b)
-	req := dbmanager.Request{Action: dbmanager.ActionRunSQL, Database: db, ID: "once", SQL: "CREATE TABLE t (id int)"}
+	req := contract.DBRequest{Action: contract.DBActionRunSQL, Database: db, ID: "once", SQL: "CREATE TABLE t (id int)"}
 	benchDo(b, m, req)
 	for b.Loop() {
 		benchDo(b, m, req)

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // Physical resource ids of the custom resources. A failed Create reports
@@ -97,7 +99,7 @@ func ParseCustomResourceProperties(props map[string]any) (CustomResourceProperti
 		case float64:
 			s = strconv.FormatFloat(x, 'f', -1, 64)
 		default:
-			return p, fieldErr(k, RuleInvalidJSON, "must be a string")
+			return p, fieldErr(k, contract.DBRuleInvalidJSON, "must be a string")
 		}
 		switch k {
 		case "ServiceToken", "ServiceTimeout":
@@ -112,32 +114,32 @@ func ParseCustomResourceProperties(props map[string]any) (CustomResourceProperti
 		case "DropOnDelete":
 			b, err := strconv.ParseBool(s)
 			if err != nil {
-				return p, fieldErr(k, RulePattern, "%q must be true or false", s)
+				return p, fieldErr(k, contract.DBRulePattern, "%q must be true or false", s)
 			}
 			p.DropOnDelete = b
 		default:
-			return p, fieldErr(k, RuleUnknown, "unknown property; allowed: Action, App, Database, Sql, DropOnDelete")
+			return p, fieldErr(k, contract.DBRuleUnknown, "unknown property; allowed: Action, App, Database, Sql, DropOnDelete")
 		}
 	}
 	switch p.Action {
-	case ActionCreateDatabase, ActionEnableIAMAuth, ActionRunSQL:
-	case ActionDestroyDatabase:
-		return p, fieldErr("Action", RuleNotAllowed, "%q is not available as a custom resource; use create-database with DropOnDelete", p.Action)
+	case contract.DBActionCreateDatabase, contract.DBActionEnableIAMAuth, contract.DBActionRunSQL:
+	case contract.DBActionDestroyDatabase:
+		return p, fieldErr("Action", contract.DBRuleNotAllowed, "%q is not available as a custom resource; use create-database with DropOnDelete", p.Action)
 	case "":
-		return p, fieldErr("Action", RuleRequired, "is required: one of %s, %s, %s", ActionCreateDatabase, ActionEnableIAMAuth, ActionRunSQL)
+		return p, fieldErr("Action", contract.DBRuleRequired, "is required: one of %s, %s, %s", contract.DBActionCreateDatabase, contract.DBActionEnableIAMAuth, contract.DBActionRunSQL)
 	default:
-		return p, fieldErr("Action", RuleUnknown, "%q is not one of %s, %s, %s", p.Action, ActionCreateDatabase, ActionEnableIAMAuth, ActionRunSQL)
+		return p, fieldErr("Action", contract.DBRuleUnknown, "%q is not one of %s, %s, %s", p.Action, contract.DBActionCreateDatabase, contract.DBActionEnableIAMAuth, contract.DBActionRunSQL)
 	}
-	if p.DropOnDelete && p.Action != ActionCreateDatabase {
-		return p, fieldErr("DropOnDelete", RuleNotAllowed, "is only used by %s", ActionCreateDatabase)
+	if p.DropOnDelete && p.Action != contract.DBActionCreateDatabase {
+		return p, fieldErr("DropOnDelete", contract.DBRuleNotAllowed, "is only used by %s", contract.DBActionCreateDatabase)
 	}
 	return p, nil
 }
 
 // request turns the properties into a direct request.
-func (p CustomResourceProperties) request(ev *CustomResourceEvent) Request {
-	r := Request{Action: p.Action, App: p.App, Database: p.Database, SQL: p.Sql}
-	if p.Action == ActionRunSQL {
+func (p CustomResourceProperties) request(ev *CustomResourceEvent) contract.DBRequest {
+	r := contract.DBRequest{Action: p.Action, App: p.App, Database: p.Database, SQL: p.Sql}
+	if p.Action == contract.DBActionRunSQL {
 		sum := sha256.Sum256([]byte(ev.StackID + "\x00" + ev.LogicalResourceID + "\x00" + p.Sql))
 		r.ID = "cfn-" + hex.EncodeToString(sum[:20])
 	}
@@ -190,7 +192,7 @@ func (h *Handler) customResource(ctx context.Context, ev *CustomResourceEvent) (
 	if ev.RequestType == "Create" || out.PhysicalResourceID == "" {
 		out.PhysicalResourceID = PhysicalIDFailedPrefix + ev.RequestID
 	}
-	fail := func(e *Error) CustomResourceResponse {
+	fail := func(e *contract.DBError) CustomResourceResponse {
 		out.Status = "FAILED"
 		out.Reason = reason(e)
 		return out
@@ -210,7 +212,7 @@ func (h *Handler) customResource(ctx context.Context, ev *CustomResourceEvent) (
 		case propErr != nil:
 			out.Reason = "nothing to delete: the properties were never valid (" + propErr.Message + ")"
 			return out
-		case props.Action != ActionCreateDatabase || !strings.HasPrefix(ev.PhysicalResourceID, PhysicalIDDatabasePrefix):
+		case props.Action != contract.DBActionCreateDatabase || !strings.HasPrefix(ev.PhysicalResourceID, PhysicalIDDatabasePrefix):
 			out.Reason = "nothing to delete"
 			return out
 		case !props.DropOnDelete:
@@ -218,7 +220,7 @@ func (h *Handler) customResource(ctx context.Context, ev *CustomResourceEvent) (
 			return out
 		}
 		name := strings.TrimPrefix(ev.PhysicalResourceID, PhysicalIDDatabasePrefix)
-		resp := h.do(ctx, Request{Action: ActionDestroyDatabase, Database: name})
+		resp := h.do(ctx, contract.DBRequest{Action: contract.DBActionDestroyDatabase, Database: name})
 		if !resp.OK {
 			return fail(resp.Error)
 		}
@@ -226,7 +228,7 @@ func (h *Handler) customResource(ctx context.Context, ev *CustomResourceEvent) (
 		return out
 	case "Create", "Update":
 		if propErr != nil {
-			return fail(propErr)
+			return fail(propErr.doc())
 		}
 		req := props.request(ev)
 		resp := h.do(ctx, req)
@@ -240,28 +242,28 @@ func (h *Handler) customResource(ctx context.Context, ev *CustomResourceEvent) (
 		}
 		out.Data = map[string]string{"Changed": strconv.FormatBool(resp.Changed)}
 		switch req.Action {
-		case ActionCreateDatabase:
+		case contract.DBActionCreateDatabase:
 			out.PhysicalResourceID = PhysicalIDDatabasePrefix + resp.Database
 			out.Data["Database"] = resp.Database
 			out.Data["Role"] = resp.Role
-		case ActionEnableIAMAuth:
+		case contract.DBActionEnableIAMAuth:
 			out.PhysicalResourceID = PhysicalIDIAMAuthPrefix + resp.Role
 			out.Data["AdminUser"] = resp.Role
-		case ActionRunSQL:
+		case contract.DBActionRunSQL:
 			out.PhysicalResourceID = PhysicalIDSQLPrefix + req.ID
 			out.Data["Database"] = resp.Database
 			out.Data["Id"] = req.ID
 		}
 		return out
 	default:
-		return fail(fieldErr("RequestType", RuleUnknown, "%q is not Create, Update or Delete", ev.RequestType))
+		return fail(fieldErr("RequestType", contract.DBRuleUnknown, "%q is not Create, Update or Delete", ev.RequestType).doc())
 	}
 }
 
 // maxReason keeps the response well under CloudFormation's 4 KiB limit.
 const maxReason = 1500
 
-func reason(e *Error) string {
+func reason(e *contract.DBError) string {
 	r := e.Message
 	if e.Rule != "" {
 		r = "[" + e.Rule + "] " + r

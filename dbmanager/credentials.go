@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/rds/auth"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // TokenSource produces the password the manager presents when it logs in
@@ -70,7 +72,7 @@ type SecretPassword struct {
 // AdminPassword implements [PasswordSource].
 func (s *SecretPassword) AdminPassword(ctx context.Context) (string, error) {
 	if s.SecretID == "" {
-		return "", fmt.Errorf("read admin password: no secret configured (%s is empty)", EnvAdminSecretARN)
+		return "", fmt.Errorf("read admin password: no secret configured (%s is empty)", contract.DBManagerEnvAdminSecretARN)
 	}
 	out, err := s.Client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(s.SecretID)})
 	if err != nil {

@@ -9,7 +9,8 @@
 // still quoted as identifiers.
 //
 // The Lambda entry point (lambda/dbmanager) wires a [Manager] into a
-// [Handler], which accepts both direct action requests ([Request]) and
-// CloudFormation custom-resource events. See docs/dbmanager.md for the
-// request and response formats.
+// [Handler], which accepts both direct action requests and CloudFormation
+// custom-resource events. The direct request and response documents
+// (contract.DBRequest, contract.DBResponse) are defined in package contract,
+// shared with the wharf CLI; see docs/dbmanager.md for the formats.
 package dbmanager

@@ -6,42 +6,30 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/dbmanager/rdsca"
 )
-
-// Environment variables the Lambda reads (set by the Database construct).
-const (
-	EnvHost           = "WHARF_DB_HOST"             // writer endpoint host name (required)
-	EnvPort           = "WHARF_DB_PORT"             // port, default 5432
-	EnvAdminUser      = "WHARF_DB_ADMIN_USER"       // cluster admin (master) user name (required)
-	EnvAdminSecretARN = "WHARF_DB_ADMIN_SECRET_ARN" // secret holding the admin password; needed by enable-iam-auth only
-	EnvSSLMode        = "WHARF_DB_SSLMODE"          // libpq sslmode, default "verify-full"
-	EnvSSLRootCert    = "WHARF_DB_SSLROOTCERT"      // CA bundle file for verify-ca/verify-full; default the embedded RDS bundle
-)
-
-// DefaultManagerDatabase is the name of the manager's own database.
-const DefaultManagerDatabase = "wharf_manager"
 
 // ConfigFromEnv reads the manager's configuration through getenv (usually
 // os.Getenv) and returns it with the admin secret ARN.
 func ConfigFromEnv(getenv func(string) string) (Config, string, error) {
 	cfg := Config{
-		Host:        getenv(EnvHost),
-		AdminUser:   getenv(EnvAdminUser),
-		SSLMode:     getenv(EnvSSLMode),
-		SSLRootCert: getenv(EnvSSLRootCert),
+		Host:        getenv(contract.DBManagerEnvHost),
+		AdminUser:   getenv(contract.DBManagerEnvAdminUser),
+		SSLMode:     getenv(contract.DBManagerEnvSSLMode),
+		SSLRootCert: getenv(contract.DBManagerEnvSSLRootCert),
 	}
-	if p := getenv(EnvPort); p != "" {
+	if p := getenv(contract.DBManagerEnvPort); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 1 || n > 65535 {
-			return cfg, "", fieldErr(EnvPort, RuleConfig, "%q must be a port number between 1 and 65535", p)
+			return cfg, "", fieldErr(contract.DBManagerEnvPort, contract.DBRuleConfig, "%q must be a port number between 1 and 65535", p)
 		}
 		cfg.Port = n
 	}
 	if err := cfg.withDefaults(); err != nil {
 		return cfg, "", err
 	}
-	return cfg, getenv(EnvAdminSecretARN), nil
+	return cfg, getenv(contract.DBManagerEnvAdminSecretARN), nil
 }
 
 // Config says where the cluster is and how to reach it.
@@ -93,7 +81,7 @@ func (c *Config) withDefaults() *Error {
 		c.MaintenanceDatabase = "postgres"
 	}
 	if c.ManagerDatabase == "" {
-		c.ManagerDatabase = DefaultManagerDatabase
+		c.ManagerDatabase = contract.DBManagerDatabase
 	}
 	if c.LockTimeout == 0 {
 		c.LockTimeout = 15 * time.Second
@@ -103,20 +91,20 @@ func (c *Config) withDefaults() *Error {
 	}
 	switch {
 	case c.Host == "":
-		return fieldErr(EnvHost, RuleConfig, "is required: the cluster's writer endpoint")
+		return fieldErr(contract.DBManagerEnvHost, contract.DBRuleConfig, "is required: the cluster's writer endpoint")
 	case c.AdminUser == "":
-		return fieldErr(EnvAdminUser, RuleConfig, "is required: the cluster's admin user")
+		return fieldErr(contract.DBManagerEnvAdminUser, contract.DBRuleConfig, "is required: the cluster's admin user")
 	case !nameRE.MatchString(c.AdminUser):
-		return fieldErr(EnvAdminUser, RuleConfig, "%q must match %s", c.AdminUser, NamePattern)
+		return fieldErr(contract.DBManagerEnvAdminUser, contract.DBRuleConfig, "%q must match %s", c.AdminUser, contract.DBNamePattern)
 	case !nameRE.MatchString(c.ManagerDatabase):
-		return fieldErr("ManagerDatabase", RuleConfig, "%q must match %s", c.ManagerDatabase, NamePattern)
+		return fieldErr("ManagerDatabase", contract.DBRuleConfig, "%q must match %s", c.ManagerDatabase, contract.DBNamePattern)
 	case c.Port < 1 || c.Port > 65535:
-		return fieldErr(EnvPort, RuleConfig, "%d must be between 1 and 65535", c.Port)
+		return fieldErr(contract.DBManagerEnvPort, contract.DBRuleConfig, "%d must be between 1 and 65535", c.Port)
 	}
 	switch c.SSLMode {
 	case "disable", "allow", "prefer", "require", "verify-ca", "verify-full":
 	default:
-		return fieldErr(EnvSSLMode, RuleConfig, "%q must be one of disable, allow, prefer, require, verify-ca, verify-full", c.SSLMode)
+		return fieldErr(contract.DBManagerEnvSSLMode, contract.DBRuleConfig, "%q must be one of disable, allow, prefer, require, verify-ca, verify-full", c.SSLMode)
 	}
 	return nil
 }

@@ -8,16 +8,18 @@ import (
 	"net/http"
 	"runtime/debug"
 	"time"
+
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // Actions performs validated requests; [*Manager] implements it.
 type Actions interface {
-	Do(ctx context.Context, req Request) Response
+	Do(ctx context.Context, req contract.DBRequest) contract.DBResponse
 }
 
 // Handler is the Lambda handler. It accepts two payloads:
 //
-//   - a direct [Request]; the [Response] is the invocation result, and
+//   - a direct [contract.DBRequest]; the [contract.DBResponse] is the invocation result, and
 //     failures are reported in its "error" member, not as a Lambda function
 //     error, so callers always get the structured error;
 //   - a CloudFormation custom-resource event (it has RequestType and
@@ -69,7 +71,7 @@ func (h *Handler) logger() *slog.Logger {
 	return slog.Default()
 }
 
-func (h *Handler) direct(ctx context.Context, payload json.RawMessage) Response {
+func (h *Handler) direct(ctx context.Context, payload json.RawMessage) contract.DBResponse {
 	req, err := ParseRequest(payload)
 	if err != nil {
 		resp := failure(req.Action, asError("", "parse request", err))
@@ -83,11 +85,11 @@ func (h *Handler) direct(ctx context.Context, payload json.RawMessage) Response 
 }
 
 // do runs a request, turning a panic into an internal error.
-func (h *Handler) do(ctx context.Context, req Request) (resp Response) {
+func (h *Handler) do(ctx context.Context, req contract.DBRequest) (resp contract.DBResponse) {
 	defer func() {
 		if r := recover(); r != nil {
 			h.logger().Error("panic", "action", req.Action, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-			resp = failure(req.Action, &Error{Rule: RuleInternal, Message: fmt.Sprintf("internal error: %v", r)})
+			resp = failure(req.Action, &Error{DBError: contract.DBError{Rule: contract.DBRuleInternal, Message: fmt.Sprintf("internal error: %v", r)}})
 		}
 	}()
 	if h.InitError != nil || h.Actions == nil {
@@ -96,12 +98,12 @@ func (h *Handler) do(ctx context.Context, req Request) (resp Response) {
 			err = fmt.Errorf("handler has no actions configured")
 		}
 		e := asError("", "configuration", err)
-		if e.Rule == RuleDatabaseError {
-			e.Rule = RuleConfig
+		if e.Rule == contract.DBRuleDatabaseError {
+			e.Rule = contract.DBRuleConfig
 		}
 		return failure(req.Action, e)
 	}
-	if _, err := req.validate(); err != nil {
+	if _, err := validateRequest(req); err != nil {
 		return failure(req.Action, err)
 	}
 	return h.Actions.Do(ctx, req)
@@ -109,7 +111,7 @@ func (h *Handler) do(ctx context.Context, req Request) (resp Response) {
 
 // log writes one line per request. The SQL text is not logged, only its
 // size and id.
-func (h *Handler) log(req Request, resp Response, d time.Duration) {
+func (h *Handler) log(req contract.DBRequest, resp contract.DBResponse, d time.Duration) {
 	attrs := []any{"action", req.Action, "database", resp.Database, "ok", resp.OK, "changed", resp.Changed, "ms", d.Milliseconds()}
 	if req.ID != "" {
 		attrs = append(attrs, "id", req.ID, "sqlBytes", len(req.SQL))

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/dbmanager"
 )
 
@@ -148,12 +149,12 @@ func TestCustomResourceDatabaseLifecycle(t *testing.T) {
 // countingActions records calls and can panic.
 type countingActions struct {
 	mu    sync.Mutex
-	calls []dbmanager.Request
+	calls []contract.DBRequest
 	panic bool
-	resp  dbmanager.Response
+	resp  contract.DBResponse
 }
 
-func (c *countingActions) Do(_ context.Context, req dbmanager.Request) dbmanager.Response {
+func (c *countingActions) Do(_ context.Context, req contract.DBRequest) contract.DBResponse {
 	c.mu.Lock()
 	c.calls = append(c.calls, req)
 	c.mu.Unlock()
@@ -167,7 +168,7 @@ func (c *countingActions) Do(_ context.Context, req dbmanager.Request) dbmanager
 
 func TestCustomResourceFailures(t *testing.T) {
 	cfn := newCFNServer(t)
-	acts := &countingActions{resp: dbmanager.Response{OK: true, Database: "x", Role: "x"}}
+	acts := &countingActions{resp: contract.DBResponse{OK: true, Database: "x", Role: "x"}}
 	h := quietHandler(acts)
 
 	// Invalid properties fail the Create with a reason naming the property
@@ -202,7 +203,7 @@ func TestCustomResourceFailures(t *testing.T) {
 	}
 
 	// A failing Update keeps the old physical id.
-	acts.resp = dbmanager.Response{Error: &dbmanager.Error{Field: "app", Rule: dbmanager.RuleConflict, Message: "app: taken"}}
+	acts.resp = contract.DBResponse{Error: &contract.DBError{Field: "app", Rule: contract.DBRuleConflict, Message: "app: taken"}}
 	if _, err := handle(t, h, cfn.event("Update", "wharf-database:shop", map[string]any{"Action": "create-database", "App": "shop"})); err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +238,7 @@ func TestCustomResourceFailures(t *testing.T) {
 
 func TestCustomResourceRunSQLAndIAMAuth(t *testing.T) {
 	cfn := newCFNServer(t)
-	acts := &countingActions{resp: dbmanager.Response{OK: true, Database: "shop", Role: "wharf_admin", Changed: true}}
+	acts := &countingActions{resp: contract.DBResponse{OK: true, Database: "shop", Role: "wharf_admin", Changed: true}}
 	h := quietHandler(acts)
 	props := map[string]any{"Action": "run-sql", "App": "shop", "Sql": "CREATE EXTENSION IF NOT EXISTS pg_trgm"}
 	for _, rt := range []string{"Create", "Update"} {
@@ -280,7 +281,7 @@ func TestCustomResourceRunSQLAndIAMAuth(t *testing.T) {
 
 func TestCustomResourceResponseRetries(t *testing.T) {
 	cfn := newCFNServer(t)
-	h := quietHandler(&countingActions{resp: dbmanager.Response{OK: true, Role: "a"}})
+	h := quietHandler(&countingActions{resp: contract.DBResponse{OK: true, Role: "a"}})
 	cfn.failures = 2
 	if _, err := handle(t, h, cfn.event("Create", "", map[string]any{"Action": "enable-iam-auth"})); err != nil {
 		t.Fatalf("two 503s then success: %v", err)
@@ -312,11 +313,11 @@ func TestDirectInvocation(t *testing.T) {
 	if err != nil {
 		t.Fatalf("validation failures are not Lambda errors: %v", err)
 	}
-	var resp dbmanager.Response
+	var resp contract.DBResponse
 	if err := json.Unmarshal(out, &resp); err != nil {
 		t.Fatal(err)
 	}
-	if resp.OK || resp.Error == nil || resp.Error.Field != "app" || resp.Error.Rule != dbmanager.RulePattern || resp.Action != "create-database" {
+	if resp.OK || resp.Error == nil || resp.Error.Field != "app" || resp.Error.Rule != contract.DBRulePattern || resp.Action != "create-database" {
 		t.Errorf("response %s", out)
 	}
 	out, _ = handle(t, h, []byte(`{"action":"create-database","app":"shop","sql":"x","extra":true}`))
@@ -334,9 +335,9 @@ func TestDirectInvocation(t *testing.T) {
 // lock or an unreachable database.
 type blockingActions struct{}
 
-func (blockingActions) Do(ctx context.Context, req dbmanager.Request) dbmanager.Response {
+func (blockingActions) Do(ctx context.Context, req contract.DBRequest) contract.DBResponse {
 	<-ctx.Done()
-	return dbmanager.Response{Action: req.Action, Error: &dbmanager.Error{Rule: dbmanager.RuleDatabaseError, Message: ctx.Err().Error()}}
+	return contract.DBResponse{Action: req.Action, Error: &contract.DBError{Rule: contract.DBRuleDatabaseError, Message: ctx.Err().Error()}}
 }
 
 func TestCustomResourceAnswersBeforeTheDeadline(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/dbmanager"
 	"github.com/wharf-paas/wharf/internal/pgtest"
 )
@@ -62,7 +63,7 @@ func ctx(t testing.TB) context.Context {
 	return c
 }
 
-func mustOK(t testing.TB, resp dbmanager.Response) dbmanager.Response {
+func mustOK(t testing.TB, resp contract.DBResponse) contract.DBResponse {
 	t.Helper()
 	if !resp.OK || resp.Error != nil {
 		t.Fatalf("%s failed: %+v", resp.Action, resp.Error)
@@ -70,7 +71,7 @@ func mustOK(t testing.TB, resp dbmanager.Response) dbmanager.Response {
 	return resp
 }
 
-func wantErr(t testing.TB, resp dbmanager.Response, field, rule string) {
+func wantErr(t testing.TB, resp contract.DBResponse, field, rule string) {
 	t.Helper()
 	if resp.OK || resp.Error == nil {
 		t.Fatalf("%s: want error field=%q rule=%q, got success %+v", resp.Action, field, rule, resp)

@@ -12,6 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/wharf-paas/wharf/contract"
 )
 
 // lockKey serialises the manager's cluster-level actions
@@ -36,39 +38,39 @@ func NewManager(cfg Config, tokens TokenSource, passwords PasswordSource) (*Mana
 		return nil, err
 	}
 	if tokens == nil {
-		return nil, fieldErr("", RuleConfig, "a token source is required")
+		return nil, fieldErr("", contract.DBRuleConfig, "a token source is required")
 	}
 	return &Manager{cfg: cfg, tokens: tokens, passwords: passwords}, nil
 }
 
 // Do validates req and performs it. Failures are returned in
-// Response.Error, never as a Go error.
-func (m *Manager) Do(ctx context.Context, req Request) Response {
-	name, verr := req.validate()
+// contract.DBResponse.Error, never as a Go error.
+func (m *Manager) Do(ctx context.Context, req contract.DBRequest) contract.DBResponse {
+	name, verr := validateRequest(req)
 	if verr != nil {
 		return failure(req.Action, verr)
 	}
 	var (
-		resp Response
+		resp contract.DBResponse
 		err  error
 	)
 	switch req.Action {
-	case ActionCreateDatabase:
+	case contract.DBActionCreateDatabase:
 		resp, err = m.CreateDatabase(ctx, name)
-	case ActionDestroyDatabase:
+	case contract.DBActionDestroyDatabase:
 		resp, err = m.DestroyDatabase(ctx, name)
-	case ActionEnableIAMAuth:
+	case contract.DBActionEnableIAMAuth:
 		resp, err = m.EnableIAMAuth(ctx)
-	case ActionRunSQL:
+	case contract.DBActionRunSQL:
 		resp, err = m.RunSQL(ctx, name, req.ID, req.SQL)
 	}
 	if err != nil {
 		e := asError("", req.Action, err)
 		switch {
-		case e.Rule == RuleNotFound && e.Field == "":
-			e.Field = req.targetField()
+		case e.Rule == contract.DBRuleNotFound && e.Field == "":
+			e.Field = req.TargetField()
 			e.Message = fmt.Sprintf("%s: database %q does not exist", e.Field, name)
-		case e.Field == "database" && req.targetField() == "app":
+		case e.Field == "database" && req.TargetField() == "app":
 			e.Field = "app"
 			e.Message = "app: " + strings.TrimPrefix(e.Message, "database: ")
 		}
@@ -138,7 +140,7 @@ func (m *Manager) connectIAM(ctx context.Context, db string) (*pgx.Conn, error) 
 func (m *Manager) connectIAMAs(ctx context.Context, db, user string, pin bool) (*pgx.Conn, error) {
 	tok, err := m.tokens.AuthToken(ctx, m.cfg.endpoint(), user)
 	if err != nil {
-		return nil, &Error{Rule: RuleCredentials, Message: err.Error(), err: err}
+		return nil, &Error{DBError: contract.DBError{Rule: contract.DBRuleCredentials, Message: err.Error()}, err: err}
 	}
 	conn, err := m.connectWith(ctx, db, user, tok, pin)
 	if err != nil && isAuthError(err) {
@@ -182,8 +184,8 @@ func lock(ctx context.Context, conn *pgx.Conn, timeout time.Duration) error {
 	if err != nil {
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "55P03" {
-			return &Error{Rule: RuleBusy, Message: fmt.Sprintf(
-				"another session has held the manager's lock for more than %s (another invocation still running, or a stuck one: see pg_locks where locktype = 'advisory'); try again later", timeout), err: err}
+			return &Error{DBError: contract.DBError{Rule: contract.DBRuleBusy, Message: fmt.Sprintf(
+				"another session has held the manager's lock for more than %s (another invocation still running, or a stuck one: see pg_locks where locktype = 'advisory'); try again later", timeout)}, err: err}
 		}
 		return asError("", "take the manager's advisory lock", err)
 	}
@@ -252,7 +254,7 @@ func getDatabase(ctx context.Context, conn *pgx.Conn, name string) (dbState, err
 // connection.
 func (m *Manager) lockedAdminConn(ctx context.Context, name string) (*pgx.Conn, error) {
 	if name == m.cfg.AdminUser || name == m.cfg.ManagerDatabase {
-		return nil, fieldErr("database", RuleReserved, "%q is the cluster's admin user or the manager's own database", name)
+		return nil, fieldErr("database", contract.DBRuleReserved, "%q is the cluster's admin user or the manager's own database", name)
 	}
 	conn, err := m.connectHome(ctx)
 	if err != nil {
@@ -305,7 +307,7 @@ func (m *Manager) connectHome(ctx context.Context) (*pgx.Conn, error) {
 	}
 	if owner != m.cfg.AdminUser {
 		closeConn(conn)
-		return nil, fieldErr("", RuleConfig, "the manager's database %q is owned by %q, not by the admin %q; refusing to use it", home, owner, m.cfg.AdminUser)
+		return nil, fieldErr("", contract.DBRuleConfig, "the manager's database %q is owned by %q, not by the admin %q; refusing to use it", home, owner, m.cfg.AdminUser)
 	}
 	if public {
 		if err := exec(ctx, conn, "revoke access to the manager's database", "REVOKE ALL ON DATABASE "+quote(home)+" FROM PUBLIC"); err != nil {
@@ -381,7 +383,7 @@ func (m *Manager) checkTemplate(ctx context.Context) error {
 	if schemas, err = open(); err != nil || len(schemas) == 0 {
 		return err
 	}
-	return fieldErr("", RuleConfig,
+	return fieldErr("", contract.DBRuleConfig,
 		"every role may create objects in template1 (schemas %s; PostgreSQL before 15 allows it in public) and the admin cannot revoke it; use PostgreSQL 15 or later, or revoke it as the schema's owner", strings.Join(schemas, ", "))
 }
 
@@ -390,8 +392,8 @@ func (m *Manager) checkTemplate(ctx context.Context) error {
 // granted to the role. Steps already in place are skipped, so a repeat
 // changes nothing; an existing role or database that does not look like one
 // the manager made is refused rather than taken over.
-func (m *Manager) CreateDatabase(ctx context.Context, name string) (Response, error) {
-	resp := Response{OK: true, Action: ActionCreateDatabase, Database: name, Role: name}
+func (m *Manager) CreateDatabase(ctx context.Context, name string) (contract.DBResponse, error) {
+	resp := contract.DBResponse{OK: true, Action: contract.DBActionCreateDatabase, Database: name, Role: name}
 	conn, err := m.lockedAdminConn(ctx, name)
 	if err != nil {
 		return resp, err
@@ -405,7 +407,7 @@ func (m *Manager) CreateDatabase(ctx context.Context, name string) (Response, er
 		return resp, err
 	}
 	if db.ok && db.owner != name {
-		return resp, fieldErr("database", RuleConflict,
+		return resp, fieldErr("database", contract.DBRuleConflict,
 			"database %q already exists and is owned by %q, not by role %q; refusing to take it over", name, db.owner, name)
 	}
 	if !db.ok {
@@ -424,7 +426,7 @@ func (m *Manager) CreateDatabase(ctx context.Context, name string) (Response, er
 		}
 		resp.Changed = true
 	case !role.canLogin || role.privileged:
-		return resp, fieldErr("database", RuleConflict,
+		return resp, fieldErr("database", contract.DBRuleConflict,
 			"role %q already exists and is not a plain login role, so the manager did not create it; refusing to use it", name)
 	}
 	if ok, err := directMember(ctx, conn, name, "rds_iam"); err != nil {
@@ -500,8 +502,8 @@ func (m *Manager) CreateDatabase(ctx context.Context, name string) (Response, er
 // DestroyDatabase blocks new connections to the database, terminates its
 // sessions, drops it, then drops its role. A database or role that is
 // already gone is skipped, so a repeat succeeds and changes nothing.
-func (m *Manager) DestroyDatabase(ctx context.Context, name string) (Response, error) {
-	resp := Response{OK: true, Action: ActionDestroyDatabase, Database: name, Role: name}
+func (m *Manager) DestroyDatabase(ctx context.Context, name string) (contract.DBResponse, error) {
+	resp := contract.DBResponse{OK: true, Action: contract.DBActionDestroyDatabase, Database: name, Role: name}
 	conn, err := m.lockedAdminConn(ctx, name)
 	if err != nil {
 		return resp, err
@@ -515,7 +517,7 @@ func (m *Manager) DestroyDatabase(ctx context.Context, name string) (Response, e
 	}
 	if db.ok {
 		if db.owner != name {
-			return resp, fieldErr("database", RuleConflict,
+			return resp, fieldErr("database", contract.DBRuleConflict,
 				"database %q is owned by %q, not by role %q; the manager did not create it and will not drop it", name, db.owner, name)
 		}
 		if db.allowConns {
@@ -541,7 +543,7 @@ func (m *Manager) DestroyDatabase(ctx context.Context, name string) (Response, e
 	}
 	if role.ok {
 		if !role.canLogin || role.privileged {
-			return resp, fieldErr("database", RuleConflict,
+			return resp, fieldErr("database", contract.DBRuleConflict,
 				"role %q is not a plain login role, so the manager did not create it and will not drop it", name)
 		}
 		if err := exec(ctx, conn, "drop role "+q, "DROP ROLE "+q); err != nil {
@@ -557,20 +559,20 @@ func (m *Manager) DestroyDatabase(ctx context.Context, name string) (Response, e
 // is nothing to do. Otherwise it logs in with the admin password from the
 // [PasswordSource]. On RDS, once the grant is made, the admin can no longer
 // log in with its password.
-func (m *Manager) EnableIAMAuth(ctx context.Context) (Response, error) {
-	resp := Response{OK: true, Action: ActionEnableIAMAuth, Role: m.cfg.AdminUser}
+func (m *Manager) EnableIAMAuth(ctx context.Context) (contract.DBResponse, error) {
+	resp := contract.DBResponse{OK: true, Action: contract.DBActionEnableIAMAuth, Role: m.cfg.AdminUser}
 	conn, err := m.connectIAM(ctx, m.cfg.MaintenanceDatabase)
 	if err != nil {
 		var e *Error
-		if !errors.As(err, &e) || e.Rule != RuleAuthFailed {
+		if !errors.As(err, &e) || e.Rule != contract.DBRuleAuthFailed {
 			return resp, err
 		}
 		if m.passwords == nil {
-			return resp, fieldErr("", RuleConfig, "iam authentication failed and no admin password source is configured (%s)", EnvAdminSecretARN)
+			return resp, fieldErr("", contract.DBRuleConfig, "iam authentication failed and no admin password source is configured (%s)", contract.DBManagerEnvAdminSecretARN)
 		}
 		pw, perr := m.passwords.AdminPassword(ctx)
 		if perr != nil {
-			return resp, &Error{Rule: RuleCredentials, Message: perr.Error(), err: perr}
+			return resp, &Error{DBError: contract.DBError{Rule: contract.DBRuleCredentials, Message: perr.Error()}, err: perr}
 		}
 		conn, err = m.connectWith(ctx, m.cfg.MaintenanceDatabase, m.cfg.AdminUser, pw, true)
 		if err != nil {
@@ -605,10 +607,10 @@ func (m *Manager) EnableIAMAuth(ctx context.Context) (Response, error) {
 // the ledger: with a pinned search_path, after checking that the session
 // runs as the admin and that the ledger's schema and table are the
 // admin's, without triggers or rules (see docs/dbmanager.md).
-func (m *Manager) RunSQL(ctx context.Context, db, id, script string) (Response, error) {
-	resp := Response{OK: true, Action: ActionRunSQL, Database: db}
-	if err := checkScript(script); err != nil {
-		return resp, err
+func (m *Manager) RunSQL(ctx context.Context, db, id, script string) (contract.DBResponse, error) {
+	resp := contract.DBResponse{OK: true, Action: contract.DBActionRunSQL, Database: db}
+	if err := contract.CheckDBScript(script); err != nil {
+		return resp, fromDoc(err)
 	}
 	sum := sha256.Sum256([]byte(script))
 	digest := hex.EncodeToString(sum[:])
@@ -640,7 +642,7 @@ func (m *Manager) RunSQL(ctx context.Context, db, id, script string) (Response, 
 			return resp, asError("", "read run "+id, err)
 		}
 		if prev != digest {
-			return resp, fieldErr("id", RuleIDReused, "%q was already used for a different script on %s; use a new id", id, at.UTC().Format(time.RFC3339))
+			return resp, fieldErr("id", contract.DBRuleIDReused, "%q was already used for a different script on %s; use a new id", id, at.UTC().Format(time.RFC3339))
 		}
 		resp.AppliedAt = &at
 		return resp, nil
@@ -650,19 +652,19 @@ func (m *Manager) RunSQL(ctx context.Context, db, id, script string) (Response, 
 	results, err := tx.Conn().PgConn().Exec(ctx, script).ReadAll()
 	if err != nil {
 		e := asError("sql", "script failed and was rolled back", err)
-		e.Rule = RuleStatementFailed
+		e.Rule = contract.DBRuleStatementFailed
 		return resp, e
 	}
 	if st := tx.Conn().PgConn().TxStatus(); st != 'T' {
-		return resp, fieldErr("sql", RuleTransaction, "the script ended the manager's transaction (status %q)", string(st))
+		return resp, fieldErr("sql", contract.DBRuleTransaction, "the script ended the manager's transaction (status %q)", string(st))
 	}
 	for _, r := range results {
-		sr := StatementResult{Command: r.CommandTag.String()}
+		sr := contract.DBStatementResult{Command: r.CommandTag.String()}
 		for _, fd := range r.FieldDescriptions {
 			sr.Columns = append(sr.Columns, fd.Name)
 		}
 		for i, row := range r.Rows {
-			if i == MaxRows {
+			if i == contract.DBMaxRows {
 				sr.Truncated = true
 				break
 			}
@@ -679,7 +681,7 @@ func (m *Manager) RunSQL(ctx context.Context, db, id, script string) (Response, 
 	}
 	if err := tx.Commit(ctx); err != nil {
 		e := asError("sql", "commit failed, the script was rolled back", err)
-		e.Rule = RuleStatementFailed
+		e.Rule = contract.DBRuleStatementFailed
 		return resp, e
 	}
 	now := time.Now().UTC()
@@ -706,7 +708,7 @@ func (m *Manager) prepareRun(ctx context.Context, db string) (string, error) {
 		return "", asError("", "check the admin session", err)
 	}
 	if cur != m.cfg.AdminUser || sess != m.cfg.AdminUser || path != pinnedSearchPath {
-		return "", fieldErr("database", RuleConflict,
+		return "", fieldErr("database", contract.DBRuleConflict,
 			"database %q changes the admin's session (current_user %q, search_path %q): a database default set by its owner? refusing to work in it", db, cur, path)
 	}
 	var owner string
@@ -720,7 +722,7 @@ func (m *Manager) prepareRun(ctx context.Context, db string) (string, error) {
 			return "", err
 		}
 		if !role.ok || !role.canLogin || role.privileged {
-			return "", fieldErr("database", RuleConflict,
+			return "", fieldErr("database", contract.DBRuleConflict,
 				"database %q is owned by %q, which is not a plain login role; one-off SQL runs as the database's owner, and the manager will not log in as %q", db, owner, owner)
 		}
 	}
@@ -746,7 +748,7 @@ func (m *Manager) ensureLedger(ctx context.Context, conn *pgx.Conn, db, runAs st
 		return asError("", "lock the run ledger", err)
 	}
 	refuse := func(format string, args ...any) error {
-		return fieldErr("database", RuleConflict, "%s; the manager did not make it and will not trust it (drop it as the database's owner after checking what it is)",
+		return fieldErr("database", contract.DBRuleConflict, "%s; the manager did not make it and will not trust it (drop it as the database's owner after checking what it is)",
 			fmt.Sprintf(format, args...))
 	}
 	var schemaOwner *string

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/dbmanager"
 	"github.com/wharf-paas/wharf/internal/pgtest"
 )
@@ -13,7 +14,7 @@ import (
 func TestCreateDatabase(t *testing.T) {
 	m := newManager(t)
 	app, name := appName(t)
-	resp := mustOK(t, m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionCreateDatabase, App: app}))
+	resp := mustOK(t, m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionCreateDatabase, App: app}))
 	if !resp.Changed || resp.Database != name || resp.Role != name {
 		t.Fatalf("first create: want changed database=role=%q, got %+v", name, resp)
 	}
@@ -40,7 +41,7 @@ func TestCreateDatabase(t *testing.T) {
 	}
 
 	// A repeat succeeds and changes nothing.
-	again := mustOK(t, m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionCreateDatabase, App: app}))
+	again := mustOK(t, m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionCreateDatabase, App: app}))
 	if again.Changed {
 		t.Errorf("repeat create reported changed")
 	}
@@ -48,7 +49,7 @@ func TestCreateDatabase(t *testing.T) {
 		t.Errorf("repeat create changed the catalogs:\nbefore:\n%s\nafter:\n%s", snap, after)
 	}
 	// Database given by name instead of app: the same database.
-	byName := mustOK(t, m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionCreateDatabase, Database: name}))
+	byName := mustOK(t, m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionCreateDatabase, Database: name}))
 	if byName.Changed {
 		t.Errorf("create by database name after create by app reported changed")
 	}
@@ -58,8 +59,8 @@ func TestCreateDatabaseRevokesConnectFromOthers(t *testing.T) {
 	m := newManager(t)
 	appA, dbA := appName(t)
 	appB, dbB := appName(t)
-	mustOK(t, m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionCreateDatabase, App: appA}))
-	mustOK(t, m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionCreateDatabase, App: appB}))
+	mustOK(t, m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionCreateDatabase, App: appA}))
+	mustOK(t, m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionCreateDatabase, App: appB}))
 	_, err := connectAs(t, dbB, dbA)
 	if err == nil {
 		t.Fatalf("role %s connected to database %s of another app", dbB, dbA)
@@ -74,7 +75,7 @@ func TestCreateDatabaseCompletesPartialState(t *testing.T) {
 	_, name := appName(t)
 	// As if an earlier run stopped after CREATE ROLE.
 	srv.Exec(t, "postgres", "CREATE ROLE "+name+" LOGIN")
-	resp := mustOK(t, m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionCreateDatabase, Database: name}))
+	resp := mustOK(t, m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionCreateDatabase, Database: name}))
 	if !resp.Changed {
 		t.Errorf("create over a partial state reported no change")
 	}
@@ -84,7 +85,7 @@ func TestCreateDatabaseCompletesPartialState(t *testing.T) {
 	}
 	// As if a destroy stopped after blocking connections.
 	srv.Exec(t, "postgres", "ALTER DATABASE "+name+" ALLOW_CONNECTIONS false")
-	resp = mustOK(t, m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionCreateDatabase, Database: name}))
+	resp = mustOK(t, m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionCreateDatabase, Database: name}))
 	if !resp.Changed || !strings.Contains(snapshot(t, name), "allowconn=true") {
 		t.Errorf("create did not re-allow connections: %+v\n%s", resp, snapshot(t, name))
 	}
@@ -95,13 +96,13 @@ func TestCreateDatabaseRefusesForeignObjects(t *testing.T) {
 	app, name := appName(t)
 	srv.Exec(t, "postgres", "CREATE DATABASE "+name+" OWNER "+pgtest.AdminUser)
 	before := snapshot(t, name)
-	resp := m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionCreateDatabase, App: app})
-	wantErr(t, resp, "app", dbmanager.RuleConflict)
+	resp := m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionCreateDatabase, App: app})
+	wantErr(t, resp, "app", contract.DBRuleConflict)
 
 	_, other := appName(t)
 	srv.Exec(t, "postgres", "CREATE ROLE "+other+" NOLOGIN CREATEROLE")
-	resp = m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionCreateDatabase, Database: other})
-	wantErr(t, resp, "database", dbmanager.RuleConflict)
+	resp = m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionCreateDatabase, Database: other})
+	wantErr(t, resp, "database", contract.DBRuleConflict)
 	if exists(t, "database", other) {
 		t.Errorf("database %s created although its role is foreign", other)
 	}
@@ -110,14 +111,14 @@ func TestCreateDatabaseRefusesForeignObjects(t *testing.T) {
 	}
 	srv.Exec(t, "postgres", "DROP DATABASE "+name, "DROP ROLE IF EXISTS "+name, "DROP ROLE "+other)
 
-	resp = m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionCreateDatabase, Database: pgtest.AdminUser})
-	wantErr(t, resp, "database", dbmanager.RuleReserved)
+	resp = m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionCreateDatabase, Database: pgtest.AdminUser})
+	wantErr(t, resp, "database", contract.DBRuleReserved)
 }
 
 func TestDestroyDatabaseWithSessionConnected(t *testing.T) {
 	m := newManager(t)
 	app, name := appName(t)
-	mustOK(t, m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionCreateDatabase, App: app}))
+	mustOK(t, m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionCreateDatabase, App: app}))
 	conn, err := connectAs(t, name, name)
 	if err != nil {
 		t.Fatalf("connect as app: %v", err)
@@ -126,7 +127,7 @@ func TestDestroyDatabaseWithSessionConnected(t *testing.T) {
 		t.Fatalf("create table: %v", err)
 	}
 
-	resp := mustOK(t, m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionDestroyDatabase, App: app}))
+	resp := mustOK(t, m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionDestroyDatabase, App: app}))
 	if !resp.Changed || resp.TerminatedSessions < 1 {
 		t.Errorf("destroy: want changed and at least one terminated session, got %+v", resp)
 	}
@@ -141,7 +142,7 @@ func TestDestroyDatabaseWithSessionConnected(t *testing.T) {
 	}
 
 	// A repeat on a missing database succeeds and changes nothing.
-	again := mustOK(t, m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionDestroyDatabase, App: app}))
+	again := mustOK(t, m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionDestroyDatabase, App: app}))
 	if again.Changed || again.TerminatedSessions != 0 {
 		t.Errorf("repeat destroy: want no change, got %+v", again)
 	}
@@ -153,7 +154,7 @@ func TestDestroyDatabaseWithSessionConnected(t *testing.T) {
 func TestDestroyDatabaseNeverCreated(t *testing.T) {
 	m := newManager(t)
 	_, name := appName(t)
-	resp := mustOK(t, m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionDestroyDatabase, Database: name}))
+	resp := mustOK(t, m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionDestroyDatabase, Database: name}))
 	if resp.Changed {
 		t.Errorf("destroy of a database that never existed reported changed")
 	}
@@ -162,10 +163,10 @@ func TestDestroyDatabaseNeverCreated(t *testing.T) {
 func TestDestroyDatabaseCompletesPartialState(t *testing.T) {
 	m := newManager(t)
 	_, name := appName(t)
-	mustOK(t, m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionCreateDatabase, Database: name}))
+	mustOK(t, m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionCreateDatabase, Database: name}))
 	// As if an earlier destroy stopped after DROP DATABASE.
 	srv.Exec(t, "postgres", "DROP DATABASE "+name)
-	resp := mustOK(t, m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionDestroyDatabase, Database: name}))
+	resp := mustOK(t, m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionDestroyDatabase, Database: name}))
 	if !resp.Changed || exists(t, "role", name) {
 		t.Errorf("destroy did not drop the leftover role: %+v", resp)
 	}
@@ -176,8 +177,8 @@ func TestDestroyDatabaseRefusesForeignObjects(t *testing.T) {
 	_, name := appName(t)
 	srv.Exec(t, "postgres", "CREATE DATABASE "+name+" OWNER "+pgtest.AdminUser)
 	t.Cleanup(func() { srv.Exec(t, "postgres", "DROP DATABASE IF EXISTS "+name) })
-	resp := m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionDestroyDatabase, Database: name})
-	wantErr(t, resp, "database", dbmanager.RuleConflict)
+	resp := m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionDestroyDatabase, Database: name})
+	wantErr(t, resp, "database", contract.DBRuleConflict)
 	if !exists(t, "database", name) {
 		t.Fatalf("destroy dropped a database it did not create")
 	}
@@ -185,8 +186,8 @@ func TestDestroyDatabaseRefusesForeignObjects(t *testing.T) {
 	_, role := appName(t)
 	srv.Exec(t, "postgres", "CREATE ROLE "+role+" NOLOGIN")
 	t.Cleanup(func() { srv.Exec(t, "postgres", "DROP ROLE IF EXISTS "+role) })
-	resp = m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionDestroyDatabase, Database: role})
-	wantErr(t, resp, "database", dbmanager.RuleConflict)
+	resp = m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionDestroyDatabase, Database: role})
+	wantErr(t, resp, "database", contract.DBRuleConflict)
 	if !exists(t, "role", role) {
 		t.Fatalf("destroy dropped a NOLOGIN role it did not create")
 	}
@@ -205,16 +206,16 @@ func TestEnableIAMAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantErr(t, noPw.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionEnableIAMAuth}), "", dbmanager.RuleConfig)
+	wantErr(t, noPw.Do(ctx(t), contract.DBRequest{Action: contract.DBActionEnableIAMAuth}), "", contract.DBRuleConfig)
 	// A wrong password is an authentication error.
 	bad, _ := dbmanager.NewManager(cfg, staticTokens, dbmanager.StaticPassword("wrong"))
-	wantErr(t, bad.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionEnableIAMAuth}), "", dbmanager.RuleAuthFailed)
+	wantErr(t, bad.Do(ctx(t), contract.DBRequest{Action: contract.DBActionEnableIAMAuth}), "", contract.DBRuleAuthFailed)
 	// Before enabling, IAM login fails, so other actions fail too.
 	_, dbName := appName(t)
-	wantErr(t, noPw.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionCreateDatabase, Database: dbName}), "", dbmanager.RuleAuthFailed)
+	wantErr(t, noPw.Do(ctx(t), contract.DBRequest{Action: contract.DBActionCreateDatabase, Database: dbName}), "", contract.DBRuleAuthFailed)
 
 	m, _ := dbmanager.NewManager(cfg, staticTokens, dbmanager.StaticPassword(password))
-	resp := mustOK(t, m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionEnableIAMAuth}))
+	resp := mustOK(t, m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionEnableIAMAuth}))
 	if !resp.Changed || resp.Role != admin {
 		t.Errorf("enable: want changed for %s, got %+v", admin, resp)
 	}
@@ -226,7 +227,7 @@ func TestEnableIAMAuth(t *testing.T) {
 	// A repeat logs in with IAM (the password source is not even asked)
 	// and changes nothing.
 	iamOnly, _ := dbmanager.NewManager(cfg, staticTokens, nil)
-	again := mustOK(t, iamOnly.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionEnableIAMAuth}))
+	again := mustOK(t, iamOnly.Do(ctx(t), contract.DBRequest{Action: contract.DBActionEnableIAMAuth}))
 	if again.Changed {
 		t.Errorf("repeat enable reported changed")
 	}
@@ -234,20 +235,20 @@ func TestEnableIAMAuth(t *testing.T) {
 		t.Errorf("repeat enable changed the catalogs:\n%s\n%s", snap, after)
 	}
 	// And now the admin can work with IAM tokens.
-	mustOK(t, iamOnly.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionCreateDatabase, Database: dbName}))
-	mustOK(t, iamOnly.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionDestroyDatabase, Database: dbName}))
+	mustOK(t, iamOnly.Do(ctx(t), contract.DBRequest{Action: contract.DBActionCreateDatabase, Database: dbName}))
+	mustOK(t, iamOnly.Do(ctx(t), contract.DBRequest{Action: contract.DBActionDestroyDatabase, Database: dbName}))
 }
 
 func TestConcurrentCreatesAreSerialised(t *testing.T) {
 	m := newManager(t)
 	app, name := appName(t)
 	var wg sync.WaitGroup
-	resps := make([]dbmanager.Response, 3)
+	resps := make([]contract.DBResponse, 3)
 	for i := range resps {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			resps[i] = m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionCreateDatabase, App: app})
+			resps[i] = m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionCreateDatabase, App: app})
 		}()
 	}
 	wg.Wait()

@@ -6,11 +6,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wharf-paas/wharf/dbmanager"
+	"github.com/wharf-paas/wharf/contract"
 )
 
-func runSQL(db, id, sql string) dbmanager.Request {
-	return dbmanager.Request{Action: dbmanager.ActionRunSQL, Database: db, ID: id, SQL: sql}
+func runSQL(db, id, sql string) contract.DBRequest {
+	return contract.DBRequest{Action: contract.DBActionRunSQL, Database: db, ID: id, SQL: sql}
 }
 
 func count(t *testing.T, db, q string) int {
@@ -55,7 +55,7 @@ func TestRunSQL(t *testing.T) {
 		t.Errorf("ledger rows for notes-1 = %d, want 1", n)
 	}
 	// The same id with another script is refused.
-	wantErr(t, m.Do(ctx(t), runSQL(db, "notes-1", "DELETE FROM notes")), "id", dbmanager.RuleIDReused)
+	wantErr(t, m.Do(ctx(t), runSQL(db, "notes-1", "DELETE FROM notes")), "id", contract.DBRuleIDReused)
 	if n := count(t, db, "SELECT count(*) FROM notes"); n != 2 {
 		t.Errorf("rows after refused reuse = %d, want 2", n)
 	}
@@ -73,7 +73,7 @@ func TestRunSQLRollsBackWholeScript(t *testing.T) {
 		INSERT INTO accounts VALUES (1, 0); -- duplicate key: fails
 		INSERT INTO audit VALUES (2);`
 	resp := m.Do(ctx(t), runSQL(db, "move-money", script))
-	wantErr(t, resp, "sql", dbmanager.RuleStatementFailed)
+	wantErr(t, resp, "sql", contract.DBRuleStatementFailed)
 	if resp.Error.SQLState != "23505" {
 		t.Errorf("sqlstate = %q, want 23505 (unique_violation)", resp.Error.SQLState)
 	}
@@ -112,7 +112,7 @@ func TestRunSQLRejectsTransactionControl(t *testing.T) {
 		"abort",
 	} {
 		resp := m.Do(ctx(t), runSQL(db, fmt.Sprintf("tc-%d", i), script))
-		wantErr(t, resp, "sql", dbmanager.RuleTransaction)
+		wantErr(t, resp, "sql", contract.DBRuleTransaction)
 	}
 	if n := count(t, db, "SELECT count(*) FROM pg_class WHERE relname IN ('a', 'b')"); n != 0 {
 		t.Errorf("a rejected script left %d tables", n)
@@ -120,7 +120,7 @@ func TestRunSQLRejectsTransactionControl(t *testing.T) {
 	// Transaction control inside a DO block is not top-level; PostgreSQL
 	// itself refuses it inside the manager's transaction.
 	resp := m.Do(ctx(t), runSQL(db, "tc-do", "CREATE TABLE c (id int); DO $$ BEGIN COMMIT; END $$;"))
-	wantErr(t, resp, "sql", dbmanager.RuleStatementFailed)
+	wantErr(t, resp, "sql", contract.DBRuleStatementFailed)
 	if n := count(t, db, "SELECT count(*) FROM pg_class WHERE relname = 'c'"); n != 0 {
 		t.Errorf("table c survived")
 	}
@@ -128,18 +128,18 @@ func TestRunSQLRejectsTransactionControl(t *testing.T) {
 
 func TestRunSQLMissingDatabase(t *testing.T) {
 	m := newManager(t)
-	wantErr(t, m.Do(ctx(t), runSQL("no_such_db", "x", "SELECT 1")), "database", dbmanager.RuleNotFound)
-	wantErr(t, m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionRunSQL, App: "no-such-app", ID: "x", SQL: "SELECT 1"}), "app", dbmanager.RuleNotFound)
+	wantErr(t, m.Do(ctx(t), runSQL("no_such_db", "x", "SELECT 1")), "database", contract.DBRuleNotFound)
+	wantErr(t, m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionRunSQL, App: "no-such-app", ID: "x", SQL: "SELECT 1"}), "app", contract.DBRuleNotFound)
 }
 
 func TestRunSQLInAppDatabaseWithSetRole(t *testing.T) {
 	m := newManager(t)
 	app, name := appName(t)
-	mustOK(t, m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionCreateDatabase, App: app}))
+	mustOK(t, m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionCreateDatabase, App: app}))
 	t.Cleanup(func() {
-		m.Do(context.Background(), dbmanager.Request{Action: dbmanager.ActionDestroyDatabase, App: app})
+		m.Do(context.Background(), contract.DBRequest{Action: contract.DBActionDestroyDatabase, App: app})
 	})
-	resp := mustOK(t, m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionRunSQL, App: app, ID: "owned",
+	resp := mustOK(t, m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionRunSQL, App: app, ID: "owned",
 		SQL: "SET LOCAL ROLE " + name + "; CREATE TABLE owned_by_app (id int); SELECT current_user"}))
 	if got := *resp.Results[2].Rows[0][0]; got != name {
 		t.Errorf("current_user = %s", got)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/dbmanager"
 	"github.com/wharf-paas/wharf/internal/pgtest"
 )
@@ -111,7 +112,7 @@ func TestManagerVerifiesServerCertificate(t *testing.T) {
 	refused := func(t *testing.T, m *dbmanager.Manager) {
 		t.Helper()
 		app, _ := appName(t)
-		resp := m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionCreateDatabase, App: app})
+		resp := m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionCreateDatabase, App: app})
 		if resp.OK {
 			t.Fatalf("the manager talked to a server it should not trust: %+v", resp)
 		}
@@ -132,16 +133,16 @@ func TestManagerVerifiesServerCertificate(t *testing.T) {
 	t.Run("the server's CA in the bundle is accepted", func(t *testing.T) {
 		app, db := appName(t)
 		m := manager(t, dbmanager.Config{SSLRootCert: bundle})
-		resp := mustOK(t, m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionCreateDatabase, App: app}))
+		resp := mustOK(t, m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionCreateDatabase, App: app}))
 		if resp.Database != db {
 			t.Errorf("database %q, want %q", resp.Database, db)
 		}
 		// The script's session (as the app's role) really used TLS.
-		run := mustOK(t, m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionRunSQL, App: app, ID: "tls-check",
+		run := mustOK(t, m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionRunSQL, App: app, ID: "tls-check",
 			SQL: "SELECT ssl FROM pg_catalog.pg_stat_ssl WHERE pid = pg_catalog.pg_backend_pid()"}))
 		if len(run.Results) != 1 || len(run.Results[0].Rows) != 1 || run.Results[0].Rows[0][0] == nil || (*run.Results[0].Rows[0][0] != "t" && *run.Results[0].Rows[0][0] != "true") {
 			t.Errorf("the session did not use TLS: %v", run.Results)
 		}
-		mustOK(t, m.Do(ctx(t), dbmanager.Request{Action: dbmanager.ActionDestroyDatabase, App: app}))
+		mustOK(t, m.Do(ctx(t), contract.DBRequest{Action: contract.DBActionDestroyDatabase, App: app}))
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/dbmanager"
 )
 
@@ -16,38 +17,38 @@ func TestRequestValidation(t *testing.T) {
 	long := strings.Repeat("a", 64)
 	tests := []struct {
 		name        string
-		req         dbmanager.Request
+		req         contract.DBRequest
 		field, rule string
 	}{
-		{"no action", dbmanager.Request{}, "action", dbmanager.RuleRequired},
-		{"unknown action", dbmanager.Request{Action: "drop-everything"}, "action", dbmanager.RuleUnknown},
-		{"create without target", dbmanager.Request{Action: "create-database"}, "app", dbmanager.RuleRequired},
-		{"app upper case", dbmanager.Request{Action: "create-database", App: "Shop"}, "app", dbmanager.RulePattern},
-		{"app underscore", dbmanager.Request{Action: "create-database", App: "shop_api"}, "app", dbmanager.RulePattern},
-		{"app double hyphen", dbmanager.Request{Action: "create-database", App: "shop--api"}, "app", dbmanager.RulePattern},
-		{"app trailing hyphen", dbmanager.Request{Action: "create-database", App: "shop-"}, "app", dbmanager.RulePattern},
-		{"app too long", dbmanager.Request{Action: "create-database", App: strings.Repeat("a", 31)}, "app", dbmanager.RulePattern},
-		{"app injection", dbmanager.Request{Action: "create-database", App: `x"; DROP DATABASE postgres; --`}, "app", dbmanager.RulePattern},
-		{"app maps to reserved prefix", dbmanager.Request{Action: "create-database", App: "pg-stats"}, "app", dbmanager.RuleReserved},
-		{"app maps to reserved name", dbmanager.Request{Action: "destroy-database", App: "postgres"}, "app", dbmanager.RuleReserved},
-		{"app maps to the manager's own database", dbmanager.Request{Action: "run-sql", App: "wharf-manager", ID: "x", SQL: "SELECT 1"}, "app", dbmanager.RuleReserved},
-		{"app and database disagree", dbmanager.Request{Action: "create-database", App: "shop-api", Database: "shop"}, "database", dbmanager.RuleMismatch},
-		{"database pattern", dbmanager.Request{Action: "create-database", Database: "Shop"}, "database", dbmanager.RulePattern},
-		{"database hyphen", dbmanager.Request{Action: "create-database", Database: "shop-api"}, "database", dbmanager.RulePattern},
-		{"database too long", dbmanager.Request{Action: "create-database", Database: long}, "database", dbmanager.RulePattern},
-		{"database template", dbmanager.Request{Action: "destroy-database", Database: "template1"}, "database", dbmanager.RuleReserved},
-		{"database rds", dbmanager.Request{Action: "destroy-database", Database: "rdsadmin"}, "database", dbmanager.RuleReserved},
-		{"database rds prefix", dbmanager.Request{Action: "create-database", Database: "rds_iam"}, "database", dbmanager.RuleReserved},
-		{"database public", dbmanager.Request{Action: "create-database", Database: "public"}, "database", dbmanager.RuleReserved},
-		{"create with sql", dbmanager.Request{Action: "create-database", App: "shop", SQL: "SELECT 1"}, "sql", dbmanager.RuleNotAllowed},
-		{"destroy with id", dbmanager.Request{Action: "destroy-database", App: "shop", ID: "x"}, "id", dbmanager.RuleNotAllowed},
-		{"enable with app", dbmanager.Request{Action: "enable-iam-auth", App: "shop"}, "app", dbmanager.RuleNotAllowed},
-		{"run-sql without id", dbmanager.Request{Action: "run-sql", App: "shop", SQL: "SELECT 1"}, "id", dbmanager.RuleRequired},
-		{"run-sql bad id", dbmanager.Request{Action: "run-sql", App: "shop", SQL: "SELECT 1", ID: "a b"}, "id", dbmanager.RulePattern},
-		{"run-sql without sql", dbmanager.Request{Action: "run-sql", App: "shop", ID: "x"}, "sql", dbmanager.RuleRequired},
-		{"run-sql only comments", dbmanager.Request{Action: "run-sql", App: "shop", ID: "x", SQL: "-- nothing\n/* here */ ;"}, "sql", dbmanager.RuleRequired},
-		{"run-sql too big", dbmanager.Request{Action: "run-sql", App: "shop", ID: "x", SQL: strings.Repeat(" ", dbmanager.MaxSQLBytes+1)}, "sql", dbmanager.RuleTooLong},
-		{"run-sql without target", dbmanager.Request{Action: "run-sql", ID: "x", SQL: "SELECT 1"}, "app", dbmanager.RuleRequired},
+		{"no action", contract.DBRequest{}, "action", contract.DBRuleRequired},
+		{"unknown action", contract.DBRequest{Action: "drop-everything"}, "action", contract.DBRuleUnknown},
+		{"create without target", contract.DBRequest{Action: "create-database"}, "app", contract.DBRuleRequired},
+		{"app upper case", contract.DBRequest{Action: "create-database", App: "Shop"}, "app", contract.DBRulePattern},
+		{"app underscore", contract.DBRequest{Action: "create-database", App: "shop_api"}, "app", contract.DBRulePattern},
+		{"app double hyphen", contract.DBRequest{Action: "create-database", App: "shop--api"}, "app", contract.DBRulePattern},
+		{"app trailing hyphen", contract.DBRequest{Action: "create-database", App: "shop-"}, "app", contract.DBRulePattern},
+		{"app too long", contract.DBRequest{Action: "create-database", App: strings.Repeat("a", 31)}, "app", contract.DBRulePattern},
+		{"app injection", contract.DBRequest{Action: "create-database", App: `x"; DROP DATABASE postgres; --`}, "app", contract.DBRulePattern},
+		{"app maps to reserved prefix", contract.DBRequest{Action: "create-database", App: "pg-stats"}, "app", contract.DBRuleReserved},
+		{"app maps to reserved name", contract.DBRequest{Action: "destroy-database", App: "postgres"}, "app", contract.DBRuleReserved},
+		{"app maps to the manager's own database", contract.DBRequest{Action: "run-sql", App: "wharf-manager", ID: "x", SQL: "SELECT 1"}, "app", contract.DBRuleReserved},
+		{"app and database disagree", contract.DBRequest{Action: "create-database", App: "shop-api", Database: "shop"}, "database", contract.DBRuleMismatch},
+		{"database pattern", contract.DBRequest{Action: "create-database", Database: "Shop"}, "database", contract.DBRulePattern},
+		{"database hyphen", contract.DBRequest{Action: "create-database", Database: "shop-api"}, "database", contract.DBRulePattern},
+		{"database too long", contract.DBRequest{Action: "create-database", Database: long}, "database", contract.DBRulePattern},
+		{"database template", contract.DBRequest{Action: "destroy-database", Database: "template1"}, "database", contract.DBRuleReserved},
+		{"database rds", contract.DBRequest{Action: "destroy-database", Database: "rdsadmin"}, "database", contract.DBRuleReserved},
+		{"database rds prefix", contract.DBRequest{Action: "create-database", Database: "rds_iam"}, "database", contract.DBRuleReserved},
+		{"database public", contract.DBRequest{Action: "create-database", Database: "public"}, "database", contract.DBRuleReserved},
+		{"create with sql", contract.DBRequest{Action: "create-database", App: "shop", SQL: "SELECT 1"}, "sql", contract.DBRuleNotAllowed},
+		{"destroy with id", contract.DBRequest{Action: "destroy-database", App: "shop", ID: "x"}, "id", contract.DBRuleNotAllowed},
+		{"enable with app", contract.DBRequest{Action: "enable-iam-auth", App: "shop"}, "app", contract.DBRuleNotAllowed},
+		{"run-sql without id", contract.DBRequest{Action: "run-sql", App: "shop", SQL: "SELECT 1"}, "id", contract.DBRuleRequired},
+		{"run-sql bad id", contract.DBRequest{Action: "run-sql", App: "shop", SQL: "SELECT 1", ID: "a b"}, "id", contract.DBRulePattern},
+		{"run-sql without sql", contract.DBRequest{Action: "run-sql", App: "shop", ID: "x"}, "sql", contract.DBRuleRequired},
+		{"run-sql only comments", contract.DBRequest{Action: "run-sql", App: "shop", ID: "x", SQL: "-- nothing\n/* here */ ;"}, "sql", contract.DBRuleRequired},
+		{"run-sql too big", contract.DBRequest{Action: "run-sql", App: "shop", ID: "x", SQL: strings.Repeat(" ", contract.DBMaxSQLBytes+1)}, "sql", contract.DBRuleTooLong},
+		{"run-sql without target", contract.DBRequest{Action: "run-sql", ID: "x", SQL: "SELECT 1"}, "app", contract.DBRuleRequired},
 	}
 	// Validation happens before any connection: this manager points at a
 	// port nobody listens on.
@@ -76,10 +77,10 @@ func TestDatabaseNameForApp(t *testing.T) {
 
 func TestParseRequest(t *testing.T) {
 	for _, tc := range []struct{ payload, field, rule string }{
-		{`{"action":"create-database","databse":"x"}`, "databse", dbmanager.RuleUnknown},
-		{`{"action":1}`, "action", dbmanager.RuleInvalidJSON},
-		{`[1,2]`, "", dbmanager.RuleInvalidJSON},
-		{`not json`, "", dbmanager.RuleInvalidJSON},
+		{`{"action":"create-database","databse":"x"}`, "databse", contract.DBRuleUnknown},
+		{`{"action":1}`, "action", contract.DBRuleInvalidJSON},
+		{`[1,2]`, "", contract.DBRuleInvalidJSON},
+		{`not json`, "", contract.DBRuleInvalidJSON},
 	} {
 		_, err := dbmanager.ParseRequest([]byte(tc.payload))
 		var e *dbmanager.Error
@@ -149,21 +150,21 @@ func TestSecretPassword(t *testing.T) {
 		}
 	}
 	if _, err := (&dbmanager.SecretPassword{Client: &fakeSecrets{}}).AdminPassword(context.Background()); err == nil ||
-		!strings.Contains(err.Error(), dbmanager.EnvAdminSecretARN) {
-		t.Errorf("no secret id: want an error naming %s, got %v", dbmanager.EnvAdminSecretARN, err)
+		!strings.Contains(err.Error(), contract.DBManagerEnvAdminSecretARN) {
+		t.Errorf("no secret id: want an error naming %s, got %v", contract.DBManagerEnvAdminSecretARN, err)
 	}
 }
 
 func TestConfigFromEnv(t *testing.T) {
 	env := map[string]string{
-		dbmanager.EnvHost: "db.example", dbmanager.EnvAdminUser: "wharf_admin", dbmanager.EnvAdminSecretARN: "arn:s",
+		contract.DBManagerEnvHost: "db.example", contract.DBManagerEnvAdminUser: "wharf_admin", contract.DBManagerEnvAdminSecretARN: "arn:s",
 	}
 	cfg, arn, err := dbmanager.ConfigFromEnv(func(k string) string { return env[k] })
 	if err != nil || cfg.Port != 5432 || cfg.SSLMode != "verify-full" || cfg.RootCAs == nil || cfg.MaintenanceDatabase != "postgres" || arn != "arn:s" {
 		t.Errorf("defaults: %+v %q %v", cfg, arn, err)
 	}
 	for k, v := range map[string]string{
-		dbmanager.EnvHost: "", dbmanager.EnvAdminUser: "", dbmanager.EnvPort: "70000", dbmanager.EnvSSLMode: "sometimes",
+		contract.DBManagerEnvHost: "", contract.DBManagerEnvAdminUser: "", contract.DBManagerEnvPort: "70000", contract.DBManagerEnvSSLMode: "sometimes",
 	} {
 		bad := map[string]string{}
 		for a, b := range env {
@@ -172,7 +173,7 @@ func TestConfigFromEnv(t *testing.T) {
 		bad[k] = v
 		_, _, err := dbmanager.ConfigFromEnv(func(k string) string { return bad[k] })
 		var e *dbmanager.Error
-		if !errors.As(err, &e) || e.Field != k || e.Rule != dbmanager.RuleConfig {
+		if !errors.As(err, &e) || e.Field != k || e.Rule != contract.DBRuleConfig {
 			t.Errorf("%s=%q: want a config error naming it, got %v", k, v, err)
 		}
 	}

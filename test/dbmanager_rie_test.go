@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/sivchari/kumo"
 
+	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/dbmanager"
 	"github.com/wharf-paas/wharf/internal/pgtest"
 	"github.com/wharf-paas/wharf/internal/rie"
@@ -57,16 +58,16 @@ func TestDBManagerUnderRIE(t *testing.T) {
 
 	bootstrap := rie.BuildBootstrap(t, "./lambda/dbmanager")
 	fn := rie.Start(t, bootstrap, map[string]string{
-		dbmanager.EnvHost:                  srv.Host,
-		dbmanager.EnvPort:                  strconv.Itoa(srv.Port),
-		dbmanager.EnvAdminUser:             pgtest.AdminUser,
-		dbmanager.EnvAdminSecretARN:        aws.ToString(secret.ARN),
-		dbmanager.EnvSSLMode:               "disable",
-		"AWS_ENDPOINT_URL_SECRETS_MANAGER": sm.URL,
-		"AWS_LAMBDA_FUNCTION_NAME":         "wharf-dbmanager",
+		contract.DBManagerEnvHost:           srv.Host,
+		contract.DBManagerEnvPort:           strconv.Itoa(srv.Port),
+		contract.DBManagerEnvAdminUser:      pgtest.AdminUser,
+		contract.DBManagerEnvAdminSecretARN: aws.ToString(secret.ARN),
+		contract.DBManagerEnvSSLMode:        "disable",
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER":  sm.URL,
+		"AWS_LAMBDA_FUNCTION_NAME":          "wharf-dbmanager",
 	})
 
-	invoke := func(t *testing.T, req any) dbmanager.Response {
+	invoke := func(t *testing.T, req any) contract.DBResponse {
 		t.Helper()
 		payload, _ := json.Marshal(req)
 		status, body, err := fn.Invoke(ctx, payload)
@@ -76,7 +77,7 @@ func TestDBManagerUnderRIE(t *testing.T) {
 		if status != http.StatusOK {
 			t.Fatalf("invoke %s: status %d: %s", payload, status, body)
 		}
-		var resp dbmanager.Response
+		var resp contract.DBResponse
 		dec := json.NewDecoder(strings.NewReader(string(body)))
 		dec.DisallowUnknownFields() // a Lambda error body would not decode
 		if err := dec.Decode(&resp); err != nil {
@@ -84,7 +85,7 @@ func TestDBManagerUnderRIE(t *testing.T) {
 		}
 		return resp
 	}
-	ok := func(t *testing.T, resp dbmanager.Response, changed bool) {
+	ok := func(t *testing.T, resp contract.DBResponse, changed bool) {
 		t.Helper()
 		if !resp.OK || resp.Error != nil {
 			t.Fatalf("%s failed: %+v", resp.Action, resp.Error)
@@ -108,22 +109,22 @@ func TestDBManagerUnderRIE(t *testing.T) {
 	}
 
 	t.Run("create before enable-iam-auth fails with auth-failed", func(t *testing.T) {
-		resp := invoke(t, dbmanager.Request{Action: dbmanager.ActionCreateDatabase, App: "early"})
-		if resp.OK || resp.Error == nil || resp.Error.Rule != dbmanager.RuleAuthFailed {
+		resp := invoke(t, contract.DBRequest{Action: contract.DBActionCreateDatabase, App: "early"})
+		if resp.OK || resp.Error == nil || resp.Error.Rule != contract.DBRuleAuthFailed {
 			t.Fatalf("want auth-failed, got %+v", resp)
 		}
 	})
 	t.Run("enable-iam-auth reads the password from secrets manager once", func(t *testing.T) {
-		ok(t, invoke(t, dbmanager.Request{Action: dbmanager.ActionEnableIAMAuth}), true)
+		ok(t, invoke(t, contract.DBRequest{Action: contract.DBActionEnableIAMAuth}), true)
 		got := super(t, "postgres", `SELECT string_agg(r.rolname, ',') FROM pg_auth_members m
 			JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = $1`, pgtest.AdminUser)
 		if got != "rds_iam" {
 			t.Errorf("admin memberships = %q, want rds_iam", got)
 		}
-		ok(t, invoke(t, dbmanager.Request{Action: dbmanager.ActionEnableIAMAuth}), false)
+		ok(t, invoke(t, contract.DBRequest{Action: contract.DBActionEnableIAMAuth}), false)
 	})
 	t.Run("create-database", func(t *testing.T) {
-		resp := invoke(t, dbmanager.Request{Action: dbmanager.ActionCreateDatabase, App: "shop-api"})
+		resp := invoke(t, contract.DBRequest{Action: contract.DBActionCreateDatabase, App: "shop-api"})
 		ok(t, resp, true)
 		if resp.Database != "shop_api" || resp.Role != "shop_api" {
 			t.Errorf("names: %+v", resp)
@@ -132,10 +133,10 @@ func TestDBManagerUnderRIE(t *testing.T) {
 		if acl != "{=T/shop_api,shop_api=CTc/shop_api}" {
 			t.Errorf("datacl = %s", acl)
 		}
-		ok(t, invoke(t, dbmanager.Request{Action: dbmanager.ActionCreateDatabase, App: "shop-api"}), false)
+		ok(t, invoke(t, contract.DBRequest{Action: contract.DBActionCreateDatabase, App: "shop-api"}), false)
 	})
 	t.Run("run-sql", func(t *testing.T) {
-		req := dbmanager.Request{Action: dbmanager.ActionRunSQL, App: "shop-api", ID: "seed-1",
+		req := contract.DBRequest{Action: contract.DBActionRunSQL, App: "shop-api", ID: "seed-1",
 			SQL: "CREATE TABLE items (id int PRIMARY KEY, name text); INSERT INTO items VALUES (1, 'a'), (2, NULL); SELECT id, name FROM items ORDER BY id"}
 		resp := invoke(t, req)
 		ok(t, resp, true)
@@ -146,9 +147,9 @@ func TestDBManagerUnderRIE(t *testing.T) {
 		if n := super(t, "shop_api", "SELECT count(*)::text FROM items"); n != "2" {
 			t.Errorf("items after repeat = %s, want 2", n)
 		}
-		bad := invoke(t, dbmanager.Request{Action: dbmanager.ActionRunSQL, App: "shop-api", ID: "seed-2",
+		bad := invoke(t, contract.DBRequest{Action: contract.DBActionRunSQL, App: "shop-api", ID: "seed-2",
 			SQL: "INSERT INTO items VALUES (3, 'c'); CREATE TABLE more (id int); INSERT INTO items VALUES (1, 'dup')"})
-		if bad.OK || bad.Error == nil || bad.Error.Field != "sql" || bad.Error.Rule != dbmanager.RuleStatementFailed || bad.Error.SQLState != "23505" {
+		if bad.OK || bad.Error == nil || bad.Error.Field != "sql" || bad.Error.Rule != contract.DBRuleStatementFailed || bad.Error.SQLState != "23505" {
 			t.Fatalf("want statement-failed 23505 on field sql, got %+v", bad)
 		}
 		if got := super(t, "shop_api", "SELECT count(*)::text || coalesce(to_regclass('more')::text, '-') FROM items"); got != "2-" {
@@ -157,11 +158,11 @@ func TestDBManagerUnderRIE(t *testing.T) {
 	})
 	t.Run("invalid request names the field", func(t *testing.T) {
 		resp := invoke(t, map[string]string{"action": "create-database", "app": "Bad_Name"})
-		if resp.OK || resp.Error == nil || resp.Error.Field != "app" || resp.Error.Rule != dbmanager.RulePattern {
+		if resp.OK || resp.Error == nil || resp.Error.Field != "app" || resp.Error.Rule != contract.DBRulePattern {
 			t.Errorf("got %+v", resp)
 		}
 		resp = invoke(t, map[string]string{"action": "create-database", "databse": "x"})
-		if resp.Error == nil || resp.Error.Field != "databse" || resp.Error.Rule != dbmanager.RuleUnknown {
+		if resp.Error == nil || resp.Error.Field != "databse" || resp.Error.Rule != contract.DBRuleUnknown {
 			t.Errorf("got %+v", resp)
 		}
 	})
@@ -228,22 +229,22 @@ func TestDBManagerUnderRIE(t *testing.T) {
 		}
 	})
 	t.Run("configuration error fails requests instead of crashing", func(t *testing.T) {
-		broken := rie.Start(t, bootstrap, map[string]string{dbmanager.EnvAdminUser: pgtest.AdminUser})
+		broken := rie.Start(t, bootstrap, map[string]string{contract.DBManagerEnvAdminUser: pgtest.AdminUser})
 		status, body, err := broken.Invoke(ctx, []byte(`{"action":"enable-iam-auth"}`))
 		if err != nil || status != http.StatusOK {
 			t.Fatalf("status %d err %v body %s", status, err, body)
 		}
-		var resp dbmanager.Response
+		var resp contract.DBResponse
 		if err := json.Unmarshal(body, &resp); err != nil || resp.OK || resp.Error == nil ||
-			resp.Error.Rule != dbmanager.RuleConfig || !strings.Contains(resp.Error.Message, dbmanager.EnvHost) {
-			t.Errorf("want a config error naming %s, got %s", dbmanager.EnvHost, body)
+			resp.Error.Rule != contract.DBRuleConfig || !strings.Contains(resp.Error.Message, contract.DBManagerEnvHost) {
+			t.Errorf("want a config error naming %s, got %s", contract.DBManagerEnvHost, body)
 		}
 	})
 	t.Run("destroy-database", func(t *testing.T) {
-		ok(t, invoke(t, dbmanager.Request{Action: dbmanager.ActionDestroyDatabase, App: "shop-api"}), true)
+		ok(t, invoke(t, contract.DBRequest{Action: contract.DBActionDestroyDatabase, App: "shop-api"}), true)
 		if got := super(t, "postgres", "SELECT (count(*) FILTER (WHERE datname = 'shop_api'))::text FROM pg_database"); got != "0" {
 			t.Errorf("database still there")
 		}
-		ok(t, invoke(t, dbmanager.Request{Action: dbmanager.ActionDestroyDatabase, App: "shop-api"}), false)
+		ok(t, invoke(t, contract.DBRequest{Action: contract.DBActionDestroyDatabase, App: "shop-api"}), false)
 	})
 }

@@ -20,50 +20,6 @@ import (
 	"github.com/wharf-paas/wharf/contract"
 )
 
-// The database manager's direct-invocation request and response
-// (docs/dbmanager.md, "Invoking it"). They mirror dbmanager.Request and
-// dbmanager.Response field for field; the CLI does not import dbmanager
-// (it would link the PostgreSQL driver into the CLI). The CLI tests invoke
-// the real dbmanager.Handler, which refuses unknown fields, so a drift
-// fails them.
-type dbRequest struct {
-	Action   string `json:"action"`
-	App      string `json:"app,omitempty"`
-	Database string `json:"database,omitempty"`
-	SQL      string `json:"sql,omitempty"`
-	ID       string `json:"id,omitempty"`
-}
-
-type dbResponse struct {
-	OK                 bool          `json:"ok"`
-	Action             string        `json:"action,omitempty"`
-	Database           string        `json:"database,omitempty"`
-	Role               string        `json:"role,omitempty"`
-	Changed            bool          `json:"changed"`
-	TerminatedSessions int           `json:"terminatedSessions,omitempty"`
-	AppliedAt          *time.Time    `json:"appliedAt,omitempty"`
-	Results            []dbStatement `json:"results,omitempty"`
-	Error              *dbError      `json:"error,omitempty"`
-}
-
-type dbStatement struct {
-	Command   string      `json:"command"`
-	Columns   []string    `json:"columns,omitempty"`
-	Rows      [][]*string `json:"rows,omitempty"`
-	Truncated bool        `json:"truncated,omitempty"`
-}
-
-type dbError struct {
-	Field    string `json:"field,omitempty"`
-	Rule     string `json:"rule"`
-	Message  string `json:"message"`
-	SQLState string `json:"sqlstate,omitempty"`
-}
-
-// maxSQLBytes is the manager's limit on a one-off script
-// (dbmanager.MaxSQLBytes, docs/dbmanager.md).
-const maxSQLBytes = 256 << 10
-
 // dbCommand is `wharf db`. Its subcommands: url (users), create, destroy
 // and sql (administrators, through the database manager). The shell
 // subcommand is added by the one-off task commands.
@@ -125,6 +81,23 @@ func parseDatabaseURL(app, raw string) (dbURL, error) {
 	return out, nil
 }
 
+// appDatabaseURL reads the app's DATABASE_URL config parameter (with the
+// app's user role in t) and parses it; an app without one is an error
+// saying how a database is attached.
+func appDatabaseURL(ctx context.Context, t *target) (dbURL, error) {
+	name := t.app.ConfigPrefix + contract.DatabaseURLConfigVar
+	out, err := ssm.NewFromConfig(t.cfg).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name), WithDecryption: aws.Bool(true)})
+	if err != nil {
+		var nf *ssmtypes.ParameterNotFound
+		if errors.As(err, &nf) {
+			return dbURL{}, fmt.Errorf("%s has no database: its config has no %s (an administrator attaches one with apps[].database in the platform config)",
+				t.app.Name, contract.DatabaseURLConfigVar)
+		}
+		return dbURL{}, awsErr("read "+name, err)
+	}
+	return parseDatabaseURL(t.app.Name, aws.ToString(out.Parameter.Value))
+}
+
 func (c *cli) dbURLCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "url",
@@ -141,16 +114,7 @@ func (c *cli) dbURLCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			name := t.app.ConfigPrefix + "DATABASE_URL"
-			out, err := ssm.NewFromConfig(t.cfg).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name), WithDecryption: aws.Bool(true)})
-			if err != nil {
-				var nf *ssmtypes.ParameterNotFound
-				if errors.As(err, &nf) {
-					return fmt.Errorf("%s has no database: its config has no DATABASE_URL (an administrator attaches one with apps[].database in the platform config)", t.app.Name)
-				}
-				return awsErr("read "+name, err)
-			}
-			info, err := parseDatabaseURL(t.app.Name, aws.ToString(out.Parameter.Value))
+			info, err := appDatabaseURL(ctx, t)
 			if err != nil {
 				return err
 			}
@@ -223,7 +187,7 @@ func (c *cli) managerFunction(pl *contract.Platform, appName, database string) (
 
 // invokeManager calls the database manager synchronously and returns its
 // response; a refusal (ok false) is an error naming the field and rule.
-func (c *cli) invokeManager(ctx context.Context, f dbFlags, req dbRequest) (*dbResponse, error) {
+func (c *cli) invokeManager(ctx context.Context, f dbFlags, req contract.DBRequest) (*contract.DBResponse, error) {
 	app, err := c.appName()
 	if err != nil {
 		return nil, err
@@ -261,7 +225,7 @@ func (c *cli) invokeManager(ctx context.Context, f dbFlags, req dbRequest) (*dbR
 	if out.FunctionError != nil {
 		return nil, fmt.Errorf("the database manager %s failed (%s): %s", fn, aws.ToString(out.FunctionError), strings.TrimSpace(string(out.Payload)))
 	}
-	var resp dbResponse
+	var resp contract.DBResponse
 	if err := json.Unmarshal(out.Payload, &resp); err != nil {
 		return nil, fmt.Errorf("the database manager %s answered something that is not its response: %w", fn, err)
 	}
@@ -293,7 +257,7 @@ func (c *cli) dbCreateCommand() *cobra.Command {
 		Example: "  wharf db create -a api\n  wharf db create -a api --database main --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			resp, err := c.invokeManager(cmd.Context(), f, dbRequest{Action: "create-database"})
+			resp, err := c.invokeManager(cmd.Context(), f, contract.DBRequest{Action: contract.DBActionCreateDatabase})
 			if err != nil {
 				return err
 			}
@@ -338,7 +302,7 @@ func (c *cli) dbDestroyCommand() *cobra.Command {
 					return fmt.Errorf("db destroy cancelled")
 				}
 			}
-			resp, err := c.invokeManager(cmd.Context(), f, dbRequest{Action: "destroy-database"})
+			resp, err := c.invokeManager(cmd.Context(), f, contract.DBRequest{Action: contract.DBActionDestroyDatabase})
 			if err != nil {
 				return err
 			}
@@ -366,7 +330,7 @@ func (c *cli) dbSQLCommand() *cobra.Command {
 		Long: "Send a script (a file, or stdin with - or no argument) to the database manager, which runs it in\n" +
 			"the app's database as the app's own role, in one transaction: a failing statement rolls\n" +
 			"everything back. --id makes it idempotent: the same id and script run once. Each statement's\n" +
-			"command tag is printed, and up to 100 rows of those that return rows.",
+			fmt.Sprintf("command tag is printed, and up to %d rows of those that return rows.", contract.DBMaxRows),
 		Example: "  wharf db sql -a api backfill.sql --id 2026-12-06-backfill\n  echo 'SELECT count(*) FROM users' | wharf db sql -a api",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -380,13 +344,13 @@ func (c *cli) dbSQLCommand() *cobra.Command {
 				defer fh.Close()
 				r, src = fh, args[0]
 			}
-			data, err := io.ReadAll(io.LimitReader(r, maxSQLBytes+1))
+			data, err := io.ReadAll(io.LimitReader(r, contract.DBMaxSQLBytes+1))
 			if err != nil {
 				return fmt.Errorf("read %s: %w", src, err)
 			}
 			switch {
-			case len(data) > maxSQLBytes:
-				return usagef("%s: the script is over the manager's limit of %d KiB", src, maxSQLBytes>>10)
+			case len(data) > contract.DBMaxSQLBytes:
+				return usagef("%s: the script is over the manager's limit of %d KiB", src, contract.DBMaxSQLBytes>>10)
 			case strings.TrimSpace(string(data)) == "":
 				return usagef("%s: the script is empty", src)
 			}
@@ -394,7 +358,7 @@ func (c *cli) dbSQLCommand() *cobra.Command {
 			if id == "" {
 				id = "cli-" + newRequestID(time.Now())
 			}
-			resp, err := c.invokeManager(cmd.Context(), f, dbRequest{Action: "run-sql", SQL: string(data), ID: id})
+			resp, err := c.invokeManager(cmd.Context(), f, contract.DBRequest{Action: contract.DBActionRunSQL, SQL: string(data), ID: id})
 			if err != nil {
 				return err
 			}

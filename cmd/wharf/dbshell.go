@@ -1,14 +1,10 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"net"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/rds/auth"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/spf13/cobra"
 
 	"github.com/wharf-paas/wharf/contract"
@@ -62,16 +58,7 @@ func (c *cli) dbShellCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			name := t.app.ConfigPrefix + "DATABASE_URL"
-			out, err := ssm.NewFromConfig(t.cfg).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name), WithDecryption: aws.Bool(true)})
-			if err != nil {
-				var nf *ssmtypes.ParameterNotFound
-				if errors.As(err, &nf) {
-					return fmt.Errorf("%s has no database: its config has no DATABASE_URL", t.app.Name)
-				}
-				return awsErr("read "+name, err)
-			}
-			info, err := parseDatabaseURL(t.app.Name, aws.ToString(out.Parameter.Value))
+			info, err := appDatabaseURL(ctx, t)
 			if err != nil {
 				return err
 			}

@@ -18,7 +18,6 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/wharf-paas/wharf/contract"
-	"github.com/wharf-paas/wharf/dbmanager"
 )
 
 // param reads a parameter from kumo ("" when it does not exist).
@@ -449,11 +448,11 @@ func TestDB(t *testing.T) {
 	ada := w.newHome(t)
 	ada.mustLogin(t, "ada-0005")
 	r = ada.run(t, "", "db", "create", "-a", "api", "--json")
-	var resp dbResponse
+	var resp contract.DBResponse
 	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &resp) != nil || !resp.OK || !resp.Changed || resp.Database != "api" {
 		t.Fatalf("db create: %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	if last := w.rt.db.last(); last.Action != dbmanager.ActionCreateDatabase || last.App != "api" {
+	if last := w.rt.db.last(); last.Action != contract.DBActionCreateDatabase || last.App != "api" {
 		t.Errorf("the manager got %+v", last)
 	}
 	w.sawAllowed(t, "lambda:InvokeFunction "+arn("lambda", "function:"+managerFunction))
@@ -466,7 +465,7 @@ func TestDB(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "answer\n1\n") || !strings.Contains(r.stderr, "SELECT 1") {
 		t.Errorf("db sql: %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	if last := w.rt.db.last(); last.Action != dbmanager.ActionRunSQL || last.SQL != "SELECT 1 AS answer;\n" || last.ID != "t-1" {
+	if last := w.rt.db.last(); last.Action != contract.DBActionRunSQL || last.SQL != "SELECT 1 AS answer;\n" || last.ID != "t-1" {
 		t.Errorf("the manager got %+v", last)
 	}
 	file := filepath.Join(t.TempDir(), "q.sql")
@@ -500,7 +499,7 @@ func TestDB(t *testing.T) {
 	if r := ada.run(t, "", "db", "destroy", "-a", "api", "--yes"); r.code != 0 || !strings.Contains(r.stderr, "Dropped database api") {
 		t.Errorf("db destroy: %d %s", r.code, r.stderr)
 	}
-	if last := w.rt.db.last(); last.Action != dbmanager.ActionDestroyDatabase || last.App != "api" {
+	if last := w.rt.db.last(); last.Action != contract.DBActionDestroyDatabase || last.App != "api" {
 		t.Errorf("the manager got %+v", last)
 	}
 }

@@ -281,14 +281,14 @@ type fakeDatabase struct {
 	mu       sync.Mutex
 	exists   map[string]bool
 	ran      map[string]string // id → SQL
-	requests []dbmanager.Request
+	requests []contract.DBRequest
 }
 
 func newFakeDatabase() *fakeDatabase {
 	return &fakeDatabase{exists: map[string]bool{}, ran: map[string]string{}}
 }
 
-func (f *fakeDatabase) Do(_ context.Context, req dbmanager.Request) dbmanager.Response {
+func (f *fakeDatabase) Do(_ context.Context, req contract.DBRequest) contract.DBResponse {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.requests = append(f.requests, req)
@@ -296,37 +296,37 @@ func (f *fakeDatabase) Do(_ context.Context, req dbmanager.Request) dbmanager.Re
 	if req.App != "" {
 		name = contract.AppDatabase(req.App)
 	}
-	resp := dbmanager.Response{OK: true, Action: req.Action, Database: name, Role: name}
+	resp := contract.DBResponse{OK: true, Action: req.Action, Database: name, Role: name}
 	switch req.Action {
-	case dbmanager.ActionCreateDatabase:
+	case contract.DBActionCreateDatabase:
 		resp.Changed = !f.exists[name]
 		f.exists[name] = true
-	case dbmanager.ActionDestroyDatabase:
+	case contract.DBActionDestroyDatabase:
 		resp.Changed = f.exists[name]
 		delete(f.exists, name)
-	case dbmanager.ActionRunSQL:
+	case contract.DBActionRunSQL:
 		if !f.exists[name] {
-			return dbmanager.Response{OK: false, Action: req.Action, Error: &dbmanager.Error{Field: "app", Rule: dbmanager.RuleNotFound, Message: "app: database " + name + " does not exist"}}
+			return contract.DBResponse{OK: false, Action: req.Action, Error: &contract.DBError{Field: "app", Rule: contract.DBRuleNotFound, Message: "app: database " + name + " does not exist"}}
 		}
 		if prev, ok := f.ran[req.ID]; ok {
 			if prev != req.SQL {
-				return dbmanager.Response{OK: false, Action: req.Action, Error: &dbmanager.Error{Field: "id", Rule: dbmanager.RuleIDReused, Message: "id: " + req.ID + " was used for another script"}}
+				return contract.DBResponse{OK: false, Action: req.Action, Error: &contract.DBError{Field: "id", Rule: contract.DBRuleIDReused, Message: "id: " + req.ID + " was used for another script"}}
 			}
 			return resp
 		}
 		f.ran[req.ID] = req.SQL
 		resp.Changed = true
 		one := "1"
-		resp.Results = []dbmanager.StatementResult{{Command: "SELECT 1", Columns: []string{"answer"}, Rows: [][]*string{{&one}}}}
+		resp.Results = []contract.DBStatementResult{{Command: "SELECT 1", Columns: []string{"answer"}, Rows: [][]*string{{&one}}}}
 	}
 	return resp
 }
 
-func (f *fakeDatabase) last() dbmanager.Request {
+func (f *fakeDatabase) last() contract.DBRequest {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.requests) == 0 {
-		return dbmanager.Request{}
+		return contract.DBRequest{}
 	}
 	return f.requests[len(f.requests)-1]
 }

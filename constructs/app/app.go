@@ -436,7 +436,7 @@ func (a *App) newDatabase(props *AppProps) {
 		jsii.String("/" + pgName + "?sslmode=require"),
 	})
 	a.DatabaseURLParameter = awsssm.NewStringParameter(a.Construct, jsii.String("DatabaseUrl"), &awsssm.StringParameterProps{
-		ParameterName: jsii.String(a.names().ConfigPath(a.Name) + "DATABASE_URL"),
+		ParameterName: jsii.String(a.names().ConfigPath(a.Name) + contract.DatabaseURLConfigVar),
 		Description:   jsii.String("Wharf app " + a.Name + ": PostgreSQL URL without password (connect with an IAM auth token as the password)"),
 		StringValue:   url,
 	})

@@ -33,6 +33,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
 	"github.com/wharf-paas/wharf/constructs/internal/lambdabuild"
 	"github.com/wharf-paas/wharf/contract"
 	"github.com/wharf-paas/wharf/internal/logretention"
@@ -49,18 +50,9 @@ const (
 	ParamSecurityGroupID    = "security-group-id"
 )
 
-// Environment variables the construct sets on the manager Lambda. They are
-// the contract with lambda/dbmanager (docs/constructs.md).
+// Environment variables the construct sets on the manager Lambda besides
+// the contract's DBManagerEnv* names (contract/dbmanager.go).
 const (
-	// EnvHost is the writer (cluster) endpoint host name.
-	EnvHost = "WHARF_DB_HOST"
-	// EnvPort is the PostgreSQL port, in decimal.
-	EnvPort = "WHARF_DB_PORT"
-	// EnvAdminUser is the master user name (AdminUser).
-	EnvAdminUser = "WHARF_DB_ADMIN_USER"
-	// EnvAdminSecretArn is the ARN of the Secrets Manager secret holding the
-	// generated master password (JSON with "username" and "password").
-	EnvAdminSecretArn = "WHARF_DB_ADMIN_SECRET_ARN"
 	// EnvSecretsEndpoint is the https URL of the Secrets Manager interface
 	// endpoint. The endpoint has no private DNS, so the SDK must be pointed
 	// at it; aws-sdk-go-v2's config.LoadDefaultConfig reads this standard
@@ -310,10 +302,10 @@ func (d *Database) newManager(props *DatabaseProps, retention awslogs.RetentionD
 		VpcSubnets:     &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_ISOLATED},
 		SecurityGroups: &[]awsec2.ISecurityGroup{d.ManagerSecurityGroup},
 		Environment: &map[string]*string{
-			EnvHost:           d.Cluster.ClusterEndpoint().Hostname(),
-			EnvPort:           jsii.String(d.port),
-			EnvAdminUser:      jsii.String(AdminUser),
-			EnvAdminSecretArn: d.Cluster.Secret().SecretArn(),
+			contract.DBManagerEnvHost:           d.Cluster.ClusterEndpoint().Hostname(),
+			contract.DBManagerEnvPort:           jsii.String(d.port),
+			contract.DBManagerEnvAdminUser:      jsii.String(AdminUser),
+			contract.DBManagerEnvAdminSecretARN: d.Cluster.Secret().SecretArn(),
 			EnvSecretsEndpoint: awscdk.Fn_Join(jsii.String(""), &[]*string{
 				jsii.String("https://"),
 				awscdk.Fn_Select(jsii.Number(1), awscdk.Fn_Split(jsii.String(":"),

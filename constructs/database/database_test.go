@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/jsii-runtime-go"
+
 	"github.com/wharf-paas/wharf/constructs/app/apptest"
 	"github.com/wharf-paas/wharf/constructs/database"
 	"github.com/wharf-paas/wharf/contract"
@@ -333,18 +334,18 @@ func TestManagerAndEndpoint(t *testing.T) {
 		}
 		env, _ := p["Environment"].(map[string]interface{})["Variables"].(map[string]interface{})
 		want := map[string]string{
-			database.EnvHost:            "<DatabaseCluster5B53A178.Endpoint.Address>",
-			database.EnvPort:            "5432",
-			database.EnvAdminUser:       "wharf_admin",
-			database.EnvSecretsEndpoint: "https://",
+			contract.DBManagerEnvHost:      "<DatabaseCluster5B53A178.Endpoint.Address>",
+			contract.DBManagerEnvPort:      "5432",
+			contract.DBManagerEnvAdminUser: "wharf_admin",
+			database.EnvSecretsEndpoint:    "https://",
 		}
 		for k, v := range want {
 			if got := apptest.Render(env[k]); !strings.HasPrefix(got, v) {
 				t.Errorf("env %s = %s, want %s", k, got, v)
 			}
 		}
-		if !strings.HasPrefix(apptest.Render(env[database.EnvAdminSecretArn]), "<DatabaseClusterSecretAttachment") {
-			t.Errorf("env %s = %s", database.EnvAdminSecretArn, apptest.Render(env[database.EnvAdminSecretArn]))
+		if !strings.HasPrefix(apptest.Render(env[contract.DBManagerEnvAdminSecretARN]), "<DatabaseClusterSecretAttachment") {
+			t.Errorf("env %s = %s", contract.DBManagerEnvAdminSecretARN, apptest.Render(env[contract.DBManagerEnvAdminSecretARN]))
 		}
 		if !strings.Contains(apptest.JSON(env[database.EnvSecretsEndpoint]), "DnsEntries") {
 			t.Errorf("secrets endpoint env %s", apptest.JSON(env[database.EnvSecretsEndpoint]))

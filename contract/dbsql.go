@@ -1,23 +1,30 @@
-package dbmanager
+package contract
 
 import (
 	"strings"
 	"unicode"
 )
 
-// checkScript rejects an empty script, an oversized one, and any top-level
+// CheckDBScript rejects an empty script, an oversized one, and any top-level
 // statement that would end or replace the transaction the manager runs the
 // script in (BEGIN, START TRANSACTION, COMMIT, END, ROLLBACK, ABORT,
 // PREPARE TRANSACTION). Statements inside dollar-quoted bodies (DO blocks,
 // functions) are not top-level: PostgreSQL itself refuses COMMIT there while
 // an outer transaction block is open.
-func checkScript(sql string) *Error {
-	if len(sql) > MaxSQLBytes {
-		return fieldErr("sql", RuleTooLong, "is %d bytes, more than the limit of %d", len(sql), MaxSQLBytes)
+func CheckDBScript(sql string) error {
+	if err := checkDBScript(sql); err != nil {
+		return err
 	}
-	stmts := leadingKeywords(sql)
+	return nil
+}
+
+func checkDBScript(sql string) *DBError {
+	if len(sql) > DBMaxSQLBytes {
+		return dbFieldErr("sql", DBRuleTooLong, "is %d bytes, more than the limit of %d", len(sql), DBMaxSQLBytes)
+	}
+	stmts := dbLeadingKeywords(sql)
 	if len(stmts) == 0 {
-		return fieldErr("sql", RuleRequired, "is required and must contain at least one statement")
+		return dbFieldErr("sql", DBRuleRequired, "is required and must contain at least one statement")
 	}
 	for i, kw := range stmts {
 		first, second := kw[0], ""
@@ -32,7 +39,7 @@ func checkScript(sql string) *Error {
 			bad = second == "transaction"
 		}
 		if bad {
-			return fieldErr("sql", RuleTransaction,
+			return dbFieldErr("sql", DBRuleTransaction,
 				"statement %d starts with %s: the manager runs the whole script in one transaction, remove transaction control",
 				i+1, strings.ToUpper(strings.Join(kw, " ")))
 		}
@@ -40,11 +47,11 @@ func checkScript(sql string) *Error {
 	return nil
 }
 
-// leadingKeywords splits a script into top-level statements the way psql
+// dbLeadingKeywords splits a script into top-level statements the way psql
 // does (quotes, dollar quotes, comments, parentheses and BEGIN ... END bodies
 // of CREATE FUNCTION/PROCEDURE are respected) and returns the first two
 // lowercase words of each non-empty statement.
-func leadingKeywords(sql string) [][]string {
+func dbLeadingKeywords(sql string) [][]string {
 	var (
 		out        [][]string
 		words      []string // first words of the current statement

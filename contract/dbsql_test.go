@@ -1,11 +1,11 @@
-package dbmanager
+package contract
 
 import (
 	"reflect"
 	"testing"
 )
 
-func TestLeadingKeywords(t *testing.T) {
+func TestDBScriptLeadingKeywords(t *testing.T) {
 	tests := []struct {
 		sql  string
 		want [][]string
@@ -22,13 +22,13 @@ func TestLeadingKeywords(t *testing.T) {
 		{"SELECT 'unterminated; COMMIT", [][]string{{"select"}}},
 	}
 	for _, tc := range tests {
-		if got := leadingKeywords(tc.sql); !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("leadingKeywords(%q) = %v, want %v", tc.sql, got, tc.want)
+		if got := dbLeadingKeywords(tc.sql); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("dbLeadingKeywords(%q) = %v, want %v", tc.sql, got, tc.want)
 		}
 	}
 }
 
-func TestCheckScript(t *testing.T) {
+func TestCheckDBScript(t *testing.T) {
 	for _, ok := range []string{
 		"SELECT 1",
 		"PREPARE q AS SELECT 1; EXECUTE q",
@@ -36,13 +36,13 @@ func TestCheckScript(t *testing.T) {
 		"DO $$ BEGIN PERFORM 1; END $$",
 		"CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END",
 	} {
-		if err := checkScript(ok); err != nil {
-			t.Errorf("checkScript(%q) = %v, want nil", ok, err)
+		if err := CheckDBScript(ok); err != nil {
+			t.Errorf("CheckDBScript(%q) = %v, want nil", ok, err)
 		}
 	}
 	for _, bad := range []string{"COMMIT", "select 1; Rollback", "start transaction", "END", "abort", "prepare transaction 'x'", "BEGIN"} {
-		if err := checkScript(bad); err == nil || err.Rule != RuleTransaction {
-			t.Errorf("checkScript(%q) = %v, want a %s error", bad, err, RuleTransaction)
+		if err := checkDBScript(bad); err == nil || err.Rule != DBRuleTransaction {
+			t.Errorf("CheckDBScript(%q) = %v, want a %s error", bad, err, DBRuleTransaction)
 		}
 	}
 }

@@ -375,6 +375,31 @@ func TestDecide(t *testing.T) {
 				t.Fatalf("actions %v acts for %s", kinds(d.Actions), d.ActsFor)
 			}
 		}},
+		{"rollback: an autoscaled process's count is left alone though the adopted deployment's scale is unknown (seed 1792)", func() *AppState {
+			st := dtOp(StepRollback)
+			// State lost, then adopted: the deployment does not know the
+			// scale setting its services were aligned with.
+			st.Deployed.ScaleHash, st.Deployed.Scale = scaleUnknown, nil
+			st.Deployed.Metadata = twMeta("api", 1, "", "web")
+			two := int32(2)
+			st.Deployed.Metadata.Processes["web"] = contract.Process{Count: &two}
+			sc := &contract.ScaleSetting{Version: 1, Processes: map[string]contract.ProcessScale{"web": {Min: 1, Max: 3, CPUTarget: 60}}}
+			st.Op.Scale, st.Op.ScaleHash = sc, scaleHash(sc)
+			st.Op.Updated, st.Op.FailReason = []string{"web"}, ReasonDeploymentRolledBack
+			st.Op.Deployments, st.Op.Prior = map[string]string{"web": "d2"}, map[string][]string{"web": {"d1"}}
+			return st
+		}(), dtObs(func(o *Observation) {
+			o.setService("web", dtService(dtTD2, dtDep("d2", "PRIMARY", dtTD2, "FAILED")))
+		}), func(t *testing.T, d Decision) {
+			for _, a := range d.Actions {
+				if a.UpdateService != nil && a.UpdateService.DesiredCount != nil {
+					t.Fatalf("rollback sends desired count %d to an autoscaled service", *a.UpdateService.DesiredCount)
+				}
+			}
+			if !slices.Equal(kinds(d.Actions), []ActionKind{ActUpdateService}) || aws.ToString(d.Actions[0].UpdateService.TaskDefinition) != dtTD1 {
+				t.Fatalf("actions %v", kinds(d.Actions))
+			}
+		}},
 		{"rollback -> failed once its actions are done", func() *AppState {
 			st := dtOp(StepRollback)
 			st.Op.Updated, st.Op.FailReason = []string{"web"}, ReasonDeploymentFailed

@@ -961,7 +961,7 @@ func (d *decider) stepRollback() {
 	if dep == nil && st.Adopted != nil && len(st.Adopted.TaskDefs) > 0 {
 		// Nothing deployed by this store, but the app was adopted with
 		// its services running: they go back to what they ran then.
-		dep = &Deployment{TaskDefs: st.Adopted.TaskDefs, Metadata: &contract.BuildMetadata{Processes: map[string]contract.Process{}}}
+		dep = &Deployment{TaskDefs: st.Adopted.TaskDefs, Metadata: &contract.BuildMetadata{Processes: map[string]contract.Process{}}, ScaleHash: scaleUnknown}
 		for proc, n := range st.Adopted.Counts {
 			dep.Metadata.Processes[proc] = contract.Process{Count: &n}
 		}
@@ -994,10 +994,19 @@ func (d *decider) stepRollback() {
 				acts = append(acts, deleteServiceAction(set.ClusterARN, d.family(proc), proc, true))
 				continue
 			}
-			e := effectiveScale(dep.Metadata.Processes[proc], dep.Scale, proc)
+			// The deployed scale, unless unknown (adopted after a state
+			// loss): then the operation's, the setting as last read. A
+			// process autoscaled under either is Application Auto
+			// Scaling's: its count is left alone.
+			sc := dep.Scale
+			if dep.ScaleHash == scaleUnknown {
+				sc = op.Scale
+			}
+			e := effectiveScale(dep.Metadata.Processes[proc], sc, proc)
+			e.Autoscaled = e.Autoscaled || effectiveScale(dep.Metadata.Processes[proc], op.Scale, proc).Autoscaled
 			count := e.Count
 			if e.Autoscaled {
-				count = -1 // Application Auto Scaling's: left alone
+				count = -1
 			}
 			// Already back (the circuit breaker's rollback), unless the
 			// read is from before this operation's update: then it

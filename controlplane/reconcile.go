@@ -33,9 +33,18 @@ type run struct {
 
 	st       *AppState
 	snapshot []byte
+	// committed is the state object that snapshot is the encoding of,
+	// set by commit (nil when snapshot is the loaded state's, which the
+	// run may change in place before its first decision). Nothing changes
+	// a committed state in place (Decide copies what it changes), so while
+	// r.st is committed, r.st encodes as snapshot without encoding it again.
+	committed *AppState
 	// loaded is the state as the run loaded it (status publishing
 	// compares the committed state with it).
-	loaded  []byte
+	loaded []byte
+	// prev is what status publishing reads of the loaded state (the
+	// fields ActivityEvents compares), copied when it was loaded.
+	prev    AppState
 	pending []*DeployRecord
 
 	cl         *AppClients
@@ -130,6 +139,7 @@ func (r *run) do(ctx context.Context) error {
 	r.st = st
 	r.snapshot, _ = json.Marshal(st)
 	r.loaded = r.snapshot
+	r.prev = activityFields(st)
 	if r.h.BuildID != "" {
 		r.trackBuild()
 	}
@@ -245,7 +255,7 @@ func (r *run) loop(ctx context.Context) error {
 		// A decision equal to r.st (most are: nothing to do) costs no
 		// encoding; otherwise the encoded state decides, as it is what
 		// is saved.
-		changed := len(d.Records) > 0
+		changed := len(d.Records) > 0 || (r.committed == r.st && encodesApart(d.State, r.st))
 		if !changed && (dirty || !reflect.DeepEqual(d.State, r.st)) {
 			cur, _ := json.Marshal(d.State)
 			changed = !bytes.Equal(cur, r.snapshot)
@@ -280,6 +290,20 @@ func (r *run) loop(ctx context.Context) error {
 	return nil
 }
 
+// encodesApart reports whether a and b certainly encode differently, from
+// fields that are always encoded (phase, operation step) or whose presence
+// shows in the encoding (the operation, the tracked builds): a decision
+// that moved on is recognised without encoding the state.
+func encodesApart(a, b *AppState) bool {
+	switch {
+	case a.Phase != b.Phase, (a.Op == nil) != (b.Op == nil), len(a.Builds) != len(b.Builds):
+		return true
+	case a.Op != nil && a.Op.Step != b.Op.Step:
+		return true
+	}
+	return false
+}
+
 // settle drops the observations a committed decision made obsolete: the
 // answers it recorded, the services when the step changed (the next step
 // reads them afresh), and, when the operation ended, the configuration
@@ -308,9 +332,13 @@ func (r *run) flush(ctx context.Context) error {
 	if r.clean {
 		return nil
 	}
-	cur, _ := json.Marshal(r.st)
-	if bytes.Equal(cur, r.snapshot) && len(r.pending) == 0 {
-		return nil
+	if len(r.pending) == 0 {
+		if r.committed == r.st {
+			return nil // saved as it is
+		}
+		if cur, _ := json.Marshal(r.st); bytes.Equal(cur, r.snapshot) {
+			return nil
+		}
 	}
 	return r.commit(ctx)
 }
@@ -329,6 +357,7 @@ func (r *run) commit(ctx context.Context) error {
 	}
 	r.pending = nil
 	r.snapshot, _ = json.Marshal(r.st)
+	r.committed = r.st
 	return nil
 }
 

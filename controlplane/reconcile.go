@@ -33,11 +33,12 @@ type run struct {
 
 	st       *AppState
 	snapshot []byte
-	// committed is the state object that snapshot is the encoding of,
-	// set by commit (nil when snapshot is the loaded state's, which the
-	// run may change in place before its first decision). Nothing changes
-	// a committed state in place (Decide copies what it changes), so while
-	// r.st is committed, r.st encodes as snapshot without encoding it again.
+	// committed is the state object last saved, whose encoding snapshot
+	// is once saved has computed it (nil before the first commit: then
+	// snapshot is the loaded state's, which the run may change in place
+	// before its first decision). Nothing changes a committed state in
+	// place (Decide copies what it changes), so while r.st is committed,
+	// r.st encodes as the saved snapshot without encoding it again.
 	committed *AppState
 	// loaded is the state as the run loaded it (status publishing
 	// compares the committed state with it).
@@ -258,7 +259,7 @@ func (r *run) loop(ctx context.Context) error {
 		changed := len(d.Records) > 0 || (r.committed == r.st && encodesApart(d.State, r.st))
 		if !changed && (dirty || !reflect.DeepEqual(d.State, r.st)) {
 			cur, _ := json.Marshal(d.State)
-			changed = !bytes.Equal(cur, r.snapshot)
+			changed = !bytes.Equal(cur, r.saved())
 		}
 		if changed {
 			dirty = false
@@ -336,7 +337,7 @@ func (r *run) flush(ctx context.Context) error {
 		if r.committed == r.st {
 			return nil // saved as it is
 		}
-		if cur, _ := json.Marshal(r.st); bytes.Equal(cur, r.snapshot) {
+		if cur, _ := json.Marshal(r.st); bytes.Equal(cur, r.saved()) {
 			return nil
 		}
 	}
@@ -356,9 +357,19 @@ func (r *run) commit(ctx context.Context) error {
 		return fmt.Errorf("save state: %w", err)
 	}
 	r.pending = nil
-	r.snapshot, _ = json.Marshal(r.st)
+	// Encoded when first compared (saved): a commit the next round moves
+	// on from is not encoded twice.
+	r.snapshot = nil
 	r.committed = r.st
 	return nil
+}
+
+// saved is the encoding of the state last saved (or loaded).
+func (r *run) saved() []byte {
+	if r.snapshot == nil && r.committed != nil {
+		r.snapshot, _ = json.Marshal(r.committed)
+	}
+	return r.snapshot
 }
 
 // trackBuild adds the hint's build to the tracked builds unless it is

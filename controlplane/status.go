@@ -202,7 +202,7 @@ type LogsAPI interface {
 // not returned: the state is already committed and the next sweep
 // repairs the status (activity events are best effort).
 func (r *run) publishStatus(ctx context.Context) {
-	cur := r.snapshot
+	cur := r.saved()
 	if r.committed != r.st {
 		cur, _ = json.Marshal(r.st)
 	}

@@ -202,11 +202,16 @@ type LogsAPI interface {
 // not returned: the state is already committed and the next sweep
 // repairs the status (activity events are best effort).
 func (r *run) publishStatus(ctx context.Context) {
-	cur := r.saved()
-	if r.committed != r.st {
-		cur, _ = json.Marshal(r.st)
+	// The version is always encoded: a state saved by this run (a newer
+	// version) differs from the loaded one without encoding it.
+	changed := r.st.Version != r.prev.Version
+	if !changed {
+		cur := r.saved()
+		if r.committed != r.st {
+			cur, _ = json.Marshal(r.st)
+		}
+		changed = string(cur) != string(r.loaded)
 	}
-	changed := string(cur) != string(r.loaded)
 	if !changed && r.h.Kind != KindSweep {
 		return
 	}

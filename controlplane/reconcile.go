@@ -256,7 +256,10 @@ func (r *run) loop(ctx context.Context) error {
 		// A decision equal to r.st (most are: nothing to do) costs no
 		// encoding; otherwise the encoded state decides, as it is what
 		// is saved.
-		changed := len(d.Records) > 0 || (r.committed == r.st && encodesApart(d.State, r.st))
+		// r.st encodes as the saved state when it is the one committed, or
+		// the one loaded and not changed since (not dirty).
+		asSaved := r.committed == r.st || (r.committed == nil && !dirty)
+		changed := len(d.Records) > 0 || (asSaved && encodesApart(d.State, r.st))
 		if !changed && (dirty || !reflect.DeepEqual(d.State, r.st)) {
 			cur, _ := json.Marshal(d.State)
 			changed = !bytes.Equal(cur, r.saved())

@@ -453,3 +453,45 @@ func TestEmptyStateAdoptionAlignsSettings(t *testing.T) {
 	}
 	h.wantPhase(PhaseDeployed, 1, "")
 }
+
+// Seed 502 of a soak: web was autoscaled when the state was lost, and the
+// scale setting was deleted before the adopted app's next deploy. The
+// state knows nothing of the scalable target, yet the deploy must look
+// for it (every process of an adopted app) and deregister it: web's scale
+// is the build's fixed count again.
+func TestEmptyStateDeployDeregistersAnOrphanedScalableTarget(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	h.deployBuild(1, twMeta("api", 1, "", "web", "worker"))
+	worker1 := h.w.serviceTaskDef("wharf-api_worker")
+	h.handle(h.putRequest(contract.ScaleKey, scaleDoc(map[string]contract.ProcessScale{"web": {Min: 2, Max: 5, CPUTarget: 60}})))
+	h.settle()
+	res := "service/wharf-main/wharf-api_web"
+	if h.w.scaling().Target(res) == nil {
+		t.Fatalf("no scalable target on %s after the range", res)
+	}
+	h.deployBuild(2, twMeta("api", 2, "bin/migrate", "web", "worker"))
+	// The worker is back on build 1, the state is lost, and the scale
+	// setting is deleted (its event lost too).
+	h.setServiceTaskDef("worker", worker1)
+	h.w.forgetStoppedTasks()
+	h.loseState()
+	h.deleteRequest(contract.ScaleKey)
+	h.sweepNow()
+	h.wantPhase(PhaseDeploying, 2, "")
+	h.finishRolloutBySweep()
+	h.settle()
+	h.wantPhase(PhaseDeployed, 2, "")
+	if tg := h.w.scaling().Target(res); tg != nil {
+		t.Errorf("web still has a scalable target (%d-%d) although its scale is the build's fixed count",
+			aws.ToInt32(tg.MinCapacity), aws.ToInt32(tg.MaxCapacity))
+	}
+	// A restart after that leaves it deregistered, and sets web's count.
+	h.handle(h.putRequest(contract.RestartKey, contract.RestartRequest{Version: 1, ID: "r1"}))
+	h.settle()
+	if h.w.scaling().Target(res) != nil {
+		t.Errorf("the target is registered after a restart")
+	}
+	if got := h.w.count("wharf-api_web"); got != 1 {
+		t.Errorf("web desired = %d, want the build's 1", got)
+	}
+}

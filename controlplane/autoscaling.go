@@ -55,12 +55,16 @@ func (d *decider) scalableResource(set *contract.Settings, proc string) string {
 // plane must look at when op ends: those op autoscales and those the
 // deployed build autoscaled (their targets are deregistered when the range
 // is cleared or the process removed), and, when the deployed scale is
-// unknown (an adopted app), every process of the build and of the
-// services. Apps that never autoscale cost no Application Auto Scaling
-// call.
+// unknown (an adopted app: recorded as deployed with an unknown scale, or
+// adopted without a deployment, whose first deploy this is), every process
+// of the build and of the services: a scalable target the lost state knew
+// of is found and deregistered when the effective scale has no range.
+// Apps that never autoscale cost no Application Auto Scaling call (but the
+// first deploy after a state loss).
 func (d *decider) scalingProcs(op *Operation) []string {
 	set := map[string]bool{}
-	if dep := d.st.Deployed; dep != nil && dep.ScaleHash == scaleUnknown {
+	dep := d.st.Deployed
+	if (dep != nil && dep.ScaleHash == scaleUnknown) || (dep == nil && d.st.Adopted != nil) {
 		for p := range op.Metadata.Processes {
 			set[p] = true
 		}

@@ -41,6 +41,9 @@ func main() {
 	controlplanestack.PrebuildLambda()
 	defer jsii.Close()
 	app := awscdk.NewApp(nil)
+	if assemble.NagRequested(app) {
+		assemble.AddNag(app)
+	}
 	if _, err := assemble.Build(app, cfg); err != nil {
 		fail(fmt.Errorf("platform config %s: %w", path, err))
 	}

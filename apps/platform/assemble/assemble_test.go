@@ -11,7 +11,6 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
-	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/wharf-paas/wharf/apps/config"
@@ -33,25 +32,42 @@ func loadExample(t *testing.T) *config.Platform {
 	return cfg
 }
 
-// TestExamplePlatform synthesizes the example platform once, in process,
-// with cdk-nag on every stack, and checks the whole assembly.
+// TestExamplePlatform synthesizes the example platform once, through the
+// pinned CDK CLI exactly as `make synth` does but with cdk-nag on every
+// stack (-c wharf:nag=true), and checks the whole assembly and what the CLI
+// printed. The checks of the construct objects (stack names, dependencies,
+// the registry shipped) use a second Build of the same config in process,
+// which creates the constructs but never synthesizes them: one synthesis
+// of the example platform per test run (issue 14).
 func TestExamplePlatform(t *testing.T) {
 	cfg := loadExample(t)
-	app := cdktest.NewApp(t)
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
 	p, err := assemble.Build(app, cfg)
 	if err != nil {
 		t.Fatalf("build example platform: %v", err)
 	}
-	// One synthesis for everything. cdk-nag findings are read from the
-	// assembly's metadata: assertions.Annotations_FromStack forces a new
-	// synthesis per call, which an ECS cluster with capacity providers
-	// does not survive (its association aspect adds the same child again).
-	var asm cxapi.CloudAssembly
-	cdktest.Check(t, func() { asm = app.Synth(nil) })
-	if t.Failed() {
-		t.FailNow()
+	abs, err := filepath.Abs(examplePath)
+	if err != nil {
+		t.Fatal(err)
 	}
-	dir := *asm.Directory()
+	// cdk-nag's findings are read from the assembly's metadata.
+	dir, log, err := runSynth(t, abs, "--context", assemble.NagContext+"=true")
+	if err != nil {
+		t.Fatalf("cdk synth failed: %v\n%s", err, log)
+	}
+
+	t.Run("cli", func(t *testing.T) {
+		var m cliManifest
+		raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+		if err != nil {
+			t.Fatalf("read manifest: %v", err)
+		}
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		checkCLISynth(t, dir, log, m)
+	})
+
 	templates := map[string]assertions.Template{}
 	for _, st := range p.Stacks {
 		raw, err := os.ReadFile(filepath.Join(dir, *st.TemplateFile()))

@@ -33,9 +33,19 @@ type run struct {
 
 	st       *AppState
 	snapshot []byte
+	// committed is the state object last saved, whose encoding snapshot
+	// is once saved has computed it (nil before the first commit: then
+	// snapshot is the loaded state's, which the run may change in place
+	// before its first decision). Nothing changes a committed state in
+	// place (Decide copies what it changes), so while r.st is committed,
+	// r.st encodes as the saved snapshot without encoding it again.
+	committed *AppState
 	// loaded is the state as the run loaded it (status publishing
 	// compares the committed state with it).
-	loaded  []byte
+	loaded []byte
+	// prev is what status publishing reads of the loaded state (the
+	// fields ActivityEvents compares), copied when it was loaded.
+	prev    AppState
 	pending []*DeployRecord
 
 	cl         *AppClients
@@ -130,6 +140,7 @@ func (r *run) do(ctx context.Context) error {
 	r.st = st
 	r.snapshot, _ = json.Marshal(st)
 	r.loaded = r.snapshot
+	r.prev = activityFields(st)
 	if r.h.BuildID != "" {
 		r.trackBuild()
 	}
@@ -245,10 +256,13 @@ func (r *run) loop(ctx context.Context) error {
 		// A decision equal to r.st (most are: nothing to do) costs no
 		// encoding; otherwise the encoded state decides, as it is what
 		// is saved.
-		changed := len(d.Records) > 0
+		// r.st encodes as the saved state when it is the one committed, or
+		// the one loaded and not changed since (not dirty).
+		asSaved := r.committed == r.st || (r.committed == nil && !dirty)
+		changed := len(d.Records) > 0 || (asSaved && encodesApart(d.State, r.st))
 		if !changed && (dirty || !reflect.DeepEqual(d.State, r.st)) {
 			cur, _ := json.Marshal(d.State)
-			changed = !bytes.Equal(cur, r.snapshot)
+			changed = !bytes.Equal(cur, r.saved())
 		}
 		if changed {
 			dirty = false
@@ -280,6 +294,20 @@ func (r *run) loop(ctx context.Context) error {
 	return nil
 }
 
+// encodesApart reports whether a and b certainly encode differently, from
+// fields that are always encoded (phase, operation step) or whose presence
+// shows in the encoding (the operation, the tracked builds): a decision
+// that moved on is recognised without encoding the state.
+func encodesApart(a, b *AppState) bool {
+	switch {
+	case a.Phase != b.Phase, (a.Op == nil) != (b.Op == nil), len(a.Builds) != len(b.Builds):
+		return true
+	case a.Op != nil && a.Op.Step != b.Op.Step:
+		return true
+	}
+	return false
+}
+
 // settle drops the observations a committed decision made obsolete: the
 // answers it recorded, the services when the step changed (the next step
 // reads them afresh), and, when the operation ended, the configuration
@@ -308,9 +336,13 @@ func (r *run) flush(ctx context.Context) error {
 	if r.clean {
 		return nil
 	}
-	cur, _ := json.Marshal(r.st)
-	if bytes.Equal(cur, r.snapshot) && len(r.pending) == 0 {
-		return nil
+	if len(r.pending) == 0 {
+		if r.committed == r.st {
+			return nil // saved as it is
+		}
+		if cur, _ := json.Marshal(r.st); bytes.Equal(cur, r.saved()) {
+			return nil
+		}
 	}
 	return r.commit(ctx)
 }
@@ -328,8 +360,19 @@ func (r *run) commit(ctx context.Context) error {
 		return fmt.Errorf("save state: %w", err)
 	}
 	r.pending = nil
-	r.snapshot, _ = json.Marshal(r.st)
+	// Encoded when first compared (saved): a commit the next round moves
+	// on from is not encoded twice.
+	r.snapshot = nil
+	r.committed = r.st
 	return nil
+}
+
+// saved is the encoding of the state last saved (or loaded).
+func (r *run) saved() []byte {
+	if r.snapshot == nil && r.committed != nil {
+		r.snapshot, _ = json.Marshal(r.committed)
+	}
+	return r.snapshot
 }
 
 // trackBuild adds the hint's build to the tracked builds unless it is

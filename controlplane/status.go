@@ -163,6 +163,21 @@ func ActivityEvents(prev, next *AppState, now time.Time) []contract.ActivityEven
 	return out
 }
 
+// activityFields copies what ActivityEvents reads of a state (its
+// version, phase, build, operation kind, build, sequence and step, and the
+// deployed build, sequence and time), so that status publishing compares
+// with the loaded state without decoding it again.
+func activityFields(st *AppState) AppState {
+	p := AppState{Version: st.Version, Phase: st.Phase, Build: st.Build}
+	if op := st.Op; op != nil {
+		p.Op = &Operation{Kind: op.Kind, Build: op.Build, Seq: op.Seq, Step: op.Step}
+	}
+	if d := st.Deployed; d != nil {
+		p.Deployed = &Deployment{Build: d.Build, Seq: d.Seq, At: d.At}
+	}
+	return p
+}
+
 // statusSSM is what publishing needs of the SSM client: read the status
 // parameter and write it. The SDK client has both; a client without
 // PutParameter publishes nothing.
@@ -187,12 +202,16 @@ type LogsAPI interface {
 // not returned: the state is already committed and the next sweep
 // repairs the status (activity events are best effort).
 func (r *run) publishStatus(ctx context.Context) {
-	var prev AppState
-	if len(r.loaded) > 0 {
-		_ = json.Unmarshal(r.loaded, &prev)
+	// The version is always encoded: a state saved by this run (a newer
+	// version) differs from the loaded one without encoding it.
+	changed := r.st.Version != r.prev.Version
+	if !changed {
+		cur := r.saved()
+		if r.committed != r.st {
+			cur, _ = json.Marshal(r.st)
+		}
+		changed = string(cur) != string(r.loaded)
 	}
-	cur, _ := json.Marshal(r.st)
-	changed := string(cur) != string(r.loaded)
 	if !changed && r.h.Kind != KindSweep {
 		return
 	}
@@ -209,7 +228,7 @@ func (r *run) publishStatus(ctx context.Context) {
 	}
 	names := contract.Names{Prefix: r.c.reg.Prefix}
 	if changed {
-		if err := r.appendActivity(ctx, names, ActivityEvents(&prev, r.st, r.now)); err != nil {
+		if err := r.appendActivity(ctx, names, ActivityEvents(&r.prev, r.st, r.now)); err != nil {
 			r.log.Warn("activity not published", "error", err.Error())
 		}
 	}

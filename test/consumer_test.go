@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wharf-paas/wharf/internal/cdkcli"
 )
 
 // TestConsumerModule builds and runs test/consumer, a CDK app in its own Go
@@ -16,7 +18,7 @@ import (
 // `go get`. Its control plane Lambda is built at synth time from the Wharf
 // module found through the consumer's module graph.
 func TestConsumerModule(t *testing.T) {
-	root := repoRoot(t)
+	root := cdkcli.RepoRoot(t)
 	dir := t.TempDir()
 	for _, f := range []string{"main.go", "go.mod"} {
 		data, err := os.ReadFile(filepath.Join(root, "test", "consumer", f))

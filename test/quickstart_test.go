@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
+
+	"github.com/wharf-paas/wharf/internal/cdkcli"
 )
 
 // TestQuickstartVersions: the aws-cdk-go and CDK CLI versions that
@@ -13,7 +15,7 @@ import (
 // and package.json, so the document cannot drift from what Wharf is
 // tested with.
 func TestQuickstartVersions(t *testing.T) {
-	root := repoRoot(t)
+	root := cdkcli.RepoRoot(t)
 	doc, err := os.ReadFile(filepath.Join(root, "docs", "quickstart.md"))
 	if err != nil {
 		t.Fatal(err)

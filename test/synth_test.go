@@ -1,58 +1,13 @@
 package test
 
 import (
-	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wharf-paas/wharf/internal/cdkcli"
 )
-
-// repoRoot is the repository root, where cdk.json is.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "cdk.json")); err != nil {
-		t.Fatalf("no cdk.json in %s: %v", root, err)
-	}
-	return root
-}
-
-// cdkCLI returns the pinned CDK CLI installed by `make deps` (npm ci). A
-// missing CLI is a failure, not a skip: `make test` installs it.
-func cdkCLI(t *testing.T, root string) string {
-	t.Helper()
-	cli := filepath.Join(root, "node_modules", ".bin", "cdk")
-	if _, err := os.Stat(cli); err != nil {
-		t.Fatalf("the CDK CLI is not installed (%v); run `make deps` (npm ci from package-lock.json) or `make test`, which does it", err)
-	}
-	return cli
-}
-
-// runSynth runs `cdk synth` through the CLI, exactly as `make synth` does,
-// with the platform config at configPath, into a new output folder.
-func runSynth(t *testing.T, configPath string) (out string, stderr string, err error) {
-	t.Helper()
-	root := repoRoot(t)
-	cli := cdkCLI(t, root)
-	out = filepath.Join(t.TempDir(), "cdk.out")
-	cmd := exec.Command(cli, "synth", "--quiet", "--no-notices", "--no-version-reporting", "--no-lookups", "--output", out)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(),
-		"WHARF_CONFIG="+configPath,
-		"CDK_DISABLE_CLI_TELEMETRY=true",
-		"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20",
-	)
-	var errBuf bytes.Buffer
-	cmd.Stdout = &errBuf
-	cmd.Stderr = &errBuf
-	err = cmd.Run()
-	return out, errBuf.String(), err
-}
 
 type template struct {
 	Resources map[string]struct {
@@ -77,7 +32,7 @@ func (tpl template) count(typ string) int {
 // TestSynthRejectsBadConfig checks that the CLI run fails on a bad config
 // with the field path in its message, and writes no template.
 func TestSynthRejectsBadConfig(t *testing.T) {
-	root := repoRoot(t)
+	root := cdkcli.RepoRoot(t)
 	data, err := os.ReadFile(filepath.Join(root, "apps", "platform", "wharf.example.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +46,7 @@ func TestSynthRejectsBadConfig(t *testing.T) {
 	if err := os.WriteFile(path, []byte(bad), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, log, err := runSynth(t, path)
+	out, log, err := cdkcli.Synth(t, path)
 	if err == nil {
 		t.Fatalf("cdk synth succeeded on a bad config:\n%s", log)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/wharf-paas/wharf/apps/config"
 	"github.com/wharf-paas/wharf/apps/platform/assemble"
 	controlplanestack "github.com/wharf-paas/wharf/constructs/controlplane"
+	"github.com/wharf-paas/wharf/internal/cdkcli"
 	"github.com/wharf-paas/wharf/internal/cdktest"
 )
 
@@ -51,7 +52,7 @@ func TestExamplePlatform(t *testing.T) {
 		t.Fatal(err)
 	}
 	// cdk-nag's findings are read from the assembly's metadata.
-	dir, log, err := runSynth(t, abs, "--context", assemble.NagContext+"=true")
+	dir, log, err := cdkcli.Synth(t, abs, "--context", assemble.NagContext+"=true")
 	if err != nil {
 		t.Fatalf("cdk synth failed: %v\n%s", err, log)
 	}

@@ -1,61 +1,12 @@
 package assemble_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-// repoRoot is the repository root, where cdk.json is.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs(filepath.Join("..", "..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "cdk.json")); err != nil {
-		t.Fatalf("no cdk.json in %s: %v", root, err)
-	}
-	return root
-}
-
-// cdkCLI returns the pinned CDK CLI installed by `make deps` (npm ci). A
-// missing CLI is a failure, not a skip: `make test` installs it.
-func cdkCLI(t *testing.T, root string) string {
-	t.Helper()
-	cli := filepath.Join(root, "node_modules", ".bin", "cdk")
-	if _, err := os.Stat(cli); err != nil {
-		t.Fatalf("the CDK CLI is not installed (%v); run `make deps` (npm ci from package-lock.json) or `make test`, which does it", err)
-	}
-	return cli
-}
-
-// runSynth runs `cdk synth` through the CLI, exactly as `make synth` does,
-// with the platform config at configPath, into a new output folder; args
-// are added to the command line.
-func runSynth(t *testing.T, configPath string, args ...string) (out string, stderr string, err error) {
-	t.Helper()
-	root := repoRoot(t)
-	cli := cdkCLI(t, root)
-	out = filepath.Join(t.TempDir(), "cdk.out")
-	cmd := exec.Command(cli, "synth", "--quiet", "--no-notices", "--no-version-reporting", "--no-lookups", "--output", out)
-	cmd.Args = append(cmd.Args, args...)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(),
-		"WHARF_CONFIG="+configPath,
-		"CDK_DISABLE_CLI_TELEMETRY=true",
-		"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20",
-	)
-	var errBuf bytes.Buffer
-	cmd.Stdout = &errBuf
-	cmd.Stderr = &errBuf
-	err = cmd.Run()
-	return out, errBuf.String(), err
-}
 
 type cliManifest struct {
 	Artifacts map[string]struct {

@@ -316,7 +316,7 @@ func TestControlPlaneBootstrapRejectsBadRegistry(t *testing.T) {
 			if status == 200 && resp.ErrorType == "" && resp.ErrorMessage == "" {
 				t.Fatalf("invoke with a bad configuration succeeded: %d %s", status, body)
 			}
-			logs := fn.Logs()
+			logs := fn.WaitLogs(ctx, "control plane init failed")
 			if !strings.Contains(logs, "control plane init failed") {
 				t.Errorf("init failure not logged:\n%s", logs)
 			}

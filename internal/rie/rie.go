@@ -326,6 +326,27 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) (status int, body
 // Logs returns the emulator's and the function's output so far.
 func (f *Function) Logs() string { return f.logs.String() }
 
+// WaitLogs waits until the function's output contains substr, the
+// function exits, or ctx ends, and returns the output then. The emulator
+// answers an invocation as soon as the runtime reports its error, which can
+// be before the bootstrap's own log line has come through the pipe.
+func (f *Function) WaitLogs(ctx context.Context, substr string) string {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if logs := f.Logs(); strings.Contains(logs, substr) {
+			return logs
+		}
+		select {
+		case <-ctx.Done():
+			return f.Logs()
+		case <-f.exited:
+			return f.Logs()
+		case <-tick.C:
+		}
+	}
+}
+
 // Stop ends the emulator and the bootstrap now (benchmarks that start many
 // functions in one test); the cleanup Start registered then does nothing.
 func (f *Function) Stop() { f.stop() }

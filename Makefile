@@ -14,7 +14,7 @@ STATICCHECK_VERSION := v0.8.2
 # Go test timeout: the CDK tests synthesize whole platforms on 2 shared cores.
 TEST_TIMEOUT ?= 30m
 
-.PHONY: deps node-deps go-deps postgres redis chromium web-deps web-build web-test synth test lint bench bench-synth bench-controlplane bench-dbmanager bench-sim bench-dashboard bench-cli sandbox sandbox-dashboard soak clean
+.PHONY: deps node-deps go-deps postgres redis chromium web-deps web-build web-test synth test lint bench bench-synth bench-tssynth bench-controlplane bench-dbmanager bench-sim bench-dashboard bench-cli sandbox sandbox-dashboard soak clean
 
 deps: node-deps go-deps
 
@@ -84,6 +84,13 @@ bench: bench-synth bench-controlplane bench-dbmanager bench-sim bench-cli
 
 bench-synth: deps
 	bash bench/run.sh
+
+# The example platform's synth in Go against the same aws-cdk-lib calls made
+# from plain JavaScript (what TypeScript compiles to), generated from the
+# jsii protocol of one Go synth: fidelity check and side-by-side timings in
+# bench/out/tssynth/ (bench/tssynth/README.md). Not part of `make bench`.
+bench-tssynth: deps
+	bash bench/tssynth/run.sh
 
 bench-controlplane: go-deps
 	BENCH_COUNT=$(BENCH_COUNT) bash bench/controlplane.sh

@@ -14,8 +14,8 @@
 //   - the path and content of every file in each directory of this module
 //     that holds Go files, and below it: the Go sources and anything a
 //     //go:embed pattern could name. node_modules directories, nested
-//     modules (their own go.mod), build outputs (cdk.out*, bench/out, .git)
-//     and test binaries (*.test) are skipped.
+//     modules (their own go.mod), build outputs (cdk.out*, bench/out, .git),
+//     test files (*_test.go) and test binaries (*.test) are skipped.
 // It is a superset of the build's inputs, so a change that cannot affect
 // the binary (a test file, another command) may cause a rebuild, never the
 // reverse.
@@ -23,6 +23,7 @@
 // The binary lives in <user cache dir>/wharf/platform/<key>/platform, or
 // under $WHARF_PLATFORM_CACHE; the two most recently used keys are kept.
 // WHARF_PLATFORM_CACHE=off runs `go run ./apps/platform` as before.
+// `node run.js --key` prints the key and exits (run_test.go).
 'use strict';
 const { spawn, execFileSync } = require('child_process');
 const crypto = require('crypto');
@@ -62,7 +63,7 @@ function inputs() {
         if (e.name === 'node_modules' || r === '.git' || r === 'bench/out' || (!rel && e.name.startsWith('cdk.out'))) continue;
         if (fs.existsSync(path.join(dir, e.name, 'go.mod'))) continue; // a nested module
         walk(path.join(dir, e.name), r, all);
-      } else if (e.isFile() && ((all && !e.name.endsWith('.test')) || r === 'go.mod' || r === 'go.sum')) {
+      } else if (e.isFile() && ((all && !e.name.endsWith('.test') && !e.name.endsWith('_test.go')) || r === 'go.mod' || r === 'go.sum')) {
         out.push(r);
       }
     }
@@ -94,6 +95,10 @@ function prune(cache, current) {
 }
 
 function main() {
+  if (process.argv[2] === '--key') {
+    process.stdout.write(`${key()}\n`);
+    return undefined;
+  }
   const setting = process.env.WHARF_PLATFORM_CACHE;
   if (setting === 'off') return exec('go', ['run', pkg]);
   const cache = setting || path.join(userCacheDir(), 'wharf', 'platform');

@@ -83,8 +83,8 @@ func (d *decider) scalingProcs(op *Operation) []string {
 		}
 	}
 	add(op.Scale)
-	if d.st.Deployed != nil {
-		add(d.st.Deployed.Scale)
+	if run := d.st.running(); run != nil {
+		add(run.Scale)
 	}
 	if !d.pol.CanAutoscale {
 		return nil

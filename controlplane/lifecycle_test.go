@@ -1398,3 +1398,36 @@ func TestFailedRetryOfALeftoverIsNotRepeated(t *testing.T) {
 		t.Fatalf("the failed retry was repeated: %v", h.w.Calls(writeOps...))
 	}
 }
+
+// Seed 1997 of the simulator: a service deleted between the services
+// step's DescribeServices and its UpdateService (another invocation's
+// deploy dropped the process) is DRAINING. ECS answers the UpdateService
+// with ServiceNotActiveException, as for an INACTIVE service, and refuses
+// a CreateService of the name while it drains ("Creation of service was
+// not idempotent"). The deploy must read the service again and wait for
+// the drain, not fail the build as rejected.
+func TestServiceDrainingUnderAnUpdateIsWaitedFor(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	h.deployBuild(1, twMeta("api", 1, "", "web", "worker"))
+	h.w.after["UpdateService"] = func() { // called with the world locked
+		if s := h.w.services["wharf-api_worker"]; s != nil && aws.ToString(s.Status) == "ACTIVE" {
+			s.Status = aws.String("DRAINING")
+		}
+	}
+	h.w.finishBuild("api", 2, cbtypes.StatusTypeSucceeded, twMeta("api", 2, "", "web", "worker"))
+	h.handle(h.ev.build("api", 2, "SUCCEEDED"))
+	delete(h.w.after, "UpdateService")
+	if st := h.state(); st.Phase == PhaseFailed {
+		t.Fatalf("build 2 failed while worker's old service drained: %s %s", st.Reason, st.Detail)
+	}
+	h.wantPhase(PhaseDeploying, 2, "")
+	h.w.drainAndFree("wharf-api_worker")
+	h.clock.Advance(DefaultStuckAfter)
+	h.handle(h.ev.sweep())
+	cs := h.w.Calls("CreateService")
+	if len(cs) == 0 || aws.ToString(cs[len(cs)-1].Input.(*ecs.CreateServiceInput).ServiceName) != "wharf-api_worker" {
+		t.Fatalf("worker not created again once its old service was gone: %d CreateService", len(cs))
+	}
+	h.settle()
+	h.wantPhase(PhaseDeployed, 2, "")
+}

@@ -750,6 +750,12 @@ func (d *decider) stepServices() {
 		switch {
 		case d.obs.Deleted[proc]:
 			waiting = true
+		case s == nil && d.obs.NameInUse[proc]:
+			// ECS refused this name moments ago although no service of
+			// it shows: a later reconcile (an event, or the sweep) reads
+			// it again, rather than a loop of CreateService here.
+			d.note(slog.LevelWarn, "service name still in use; waiting", "build", op.Build, "process", proc)
+			waiting = true
 		case s == nil:
 			acts = append(acts, createServiceAction(d.pol, set, op, proc, want))
 		case aws.ToString(s.Status) == "DRAINING":

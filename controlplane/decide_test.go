@@ -409,6 +409,14 @@ func TestDecide(t *testing.T) {
 				t.Fatalf("state %+v", d.State)
 			}
 		}},
+		{"services: a name ECS just refused as in use is not created again in this reconcile", dtOp(StepServices), dtObs(func(o *Observation) {
+			o.setService("web", nil)
+			o.NameInUse = map[string]bool{"web": true}
+		}), func(t *testing.T, d Decision) {
+			if len(d.Actions) != 0 || d.State.Op == nil || d.State.Op.Step != StepServices || !d.Need.IsZero() {
+				t.Fatalf("actions %v, need %+v, state %+v", kinds(d.Actions), d.Need, d.State.Op)
+			}
+		}},
 		{"rollback with nothing deployed: the failed build's services stay, kept as the leftover", func() *AppState {
 			st := dtOp(StepRollback)
 			st.Deployed, st.HighWater = nil, 2

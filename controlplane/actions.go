@@ -284,7 +284,7 @@ func (r *run) act1(ctx context.Context, a Action, obs *Observation) error {
 				case "ServiceNotFoundException", "ServiceNotActiveException":
 					return nil
 				case "InvalidParameterException", "ClientException":
-					r.log.Error("rolling a service back was rejected", "service", name, "error", err.Error())
+					r.log.Error("rolling a service back (or setting its count) was rejected", "service", name, "error", err.Error())
 					return nil
 				}
 				return fmt.Errorf("ecs UpdateService %s (rollback): %w", name, err)
@@ -308,7 +308,8 @@ func (r *run) act1(ctx context.Context, a Action, obs *Observation) error {
 			r.answer(obs, a.Proc, out.Service, a.Before)
 			r.log.Info("service updated", "service", name, "task_definition", aws.ToString(a.UpdateService.TaskDefinition))
 		} else {
-			r.log.Info("service rolled back", "service", name, "task_definition", aws.ToString(a.UpdateService.TaskDefinition))
+			r.log.Info("service rolled back or count set", "service", name, "task_definition", aws.ToString(a.UpdateService.TaskDefinition),
+				"desired_count", aws.ToInt32(a.UpdateService.DesiredCount))
 		}
 	case ActDeleteService:
 		name := aws.ToString(a.DeleteService.Service)

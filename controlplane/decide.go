@@ -144,7 +144,7 @@ func (d *decider) resolveBuilds() bool {
 		case b.Number > 0 && b.Number == st.HighWater:
 			st.forget(b.ID) // the build in progress or resolved: a late duplicate
 		case b.Status == "SUCCEEDED" && b.Number < st.HighWater:
-			d.record(d.finalRecord(b, OutcomeSkipped, ReasonSuperseded, fmt.Sprintf("build %d was deployed first", st.HighWater)))
+			d.record(d.finalRecord(b, OutcomeSkipped, ReasonSuperseded, fmt.Sprintf("superseded by build %d", st.HighWater)))
 			st.forget(b.ID)
 		case buildDone(b.Status) && b.Status != "SUCCEEDED":
 			reason, detail := buildFailure(b)
@@ -327,7 +327,7 @@ func (d *decider) startBuild(b TrackedBuild, rq *requestsObservation) {
 	}
 	if mr.Err != nil {
 		d.note(slog.LevelError, "build cannot be deployed", "build", b.Number, "build_id", b.ID, "reason", string(mr.Err.reason), "error", mr.Err.Error())
-		d.skipOlder(b.Number, fmt.Sprintf("build %d was deployed first", b.Number))
+		d.skipOlder(b.Number, fmt.Sprintf("superseded by build %d", b.Number))
 		st.HighWater = b.Number
 		d.record(d.finalRecord(b, OutcomeFailed, mr.Err.reason, mr.Err.Error()))
 		st.forget(b.ID)
@@ -341,7 +341,7 @@ func (d *decider) startBuild(b TrackedBuild, rq *requestsObservation) {
 	}
 	if err := d.pol.refuse(meta, set); err != "" {
 		d.note(slog.LevelError, "build refused", "build", b.Number, "build_id", b.ID, "reason", string(ReasonBuildRefused), "error", err)
-		d.skipOlder(b.Number, fmt.Sprintf("build %d was deployed first", b.Number))
+		d.skipOlder(b.Number, fmt.Sprintf("superseded by build %d", b.Number))
 		st.HighWater = b.Number
 		d.record(d.finalRecord(b, OutcomeFailed, ReasonBuildRefused, err))
 		st.forget(b.ID)
@@ -359,7 +359,7 @@ func (d *decider) startBuild(b TrackedBuild, rq *requestsObservation) {
 		}
 		skipRelease = skip
 	}
-	d.skipOlder(b.Number, fmt.Sprintf("build %d was deployed first", b.Number))
+	d.skipOlder(b.Number, fmt.Sprintf("superseded by build %d", b.Number))
 	st.HighWater = b.Number
 	st.forget(b.ID)
 	sc := d.wantedScale(rq)

@@ -89,7 +89,7 @@ const (
 	OutcomePending  Outcome = ""
 	OutcomeDeployed Outcome = "deployed"
 	OutcomeFailed   Outcome = "failed"
-	// OutcomeSkipped: a newer build was deployed first.
+	// OutcomeSkipped: a newer build went ahead first (its deploy started).
 	OutcomeSkipped Outcome = "skipped"
 )
 

@@ -1013,13 +1013,21 @@ func TestFailedRolloutRollsBackAndRemovesNewServices(t *testing.T) {
 	}
 }
 
-func TestFailedFirstDeploysLeaveOneBuild(t *testing.T) {
+// failedFirstDeploy is an app whose first deploy (build 1: web and
+// worker) failed on web's rollout with nothing to roll back to, while the
+// worker's rollout completed.
+func failedFirstDeploy(t *testing.T) *harness {
 	h := newHarness(t, nil, nil)
 	h.w.finishBuild("api", 1, cbtypes.StatusTypeSucceeded, twMeta("api", 1, "", "web", "worker"))
 	h.handle(h.ev.build("api", 1, "SUCCEEDED"))
 	h.w.failRollout("wharf-api_web", true) // nothing to roll back to
 	h.handle(h.ev.deployment("api", "web", "SERVICE_DEPLOYMENT_FAILED"))
 	h.wantPhase(PhaseFailed, 1, ReasonDeploymentFailed)
+	return h
+}
+
+func TestFailedFirstDeploysLeaveOneBuild(t *testing.T) {
+	h := failedFirstDeploy(t)
 	if h.w.serviceTaskDef("wharf-api_worker") == "" || len(h.w.Calls("DeleteService")) != 0 {
 		t.Fatalf("a failed first deploy deleted its own services")
 	}
@@ -1328,12 +1336,7 @@ func (w *twWorld) drainAndFree(names ...string) {
 // that build with the new settings; when the retry's rollouts complete,
 // the build is deployed and becomes a rollback target.
 func TestLeftoverServicesOfAFailedFirstDeployFollowSettings(t *testing.T) {
-	h := newHarness(t, nil, nil)
-	h.w.finishBuild("api", 1, cbtypes.StatusTypeSucceeded, twMeta("api", 1, "", "web", "worker"))
-	h.handle(h.ev.build("api", 1, "SUCCEEDED"))
-	h.w.failRollout("wharf-api_web", true) // nothing to roll back to
-	h.handle(h.ev.deployment("api", "web", "SERVICE_DEPLOYMENT_FAILED"))
-	h.wantPhase(PhaseFailed, 1, ReasonDeploymentFailed)
+	h := failedFirstDeploy(t)
 	if st := h.state(); st.Deployed != nil || st.Leftover == nil || st.Leftover.Build != 1 {
 		t.Fatalf("after the failed first deploy: deployed %+v, leftover %+v; want the leftover build 1", st.Deployed, st.Leftover)
 	}
@@ -1371,11 +1374,7 @@ func TestLeftoverServicesOfAFailedFirstDeployFollowSettings(t *testing.T) {
 // the settings change again (no loop of restarts), and the leftover then
 // is what the retry left running.
 func TestFailedRetryOfALeftoverIsNotRepeated(t *testing.T) {
-	h := newHarness(t, nil, nil)
-	h.w.finishBuild("api", 1, cbtypes.StatusTypeSucceeded, twMeta("api", 1, "", "web", "worker"))
-	h.handle(h.ev.build("api", 1, "SUCCEEDED"))
-	h.w.failRollout("wharf-api_web", true)
-	h.handle(h.ev.deployment("api", "web", "SERVICE_DEPLOYMENT_FAILED"))
+	h := failedFirstDeploy(t)
 	before := h.state().Leftover
 	h.w.putSettings("api", func(s *contract.Settings) { s.AssignPublicIP = !s.AssignPublicIP })
 	h.handle(h.ev.settings("api"))

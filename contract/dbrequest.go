@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // DBNamePattern is the allow-list for the PostgreSQL database and role
@@ -18,9 +19,12 @@ const DBNamePattern = `^[a-z][a-z0-9_]{0,62}$`
 // (its idempotency ledger); no app database may take it.
 const DBManagerDatabase = "wharf_manager"
 
+// dbNameRE and dbRequestIDRE are compiled on first use: their counted
+// repetitions cost about half a millisecond of package init in every binary
+// that imports contract, including the control plane's, which never uses them.
 var (
-	dbNameRE      = regexp.MustCompile(DBNamePattern)
-	dbRequestIDRE = regexp.MustCompile(DBRequestIDPattern)
+	dbNameRE      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(DBNamePattern) })
+	dbRequestIDRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(DBRequestIDPattern) })
 )
 
 // dbReservedNames are database or role names that an app database must
@@ -58,7 +62,7 @@ func validateDBName(field, name string) *DBError {
 	switch {
 	case name == "":
 		return dbFieldErr(field, DBRuleRequired, "is required")
-	case !dbNameRE.MatchString(name):
+	case !dbNameRE().MatchString(name):
 		return dbFieldErr(field, DBRulePattern, "%q must match %s", name, DBNamePattern)
 	case dbReservedNames[name]:
 		return dbFieldErr(field, DBRuleReserved, "%q is reserved", name)
@@ -159,7 +163,7 @@ func (r DBRequest) validate() (string, *DBError) {
 		switch {
 		case r.ID == "":
 			return "", dbFieldErr("id", DBRuleRequired, "is required: an idempotency key, a repeat with the same id does nothing")
-		case !dbRequestIDRE.MatchString(r.ID):
+		case !dbRequestIDRE().MatchString(r.ID):
 			return "", dbFieldErr("id", DBRulePattern, "%q must match %s", r.ID, DBRequestIDPattern)
 		}
 		if err := checkDBScript(r.SQL); err != nil {

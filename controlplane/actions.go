@@ -284,15 +284,20 @@ func (r *run) act1(ctx context.Context, a Action, obs *Observation) error {
 				case "ServiceNotFoundException", "ServiceNotActiveException":
 					return nil
 				case "InvalidParameterException", "ClientException":
-					r.log.Error("rolling a service back was rejected", "service", name, "error", err.Error())
+					r.log.Error("rolling a service back (or setting its count) was rejected", "service", name, "error", err.Error())
 					return nil
 				}
 				return fmt.Errorf("ecs UpdateService %s (rollback): %w", name, err)
 			}
 			switch code {
 			case "ServiceNotFoundException", "ServiceNotActiveException":
-				// Vanished meanwhile: the next decision creates it.
-				obs.setService(a.Proc, nil)
+				// Deleted meanwhile. ECS answers ServiceNotActiveException
+				// for a DRAINING service as for an INACTIVE one, and
+				// refuses to create the name again while it drains
+				// ("Creation of service was not idempotent"): the next
+				// decision reads the service again, and waits for a
+				// draining one or creates a gone one.
+				obs.forgetService(a.Proc)
 				return nil
 			case "InvalidParameterException", "ClientException", "PlatformUnknownException", "PlatformTaskDefinitionIncompatibilityException":
 				return permanent(ReasonServiceRejected, "update service %s: %v", name, err)
@@ -303,7 +308,8 @@ func (r *run) act1(ctx context.Context, a Action, obs *Observation) error {
 			r.answer(obs, a.Proc, out.Service, a.Before)
 			r.log.Info("service updated", "service", name, "task_definition", aws.ToString(a.UpdateService.TaskDefinition))
 		} else {
-			r.log.Info("service rolled back", "service", name, "task_definition", aws.ToString(a.UpdateService.TaskDefinition))
+			r.log.Info("service rolled back or count set", "service", name, "task_definition", aws.ToString(a.UpdateService.TaskDefinition),
+				"desired_count", aws.ToInt32(a.UpdateService.DesiredCount))
 		}
 	case ActDeleteService:
 		name := aws.ToString(a.DeleteService.Service)
@@ -356,7 +362,21 @@ func (r *run) createService(ctx context.Context, proc string, in *ecs.CreateServ
 	name := aws.ToString(in.ServiceName)
 	out, err := r.cl.ECS.CreateService(ctx, in)
 	if err != nil {
-		switch apiCode(err) {
+		code := apiCode(err)
+		if code == "InvalidParameterException" && strings.Contains(err.Error(), "not idempotent") {
+			// The name is taken: a service that still drains, or one a
+			// lagging DescribeServices did not show (ECS is eventually
+			// consistent). Not the build's failure: the next decision
+			// reads the service again, and waits for it or updates it.
+			r.log.Warn("service name still in use; reading the service again", "service", name, "error", err.Error())
+			obs.forgetService(proc)
+			if obs.NameInUse == nil {
+				obs.NameInUse = map[string]bool{}
+			}
+			obs.NameInUse[proc] = true
+			return nil
+		}
+		switch code {
 		case "InvalidParameterException", "ClientException", "PlatformUnknownException", "PlatformTaskDefinitionIncompatibilityException":
 			return permanent(ReasonServiceRejected, "create service %s: %v", name, err)
 		}

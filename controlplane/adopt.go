@@ -201,7 +201,7 @@ func (d *decider) adopt(b TrackedBuild, meta *contract.BuildMetadata) (adoptActi
 		ad.Detail = fmt.Sprintf("the control plane had no state for the app and build %d's deployment had failed on %s: nothing deployed; the next build deploys",
 			b.Number, strings.Join(failed, ", "))
 		detail := fmt.Sprintf("service %s deployment failed (found when the control plane took the app over)", d.family(failed[0]))
-		d.skipOlder(b.Number, fmt.Sprintf("build %d was deployed first", b.Number))
+		d.skipOlder(b.Number, fmt.Sprintf("superseded by build %d", b.Number))
 		st.HighWater = b.Number
 		st.forget(b.ID)
 		d.record(d.finalRecord(b, OutcomeFailed, ReasonDeploymentFailed, detail))

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	aas "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"github.com/wharf-paas/wharf/contract"
 )
@@ -83,8 +84,8 @@ func (d *decider) scalingProcs(op *Operation) []string {
 		}
 	}
 	add(op.Scale)
-	if d.st.Deployed != nil {
-		add(d.st.Deployed.Scale)
+	if run := d.st.running(); run != nil {
+		add(run.Scale)
 	}
 	if !d.pol.CanAutoscale {
 		return nil
@@ -165,6 +166,15 @@ func (d *decider) scalingActions(set *contract.Settings, op *Operation) ([]Actio
 					DeregisterTarget: &aas.DeregisterScalableTargetInput{
 						ServiceNamespace: aastypes.ServiceNamespaceEcs, ResourceId: aws.String(res),
 						ScalableDimension: aastypes.ScalableDimensionECSServiceDesiredCount}})
+				if declared {
+					// Until the target is gone the autoscaler may still
+					// move the count (after the services step compared
+					// it): once it is, the effective count is set, in
+					// place (a desired count alone starts no deployment).
+					acts = append(acts, Action{Kind: ActUpdateService, Proc: proc, Tolerant: true,
+						UpdateService: &ecs.UpdateServiceInput{Cluster: aws.String(set.ClusterARN),
+							Service: aws.String(d.family(proc)), DesiredCount: aws.Int32(e.Count)}})
+				}
 			}
 			continue
 		}

@@ -357,7 +357,7 @@ func (c *ControlPlane) sweepApp(ctx context.Context, a contract.AppRegistration,
 	case st.Version == 0:
 	case !st.Phase.Terminal() || st.Op != nil || hasOpenBuilds(st):
 		due = now.Sub(st.PhaseSince) >= c.opts.StuckAfter || (st.Op != nil && now.Sub(st.Op.StepSince) >= c.opts.StuckAfter)
-	case st.Deployed != nil && !c.opts.SkipSweepConfigCheck:
+	case st.running() != nil && !c.opts.SkipSweepConfigCheck:
 		due = true
 	}
 	// Every app is visited: its build listing finds builds whose every

@@ -144,7 +144,7 @@ func (d *decider) resolveBuilds() bool {
 		case b.Number > 0 && b.Number == st.HighWater:
 			st.forget(b.ID) // the build in progress or resolved: a late duplicate
 		case b.Status == "SUCCEEDED" && b.Number < st.HighWater:
-			d.record(d.finalRecord(b, OutcomeSkipped, ReasonSuperseded, fmt.Sprintf("build %d was deployed first", st.HighWater)))
+			d.record(d.finalRecord(b, OutcomeSkipped, ReasonSuperseded, fmt.Sprintf("superseded by build %d", st.HighWater)))
 			st.forget(b.ID)
 		case buildDone(b.Status) && b.Status != "SUCCEEDED":
 			reason, detail := buildFailure(b)
@@ -230,8 +230,9 @@ func (d *decider) idle() {
 			cand = b
 		}
 	}
+	run := st.running()
 	var rq *requestsObservation
-	if cand != nil || (st.Deployed != nil && d.obs.CheckConfig) {
+	if cand != nil || (run != nil && d.obs.CheckConfig) {
 		var ok bool
 		if rq, ok = d.requests(); !ok {
 			return
@@ -257,7 +258,7 @@ func (d *decider) idle() {
 		d.startBuild(*cand, rq)
 		return
 	}
-	if st.Deployed == nil || !d.obs.CheckConfig {
+	if run == nil || !d.obs.CheckConfig {
 		return
 	}
 	if d.pendingRestart(rq) && d.startRestart(rq) {
@@ -276,12 +277,12 @@ func (d *decider) idle() {
 		return
 	}
 	cfg := d.obs.Config
-	configChanged := cfg.version != st.Deployed.ConfigVersion && cfg.version != st.FailedConfig
+	configChanged := cfg.version != run.ConfigVersion && cfg.version != st.FailedConfig
 	sh := settingsHash(set)
-	settingsChanged := sh != st.Deployed.SettingsHash && sh != st.FailedSettings
+	settingsChanged := sh != run.SettingsHash && sh != st.FailedSettings
 	sc := d.wantedScale(rq)
 	sch := scaleHash(sc)
-	if st.Deployed.ScaleHash == scaleUnknown {
+	if run == st.Deployed && run.ScaleHash == scaleUnknown {
 		aligned, ok := d.scaleAligned(set, sc)
 		if !ok {
 			return
@@ -290,15 +291,16 @@ func (d *decider) idle() {
 			dep := *st.Deployed
 			dep.ScaleHash, dep.Scale = sch, sc
 			st.Deployed = &dep
+			run = st.Deployed
 		}
 	}
-	scaleChanged := sch != st.Deployed.ScaleHash && failedScaleKey(sch) != st.FailedScale
+	scaleChanged := sch != run.ScaleHash && failedScaleKey(sch) != st.FailedScale
 	if !configChanged && !settingsChanged && !scaleChanged {
 		return
 	}
 	kind, why := OpConfig, "configuration changed"
 	switch {
-	case !configChanged && settingsChanged && st.Deployed.SettingsHash == "":
+	case !configChanged && settingsChanged && run.SettingsHash == "":
 		// Adopted services, or state of an older control plane: which
 		// settings they run is unknown.
 		why = "settings not known to be applied"
@@ -306,6 +308,9 @@ func (d *decider) idle() {
 		why = "settings changed"
 	case !configChanged && !settingsChanged:
 		kind, why = OpScale, "scale changed"
+	}
+	if run != st.Deployed {
+		why += fmt.Sprintf(": retrying build %d, whose deploy failed with nothing to roll back to", run.Build)
 	}
 	op := d.newRestartOp(kind, sc, why)
 	d.note(slog.LevelInfo, why+", restarting services", "build", op.Build, "config_version", cfg.version, "settings", sh, "scale", sch)
@@ -322,7 +327,7 @@ func (d *decider) startBuild(b TrackedBuild, rq *requestsObservation) {
 	}
 	if mr.Err != nil {
 		d.note(slog.LevelError, "build cannot be deployed", "build", b.Number, "build_id", b.ID, "reason", string(mr.Err.reason), "error", mr.Err.Error())
-		d.skipOlder(b.Number, fmt.Sprintf("build %d was deployed first", b.Number))
+		d.skipOlder(b.Number, fmt.Sprintf("superseded by build %d", b.Number))
 		st.HighWater = b.Number
 		d.record(d.finalRecord(b, OutcomeFailed, mr.Err.reason, mr.Err.Error()))
 		st.forget(b.ID)
@@ -336,7 +341,7 @@ func (d *decider) startBuild(b TrackedBuild, rq *requestsObservation) {
 	}
 	if err := d.pol.refuse(meta, set); err != "" {
 		d.note(slog.LevelError, "build refused", "build", b.Number, "build_id", b.ID, "reason", string(ReasonBuildRefused), "error", err)
-		d.skipOlder(b.Number, fmt.Sprintf("build %d was deployed first", b.Number))
+		d.skipOlder(b.Number, fmt.Sprintf("superseded by build %d", b.Number))
 		st.HighWater = b.Number
 		d.record(d.finalRecord(b, OutcomeFailed, ReasonBuildRefused, err))
 		st.forget(b.ID)
@@ -354,7 +359,7 @@ func (d *decider) startBuild(b TrackedBuild, rq *requestsObservation) {
 		}
 		skipRelease = skip
 	}
-	d.skipOlder(b.Number, fmt.Sprintf("build %d was deployed first", b.Number))
+	d.skipOlder(b.Number, fmt.Sprintf("superseded by build %d", b.Number))
 	st.HighWater = b.Number
 	st.forget(b.ID)
 	sc := d.wantedScale(rq)
@@ -477,14 +482,19 @@ func (d *decider) succeed(reason Reason, detail string) {
 	st := d.st
 	op := st.Op
 	d.closeRecord(OutcomeDeployed, reason, detail)
+	first := st.Deployed == nil
 	st.Deployed = &Deployment{
 		Build: op.Build, BuildID: op.BuildID, Seq: op.Seq, Metadata: op.Metadata,
 		ConfigVersion: op.ConfigVersion, SettingsHash: op.SettingsHash, TaskDefs: op.TaskDefs, At: d.now,
 		ScaleHash: op.ScaleHash, Scale: op.Scale, Kind: op.Kind,
 	}
-	if op.Kind == OpBuild || op.Kind == OpRollback {
+	if op.Kind == OpBuild || op.Kind == OpRollback || first {
+		// A build the services now run for the first time (a restart
+		// that retried a failed first deploy included) is one a rollback
+		// can go back to.
 		st.remember(st.Deployed)
 	}
+	st.Leftover = nil
 	st.Services = sortedKeys(op.Metadata.Processes)
 	st.FailedConfig, st.FailedSettings, st.FailedScale = "", "", ""
 	st.Op = nil
@@ -740,6 +750,12 @@ func (d *decider) stepServices() {
 		switch {
 		case d.obs.Deleted[proc]:
 			waiting = true
+		case s == nil && d.obs.NameInUse[proc]:
+			// ECS refused this name moments ago although no service of
+			// it shows: a later reconcile (an event, or the sweep) reads
+			// it again, rather than a loop of CreateService here.
+			d.note(slog.LevelWarn, "service name still in use; waiting", "build", op.Build, "process", proc)
+			waiting = true
 		case s == nil:
 			acts = append(acts, createServiceAction(d.pol, set, op, proc, want))
 		case aws.ToString(s.Status) == "DRAINING":
@@ -969,9 +985,16 @@ func (d *decider) stepRollback() {
 	var acts []Action
 	if dep == nil {
 		// Nothing was ever deployed: there is no build to go back to. The
-		// failed build's services stay (as ECS left them); services of
-		// processes it does not declare, left over from earlier failed
-		// deploys, are deleted so the app runs one build.
+		// failed build's services stay (as ECS left them), and the state
+		// keeps what they run (Leftover), so a configuration, settings or
+		// scale change reaches them by retrying it; services of processes
+		// it does not declare, left over from earlier failed deploys, are
+		// deleted so the app runs one build.
+		st.Leftover = &Deployment{
+			Build: op.Build, BuildID: op.BuildID, Seq: op.Seq, Metadata: op.Metadata,
+			ConfigVersion: op.ConfigVersion, SettingsHash: op.SettingsHash, TaskDefs: op.TaskDefs, At: d.now,
+			ScaleHash: op.ScaleHash, Scale: op.Scale, Kind: op.Kind,
+		}
 		for _, proc := range st.Services {
 			if _, keep := op.Metadata.Processes[proc]; !keep {
 				acts = append(acts, deleteServiceAction(set.ClusterARN, d.family(proc), proc, true))
@@ -1028,8 +1051,8 @@ func (d *decider) stepRollback() {
 
 // clone copies the state deeply enough that a decision never changes the
 // caller's: everything Decide writes to is copied; the build metadata, the
-// adoption and the deployment, which it replaces but never changes, are
-// shared.
+// adoption, the deployment and the leftover, which it replaces but never
+// changes, are shared.
 func (st *AppState) clone() *AppState {
 	c := *st
 	c.Builds = slices.Clone(st.Builds)

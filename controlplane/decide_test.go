@@ -409,6 +409,50 @@ func TestDecide(t *testing.T) {
 				t.Fatalf("state %+v", d.State)
 			}
 		}},
+		{"services: a name ECS just refused as in use is not created again in this reconcile", dtOp(StepServices), dtObs(func(o *Observation) {
+			o.setService("web", nil)
+			o.NameInUse = map[string]bool{"web": true}
+		}), func(t *testing.T, d Decision) {
+			if len(d.Actions) != 0 || d.State.Op == nil || d.State.Op.Step != StepServices || !d.Need.IsZero() {
+				t.Fatalf("actions %v, need %+v, state %+v", kinds(d.Actions), d.Need, d.State.Op)
+			}
+		}},
+		{"rollback with nothing deployed: the failed build's services stay, kept as the leftover", func() *AppState {
+			st := dtOp(StepRollback)
+			st.Deployed, st.HighWater = nil, 2
+			st.Op.Updated, st.Op.FailReason = []string{"web"}, ReasonDeploymentFailed
+			return st
+		}(), dtObs(nil), func(t *testing.T, d Decision) {
+			if len(d.Actions) != 0 || d.State.Op != nil || d.State.Phase != PhaseFailed {
+				t.Fatalf("actions %v, state %+v", kinds(d.Actions), d.State)
+			}
+			if l := d.State.Leftover; l == nil || l.Build != 2 || l.TaskDefs["web"] != dtTD2 || l.SettingsHash != settingsHash(dtSettings()) {
+				t.Fatalf("leftover %+v, want build 2's operation", l)
+			}
+		}},
+		{"failed first deploy -> register: settings changed retries the leftover build", func() *AppState {
+			st := dtDeployed()
+			st.Leftover, st.Deployed = st.Deployed, nil
+			st.Phase, st.Reason = PhaseFailed, ReasonDeploymentFailed
+			return st
+		}(), dtObs(func(o *Observation) {
+			o.CheckConfig = true
+			o.Settings.SecurityGroups = []string{"sg-9"}
+		}), func(t *testing.T, d Decision) {
+			if op := d.State.Op; op == nil || op.Kind != OpConfig || op.Build != 1 || !strings.HasPrefix(d.State.Detail, "settings changed: retrying build 1") {
+				t.Fatalf("state %+v", d.State)
+			}
+		}},
+		{"failed first deploy: its own settings, nothing to do", func() *AppState {
+			st := dtDeployed()
+			st.Leftover, st.Deployed = st.Deployed, nil
+			st.Phase, st.Reason = PhaseFailed, ReasonDeploymentFailed
+			return st
+		}(), dtObs(func(o *Observation) { o.CheckConfig = true }), func(t *testing.T, d Decision) {
+			if d.State.Op != nil || len(d.Actions) != 0 || len(d.Records) != 0 {
+				t.Fatalf("decision %+v", d)
+			}
+		}},
 		{"deployed -> register: configuration changed", dtDeployed(), dtObs(func(o *Observation) {
 			o.CheckConfig, o.Config = true, &configSnapshot{version: "cfg2"}
 		}), func(t *testing.T, d Decision) {

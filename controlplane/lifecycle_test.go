@@ -1013,13 +1013,21 @@ func TestFailedRolloutRollsBackAndRemovesNewServices(t *testing.T) {
 	}
 }
 
-func TestFailedFirstDeploysLeaveOneBuild(t *testing.T) {
+// failedFirstDeploy is an app whose first deploy (build 1: web and
+// worker) failed on web's rollout with nothing to roll back to, while the
+// worker's rollout completed.
+func failedFirstDeploy(t *testing.T) *harness {
 	h := newHarness(t, nil, nil)
 	h.w.finishBuild("api", 1, cbtypes.StatusTypeSucceeded, twMeta("api", 1, "", "web", "worker"))
 	h.handle(h.ev.build("api", 1, "SUCCEEDED"))
 	h.w.failRollout("wharf-api_web", true) // nothing to roll back to
 	h.handle(h.ev.deployment("api", "web", "SERVICE_DEPLOYMENT_FAILED"))
 	h.wantPhase(PhaseFailed, 1, ReasonDeploymentFailed)
+	return h
+}
+
+func TestFailedFirstDeploysLeaveOneBuild(t *testing.T) {
+	h := failedFirstDeploy(t)
 	if h.w.serviceTaskDef("wharf-api_worker") == "" || len(h.w.Calls("DeleteService")) != 0 {
 		t.Fatalf("a failed first deploy deleted its own services")
 	}
@@ -1307,4 +1315,118 @@ func TestNewServiceNotVisibleYetIsWaitedFor(t *testing.T) {
 	if n := len(h.w.Calls("CreateService")); n != 2 {
 		t.Errorf("%d CreateService calls in all, want 2", n)
 	}
+}
+
+// drainAndFree marks the named services INACTIVE, as ECS does once a
+// deleted service has drained, so the name can be created again.
+func (w *twWorld) drainAndFree(names ...string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, n := range names {
+		if s := w.services[n]; s != nil && aws.ToString(s.Status) != "ACTIVE" {
+			s.Status = aws.String("INACTIVE")
+		}
+	}
+}
+
+// Seed 1422 of the simulator (issue 8): a first deploy whose web rollout
+// fails with nothing to roll back to leaves the worker running the failed
+// build (docs/controlplane.md). A later settings change must still reach
+// it: the control plane keeps what the leftover services run and retries
+// that build with the new settings; when the retry's rollouts complete,
+// the build is deployed and becomes a rollback target.
+func TestLeftoverServicesOfAFailedFirstDeployFollowSettings(t *testing.T) {
+	h := failedFirstDeploy(t)
+	if st := h.state(); st.Deployed != nil || st.Leftover == nil || st.Leftover.Build != 1 {
+		t.Fatalf("after the failed first deploy: deployed %+v, leftover %+v; want the leftover build 1", st.Deployed, st.Leftover)
+	}
+	h.w.resetCalls()
+	h.w.putSettings("api", func(s *contract.Settings) { s.LaunchType = "EC2" })
+	h.handle(h.ev.settings("api"))
+	if dels := h.w.Calls("DeleteService"); len(dels) != 2 {
+		t.Fatalf("DeleteService calls = %d, want 2 (web and worker cannot change launch type in place)", len(dels))
+	}
+	h.wantPhase(PhaseDeploying, 1, "")
+	h.w.drainAndFree("wharf-api_web", "wharf-api_worker")
+	h.clock.Advance(DefaultStuckAfter)
+	h.handle(h.ev.sweep())
+	cs := h.w.Calls("CreateService")
+	if len(cs) != 2 {
+		t.Fatalf("CreateService calls = %d, want 2", len(cs))
+	}
+	for _, c := range cs {
+		if in := c.Input.(*ecs.CreateServiceInput); in.LaunchType != ecstypes.LaunchTypeEc2 {
+			t.Fatalf("%s created with launch type %q, want EC2", aws.ToString(in.ServiceName), in.LaunchType)
+		}
+	}
+	h.settle()
+	h.wantPhase(PhaseDeployed, 1, "")
+	st := h.state()
+	if st.Deployed == nil || st.Deployed.Build != 1 || st.Leftover != nil {
+		t.Fatalf("after the retry: deployed %+v, leftover %+v", st.Deployed, st.Leftover)
+	}
+	if !slices.ContainsFunc(st.Releases, func(r Release) bool { return r.Build == 1 }) {
+		t.Fatalf("build 1 is not a rollback target after it deployed: %+v", st.Releases)
+	}
+}
+
+// A retry of a failed first deploy that fails again is not retried until
+// the settings change again (no loop of restarts), and the leftover then
+// is what the retry left running.
+func TestFailedRetryOfALeftoverIsNotRepeated(t *testing.T) {
+	h := failedFirstDeploy(t)
+	before := h.state().Leftover
+	h.w.putSettings("api", func(s *contract.Settings) { s.AssignPublicIP = !s.AssignPublicIP })
+	h.handle(h.ev.settings("api"))
+	h.wantPhase(PhaseDeploying, 1, "")
+	if n := len(h.w.Calls("UpdateService")); n == 0 {
+		t.Fatalf("the public-IP change made no UpdateService")
+	}
+	h.w.failRollout("wharf-api_web", false) // still no completed deployment to go back to
+	h.handle(h.ev.deployment("api", "web", "SERVICE_DEPLOYMENT_FAILED"))
+	h.wantPhase(PhaseFailed, 1, ReasonDeploymentFailed)
+	st := h.state()
+	if st.Deployed != nil || st.Leftover == nil || st.Leftover.SettingsHash == before.SettingsHash {
+		t.Fatalf("after the failed retry: deployed %+v, leftover %+v (before %+v)", st.Deployed, st.Leftover, before)
+	}
+	h.w.resetCalls()
+	h.clock.Advance(DefaultStuckAfter)
+	h.handle(h.ev.sweep())
+	h.handle(h.ev.settings("api"))
+	if n := len(h.w.Calls(writeOps...)); n != 0 {
+		t.Fatalf("the failed retry was repeated: %v", h.w.Calls(writeOps...))
+	}
+}
+
+// Seed 1997 of the simulator: a service deleted between the services
+// step's DescribeServices and its UpdateService (another invocation's
+// deploy dropped the process) is DRAINING. ECS answers the UpdateService
+// with ServiceNotActiveException, as for an INACTIVE service, and refuses
+// a CreateService of the name while it drains ("Creation of service was
+// not idempotent"). The deploy must read the service again and wait for
+// the drain, not fail the build as rejected.
+func TestServiceDrainingUnderAnUpdateIsWaitedFor(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	h.deployBuild(1, twMeta("api", 1, "", "web", "worker"))
+	h.w.after["UpdateService"] = func() { // called with the world locked
+		if s := h.w.services["wharf-api_worker"]; s != nil && aws.ToString(s.Status) == "ACTIVE" {
+			s.Status = aws.String("DRAINING")
+		}
+	}
+	h.w.finishBuild("api", 2, cbtypes.StatusTypeSucceeded, twMeta("api", 2, "", "web", "worker"))
+	h.handle(h.ev.build("api", 2, "SUCCEEDED"))
+	delete(h.w.after, "UpdateService")
+	if st := h.state(); st.Phase == PhaseFailed {
+		t.Fatalf("build 2 failed while worker's old service drained: %s %s", st.Reason, st.Detail)
+	}
+	h.wantPhase(PhaseDeploying, 2, "")
+	h.w.drainAndFree("wharf-api_worker")
+	h.clock.Advance(DefaultStuckAfter)
+	h.handle(h.ev.sweep())
+	cs := h.w.Calls("CreateService")
+	if len(cs) == 0 || aws.ToString(cs[len(cs)-1].Input.(*ecs.CreateServiceInput).ServiceName) != "wharf-api_worker" {
+		t.Fatalf("worker not created again once its old service was gone: %d CreateService", len(cs))
+	}
+	h.settle()
+	h.wantPhase(PhaseDeployed, 2, "")
 }

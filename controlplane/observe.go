@@ -49,6 +49,11 @@ type Observation struct {
 	// INACTIVE); ServicesSeen says which were described.
 	Services     map[string]*ecstypes.Service
 	ServicesSeen map[string]bool
+	// NameInUse are the process types whose CreateService ECS refused
+	// this reconcile because the name is taken (a draining service, or
+	// one a lagging read did not show): not created again before a later
+	// reconcile reads the service afresh.
+	NameInUse map[string]bool
 	// AppServices are the process types of the app's services in its
 	// cluster (ListServices), for the adoption check; AppServicesErr the
 	// API error code that prevented the listing, if any.
@@ -150,6 +155,13 @@ func (o *Observation) missingServices(procs []string) []string {
 // the next step reads them afresh).
 func (o *Observation) forgetServices() {
 	o.Services, o.ServicesSeen = nil, nil
+}
+
+// forgetService drops the observation of one process's service, so the
+// next decision reads it again.
+func (o *Observation) forgetService(proc string) {
+	delete(o.Services, proc)
+	delete(o.ServicesSeen, proc)
 }
 
 func (o *Observation) setService(proc string, s *ecstypes.Service) {

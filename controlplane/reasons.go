@@ -52,7 +52,7 @@ const (
 	// (an image outside the app's account and region or not by digest, more
 	// processes, schedules or tasks than Options allow); nothing deploys.
 	ReasonBuildRefused Reason = "build_refused"
-	// ReasonSuperseded: a newer build was deployed first (history only,
+	// ReasonSuperseded: a newer build went ahead first (history only,
 	// with OutcomeSkipped).
 	ReasonSuperseded Reason = "superseded"
 	// ReasonScalingRejected: the services run the new build but

@@ -147,7 +147,7 @@ func (r *run) do(ctx context.Context) error {
 	needsAWS := st.Op != nil || len(st.Builds) > 0 || r.mode.discover
 	switch r.h.Kind {
 	case KindConfigChange, KindSettingsChange, KindRequest, KindSweep, KindManual:
-		needsAWS = needsAWS || st.Deployed != nil
+		needsAWS = needsAWS || st.running() != nil
 	}
 	if !needsAWS {
 		r.log.Debug("nothing to reconcile")

@@ -4,13 +4,20 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/wharf-paas/wharf/contract"
 )
 
 // ecrImageRE is an image in an ECR repository by digest:
 // <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>@sha256:<hex>.
-var ecrImageRE = regexp.MustCompile(`^([0-9]{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?/([a-z0-9][a-z0-9._/-]{1,255})@sha256:[0-9a-f]{64}$`)
+// It is compiled on first use, not at package init: its counted repetitions
+// make it the costliest expression in the bootstrap (about 1 ms and 3,400
+// allocations), and most events never check an image (docs/performance.md,
+// control plane cold start).
+var ecrImageRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^([0-9]{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?/([a-z0-9][a-z0-9._/-]{1,255})@sha256:[0-9a-f]{64}$`)
+})
 
 // refuse says why a build breaks the control plane's policy, or "" when it
 // does not: its image must be in an ECR repository of the app's own
@@ -24,7 +31,7 @@ var ecrImageRE = regexp.MustCompile(`^([0-9]{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazo
 // own repository and the build must be of the app's branch: a push to
 // another branch that the webhook or a user started must never deploy.
 func (pol Policy) refuse(m *contract.BuildMetadata, set *contract.Settings) string {
-	g := ecrImageRE.FindStringSubmatch(m.Image)
+	g := ecrImageRE().FindStringSubmatch(m.Image)
 	switch {
 	case g == nil:
 		return fmt.Sprintf("build metadata.image: must be an ECR image by digest (<account>.dkr.ecr.<region>.amazonaws.com/<repository>@sha256:<digest>), got %q", m.Image)

@@ -152,8 +152,8 @@ func (d *decider) clearRefusal(kind string) {
 // read): then the services' one.
 func (d *decider) wantedScale(rq *requestsObservation) *contract.ScaleSetting {
 	var cur *contract.ScaleSetting
-	if d.st.Deployed != nil {
-		cur = d.st.Deployed.Scale
+	if run := d.st.running(); run != nil {
+		cur = run.Scale
 	}
 	if rq == nil {
 		return cur
@@ -204,7 +204,7 @@ func (pol Policy) refuseScale(sc *contract.ScaleSetting) string {
 func (d *decider) newRestartOp(kind OpKind, sc *contract.ScaleSetting, detail string) *Operation {
 	st := d.st
 	st.NextSeq++
-	dep := st.Deployed
+	dep := st.running()
 	op := &Operation{
 		Kind: kind, Build: dep.Build, BuildID: dep.BuildID, Seq: st.NextSeq, Step: StepRegister,
 		StepSince: d.now, Started: d.now, Metadata: dep.Metadata, Scale: sc, ScaleHash: scaleHash(sc),
@@ -344,6 +344,16 @@ func (d *decider) startRollback(rq *requestsObservation) bool {
 	d.setPhase(PhaseDeploying, rel.Build, "", detail)
 	d.note(slog.LevelInfo, "rollback requested", "build", rel.Build, "id", r.ID, "ceiling", ceiling)
 	return true
+}
+
+// running is the deployment whose spec the services run: the deployed
+// build's, or, while none is deployed, the failed deploy left running
+// (Leftover); nil when neither.
+func (st *AppState) running() *Deployment {
+	if st.Deployed != nil {
+		return st.Deployed
+	}
+	return st.Leftover
 }
 
 // remember adds a deployed build to the releases a rollback can go back

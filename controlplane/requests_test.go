@@ -88,6 +88,7 @@ func (c *twAAS) DescribeScalableTargets(_ context.Context, in *aas.DescribeScala
 	if err := c.w.record("DescribeScalableTargets", in); err != nil {
 		return nil, err
 	}
+	defer c.w.done("DescribeScalableTargets")
 	out, err := c.w.scaling().DescribeScalableTargets(in)
 	return out, aasErr(err)
 }
@@ -663,5 +664,36 @@ func TestSweepMakesUpForLostRequestEvents(t *testing.T) {
 	hist, _ := h.store.History(context.Background(), twAccount, "api", 2)
 	if len(hist) != 2 || hist[0].Kind != OpRestart || hist[1].Kind != OpRollback {
 		t.Fatalf("history = %v %v", hist[0].Kind, hist[1].Kind)
+	}
+}
+
+// Seed 1089 of the simulator: a range cleared (scale reset) while
+// Application Auto Scaling still owns the count. The services step sees
+// the count it wants, so it sends none; the autoscaler then moves the
+// count before the rollout step deregisters the target, and the app is
+// left at the autoscaler's count. Once the target is gone, the count must
+// be set to the effective one.
+func TestClearedRangeSetsTheCountAfterDeregistering(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	h.deployBuild(1, twMeta("api", 1, "", "web"))
+	h.handle(h.putRequest(contract.ScaleKey, scaleDoc(map[string]contract.ProcessScale{"web": {Min: 1, Max: 5, CPUTarget: 50}})))
+	h.settle()
+	res := "service/wharf-main/wharf-api_web"
+	if h.w.scaling().Target(res) == nil || h.w.count("wharf-api_web") != 1 {
+		t.Fatalf("range not registered: target %+v, count %d", h.w.scaling().Target(res), h.w.count("wharf-api_web"))
+	}
+	h.w.after["DescribeScalableTargets"] = func() { // the world is locked
+		if h.w.aas.Target(res) != nil {
+			h.w.services["wharf-api_web"].DesiredCount = 5 // scale-out while the target is registered
+		}
+	}
+	h.handle(h.deleteRequest(contract.ScaleKey))
+	h.settle()
+	delete(h.w.after, "DescribeScalableTargets")
+	if h.w.scaling().Target(res) != nil {
+		t.Fatalf("the target is still registered after the range was cleared")
+	}
+	if got := h.w.count("wharf-api_web"); got != 1 {
+		t.Fatalf("web desired = %d after the range was cleared, want the build's 1", got)
 	}
 }

@@ -89,7 +89,7 @@ const (
 	OutcomePending  Outcome = ""
 	OutcomeDeployed Outcome = "deployed"
 	OutcomeFailed   Outcome = "failed"
-	// OutcomeSkipped: a newer build was deployed first.
+	// OutcomeSkipped: a newer build went ahead first (its deploy started).
 	OutcomeSkipped Outcome = "skipped"
 )
 
@@ -231,6 +231,11 @@ type AppState struct {
 	Op *Operation `json:"op,omitempty"`
 	// Deployed is what the services run, nil before the first deploy.
 	Deployed *Deployment `json:"deployed,omitempty"`
+	// Leftover is, while no build is deployed, the failed deploy whose
+	// services still run: with nothing to roll back to, its rollback left
+	// them as ECS did. A configuration, settings or scale change retries
+	// it (docs/controlplane.md); the first deploy that succeeds clears it.
+	Leftover *Deployment `json:"leftover,omitempty"`
 	// Services are the process types whose ECS services Wharf manages.
 	Services []string `json:"services,omitempty"`
 	// LastRelease is the newest release task started; a new release waits

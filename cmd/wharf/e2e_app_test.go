@@ -94,11 +94,13 @@ func TestConfigWait(t *testing.T) {
 	h := alice(t)
 	w := h.w
 	w.putStatus(t, map[string]any{"version": 1, "app": "api", "phase": "deployed", "build": 7, "updatedAt": "2026-12-05T10:00:00Z"})
+	reads := w.statusReads()
 	go func() {
-		time.Sleep(600 * time.Millisecond)
+		// Each change waits for the CLI to have read the one before.
+		reads = w.awaitStatusRead(w.awaitStatusRead(reads))
 		w.putStatus(t, map[string]any{"version": 1, "app": "api", "phase": "deploying", "build": 7,
 			"op": map[string]any{"kind": "config", "build": 7, "step": "rollout"}, "updatedAt": "2026-12-05T10:01:00Z"})
-		time.Sleep(600 * time.Millisecond)
+		w.awaitStatusRead(reads)
 		w.putStatus(t, map[string]any{"version": 1, "app": "api", "phase": "deployed", "build": 7, "updatedAt": "2026-12-05T10:02:00Z"})
 	}()
 	r := h.run(t, "", "config", "set", "-a", "api", "FEATURE=on", "--wait")
@@ -146,13 +148,14 @@ func TestInfoAndStatus(t *testing.T) {
 	}
 
 	w.putStatus(t, map[string]any{"version": 1, "app": "api", "phase": "building", "build": 13, "op": map[string]any{"kind": "build", "build": 13, "step": "register"}, "updatedAt": "2026-12-05T11:00:00Z"})
+	reads := w.statusReads()
 	go func() {
-		time.Sleep(500 * time.Millisecond)
+		reads = w.awaitStatusRead(reads)
 		// A step shorter than a poll: only the activity log shows it.
 		b, _ := json.Marshal(map[string]any{"time": time.Now().UTC().Format(time.RFC3339), "app": "api", "build": 13, "kind": "build", "event": "step", "step": "register"})
 		w.putLogs(t, "/wharf/apps/api/activity", "build-13", string(b))
 		w.putStatus(t, map[string]any{"version": 1, "app": "api", "phase": "releasing", "build": 13, "op": map[string]any{"kind": "build", "build": 13, "step": "release"}, "updatedAt": "2026-12-05T11:01:00Z"})
-		time.Sleep(500 * time.Millisecond)
+		w.awaitStatusRead(reads)
 		w.putStatus(t, map[string]any{"version": 1, "app": "api", "phase": "failed", "build": 13, "reason": "ReleaseFailed", "detail": "release task exited 1", "updatedAt": "2026-12-05T11:02:00Z"})
 	}()
 	r = h.run(t, "", "status", "-a", "api", "--wait")
@@ -239,10 +242,13 @@ func TestBuilds(t *testing.T) {
 		}
 		id := w.fake.StartedBuilds()[0]
 		time.Sleep(400 * time.Millisecond)
+		reads := w.statusReads()
 		w.fake.PutBuild(awsfake.Build{ID: id, Number: 3, Status: cbtypes.StatusTypeSucceeded, ResolvedSourceVersion: "5555cccc", Start: now, End: time.Now()})
-		time.Sleep(400 * time.Millisecond)
+		// The deploy moves on once the CLI, done with the build, has read
+		// the status it waits to change.
+		reads = w.awaitStatusRead(reads)
 		w.putStatus(t, map[string]any{"version": 1, "app": "api", "phase": "deploying", "build": 3, "op": map[string]any{"kind": "build", "build": 3, "step": "rollout"}, "updatedAt": "2026-12-05T12:01:00Z"})
-		time.Sleep(400 * time.Millisecond)
+		w.awaitStatusRead(reads)
 		w.putStatus(t, map[string]any{"version": 1, "app": "api", "phase": "deployed", "build": 3, "updatedAt": "2026-12-05T12:02:00Z"})
 	}()
 	r = h.run(t, "", "builds", "start", "-a", "api", "--wait")

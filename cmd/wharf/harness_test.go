@@ -489,6 +489,37 @@ func (w *world) sawAllowed(t testing.TB, call string) {
 	t.Errorf("the guard never authorized %s", call)
 }
 
+// statusReads counts the authorized reads of the api app's status
+// document (each poll of a waiting CLI is one).
+func (w *world) statusReads() int {
+	call := "ssm:GetParameter " + arn("ssm", "parameter/wharf/apps/api/status")
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, a := range w.allowed {
+		if a == call {
+			n++
+		}
+	}
+	return n
+}
+
+// awaitStatusRead waits until the status document has been read more than
+// after times, so a test changes the status only once the CLI has seen
+// the previous one, however slowly it starts on a loaded machine. It
+// returns the new count; it gives up after a minute (the CLI's own
+// timeout fails the test then).
+func (w *world) awaitStatusRead(after int) int {
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		if n := w.statusReads(); n > after {
+			return n
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return after
+}
+
 func (w *world) record(denied bool, s string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -531,48 +531,13 @@ func (c *cli) waitForScale(ctx context.Context, t *target, before *appStatus, s 
 	})
 }
 
-// waitFor polls the status document, showing its progress, until done
-// says so (or fails), ctx ends or the timeout passes.
+// waitFor follows the status document until done says so (or fails),
+// then prints the app's state.
 func (c *cli) waitFor(ctx context.Context, t *target, timeout time.Duration, msg string, done func(*appStatus) (bool, error)) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	prog := c.out.progress(msg)
-	defer prog.end()
-	last := ""
-	tick := time.NewTicker(pollInterval())
-	defer tick.Stop()
-	for {
-		st, err := t.readStatus(ctx)
-		if err != nil && !errors.Is(err, errNoStatus) {
-			return err
-		}
-		if st != nil {
-			if d := describeStatus(st); d != last {
-				if last != "" {
-					prog.println("  " + last)
-				}
-				last = d
-				prog.update(d)
-			}
-		}
-		ok, err := done(st)
-		if err != nil {
-			return err
-		}
-		if ok {
-			prog.end()
-			c.out.infof("%s: %s", t.app.Name, c.out.state(describeStatus(st)))
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fmt.Errorf("gave up waiting after %s (last state: %s); 'wharf status -a %s' shows the progress", timeout, last, t.app.Name)
-			}
-			return ctx.Err()
-		case <-tick.C:
-		}
-	}
+	return c.follow(ctx, t, timeout, watch{msg: msg, done: done, finish: func(st *appStatus) error {
+		c.out.infof("%s: %s", t.app.Name, c.out.state(describeStatus(st)))
+		return nil
+	}})
 }
 
 // requester is who the request documents name as their writer: the

@@ -59,26 +59,56 @@ func settled(st *appStatus) bool {
 }
 
 // waitForDeploy follows the status document until it changed from before
-// (nil: any state) and settled; a failed deploy is ExitFailed.
+// (nil: any state) and settled, streaming the build's activity; a failed
+// deploy is ExitFailed.
 func (c *cli) waitForDeploy(ctx context.Context, t *target, before *appStatus, timeout time.Duration) error {
+	return c.follow(ctx, t, timeout, watch{
+		msg:      "Waiting for the control plane",
+		activity: true,
+		done: func(st *appStatus) (bool, error) {
+			changed := st != nil && (before == nil || st.UpdatedAt != before.UpdatedAt)
+			return changed && settled(st), nil
+		},
+		finish: func(st *appStatus) error { return c.reportOutcome(t, st) },
+	})
+}
+
+// watch is what follow waits for: done reports the end (or a failure)
+// from each status read (nil before the control plane wrote one); finish,
+// called with the last status once done, prints the outcome.
+type watch struct {
+	msg string
+	// activity streams the deploy's activity timeline (every phase and
+	// step, also those shorter than a poll interval).
+	activity bool
+	done     func(*appStatus) (bool, error)
+	finish   func(*appStatus) error
+}
+
+// follow polls the status document, showing its progress, until w.done
+// says so (or fails), ctx ends or the timeout passes.
+func (c *cli) follow(ctx context.Context, t *target, timeout time.Duration, w watch) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	prog := c.out.progress("Waiting for the control plane")
+	prog := c.out.progress(w.msg)
 	defer prog.end()
 	last := ""
 	tick := time.NewTicker(pollInterval())
 	defer tick.Stop()
-	timeline := newTimeline(t, time.Now().Add(-time.Minute))
+	var activity *timeline
+	if w.activity {
+		activity = newTimeline(t, time.Now().Add(-time.Minute))
+	}
 	for {
 		st, err := t.readStatus(ctx)
 		if err != nil && !errors.Is(err, errNoStatus) {
 			return err
 		}
 		if st != nil {
-			// The build's activity stream has every phase and step, also
-			// those shorter than a poll interval.
-			for _, line := range timeline.poll(ctx, st) {
-				prog.println("  " + line)
+			if activity != nil {
+				for _, line := range activity.poll(ctx, st) {
+					prog.println("  " + line)
+				}
 			}
 			if d := describeStatus(st); d != last {
 				if last != "" {
@@ -87,11 +117,14 @@ func (c *cli) waitForDeploy(ctx context.Context, t *target, before *appStatus, t
 				last = d
 				prog.update(d)
 			}
-			changed := before == nil || st.UpdatedAt != before.UpdatedAt
-			if changed && settled(st) {
-				prog.end()
-				return c.reportOutcome(t, st)
-			}
+		}
+		ok, err := w.done(st)
+		if err != nil {
+			return err
+		}
+		if ok {
+			prog.end()
+			return w.finish(st)
 		}
 		select {
 		case <-ctx.Done():

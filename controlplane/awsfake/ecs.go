@@ -1,10 +1,8 @@
 package awsfake
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"sort"
 	"strconv"
@@ -12,11 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	"github.com/aws/aws-sdk-go-v2/service/ecs/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
-	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
 
 	"github.com/wharf-paas/wharf/controlplane/internal/awsmodel"
 )
@@ -96,7 +90,6 @@ type ecsState struct {
 	svcOrder    []string
 	outcomes    map[string]TaskOutcome // by family
 	runFailures [][]types.Failure
-	proto       *awsjson.Protocol
 	execURL     string
 	execs       []ExecSession
 }
@@ -108,7 +101,6 @@ func (e *ecsState) init(s *Server) {
 	e.runTokens = map[string]tokenRecord{}
 	e.services = map[string]*serviceRecord{}
 	e.outcomes = map[string]TaskOutcome{}
-	e.proto = awsjson.New11(schemas.AmazonEC2ContainerServiceV20141113)
 }
 
 func newECSInput(op string) any {
@@ -144,7 +136,7 @@ func newECSInput(op string) any {
 // serveECS runs one ECS operation. Callers hold s.mu.
 func (s *Server) serveECS(op string, in any) ([]byte, *APIError) {
 	var (
-		out    smithy.Serializable
+		out    any
 		apiErr *APIError
 	)
 	switch v := in.(type) {
@@ -190,24 +182,12 @@ func serverFault(code, msg string) *APIError {
 	return &APIError{Status: http.StatusInternalServerError, Code: code, Message: msg}
 }
 
-// encodeECS serialises an ECS output with the SDK's own awsJson1_1 schema
-// serialiser, so member names and timestamp formats are exactly those the
-// SDK decodes.
-func (s *Server) encodeECS(op string, out smithy.Serializable) ([]byte, error) {
-	return encodeWith(s.ecs.proto, "com.amazonaws.ecs", op, out)
-}
-
-// encodeWith serialises an output with a client protocol's schema
-// serialiser (the request path writes exactly the shape's JSON body).
-func encodeWith(proto *awsjson.Protocol, namespace, op string, out smithy.Serializable) ([]byte, error) {
-	req := smithyhttp.NewStackRequest().(*smithyhttp.Request)
-	opSchema := smithy.NewOperationSchema(smithy.NewSchema(smithy.ShapeID{Namespace: namespace, Name: op}, smithy.ShapeTypeOperation, 0), schemas.Failure, nil)
-	if err := proto.SerializeRequest(context.Background(), opSchema, out, req); err != nil {
-		return nil, fmt.Errorf("encode %s output: %w", op, err)
-	}
-	b, err := io.ReadAll(req.GetStream())
+// encodeECS serialises an ECS output as the SDK's awsJson 1.1 deserializer
+// reads it (encodeAWSJSON).
+func (s *Server) encodeECS(op string, out any) ([]byte, error) {
+	b, err := encodeAWSJSON(out, ecsMember)
 	if err != nil {
-		return nil, fmt.Errorf("read %s output: %w", op, err)
+		return nil, fmt.Errorf("encode %s output: %w", op, err)
 	}
 	return b, nil
 }

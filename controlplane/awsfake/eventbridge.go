@@ -11,10 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge/schemas"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
-	"github.com/aws/smithy-go"
-	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
 )
 
 const eventBridgeTargetPrefix = "AWSEvents."
@@ -33,12 +30,10 @@ type ruleRecord struct {
 type eventBridgeState struct {
 	rules map[string]*ruleRecord
 	order []string
-	proto *awsjson.Protocol
 }
 
 func (e *eventBridgeState) init() {
 	e.rules = map[string]*ruleRecord{}
-	e.proto = awsjson.New11(schemas.AWSEvents)
 }
 
 func newEventBridgeInput(op string) any {
@@ -80,7 +75,7 @@ func checkBus(bus *string) *APIError {
 // Callers hold s.mu.
 func (s *Server) serveEventBridge(op string, in any) ([]byte, *APIError) {
 	var (
-		out smithy.Serializable
+		out any
 		e   *APIError
 	)
 	eb := &s.eb
@@ -218,7 +213,7 @@ func (s *Server) serveEventBridge(op string, in any) ([]byte, *APIError) {
 	default:
 		return nil, serverFault("UnknownOperationException", "operation "+op+" is not served")
 	}
-	b, err := encodeWith(s.eb.proto, "com.amazonaws.eventbridge", op, out)
+	b, err := encodeAWSJSON(out, eventBridgeMember)
 	if err != nil {
 		return nil, serverFault("InternalException", err.Error())
 	}

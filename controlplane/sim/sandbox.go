@@ -104,7 +104,7 @@ var SandboxLegend = []struct{ Marker, Meaning string }{
 	{"aws", "an event AWS sends the control plane (build finished, deployment, release task)"},
 	{"wharf state", "the control plane saves the app's state: phase, build, current step"},
 	{"wharf →", "a call the control plane makes to AWS, and its answer"},
-	{"wharf record", "a build's outcome in the deploy history: deployed, failed, or skipped (a newer build was deployed first)"},
+	{"wharf record", "a build's outcome in the deploy history: deployed, failed, or skipped (superseded by a newer build, which went ahead)"},
 	{"app", "the simulator's check: a build runs on every service"},
 	{"FAULT", "a fault the simulator injects: a duplicated or late event; after a call: it was throttled"},
 	{"VIOLATION", "an invariant the control plane broke (none expected)"},

@@ -13,10 +13,14 @@
 #     compare the cloud assemblies file by file (TSSYNTH_CHECK=1 also
 #     compares every primitive result with the Go app's);
 #  3. timing: RUNS runs of each variant, alternating, every run a new
-#     process tree; Go build cache, jsii package cache and Lambda binary
-#     cache warm. GNU time's wall and user+sys CPU (children included).
+#     process tree; Go build cache, jsii package cache, Lambda binary cache
+#     and platform binary cache warm. GNU time's wall and user+sys CPU
+#     (children included); ratios.js pairs each run with the JavaScript run
+#     of the same round.
 #  4. phases: the Go app with its kernel protocol timestamped
-#     (bench/tssynth/proxy.js) and the JavaScript program with its own marks.
+#     (bench/tssynth/proxy.js) and the JavaScript program with its own marks;
+#  5. start-up: `go run`, cdk.json's launcher (apps/platform/run.js) and the
+#     built binary on a config that stops the app at once.
 #
 # No network: everything comes from the Go module cache and node_modules.
 set -euo pipefail
@@ -110,9 +114,7 @@ for val in true false; do
     fi
   done
 done
-awk -F'\t' 'NR>1 {k=$1" | "$2; w[k]=w[k]" "$4; c[k]=c[k]" "$5; if(!(k in seen)){seen[k]=1; order[++n]=k}}
-  function med(s,  a,m,i,j,t){m=split(s,a," "); for(i=1;i<=m;i++)for(j=i+1;j<=m;j++)if(a[j]<a[i]){t=a[i];a[i]=a[j];a[j]=t}; return (m%2)?a[(m+1)/2]:(a[m/2]+a[m/2+1])/2}
-  END {for(i=1;i<=n;i++){k=order[i]; printf "%-55s wall median %5.2f s (%s )  cpu median %5.2f s (%s )\n", k, med(w[k]), w[k], med(c[k]), c[k]}}' "$OUT/times.tsv" | tee "$OUT/summary.txt" >&2
+node bench/tssynth/ratios.js "$OUT/times.tsv" | tee "$OUT/summary.txt" >&2
 {
   echo "last timed runs, the built app and node app.js with CDK_OUTDIR (no CLI, so no version reporting):"
   node bench/tssynth/compare.js "$OUT/run-app-go-bin.out" "$OUT/run-app-js.out" || true
@@ -138,6 +140,32 @@ for i in $(seq 1 "$RUNS"); do
   CDK_VALIDATION=true phases_js "$OUT/phases-js-$i.log"
 done
 node bench/tssynth/phases.js "$OUT" "$RUNS" | tee "$OUT/phases.txt" >&2
+# --- 5. start-up of the app command -----------------------------------------
+# The fixed cost before the app's own code: a config that does not exist
+# stops the app at once, so only `go run`, the cached-binary launcher or
+# nothing (the built binary) differ. STARTUP_RUNS rounds, alternating.
+STARTUP_RUNS=${STARTUP_RUNS:-10}
+printf 'variant\trun\twall_s\tcpu_s\n' > "$OUT/startup.tsv"
+for i in $(seq 1 "$STARTUP_RUNS"); do
+  for v in go-run launcher binary; do
+    case $v in
+      go-run) cmd=(go run ./apps/platform) ;;
+      launcher) cmd=(node apps/platform/run.js) ;;
+      binary) cmd=("$OUT/platform") ;;
+    esac
+    WHARF_CONFIG=/nonexistent /usr/bin/time -f '%e %U %S' -o "$OUT/time.txt" "${cmd[@]}" >/dev/null 2>&1 || true
+    read -r wall user sys < <(tail -1 "$OUT/time.txt")
+    printf '%s\t%s\t%s\t%s\n' "$v" "$i" "$wall" "$(echo "$user + $sys" | bc)" >> "$OUT/startup.tsv"
+  done
+done
+node -e '
+const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").slice(1).map((l) => l.split("\t"));
+const med = (a) => { a = a.map(Number).sort((x, y) => x - y); const m = a.length; return m % 2 ? a[(m - 1) / 2] : (a[m / 2 - 1] + a[m / 2]) / 2; };
+for (const v of ["go-run", "launcher", "binary"]) {
+  const r = rows.filter((x) => x[0] === v);
+  console.log(`start-up, ${v}, ${r.length} runs: wall median ${med(r.map((x) => x[2])).toFixed(2)} s, CPU median ${med(r.map((x) => x[3])).toFixed(2)} s`);
+}' "$OUT/startup.tsv" | tee "$OUT/startup.txt" >&2
+
 echo "uptime at end: $(uptime)" | tee -a "$OUT/machine.txt" >&2
 rm -rf "$OUT"/run*.out "$OUT/time.txt" "$OUT/run.log"
 echo "results in $OUT/ (summary.txt, fidelity.txt, phases.txt, times.tsv)" >&2

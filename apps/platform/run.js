@@ -37,6 +37,10 @@ const KEEP = 2;
 
 function exec(cmd, args) {
   const child = spawn(cmd, args, { stdio: 'inherit', cwd: root });
+  child.on('error', (err) => {
+    process.stderr.write(`wharf: cannot run ${cmd}: ${err.message}\n`);
+    process.exit(1);
+  });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
   child.on('exit', (code, signal) => {
     if (signal) process.kill(process.pid, signal);
@@ -102,7 +106,13 @@ function main() {
   const setting = process.env.WHARF_PLATFORM_CACHE;
   if (setting === 'off') return exec('go', ['run', pkg]);
   const cache = setting || path.join(userCacheDir(), 'wharf', 'platform');
-  const k = key();
+  let k;
+  try {
+    k = key();
+  } catch (err) {
+    process.stderr.write(`wharf: cannot compute the platform app's build key: ${err.message}\n`);
+    process.exit(1);
+  }
   const dir = path.join(cache, k);
   const bin = path.join(dir, process.platform === 'win32' ? 'platform.exe' : 'platform');
   if (!fs.existsSync(bin)) {

@@ -61,6 +61,18 @@ func TestLauncherKey(t *testing.T) {
 	if again := key(); again != base {
 		t.Fatalf("the key of an unchanged tree changed: %s, then %s", base, again)
 	}
+	// The same files in another clone: the binary reads the repository's
+	// files (web/ for the dashboard) from the paths it was compiled at, so
+	// a binary built in one clone must not run for another.
+	clone := filepath.Join(t.TempDir(), "clone")
+	if out, err := exec.Command("cp", "-a", root, clone).CombinedOutput(); err != nil {
+		t.Fatalf("copy the tree: %v\n%s", err, out)
+	}
+	cmd := exec.Command(node, filepath.Join(clone, "apps", "platform", "run.js"), "--key")
+	cmd.Dir = clone
+	if out, err := cmd.Output(); err != nil || strings.TrimSpace(string(out)) == base {
+		t.Errorf("a clone of the tree in another directory has the same key %s (%v): it would run the other clone's binary", base, err)
+	}
 
 	for _, c := range []struct {
 		name   string

@@ -7,6 +7,8 @@
 // the 2-core build machine (docs/performance.md, "Go against TypeScript").
 //
 // The key is a SHA-256 over:
+//   - the checkout's absolute path (the binary reads the repository's
+//     files, such as web/, from the paths it was compiled at);
 //   - `go env` of the settings that change what `go build` produces
 //     (toolchain version and root, target, GOFLAGS, cgo, experiments, ...);
 //   - go.mod and go.sum, which pin every other module (the module cache's
@@ -81,6 +83,10 @@ function key() {
   const env = execFileSync('go', ['env', '-json', 'GOVERSION', 'GOROOT', 'GOOS', 'GOARCH', 'GOFLAGS',
     'CGO_ENABLED', 'CC', 'CGO_CFLAGS', 'CGO_LDFLAGS', 'GOEXPERIMENT', 'GOAMD64', 'GOARM64', 'GOARM',
     'GO386', 'GOWORK', 'GOTOOLCHAIN', 'GOFIPS140', 'GODEBUG'], { cwd: root, encoding: 'utf8' });
+  // The checkout's own path: the binary finds the repository's files (the
+  // dashboard's web/ sources, say) from the paths it was compiled at, so a
+  // binary built in another clone would read that clone.
+  h.update(`root\0${root}\0`);
   h.update(`env\0${env}\0`);
   for (const f of inputs()) {
     h.update(`${f}\0`);

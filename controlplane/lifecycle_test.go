@@ -1430,3 +1430,31 @@ func TestServiceDrainingUnderAnUpdateIsWaitedFor(t *testing.T) {
 	h.settle()
 	h.wantPhase(PhaseDeployed, 2, "")
 }
+
+// A restart request while only a failed first deploy's services run
+// restarts them (the common fix for a first deploy that failed on a
+// dependency that has since come up): one new deployment per service of
+// the leftover build; when they complete, the build is deployed.
+func TestRestartRetriesTheLeftoverOfAFailedFirstDeploy(t *testing.T) {
+	h := failedFirstDeploy(t)
+	h.w.resetCalls()
+	h.handle(h.putRequest(contract.RestartKey, contract.RestartRequest{Version: 1, ID: "r1"}))
+	st := h.state()
+	if len(st.Refusals) != 0 {
+		t.Fatalf("restart refused: %+v", st.Refusals)
+	}
+	forced := 0
+	for _, c := range h.w.Calls("UpdateService") {
+		if c.Input.(*ecs.UpdateServiceInput).ForceNewDeployment {
+			forced++
+		}
+	}
+	if forced != 2 {
+		t.Fatalf("%d forced new deployments, want 2 (web and worker of build 1)", forced)
+	}
+	h.settle()
+	h.wantPhase(PhaseDeployed, 1, "")
+	if st := h.state(); st.Deployed == nil || st.Deployed.Build != 1 || st.Leftover != nil {
+		t.Fatalf("after the restart: deployed %+v, leftover %+v", st.Deployed, st.Leftover)
+	}
+}

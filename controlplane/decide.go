@@ -242,10 +242,12 @@ func (d *decider) idle() {
 				return
 			}
 		}
-		if st.Deployed == nil && d.pendingRestart(rq) {
-			// Nothing deployed (a first deploy, or a lost state): a
-			// restart written before is not replayed later.
-			d.startRestart(rq)
+		if st.Deployed == nil && (cand != nil || st.Leftover == nil) && d.pendingRestart(rq) {
+			// Nothing deployed (a first deploy, or a lost state) and
+			// no failed first deploy's services to restart, or a build
+			// that deploys first: a restart written before is not
+			// replayed later.
+			d.startRestart(rq, nil)
 		}
 		if cand != nil {
 			// The rollback may have superseded it.
@@ -261,7 +263,7 @@ func (d *decider) idle() {
 	if run == nil || !d.obs.CheckConfig {
 		return
 	}
-	if d.pendingRestart(rq) && d.startRestart(rq) {
+	if d.pendingRestart(rq) && d.startRestart(rq, run) {
 		return
 	}
 	set, perr, ok := d.settings()

@@ -249,27 +249,32 @@ func (d *decider) pendingRollback(rq *requestsObservation) bool {
 	return rq.Rollback.ID != d.st.RollbackID
 }
 
-// startRestart applies a restart request: one new deployment per service
-// (or of the one process it names) of the deployed build's task
-// definitions. It reports whether an operation started.
-func (d *decider) startRestart(rq *requestsObservation) bool {
+// startRestart applies a restart request to run, what the services run
+// (the deployed build, or the leftover of a failed first deploy; nil:
+// nothing): one new deployment per service (or of the one process it
+// names) of its task definitions. It reports whether an operation
+// started.
+func (d *decider) startRestart(rq *requestsObservation, run *Deployment) bool {
 	st, r := d.st, rq.Restart
 	st.RestartID = r.ID
-	if st.Deployed == nil || st.Deployed.Metadata == nil {
+	if run == nil || run.Metadata == nil {
 		d.refuseRequest(requestRestart, r.ID, "", ReasonRestartRefused, "nothing is deployed yet")
 		return false
 	}
-	procs := sortedKeys(st.Deployed.Metadata.Processes)
+	procs := sortedKeys(run.Metadata.Processes)
 	if r.Process != "" {
 		if !slices.Contains(procs, r.Process) {
 			d.refuseRequest(requestRestart, r.ID, "", ReasonRestartRefused,
-				fmt.Sprintf("restart.process: build %d has no process %q (it has %s)", st.Deployed.Build, r.Process, strings.Join(procs, ", ")))
+				fmt.Sprintf("restart.process: build %d has no process %q (it has %s)", run.Build, r.Process, strings.Join(procs, ", ")))
 			return false
 		}
 		procs = []string{r.Process}
 	}
 	d.clearRefusal(requestRestart)
 	detail := "restart requested (" + r.ID + ")"
+	if run != st.Deployed {
+		detail += fmt.Sprintf(": retrying build %d, whose deploy failed with nothing to roll back to", run.Build)
+	}
 	op := d.newRestartOp(OpRestart, d.wantedScale(rq), detail)
 	op.RequestID, op.Force = r.ID, procs
 	d.note(slog.LevelInfo, "restart requested", "build", op.Build, "id", r.ID, "processes", procs)

@@ -55,7 +55,7 @@ func TestConsumerModule(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the consumer wrote no control plane template: %v", err)
 	}
-	var tpl template
+	var tpl cdkcli.Template
 	if err := json.Unmarshal(raw, &tpl); err != nil {
 		t.Fatal(err)
 	}
@@ -92,13 +92,13 @@ func TestConsumerModule(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the consumer wrote no cluster template: %v", err)
 	}
-	tpl = template{}
+	tpl = cdkcli.Template{}
 	if err := json.Unmarshal(raw, &tpl); err != nil {
 		t.Fatal(err)
 	}
-	if tpl.count("AWS::EC2::VPC") != 1 || tpl.count("AWS::ECS::Cluster") != 1 || tpl.count("AWS::EC2::NatGateway") != 0 {
+	if tpl.Count("AWS::EC2::VPC") != 1 || tpl.Count("AWS::ECS::Cluster") != 1 || tpl.Count("AWS::EC2::NatGateway") != 0 {
 		t.Errorf("consumer cluster: %d VPC, %d ECS cluster, %d NAT gateways; want 1, 1, 0",
-			tpl.count("AWS::EC2::VPC"), tpl.count("AWS::ECS::Cluster"), tpl.count("AWS::EC2::NatGateway"))
+			tpl.Count("AWS::EC2::VPC"), tpl.Count("AWS::ECS::Cluster"), tpl.Count("AWS::EC2::NatGateway"))
 	}
 	if !strings.Contains(string(raw), "/acme/clusters/shared/") {
 		t.Error("consumer cluster does not publish its SSM parameters under /acme/clusters/shared/")
@@ -108,13 +108,13 @@ func TestConsumerModule(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the consumer wrote no app template: %v", err)
 	}
-	tpl = template{}
+	tpl = cdkcli.Template{}
 	if err := json.Unmarshal(raw, &tpl); err != nil {
 		t.Fatal(err)
 	}
-	if tpl.count("AWS::CodeBuild::Project") != 1 || tpl.count("AWS::ElasticLoadBalancingV2::ListenerRule") != 1 {
+	if tpl.Count("AWS::CodeBuild::Project") != 1 || tpl.Count("AWS::ElasticLoadBalancingV2::ListenerRule") != 1 {
 		t.Errorf("consumer app: %d CodeBuild projects, %d listener rules; want 1, 1",
-			tpl.count("AWS::CodeBuild::Project"), tpl.count("AWS::ElasticLoadBalancingV2::ListenerRule"))
+			tpl.Count("AWS::CodeBuild::Project"), tpl.Count("AWS::ElasticLoadBalancingV2::ListenerRule"))
 	}
 	if strings.Contains(string(raw), "Fn::ImportValue") || !strings.Contains(string(raw), "/acme/clusters/shared/") {
 		t.Error("consumer app must read the cluster from its SSM parameters, without imports")

@@ -9,26 +9,6 @@ import (
 	"github.com/wharf-paas/wharf/internal/cdkcli"
 )
 
-type template struct {
-	Resources map[string]struct {
-		Type       string         `json:"Type"`
-		Properties map[string]any `json:"Properties"`
-	} `json:"Resources"`
-	Outputs map[string]struct {
-		Export any `json:"Export"`
-	} `json:"Outputs"`
-}
-
-func (tpl template) count(typ string) int {
-	n := 0
-	for _, r := range tpl.Resources {
-		if r.Type == typ {
-			n++
-		}
-	}
-	return n
-}
-
 // TestSynthRejectsBadConfig checks that the CLI run fails on a bad config
 // with the field path in its message, and writes no template.
 func TestSynthRejectsBadConfig(t *testing.T) {

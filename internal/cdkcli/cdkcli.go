@@ -63,3 +63,27 @@ func Synth(t testing.TB, configPath string, args ...string) (out, log string, er
 	err = cmd.Run()
 	return out, buf.String(), err
 }
+
+// Template is the part of a synthesized CloudFormation template the tests
+// read: each resource's type and properties, and which outputs are
+// exported.
+type Template struct {
+	Resources map[string]struct {
+		Type       string         `json:"Type"`
+		Properties map[string]any `json:"Properties"`
+	} `json:"Resources"`
+	Outputs map[string]struct {
+		Export any `json:"Export"`
+	} `json:"Outputs"`
+}
+
+// Count is the number of resources of type typ.
+func (tpl Template) Count(typ string) int {
+	n := 0
+	for _, r := range tpl.Resources {
+		if r.Type == typ {
+			n++
+		}
+	}
+	return n
+}

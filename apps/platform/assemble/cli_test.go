@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wharf-paas/wharf/internal/cdkcli"
 )
 
 type cliManifest struct {
@@ -19,26 +21,6 @@ type cliManifest struct {
 		Dependencies []string `json:"dependencies"`
 	} `json:"artifacts"`
 	Missing []any `json:"missing"`
-}
-
-type cliTemplate struct {
-	Resources map[string]struct {
-		Type       string         `json:"Type"`
-		Properties map[string]any `json:"Properties"`
-	} `json:"Resources"`
-	Outputs map[string]struct {
-		Export any `json:"Export"`
-	} `json:"Outputs"`
-}
-
-func (tpl cliTemplate) count(typ string) int {
-	n := 0
-	for _, r := range tpl.Resources {
-		if r.Type == typ {
-			n++
-		}
-	}
-	return n
 }
 
 // checkCLISynth checks what the CDK CLI printed (log) and wrote (out, with
@@ -129,13 +111,13 @@ func checkCLISynth(t *testing.T, out, log string, m cliManifest) {
 			t.Errorf("%s: %v", name, err)
 			continue
 		}
-		var tpl cliTemplate
+		var tpl cdkcli.Template
 		if err := json.Unmarshal(raw, &tpl); err != nil {
 			t.Errorf("%s: parse template: %v", name, err)
 			continue
 		}
 		for typ, n := range counts {
-			if got := tpl.count(typ); got != n {
+			if got := tpl.Count(typ); got != n {
 				t.Errorf("%s: %d %s, want %d", name, got, typ, n)
 			}
 		}

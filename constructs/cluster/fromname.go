@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/wharf-paas/wharf/contract"
+	"github.com/wharf-paas/wharf/constructs/internal/fromname"
 )
 
 // FromNameProps names the cluster FromName refers to.
@@ -38,19 +38,7 @@ func (p *FromNameProps) Validate() error {
 	if p == nil {
 		return errors.New("from name props: must not be nil")
 	}
-	prefix := contract.DefaultPrefix
-	if p.Prefix != nil {
-		prefix = *p.Prefix
-	}
-	var errs []error
-	if err := contract.ValidatePrefix(prefix); err != nil {
-		errs = append(errs, err)
-	}
-	if p.Name == nil {
-		errs = append(errs, errors.New("name: required"))
-	} else if err := ValidateName(*p.Name); err != nil {
-		errs = append(errs, err)
-	}
+	errs := fromname.Validate(p.Prefix, p.Name, ValidateName)
 	if _, err := ValidateAvailabilityZones(p.AvailabilityZones); err != nil {
 		errs = append(errs, err)
 	}
@@ -92,10 +80,7 @@ func FromName(scope constructs.Construct, id string, props *FromNameProps) IClus
 	if err := props.Validate(); err != nil {
 		panic(err)
 	}
-	prefix := contract.DefaultPrefix
-	if props.Prefix != nil {
-		prefix = *props.Prefix
-	}
+	prefix := fromname.Prefix(props.Prefix)
 	// CloudFormation validation reports a declared parameter that no
 	// resource references (W2001) at the stack, not at the construct, so
 	// only the stack can acknowledge it: the imported VPC needs both

@@ -3,9 +3,9 @@ package database
 import (
 	"errors"
 
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/wharf-paas/wharf/constructs/internal/fromname"
 	"github.com/wharf-paas/wharf/contract"
 )
 
@@ -23,30 +23,13 @@ func (p *FromNameProps) Validate() error {
 	if p == nil {
 		return errors.New("database from name props: must not be nil")
 	}
-	var errs []error
-	if err := contract.ValidatePrefix(p.prefix()); err != nil {
-		errs = append(errs, err)
-	}
-	if p.Name == nil {
-		errs = append(errs, errors.New("name: required"))
-	} else if err := contract.ValidateDatabaseName(*p.Name); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
-}
-
-func (p *FromNameProps) prefix() string {
-	if p.Prefix == nil {
-		return contract.DefaultPrefix
-	}
-	return *p.Prefix
+	return errors.Join(fromname.Validate(p.Prefix, p.Name, contract.ValidateDatabaseName)...)
 }
 
 type importedDatabase struct {
 	constructs.Construct
-	name   string
-	prefix string
-	params map[string]*string
+	name, prefix string
+	params       *fromname.Params
 }
 
 // FromName returns the database called props.Name as an IDatabase whose
@@ -58,18 +41,12 @@ func FromName(scope constructs.Construct, id string, props *FromNameProps) IData
 		panic(err)
 	}
 	c := constructs.NewConstruct(scope, jsii.String(id))
-	return &importedDatabase{Construct: c, name: *props.Name, prefix: props.prefix(), params: map[string]*string{}}
+	return &importedDatabase{Construct: c, name: *props.Name, prefix: fromname.Prefix(props.Prefix), params: fromname.NewParams(c)}
 }
 
-// param reads one published parameter, on first use only, so the stack
-// gets a CloudFormation parameter only for the attributes it uses.
+// param is the deploy-time value of one published attribute.
 func (db *importedDatabase) param(key string) *string {
-	if v, ok := db.params[key]; ok {
-		return v
-	}
-	v := awsssm.StringParameter_ValueForStringParameter(db.Construct, jsii.String(contract.Names{Prefix: db.prefix}.DatabaseParameter(db.name, key)), nil)
-	db.params[key] = v
-	return v
+	return db.params.Get(contract.Names{Prefix: db.prefix}.DatabaseParameter(db.name, key))
 }
 
 func (db *importedDatabase) DatabaseName() *string       { return jsii.String(db.name) }

@@ -3,9 +3,9 @@ package redis
 import (
 	"errors"
 
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/wharf-paas/wharf/constructs/internal/fromname"
 	"github.com/wharf-paas/wharf/contract"
 )
 
@@ -23,29 +23,13 @@ func (p *FromNameProps) Validate() error {
 	if p == nil {
 		return errors.New("redis from name props: must not be nil")
 	}
-	var errs []error
-	if err := contract.ValidatePrefix(p.prefix()); err != nil {
-		errs = append(errs, err)
-	}
-	if p.Name == nil {
-		errs = append(errs, errors.New("name: required"))
-	} else if err := contract.ValidateRedisName(*p.Name); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
-}
-
-func (p *FromNameProps) prefix() string {
-	if p.Prefix == nil {
-		return contract.DefaultPrefix
-	}
-	return *p.Prefix
+	return errors.Join(fromname.Validate(p.Prefix, p.Name, contract.ValidateRedisName)...)
 }
 
 type importedRedis struct {
 	constructs.Construct
 	name, prefix string
-	params       map[string]*string
+	params       *fromname.Params
 }
 
 // FromName returns the Redis called props.Name as an IRedis whose endpoint
@@ -58,18 +42,12 @@ func FromName(scope constructs.Construct, id string, props *FromNameProps) IRedi
 		panic(err)
 	}
 	c := constructs.NewConstruct(scope, jsii.String(id))
-	return &importedRedis{Construct: c, name: *props.Name, prefix: props.prefix(), params: map[string]*string{}}
+	return &importedRedis{Construct: c, name: *props.Name, prefix: fromname.Prefix(props.Prefix), params: fromname.NewParams(c)}
 }
 
-// param reads one published parameter, on first use only, so the stack
-// gets a CloudFormation parameter only for the attributes it uses.
+// param is the deploy-time value of one published attribute.
 func (r *importedRedis) param(key string) *string {
-	if v, ok := r.params[key]; ok {
-		return v
-	}
-	v := awsssm.StringParameter_ValueForStringParameter(r.Construct, jsii.String(ParameterName(r.prefix, r.name, key)), nil)
-	r.params[key] = v
-	return v
+	return r.params.Get(ParameterName(r.prefix, r.name, key))
 }
 
 func (r *importedRedis) RedisName() *string { return jsii.String(r.name) }

@@ -1,7 +1,6 @@
 package database_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -62,38 +61,14 @@ func getFixture(t *testing.T) *fixture {
 			Prefix: jsii.String("acme"), Name: jsii.String("small"), Cluster: c, ManagerCode: awslambda.Code_FromAsset(jsii.String(code), nil),
 			DeletionProtection: jsii.Bool(false), S3PrefixListId: jsii.String("pl-6da54004"),
 		})
-		f.tpl = toMap(t, f.stack)
-		f.smallT = toMap(t, f.small)
+		f.tpl = cdktest.TemplateJSON(t, f.stack)
+		f.smallT = cdktest.TemplateJSON(t, f.small)
 		fix = f
 	})
 	if fix == nil {
 		t.Fatal("fixture synthesis failed")
 	}
 	return fix
-}
-
-func toMap(t *testing.T, st awscdk.Stack) map[string]interface{} {
-	tpl := cdktest.Template(t, st)
-	b, _ := json.Marshal(tpl.ToJSON())
-	var m map[string]interface{}
-	json.Unmarshal(b, &m)
-	return m
-}
-
-func byType(tpl map[string]interface{}, typ string) map[string]map[string]interface{} {
-	out := map[string]map[string]interface{}{}
-	for id, r := range tpl["Resources"].(map[string]interface{}) {
-		rm := r.(map[string]interface{})
-		if rm["Type"] == typ {
-			out[id] = rm
-		}
-	}
-	return out
-}
-
-func props(r map[string]interface{}) map[string]interface{} {
-	p, _ := r["Properties"].(map[string]interface{})
-	return p
 }
 
 func TestNagClean(t *testing.T) {
@@ -116,7 +91,7 @@ func TestIAM(t *testing.T) {
 	for _, p := range apptest.Check(f.tpl, apptest.Policy{StarResourceActions: starActions}) {
 		t.Errorf("%s", p)
 	}
-	roles := byType(f.tpl, "AWS::IAM::Role")
+	roles := cdktest.ResourcesOfType(f.tpl, "AWS::IAM::Role")
 	if len(roles) != 1 {
 		t.Fatalf("%d roles, want only the manager role", len(roles))
 	}
@@ -154,12 +129,12 @@ func TestIAM(t *testing.T) {
 
 func TestCluster(t *testing.T) {
 	f := getFixture(t)
-	clusters := byType(f.tpl, "AWS::RDS::DBCluster")
+	clusters := cdktest.ResourcesOfType(f.tpl, "AWS::RDS::DBCluster")
 	c, ok := clusters["DatabaseCluster5B53A178"]
 	if !ok || len(clusters) != 1 {
 		t.Fatalf("clusters %v", clusters)
 	}
-	p := props(c)
+	p := cdktest.Properties(c)
 	for k, v := range map[string]interface{}{"Engine": "aurora-postgresql", "EngineVersion": "15.8", "StorageEncrypted": true, "EnableIAMDatabaseAuthentication": true,
 		"DeletionProtection": true, "BackupRetentionPeriod": 14.0, "Port": 5432.0, "DBClusterIdentifier": "wharf-main", "MasterUsername": nil} {
 		if k == "MasterUsername" {
@@ -175,39 +150,39 @@ func TestCluster(t *testing.T) {
 	if e := apptest.JSON(p["EnableCloudwatchLogsExports"]); e != `["postgresql"]` {
 		t.Errorf("log exports %s", e)
 	}
-	instances := byType(f.tpl, "AWS::RDS::DBInstance")
+	instances := cdktest.ResourcesOfType(f.tpl, "AWS::RDS::DBInstance")
 	if len(instances) != 2 {
 		t.Errorf("%d instances with multiAZ, want writer + reader", len(instances))
 	}
 	for id, i := range instances {
-		if props(i)["DBInstanceClass"] != "db.r7g.large" || props(i)["PubliclyAccessible"] != false {
-			t.Errorf("%s: %v", id, apptest.JSON(props(i)))
+		if cdktest.Properties(i)["DBInstanceClass"] != "db.r7g.large" || cdktest.Properties(i)["PubliclyAccessible"] != false {
+			t.Errorf("%s: %v", id, apptest.JSON(cdktest.Properties(i)))
 		}
 	}
-	if n := len(byType(f.smallT, "AWS::RDS::DBInstance")); n != 1 {
+	if n := len(cdktest.ResourcesOfType(f.smallT, "AWS::RDS::DBInstance")); n != 1 {
 		t.Errorf("single-AZ database has %d instances", n)
 	}
-	small := props(byType(f.smallT, "AWS::RDS::DBCluster")["DatabaseCluster5B53A178"])
+	small := cdktest.Properties(cdktest.ResourcesOfType(f.smallT, "AWS::RDS::DBCluster")["DatabaseCluster5B53A178"])
 	if small["DeletionProtection"] != false || small["EngineVersion"] != "16.6" || small["BackupRetentionPeriod"] != 7.0 || small["DBClusterIdentifier"] != "acme-small" {
 		t.Errorf("small cluster %v", apptest.JSON(small))
 	}
-	for _, i := range byType(f.smallT, "AWS::RDS::DBInstance") {
-		if props(i)["DBInstanceClass"] != "db.t4g.medium" {
-			t.Errorf("default instance class %v", props(i)["DBInstanceClass"])
+	for _, i := range cdktest.ResourcesOfType(f.smallT, "AWS::RDS::DBInstance") {
+		if cdktest.Properties(i)["DBInstanceClass"] != "db.t4g.medium" {
+			t.Errorf("default instance class %v", cdktest.Properties(i)["DBInstanceClass"])
 		}
 	}
-	pg := byType(f.tpl, "AWS::RDS::DBClusterParameterGroup")
+	pg := cdktest.ResourcesOfType(f.tpl, "AWS::RDS::DBClusterParameterGroup")
 	for _, g := range pg {
-		if apptest.JSON(props(g)["Parameters"]) != `{"rds.force_ssl":"1"}` || props(g)["Family"] != "aurora-postgresql15" {
-			t.Errorf("parameter group %s", apptest.JSON(props(g)))
+		if apptest.JSON(cdktest.Properties(g)["Parameters"]) != `{"rds.force_ssl":"1"}` || cdktest.Properties(g)["Family"] != "aurora-postgresql15" {
+			t.Errorf("parameter group %s", apptest.JSON(cdktest.Properties(g)))
 		}
 	}
 	if len(pg) != 1 {
 		t.Errorf("%d parameter groups", len(pg))
 	}
-	sg := byType(f.tpl, "AWS::RDS::DBSubnetGroup")
+	sg := cdktest.ResourcesOfType(f.tpl, "AWS::RDS::DBSubnetGroup")
 	for _, g := range sg {
-		if s := apptest.JSON(props(g)["SubnetIds"]); strings.Count(s, "PrivateSubnet") != 3 {
+		if s := apptest.JSON(cdktest.Properties(g)["SubnetIds"]); strings.Count(s, "PrivateSubnet") != 3 {
 			t.Errorf("subnet group not in the three private subnets: %s", s)
 		}
 	}
@@ -215,10 +190,10 @@ func TestCluster(t *testing.T) {
 
 func TestSecurityGroups(t *testing.T) {
 	f := getFixture(t)
-	ingress := byType(f.tpl, "AWS::EC2::SecurityGroupIngress")
+	ingress := cdktest.ResourcesOfType(f.tpl, "AWS::EC2::SecurityGroupIngress")
 	var toDB []string
 	for _, r := range ingress {
-		p := props(r)
+		p := cdktest.Properties(r)
 		if apptest.Render(p["GroupId"]) == "<DatabaseSecurityGroup5C91FDCB.GroupId>" {
 			if p["FromPort"] != 5432.0 || p["ToPort"] != 5432.0 {
 				t.Errorf("database ingress on ports %v-%v", p["FromPort"], p["ToPort"])
@@ -230,7 +205,7 @@ func TestSecurityGroups(t *testing.T) {
 	if strings.Join(toDB, " ") != "<DatabaseManagerSecurityGroupACE4756F.GroupId> <import>" {
 		t.Errorf("database accepts 5432 from %v, want the cluster app SG and the manager only", toDB)
 	}
-	db := props(byType(f.tpl, "AWS::EC2::SecurityGroup")["DatabaseSecurityGroup5C91FDCB"])
+	db := cdktest.Properties(cdktest.ResourcesOfType(f.tpl, "AWS::EC2::SecurityGroup")["DatabaseSecurityGroup5C91FDCB"])
 	if e := apptest.JSON(db["SecurityGroupEgress"]); !strings.Contains(e, "255.255.255.255/32") {
 		t.Errorf("database SG egress %s (want none)", e)
 	}
@@ -260,18 +235,18 @@ func managerEgress(tpl map[string]interface{}) []string {
 		}
 		out = append(out, fmt.Sprintf("%v %v-%v %s", p["IpProtocol"], p["FromPort"], p["ToPort"], dest))
 	}
-	for id, r := range byType(tpl, "AWS::EC2::SecurityGroup") {
+	for id, r := range cdktest.ResourcesOfType(tpl, "AWS::EC2::SecurityGroup") {
 		if strings.HasPrefix(id, "DatabaseManagerSecurityGroup") {
-			if list, ok := props(r)["SecurityGroupEgress"].([]interface{}); ok {
+			if list, ok := cdktest.Properties(r)["SecurityGroupEgress"].([]interface{}); ok {
 				for _, e := range list {
 					add(e.(map[string]interface{}))
 				}
 			}
 		}
 	}
-	for _, r := range byType(tpl, "AWS::EC2::SecurityGroupEgress") {
-		if strings.HasPrefix(apptest.Render(props(r)["GroupId"]), "<DatabaseManagerSecurityGroup") {
-			add(props(r))
+	for _, r := range cdktest.ResourcesOfType(tpl, "AWS::EC2::SecurityGroupEgress") {
+		if strings.HasPrefix(apptest.Render(cdktest.Properties(r)["GroupId"]), "<DatabaseManagerSecurityGroup") {
+			add(cdktest.Properties(r))
 		}
 	}
 	slices.Sort(out)
@@ -320,12 +295,12 @@ func egressMatches(got, want string) bool {
 
 func TestManagerAndEndpoint(t *testing.T) {
 	f := getFixture(t)
-	fns := byType(f.tpl, "AWS::Lambda::Function")
+	fns := cdktest.ResourcesOfType(f.tpl, "AWS::Lambda::Function")
 	if len(fns) != 1 {
 		t.Fatalf("%d functions, want only the manager", len(fns))
 	}
 	for _, fn := range fns {
-		p := props(fn)
+		p := cdktest.Properties(fn)
 		if p["Runtime"] != "provided.al2023" || apptest.JSON(p["Architectures"]) != `["arm64"]` || p["Handler"] != "bootstrap" || p["FunctionName"] != "wharf-database-main-manager" {
 			t.Errorf("manager %v %v %v %v", p["Runtime"], p["Architectures"], p["Handler"], p["FunctionName"])
 		}
@@ -351,20 +326,20 @@ func TestManagerAndEndpoint(t *testing.T) {
 			t.Errorf("secrets endpoint env %s", apptest.JSON(env[database.EnvSecretsEndpoint]))
 		}
 	}
-	eps := byType(f.tpl, "AWS::EC2::VPCEndpoint")
+	eps := cdktest.ResourcesOfType(f.tpl, "AWS::EC2::VPCEndpoint")
 	if len(eps) != 1 {
 		t.Fatalf("%d endpoints", len(eps))
 	}
 	for _, ep := range eps {
-		p := props(ep)
+		p := cdktest.Properties(ep)
 		if p["PrivateDnsEnabled"] != false || p["VpcEndpointType"] != "Interface" || len(p["SubnetIds"].([]interface{})) != 1 ||
 			!strings.Contains(apptest.JSON(p["ServiceName"]), "secretsmanager") {
 			t.Errorf("endpoint %s", apptest.JSON(p))
 		}
 	}
-	cr := byType(f.tpl, "Custom::WharfDatabaseAdmin")
+	cr := cdktest.ResourcesOfType(f.tpl, "Custom::WharfDatabaseAdmin")
 	for _, r := range cr {
-		if apptest.JSON(props(r)["Action"]) != `"enable-iam-auth"` || !strings.Contains(apptest.JSON(r["DependsOn"]), "DatabaseClusterWriter") {
+		if apptest.JSON(cdktest.Properties(r)["Action"]) != `"enable-iam-auth"` || !strings.Contains(apptest.JSON(r["DependsOn"]), "DatabaseClusterWriter") {
 			t.Errorf("enable-iam-auth resource %s", apptest.JSON(r))
 		}
 	}
@@ -376,8 +351,8 @@ func TestManagerAndEndpoint(t *testing.T) {
 func TestManagerCodeOverride(t *testing.T) {
 	f := getFixture(t)
 	key := func(tpl map[string]interface{}) string {
-		for _, fn := range byType(tpl, "AWS::Lambda::Function") {
-			return apptest.JSON(props(fn)["Code"])
+		for _, fn := range cdktest.ResourcesOfType(tpl, "AWS::Lambda::Function") {
+			return apptest.JSON(cdktest.Properties(fn)["Code"])
 		}
 		return ""
 	}
@@ -390,8 +365,8 @@ func TestManagerCodeOverride(t *testing.T) {
 func TestPublishedParameters(t *testing.T) {
 	f := getFixture(t)
 	got := map[string]string{}
-	for _, r := range byType(f.tpl, "AWS::SSM::Parameter") {
-		got[props(r)["Name"].(string)] = apptest.Render(props(r)["Value"])
+	for _, r := range cdktest.ResourcesOfType(f.tpl, "AWS::SSM::Parameter") {
+		got[cdktest.Properties(r)["Name"].(string)] = apptest.Render(cdktest.Properties(r)["Value"])
 	}
 	want := map[string]string{
 		"/wharf/databases/main/endpoint":             "<DatabaseCluster5B53A178.Endpoint.Address>",

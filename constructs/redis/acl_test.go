@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wharf-paas/wharf/internal/cdktest"
 )
 
 // The hostile-tenant test: the access strings of the synthesized template,
@@ -150,8 +152,8 @@ func startRedis(t *testing.T) string {
 func templateUsers(t *testing.T) map[string]string {
 	f := getFixture(t)
 	out := map[string]string{}
-	for _, u := range byType(f.tpl, "AWS::ElastiCache::User") {
-		p := props(u)
+	for _, u := range cdktest.ResourcesOfType(f.tpl, "AWS::ElastiCache::User") {
+		p := cdktest.Properties(u)
 		out[p["UserName"].(string)] = p["AccessString"].(string)
 	}
 	return out

@@ -91,6 +91,40 @@ func Template(t testing.TB, stack awscdk.Stack) assertions.Template {
 	return tpl
 }
 
+// TemplateJSON synthesizes stack and returns its template as decoded JSON,
+// for tests that walk resources by type.
+func TemplateJSON(t testing.TB, stack awscdk.Stack) map[string]any {
+	t.Helper()
+	b, err := json.Marshal(Template(t, stack).ToJSON())
+	if err != nil {
+		t.Fatalf("encode the template of %s: %v", *stack.StackName(), err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("decode the template of %s: %v", *stack.StackName(), err)
+	}
+	return m
+}
+
+// ResourcesOfType returns the resources of tpl (a TemplateJSON) whose Type
+// is typ, by logical ID.
+func ResourcesOfType(tpl map[string]any, typ string) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for id, r := range tpl["Resources"].(map[string]any) {
+		rm := r.(map[string]any)
+		if rm["Type"] == typ {
+			out[id] = rm
+		}
+	}
+	return out
+}
+
+// Properties is a resource's Properties (nil when it has none).
+func Properties(r map[string]any) map[string]any {
+	p, _ := r["Properties"].(map[string]any)
+	return p
+}
+
 // AssertNagClean fails t for every unsuppressed cdk-nag error or warning on
 // stack; the failure lists each finding with its construct path. The app must
 // have been created with NewApp (or AddNag).

@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	aas "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"github.com/wharf-paas/wharf/contract"
 )
@@ -172,8 +171,7 @@ func (d *decider) scalingActions(set *contract.Settings, op *Operation) ([]Actio
 					// it): once it is, the effective count is set, in
 					// place (a desired count alone starts no deployment).
 					acts = append(acts, Action{Kind: ActUpdateService, Proc: proc, Tolerant: true,
-						UpdateService: &ecs.UpdateServiceInput{Cluster: aws.String(set.ClusterARN),
-							Service: aws.String(d.family(proc)), DesiredCount: aws.Int32(e.Count)}})
+						UpdateService: serviceSpec{DesiredCount: e.Count}.updateInput(set.ClusterARN, d.family(proc), []string{fieldDesiredCount})})
 				}
 			}
 			continue

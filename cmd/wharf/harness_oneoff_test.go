@@ -113,15 +113,7 @@ func (w *world) requests(role, target string, body []byte) ([]iampolicy.Request,
 		}
 		return []string{aws.ToString(td.ExecutionRoleArn), aws.ToString(td.TaskRoleArn)}, true
 	}
-	reqs, err := m.Requests(wiam.Call{Service: "ecs", Op: op, Role: role, Account: testAccount, Region: testRegion, Input: in})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]iampolicy.Request, len(reqs))
-	for i, r := range reqs {
-		out[i] = r.Request
-	}
-	return out, nil
+	return m.PolicyRequests(wiam.Call{Service: "ecs", Op: op, Role: role, Account: testAccount, Region: testRegion, Input: in})
 }
 
 // taskDefinition resolves "family", "family:rev" or an ARN in awsfake (a

@@ -179,15 +179,7 @@ func xmlEscape(s string) string {
 // test's mapper (test/iam), the one mapping the control plane's calls
 // are checked with too.
 func contractRequests(service, op string, sess *teststs.Session, input map[string]any) ([]iampolicy.Request, error) {
-	reqs, err := wiam.NewMapper().Requests(wiam.Call{Service: service, Op: op, Role: sess.RoleARN, Account: testAccount, Region: testRegion, Input: input})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]iampolicy.Request, len(reqs))
-	for i, r := range reqs {
-		out[i] = r.Request
-	}
-	return out, nil
+	return wiam.NewMapper().PolicyRequests(wiam.Call{Service: service, Op: op, Role: sess.RoleARN, Account: testAccount, Region: testRegion, Input: input})
 }
 
 // allowCall maps a call with contractRequests and allows it only if every

@@ -219,6 +219,20 @@ func resourceTags(ctx iampolicy.Context, tags map[string]string) {
 	}
 }
 
+// PolicyRequests is Requests without the role and call names: the
+// requests to evaluate against the role's policies.
+func (m *Mapper) PolicyRequests(c Call) ([]iampolicy.Request, error) {
+	reqs, err := m.Requests(c)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]iampolicy.Request, len(reqs))
+	for i, r := range reqs {
+		out[i] = r.Request
+	}
+	return out, nil
+}
+
 // Requests returns the IAM requests AWS evaluates for the call, against
 // the identity policies of c.Role. An operation it has no mapping for is
 // an error (a new call must be mapped before it can be checked).

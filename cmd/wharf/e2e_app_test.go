@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	cbtypes "github.com/aws/aws-sdk-go-v2/service/codebuild/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -266,13 +265,7 @@ func TestHostileTenant(t *testing.T) {
 	if r := h.run(t, "", "config", "list", "-a", "api"); r.code != 0 {
 		t.Fatalf("config list: %s", r.stderr)
 	}
-	var cached cachedCredentials
-	data, _ := os.ReadFile(filepath.Join(h.dir, ".cache", "wharf", "credentials", "api.json"))
-	if err := json.Unmarshal(data, &cached); err != nil {
-		t.Fatal(err)
-	}
-	cfg := aws.Config{Region: testRegion, RetryMaxAttempts: 1,
-		Credentials: credentials.NewStaticCredentialsProvider(cached.AccessKeyID, cached.SecretAccessKey, cached.SessionToken)}
+	cfg := h.cachedConfig(t, "api")
 	ctx := context.Background()
 	_, err := ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.BaseEndpoint = aws.String(w.guard.URL) }).GetParameter(ctx,
 		&ssm.GetParameterInput{Name: aws.String("/wharf/apps/web/config/SECRET"), WithDecryption: aws.Bool(true)})

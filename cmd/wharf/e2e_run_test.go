@@ -3,14 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
@@ -193,13 +190,7 @@ func TestHostileTenantOneOff(t *testing.T) {
 	if r := h.run(t, "", "info", "-a", "api"); r.code != 0 {
 		t.Fatalf("info: %s", r.stderr)
 	}
-	var cached cachedCredentials
-	data, _ := os.ReadFile(filepath.Join(h.dir, ".cache", "wharf", "credentials", "api.json"))
-	if err := json.Unmarshal(data, &cached); err != nil {
-		t.Fatal(err)
-	}
-	cfg := aws.Config{Region: testRegion, RetryMaxAttempts: 1,
-		Credentials: credentials.NewStaticCredentialsProvider(cached.AccessKeyID, cached.SecretAccessKey, cached.SessionToken)}
+	cfg := h.cachedConfig(t, "api")
 	client := ecs.NewFromConfig(cfg, func(o *ecs.Options) { o.BaseEndpoint = aws.String(w.guard.URL) })
 	ctx := context.Background()
 	// web's own task, started by the platform.

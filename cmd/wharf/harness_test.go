@@ -357,6 +357,20 @@ func (w *world) newHome(t testing.TB) *home {
 	return h
 }
 
+// cachedConfig is an AWS config with the credentials wharf cached for app
+// in this home, as a user (or a hostile one) would take them to call AWS
+// directly: one attempt, no endpoint (each client names the guard).
+func (h *home) cachedConfig(t *testing.T, app string) aws.Config {
+	t.Helper()
+	var cached cachedCredentials
+	data, _ := os.ReadFile(filepath.Join(h.dir, ".cache", "wharf", "credentials", app+".json"))
+	if err := json.Unmarshal(data, &cached); err != nil {
+		t.Fatal(err)
+	}
+	return aws.Config{Region: testRegion, RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider(cached.AccessKeyID, cached.SecretAccessKey, cached.SessionToken)}
+}
+
 // result of one CLI run.
 type result struct {
 	stdout, stderr string
